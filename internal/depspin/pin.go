@@ -17,3 +17,11 @@ import (
 	_ "google.golang.org/grpc"
 	_ "google.golang.org/protobuf/encoding/protojson"
 )
+
+import (
+	_ "github.com/CycloneDX/cyclonedx-go"
+	_ "github.com/google/licensecheck"
+	_ "github.com/spdx/tools-golang/spdx/v2/v2_3"
+	_ "github.com/spdx/tools-golang/json"
+	_ "golang.org/x/mod/module"
+)
