@@ -1,0 +1,359 @@
+package provenance
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"sort"
+	"strings"
+
+	intoto "github.com/in-toto/attestation/go/v1"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+// Well-known in-toto digest-set algorithm names used by this package.
+const (
+	// AlgSHA256 is SHA-256 of the artifact bytes.
+	AlgSHA256 = "sha256"
+	// AlgSHA512 is SHA-512 of the artifact bytes.
+	AlgSHA512 = "sha512"
+	// AlgGitCommit is the hex id of a git commit object.
+	AlgGitCommit = "gitCommit"
+	// AlgDirHash is Go's dirhash "h1" tree hash in lowercase hex (in-toto
+	// digest-set spec v1; the v0.1 spec called it goModuleH1). A Go module
+	// sum "h1:<base64>" is exactly this hash of the module's files under the
+	// "path@version/" prefix, so module sums are recorded under this name,
+	// never as sha256: it is not the SHA-256 of anything a user downloads.
+	AlgDirHash = "dirHash"
+	// AlgGoModuleH1 is the in-toto v0.1 name of AlgDirHash, accepted when
+	// parsing.
+	AlgGoModuleH1 = "goModuleH1"
+)
+
+// Statement and predicate type URIs.
+const (
+	StatementTypeV1          = "https://in-toto.io/Statement/v1"
+	StatementTypeV01         = "https://in-toto.io/Statement/v0.1"
+	PredicateSLSAProvenance1 = "https://slsa.dev/provenance/v1"
+	PredicateSLSAProvenance2 = "https://slsa.dev/provenance/v0.2"
+)
+
+// Sentinel errors. Errors returned by this package wrap one of them; test
+// with errors.Is.
+var (
+	ErrInvalidDigest        = errors.New("provenance: invalid digest")
+	ErrInvalidDescriptor    = errors.New("provenance: invalid resource descriptor")
+	ErrSubjectConflict      = errors.New("provenance: conflicting subjects with the same name")
+	ErrInvalidParameter     = errors.New("provenance: parameter is not JSON-representable")
+	ErrInvalidStatement     = errors.New("provenance: statement does not validate")
+	ErrNotGitCheckout       = errors.New("provenance: not a git checkout")
+	ErrGitCommand           = errors.New("provenance: git command failed")
+	ErrGoCommand            = errors.New("provenance: go command failed")
+	ErrNoBuildInfo          = errors.New("provenance: binary has no Go build info")
+	ErrUnpinnedImage        = errors.New("provenance: image reference has no digest")
+	ErrInvalidImageRef      = errors.New("provenance: invalid image reference")
+	ErrSymlinkEscape        = errors.New("provenance: symlink points outside the directory")
+	ErrMalformedStatement   = errors.New("provenance: malformed statement")
+	ErrUnsupportedType      = errors.New("provenance: unsupported statement type")
+	ErrUnsupportedPredicate = errors.New("provenance: unsupported predicate")
+	ErrTooLarge             = errors.New("provenance: input exceeds size limit")
+)
+
+// SubjectConflictError reports two subjects with one name and different
+// digests (or other fields). It wraps ErrSubjectConflict.
+type SubjectConflictError struct {
+	Name          string
+	Existing, New DigestSet
+}
+
+func (e *SubjectConflictError) Error() string {
+	return fmt.Sprintf("%v: %q has %v, now %v", ErrSubjectConflict, e.Name, e.Existing, e.New)
+}
+
+func (e *SubjectConflictError) Unwrap() error { return ErrSubjectConflict }
+
+// DigestSet maps an in-toto digest algorithm name (sha256, sha512,
+// gitCommit, dirHash, ...) to its lowercase hex value.
+type DigestSet map[string]string
+
+// String renders the set with algorithms in sorted order.
+func (d DigestSet) String() string {
+	keys := d.algorithms()
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + ":" + d[k]
+	}
+	return "{" + strings.Join(parts, " ") + "}"
+}
+
+func (d DigestSet) algorithms() []string {
+	keys := make([]string, 0, len(d))
+	for k := range d {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Matches reports whether d and o share at least one algorithm and agree on
+// every algorithm they share (in-toto's matching rule, made strict about
+// disagreement).
+func (d DigestSet) Matches(o DigestSet) bool {
+	common := 0
+	for alg, v := range d {
+		if ov, ok := o[alg]; ok {
+			if ov != v {
+				return false
+			}
+			common++
+		}
+	}
+	return common > 0
+}
+
+// hexLengths lists the hex length(s) of the algorithms whose encoding the
+// in-toto digest-set spec fixes. Other algorithm names are allowed with any
+// non-empty value.
+var hexLengths = map[string][]int{
+	"md5": {32}, "sha1": {40}, "sha224": {56}, "sha256": {64}, "sha384": {96}, "sha512": {128},
+	"sha512_224": {56}, "sha512_256": {64},
+	"sha3_224": {56}, "sha3_256": {64}, "sha3_384": {96}, "sha3_512": {128},
+	"gitCommit": {40, 64}, "gitTree": {40, 64}, "gitBlob": {40, 64}, "gitTag": {40, 64},
+	"dirHash": {64}, "goModuleH1": {64},
+}
+
+// Validate checks that the set is non-empty and that every value of a known
+// algorithm is lowercase hex of the right length.
+func (d DigestSet) Validate() error {
+	if len(d) == 0 {
+		return fmt.Errorf("%w: empty digest set", ErrInvalidDigest)
+	}
+	for _, alg := range d.algorithms() {
+		v := d[alg]
+		if alg == "" {
+			return fmt.Errorf("%w: empty algorithm name", ErrInvalidDigest)
+		}
+		if v == "" {
+			return fmt.Errorf("%w: %s: empty value", ErrInvalidDigest, alg)
+		}
+		lens, known := hexLengths[alg]
+		if !known {
+			continue
+		}
+		if !isLowerHex(v) {
+			return fmt.Errorf("%w: %s: not lowercase hex", ErrInvalidDigest, alg)
+		}
+		ok := false
+		for _, n := range lens {
+			ok = ok || len(v) == n
+		}
+		if !ok {
+			return fmt.Errorf("%w: %s: %d hex digits, want %v", ErrInvalidDigest, alg, len(v), lens)
+		}
+	}
+	return nil
+}
+
+func isLowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func (d DigestSet) clone() DigestSet {
+	if d == nil {
+		return nil
+	}
+	c := make(DigestSet, len(d))
+	for k, v := range d {
+		c[k] = v
+	}
+	return c
+}
+
+// ResourceDescriptor mirrors the in-toto v1 ResourceDescriptor. At least one
+// of Name, URI and Digest must be set. Annotations must be
+// JSON-representable.
+type ResourceDescriptor struct {
+	Name             string
+	URI              string
+	Digest           DigestSet
+	MediaType        string
+	DownloadLocation string
+	Annotations      map[string]any
+	Content          []byte
+}
+
+// Subject is an artifact the build produced. It is a ResourceDescriptor;
+// the Recorder requires a non-empty Name and Digest for subjects and keeps
+// one subject per name.
+type Subject = ResourceDescriptor
+
+// Validate checks the descriptor as in-toto does, plus digest hex checks
+// and JSON-representable annotations.
+func (rd ResourceDescriptor) Validate() error {
+	_, err := rd.toProto()
+	return err
+}
+
+func (rd ResourceDescriptor) toProto() (*intoto.ResourceDescriptor, error) {
+	if rd.Name == "" && rd.URI == "" && len(rd.Digest) == 0 {
+		return nil, fmt.Errorf("%w: one of name, uri or digest is required", ErrInvalidDescriptor)
+	}
+	if len(rd.Digest) > 0 {
+		if err := rd.Digest.Validate(); err != nil {
+			return nil, fmt.Errorf("%w (descriptor %q)", err, rd.label())
+		}
+	}
+	p := &intoto.ResourceDescriptor{
+		Name:             rd.Name,
+		Uri:              rd.URI,
+		Digest:           rd.Digest.clone(),
+		MediaType:        rd.MediaType,
+		DownloadLocation: rd.DownloadLocation,
+		Content:          append([]byte(nil), rd.Content...),
+	}
+	if len(rd.Content) == 0 {
+		p.Content = nil
+	}
+	if len(rd.Annotations) > 0 {
+		s, err := toStruct(rd.Annotations)
+		if err != nil {
+			return nil, fmt.Errorf("annotations of %q: %w", rd.label(), err)
+		}
+		p.Annotations = s
+	}
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidDescriptor, err)
+	}
+	return p, nil
+}
+
+func (rd ResourceDescriptor) label() string {
+	if rd.Name != "" {
+		return rd.Name
+	}
+	if rd.URI != "" {
+		return rd.URI
+	}
+	return rd.Digest.String()
+}
+
+func fromProto(p *intoto.ResourceDescriptor) ResourceDescriptor {
+	rd := ResourceDescriptor{
+		Name:             p.GetName(),
+		URI:              p.GetUri(),
+		MediaType:        p.GetMediaType(),
+		DownloadLocation: p.GetDownloadLocation(),
+	}
+	if len(p.GetDigest()) > 0 {
+		rd.Digest = DigestSet(p.GetDigest()).clone()
+	}
+	if len(p.GetContent()) > 0 {
+		rd.Content = append([]byte(nil), p.GetContent()...)
+	}
+	if p.GetAnnotations() != nil {
+		rd.Annotations = p.GetAnnotations().AsMap()
+	}
+	return rd
+}
+
+// Builder identifies the build platform.
+type Builder struct {
+	ID           string
+	Version      map[string]string
+	Dependencies []ResourceDescriptor
+}
+
+// toValue converts v to a structpb value. Values structpb cannot take
+// directly (structs, typed slices and maps) go through encoding/json.
+func toValue(v any) (*structpb.Value, error) {
+	if f, ok := v.(float64); ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidParameter, f)
+	}
+	if f, ok := v.(float32); ok && (math.IsNaN(float64(f)) || math.IsInf(float64(f), 0)) {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidParameter, f)
+	}
+	pv, err := structpb.NewValue(v)
+	if err != nil && strings.Contains(err.Error(), "UTF-8") {
+		// encoding/json would silently replace the bad bytes.
+		return nil, fmt.Errorf("%w: %v", ErrInvalidParameter, err)
+	}
+	if err == nil {
+		// structpb.NewValue keeps NaN and infinities inside containers;
+		// protojson cannot write them.
+		if err := checkFinite(pv); err != nil {
+			return nil, err
+		}
+		return pv, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidParameter, err)
+	}
+	var generic any
+	if err := json.Unmarshal(b, &generic); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidParameter, err)
+	}
+	pv, err = structpb.NewValue(generic)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidParameter, err)
+	}
+	return pv, nil
+}
+
+func checkFinite(v *structpb.Value) error {
+	switch k := v.GetKind().(type) {
+	case *structpb.Value_NumberValue:
+		if math.IsNaN(k.NumberValue) || math.IsInf(k.NumberValue, 0) {
+			return fmt.Errorf("%w: %v", ErrInvalidParameter, k.NumberValue)
+		}
+	case *structpb.Value_ListValue:
+		for _, e := range k.ListValue.GetValues() {
+			if err := checkFinite(e); err != nil {
+				return err
+			}
+		}
+	case *structpb.Value_StructValue:
+		for _, e := range k.StructValue.GetFields() {
+			if err := checkFinite(e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func toStruct(m map[string]any) (*structpb.Struct, error) {
+	s := &structpb.Struct{Fields: make(map[string]*structpb.Value, len(m))}
+	for k, v := range m {
+		pv, err := toValue(v)
+		if err != nil {
+			return nil, fmt.Errorf("key %q: %w", k, err)
+		}
+		s.Fields[k] = pv
+	}
+	return s, nil
+}
+
+// descriptorsEqual compares two converted descriptors.
+func descriptorsEqual(a, b *intoto.ResourceDescriptor) bool { return proto.Equal(a, b) }
+
+// validURI checks that s is an absolute URI (has a scheme).
+func validURI(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%w: uri %q: %v", ErrInvalidDescriptor, s, err)
+	}
+	if u.Scheme == "" {
+		return fmt.Errorf("%w: uri %q has no scheme", ErrInvalidDescriptor, s)
+	}
+	return nil
+}
