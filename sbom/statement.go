@@ -1,0 +1,119 @@
+package sbom
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	intoto "github.com/in-toto/attestation/go/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+// Predicate types of SBOM attestations.
+const (
+	PredicateSPDX      = "https://spdx.dev/Document"
+	PredicateCycloneDX = "https://cyclonedx.org/bom"
+)
+
+// Subject is an in-toto statement subject: a name and its digests
+// (algorithm -> lower-case hex, e.g. "sha256").
+type Subject struct {
+	Name   string
+	Digest map[string]string
+}
+
+// SPDXStatement returns an in-toto Statement v1 (compact JSON, ready for
+// sign.SignStatement) whose predicate is the SPDX 2.3 document and whose
+// predicateType is https://spdx.dev/Document. Without subjects the subject
+// is the root artifact and its SHA-256.
+func (s *SBOM) SPDXStatement(subjects ...Subject) ([]byte, error) {
+	doc, err := s.SPDX()
+	if err != nil {
+		return nil, err
+	}
+	return s.statement(PredicateSPDX, doc, subjects)
+}
+
+// CycloneDXStatement is SPDXStatement for the CycloneDX BOM (1.6 unless
+// opts say otherwise), predicateType https://cyclonedx.org/bom.
+func (s *SBOM) CycloneDXStatement(subjects []Subject, opts ...CycloneDXOption) ([]byte, error) {
+	doc, err := s.CycloneDX(opts...)
+	if err != nil {
+		return nil, err
+	}
+	return s.statement(PredicateCycloneDX, doc, subjects)
+}
+
+func (s *SBOM) statement(predicateType string, doc []byte, subjects []Subject) ([]byte, error) {
+	if len(subjects) == 0 {
+		if s.Root == nil {
+			return nil, ErrNoSubject
+		}
+		subjects = []Subject{{Name: s.Root.Name, Digest: map[string]string{"sha256": s.Root.SHA256}}}
+	}
+	st := &intoto.Statement{
+		Type:          intoto.StatementTypeUri,
+		PredicateType: predicateType,
+	}
+	for i, sub := range subjects {
+		if err := checkSubject(sub); err != nil {
+			return nil, fmt.Errorf("%w: subject %d: %v", ErrInvalidSubject, i, err)
+		}
+		d := make(map[string]string, len(sub.Digest))
+		for k, v := range sub.Digest {
+			d[k] = v
+		}
+		st.Subject = append(st.Subject, &intoto.ResourceDescriptor{Name: sub.Name, Digest: d})
+	}
+	pred := &structpb.Struct{}
+	if err := protojson.Unmarshal(doc, pred); err != nil {
+		return nil, fmt.Errorf("sbom: predicate: %w", err)
+	}
+	st.Predicate = pred
+	if err := st.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidSubject, err)
+	}
+	raw, err := protojson.Marshal(st)
+	if err != nil {
+		return nil, fmt.Errorf("sbom: statement: %w", err)
+	}
+	// protojson randomizes whitespace on purpose; compact it away so the
+	// bytes are deterministic (map keys are already sorted).
+	var out bytes.Buffer
+	if err := json.Compact(&out, raw); err != nil {
+		return nil, fmt.Errorf("sbom: statement: %w", err)
+	}
+	return out.Bytes(), nil
+}
+
+func checkSubject(sub Subject) error {
+	if sub.Name == "" {
+		return fmt.Errorf("no name")
+	}
+	if len(sub.Digest) == 0 {
+		return fmt.Errorf("no digest")
+	}
+	algs := make([]string, 0, len(sub.Digest))
+	for k := range sub.Digest {
+		algs = append(algs, k)
+	}
+	sort.Strings(algs)
+	for _, alg := range algs {
+		v := sub.Digest[alg]
+		want := map[string]int{"sha256": 32, "sha384": 48, "sha512": 64, "sha1": 20}[alg]
+		if want == 0 {
+			if v == "" {
+				return fmt.Errorf("empty %s digest", alg)
+			}
+			continue
+		}
+		b, err := hex.DecodeString(v)
+		if err != nil || len(b) != want || hex.EncodeToString(b) != v {
+			return fmt.Errorf("%s digest %q is not %d lower-case hex bytes", alg, v, want)
+		}
+	}
+	return nil
+}
