@@ -71,7 +71,7 @@ func SignEnvelope(ctx context.Context, payloadType string, payload []byte, signe
 	pae := PAE(payloadType, payload)
 	env := &Envelope{
 		PayloadType: payloadType,
-		Payload:     append([]byte(nil), payload...),
+		Payload:     append(make([]byte, 0, len(payload)), payload...), // never nil: nil marshals as null
 		Signatures:  make([]Signature, 0, len(signers)),
 	}
 	for i, s := range signers {
@@ -84,6 +84,9 @@ func SignEnvelope(ctx context.Context, payloadType string, payload []byte, signe
 		sig, err := s.Sign(ctx, pae)
 		if err != nil {
 			return nil, fmt.Errorf("sign: signer %d (keyid %q): %w", i, s.KeyID(), err)
+		}
+		if len(sig) == 0 {
+			return nil, fmt.Errorf("sign: signer %d (keyid %q) returned an empty signature", i, s.KeyID())
 		}
 		env.Signatures = append(env.Signatures, Signature{KeyID: s.KeyID(), Sig: sig})
 	}
@@ -121,8 +124,9 @@ type wireSignature struct {
 }
 
 // ParseEnvelope decodes a JSON DSSE envelope. It rejects input over the size
-// limit (ErrTooLarge), duplicate keys at any depth, unknown trailing data,
-// missing fields, bad base64 and envelopes without signatures
+// limit (ErrTooLarge), duplicate keys at any depth, field names not spelled
+// exactly as in the spec, unknown trailing data, missing fields, bad base64
+// and envelopes without signatures
 // (ErrMalformedEnvelope). It checks no signature: that is the verifier's job.
 func ParseEnvelope(data []byte, opts ...ParseOption) (*Envelope, error) {
 	cfg := parseConfig{maxSize: DefaultMaxEnvelopeSize}
@@ -134,6 +138,9 @@ func ParseEnvelope(data []byte, opts ...ParseOption) (*Envelope, error) {
 	}
 	if err := strictjson.Check(data); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformedEnvelope, err)
+	}
+	if err := checkEnvelopeKeys(data); err != nil {
+		return nil, err
 	}
 	var w wireEnvelope
 	dec := json.NewDecoder(bytes.NewReader(data))

@@ -1,0 +1,147 @@
+package sign_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/secure-systems-lab/go-securesystemslib/dsse"
+	"github.com/slsakit/slsakit/sign"
+)
+
+// Sign an in-toto statement with a fresh ECDSA P-256 key, write the envelope
+// as JSON, read it back and verify it with the public key.
+func Example_signAndVerify() {
+	ctx := context.Background()
+	signer, err := sign.GenerateKey(sign.ECDSAP256SHA256)
+	if err != nil {
+		panic(err)
+	}
+	statement := []byte(`{"_type":"https://in-toto.io/Statement/v1","predicateType":"https://slsa.dev/provenance/v1"}`)
+	env, err := sign.SignStatement(ctx, statement, signer)
+	if err != nil {
+		panic(err)
+	}
+	envJSON, _ := json.Marshal(env)
+	pubPEM, _ := sign.MarshalPublicKey(signer.Public())
+
+	// The consumer's side: untrusted envelope bytes and a trusted public key.
+	pub, err := sign.LoadPublicKey(pubPEM)
+	if err != nil {
+		panic(err)
+	}
+	verifier, err := sign.NewVerifier(pub, "")
+	if err != nil {
+		panic(err)
+	}
+	got, err := sign.ParseEnvelope(envJSON)
+	if err != nil {
+		panic(err)
+	}
+	err = verifier.Verify(ctx, got.PAE(), got.Signatures[0].Sig)
+	fmt.Println("verified:", err == nil)
+	fmt.Println("payload type:", got.PayloadType)
+	// Output:
+	// verified: true
+	// payload type: application/vnd.in-toto+json
+}
+
+// Load a key written by `cosign generate-key-pair`, with the password from
+// COSIGN_PASSWORD as cosign does.
+func ExampleLoadPrivateKeyFile() {
+	os.Setenv("COSIGN_PASSWORD", "slsakit-golden")
+	defer os.Unsetenv("COSIGN_PASSWORD")
+
+	signer, err := sign.LoadPrivateKeyFile("testdata/cosign-p256.key", sign.WithPasswordEnv("COSIGN_PASSWORD"))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(signer.Algorithm())
+	fmt.Println(signer.KeyID())
+	// Output:
+	// ecdsa-sha2-256-nistp256
+	// sha256:320e830dcc83e50e4232fb86877a267f7271e45b6c240d28387edc9bdbaf7194
+}
+
+// A password can also come from a callback: a prompt, a secret manager.
+func ExampleLoadPrivateKey() {
+	pemBytes, err := os.ReadFile("testdata/cosign-ed25519.key")
+	if err != nil {
+		panic(err)
+	}
+	signer, err := sign.LoadPrivateKey(pemBytes, sign.WithPassword(func() ([]byte, error) {
+		return []byte("slsakit-golden"), nil // e.g. read from a secret manager
+	}))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(signer)
+	// Output:
+	// sign.KeySigner{alg: ed25519, keyid: sha256:608c7248fd7e5cdf429ea2c851069d53b277b4c023166863629cb30fd0c06642}
+}
+
+// The key ID is "sha256:" and the hex SHA-256 of the PKIX public key DER.
+func ExamplePublicKeyID() {
+	pubPEM, err := os.ReadFile("testdata/cosign-ed25519.pub")
+	if err != nil {
+		panic(err)
+	}
+	pub, err := sign.LoadPublicKey(pubPEM)
+	if err != nil {
+		panic(err)
+	}
+	id, err := sign.PublicKeyID(pub)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(id)
+	// Output:
+	// sha256:608c7248fd7e5cdf429ea2c851069d53b277b4c023166863629cb30fd0c06642
+}
+
+// Generate a key pair and write it the way cosign does: name.key encrypted
+// with a password, name.pub in PKIX PEM.
+func ExampleWriteKeyPair() {
+	dir, err := os.MkdirTemp("", "keys")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+
+	signer, err := sign.GenerateKey("") // ECDSA P-256, like cosign
+	if err != nil {
+		panic(err)
+	}
+	files, err := sign.WriteKeyPair(dir, "cosign", signer, []byte("correct horse"))
+	if err != nil {
+		panic(err)
+	}
+	key, _ := os.ReadFile(files.PrivateKey)
+	fmt.Println(filepath.Base(files.PrivateKey), filepath.Base(files.PublicKey))
+	fmt.Println(string(bytes.SplitN(key, []byte("\n"), 2)[0]))
+	// Output:
+	// cosign.key cosign.pub
+	// -----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----
+}
+
+// Use a slsakit Signer with go-securesystemslib's DSSE envelope signer.
+func ExampleToDSSESigner() {
+	signer, err := sign.GenerateKey(sign.Ed25519)
+	if err != nil {
+		panic(err)
+	}
+	es, err := dsse.NewEnvelopeSigner(sign.ToDSSESigner(signer))
+	if err != nil {
+		panic(err)
+	}
+	env, err := es.SignPayload(context.Background(), sign.PayloadTypeInToto, []byte(`{}`))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(env.Signatures[0].KeyID == signer.KeyID())
+	// Output:
+	// true
+}
