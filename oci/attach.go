@@ -1,0 +1,498 @@
+package oci
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/slsakit/slsakit/sign"
+)
+
+// AnnotationEnvelopeDigest is set by slsakit on referrer manifests: the
+// digest of the DSSE envelope's JSON (the same bytes as the legacy layer).
+// It lets Attach find an already attached envelope from the referrers list
+// alone, so attaching the same envelope twice stores it once.
+const AnnotationEnvelopeDigest = "dev.slsakit.envelope.digest"
+
+// AttachResult describes what Attach wrote.
+type AttachResult struct {
+	Image     string         // repo@sha256:... the attestation is about
+	Referrer  *v1.Descriptor // manifest descriptor of the referrer (nil if not written)
+	LegacyTag string         // e.g. "sha256-<hex>.att" (empty if not written)
+	Requests  int            // HTTP requests made (for tests/benchmarks)
+}
+
+// Attach resolves ref to a digest once, then writes env for that digest in
+// the chosen layout(s) (default Referrers). Writes never target a tag given
+// by the caller; blobs are uploaded before the manifests that name them;
+// concurrent attaches to one digest are serialized in-process and
+// reconciled across processes by read-back and bounded retries, so no
+// writer's attestation is lost. Attaching an envelope that is already there
+// writes nothing.
+func Attach(ctx context.Context, ref string, env *sign.Envelope, opts ...Option) (*AttachResult, error) {
+	o := makeOptions(opts)
+	if env == nil || len(env.Signatures) == 0 || env.PayloadType == "" {
+		return nil, fmt.Errorf("%w: envelope must be non-nil, typed and signed", ErrInvalidArgument)
+	}
+	if o.layout&Both == 0 || o.layout&^Both != 0 {
+		return nil, fmt.Errorf("%w: layout %v", ErrInvalidArgument, o.layout)
+	}
+	if o.bundle != nil {
+		benv, err := ParseBundle(o.bundle)
+		if err != nil {
+			return nil, err
+		}
+		if !sameEnvelope(benv, env) {
+			return nil, fmt.Errorf("%w: WithBundle's DSSE envelope differs from the envelope", ErrInvalidArgument)
+		}
+	}
+	r, err := parseRef(ref, o)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := targetRepo(r, o)
+	if err != nil {
+		return nil, err
+	}
+	c := newClient(o)
+	subj, err := subject(ctx, c, r, o.layout&Referrers != 0)
+	if err != nil {
+		return nil, err
+	}
+	res := &AttachResult{Image: r.Context().Name() + "@" + subj.Digest.String()}
+
+	unlock, err := attachLocks.lock(ctx, repo.Name()+"@"+subj.Digest.String())
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+
+	if o.layout&Referrers != 0 {
+		d, err := attachReferrer(ctx, c, repo, subj, env)
+		if err != nil {
+			res.Requests = c.requests()
+			return res, err
+		}
+		res.Referrer = d
+	}
+	if o.layout&Legacy != 0 {
+		tag, err := attachLegacy(ctx, c, repo, subj.Digest, env)
+		if err != nil {
+			res.Requests = c.requests()
+			return res, err
+		}
+		res.LegacyTag = tag
+	}
+	res.Requests = c.requests()
+	return res, nil
+}
+
+// referrerManifest is an OCI 1.1 image manifest with artifactType and
+// subject (field order as cosign writes it).
+type referrerManifest struct {
+	SchemaVersion int               `json:"schemaVersion"`
+	MediaType     string            `json:"mediaType"`
+	ArtifactType  string            `json:"artifactType,omitempty"`
+	Config        v1.Descriptor     `json:"config"`
+	Layers        []v1.Descriptor   `json:"layers"`
+	Subject       *v1.Descriptor    `json:"subject,omitempty"`
+	Annotations   map[string]string `json:"annotations,omitempty"`
+}
+
+func fallbackTag(h v1.Hash) string { return h.Algorithm + "-" + h.Hex }
+
+func legacyTag(h v1.Hash) string { return h.Algorithm + "-" + h.Hex + ".att" }
+
+func attachReferrer(ctx context.Context, c *client, repo name.Repository, subj v1.Descriptor, env *sign.Envelope) (*v1.Descriptor, error) {
+	o := c.o
+	envJSON, err := envelopeJSON(env)
+	if err != nil {
+		return nil, err
+	}
+	envDigest := sha256Digest(envJSON)
+	bundle := o.bundle
+	if bundle == nil {
+		hint := o.hint
+		if !o.hintSet {
+			hint = env.Signatures[0].KeyID
+		}
+		if bundle, err = makeBundle(env, hint); err != nil {
+			return nil, err
+		}
+	}
+	bundleDigest := sha256Digest(bundle)
+
+	// One request tells us whether the envelope is already attached and
+	// whether the empty config blob is already in the repository.
+	idx, supported, err := c.referrers(ctx, repo, subj.Digest.String())
+	if err != nil {
+		return nil, err
+	}
+	var existing *v1.IndexManifest
+	if supported {
+		if existing, err = parseIndex(idx); err != nil {
+			return nil, err
+		}
+	} else if existing, err = c.getIndex(ctx, repo, fallbackTag(subj.Digest)); err != nil {
+		return nil, err
+	}
+	configKnown := false
+	if existing != nil {
+		for i, d := range existing.Manifests {
+			if d.Annotations[AnnotationEnvelopeDigest] == envDigest {
+				return &existing.Manifests[i], nil
+			}
+			if strings.HasPrefix(string(d.ArtifactType), mtBundlePfx) || d.Annotations[AnnotationBundleContent] != "" {
+				configKnown = true
+			}
+		}
+	}
+
+	if !configKnown {
+		if err := c.uploadBlob(ctx, repo, emptyDigest, emptyJSON, true); err != nil {
+			return nil, fmt.Errorf("oci: uploading empty config: %w", err)
+		}
+	}
+	if err := c.uploadBlob(ctx, repo, bundleDigest, bundle, false); err != nil {
+		return nil, fmt.Errorf("oci: uploading bundle: %w", err)
+	}
+	created := o.created
+	if created.IsZero() {
+		created = time.Now()
+	}
+	ann := map[string]string{
+		AnnotationCreated:        created.UTC().Format(time.RFC3339),
+		AnnotationBundleContent:  "dsse-envelope",
+		AnnotationEnvelopeDigest: envDigest,
+	}
+	if pt := predicateTypeOf(env); pt != "" {
+		ann[AnnotationBundlePredicateType] = pt
+	}
+	bh, _ := v1.NewHash(bundleDigest)
+	eh, _ := v1.NewHash(emptyDigest)
+	m := referrerManifest{
+		SchemaVersion: 2,
+		MediaType:     mtOCIManifest,
+		ArtifactType:  MediaTypeBundle,
+		Config:        v1.Descriptor{MediaType: MediaTypeEmpty, Digest: eh, Size: int64(len(emptyJSON))},
+		Layers:        []v1.Descriptor{{MediaType: MediaTypeBundle, Digest: bh, Size: int64(len(bundle))}},
+		Subject:       &v1.Descriptor{MediaType: subj.MediaType, Digest: subj.Digest, Size: subj.Size},
+		Annotations:   ann,
+	}
+	mb, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	md := sha256Digest(mb)
+	hdr, err := c.putManifest(ctx, repo, md, mtOCIManifest, mb)
+	if err != nil {
+		return nil, fmt.Errorf("oci: pushing referrer manifest: %w", err)
+	}
+	mh, _ := v1.NewHash(md)
+	desc := v1.Descriptor{
+		MediaType: mtOCIManifest, Digest: mh, Size: int64(len(mb)),
+		ArtifactType: MediaTypeBundle, Annotations: ann,
+	}
+	if hdr.Get("OCI-Subject") != "" {
+		return &desc, nil
+	}
+	// The registry did not process the subject: maintain the referrers tag
+	// (OCI distribution spec, "referrers tag schema").
+	if supported {
+		existing = nil // the API list is not the tag's content
+		if existing, err = c.getIndex(ctx, repo, fallbackTag(subj.Digest)); err != nil {
+			return nil, err
+		}
+	}
+	if err := updateFallback(ctx, c, repo, fallbackTag(subj.Digest), existing, desc); err != nil {
+		return nil, err
+	}
+	return &desc, nil
+}
+
+func parseIndex(b []byte) (*v1.IndexManifest, error) {
+	var idx v1.IndexManifest
+	if err := json.Unmarshal(b, &idx); err != nil {
+		return nil, fmt.Errorf("%w: index: %v", ErrInvalidManifest, err)
+	}
+	return &idx, nil
+}
+
+// getIndex fetches an image index by tag; a missing tag is (nil, nil).
+func (c *client) getIndex(ctx context.Context, repo name.Repository, tag string) (*v1.IndexManifest, error) {
+	m, err := c.getManifest(ctx, repo, tag, true)
+	if err != nil || m == nil {
+		return nil, err
+	}
+	idx, err := parseIndex(m.body)
+	if err != nil {
+		return nil, err
+	}
+	if idx.MediaType != "" && idx.MediaType != types.OCIImageIndex {
+		return nil, fmt.Errorf("%w: tag %s:%s is %s, not an OCI index", ErrInvalidManifest, repo, tag, idx.MediaType)
+	}
+	return idx, nil
+}
+
+// settle waits before a read-back long enough that a concurrent writer who
+// read the tag before our write has, very likely, written too: three times our
+// own read-to-write window plus jitter. The read-back then sees its write
+// and we re-merge. Writers that stall for longer than that can still lose
+// an update; no client-side scheme can exclude it on a registry without
+// conditional writes.
+func settle(ctx context.Context, window time.Duration) error {
+	d := 3*window + time.Duration(rand.Int64N(int64(window)+1))
+	d = max(d, time.Millisecond)
+	d = min(d, 2*time.Second)
+	return sleepCtx(ctx, d)
+}
+
+func conflictPause(ctx context.Context, attempt int) error {
+	return sleepBackoff(ctx, attempt)
+}
+
+// updateFallback adds desc to the referrers tag index with read-modify-write
+// and read-back, keeping every descriptor ever seen.
+func updateFallback(ctx context.Context, c *client, repo name.Repository, tag string, base *v1.IndexManifest, desc v1.Descriptor) error {
+	var known []v1.Descriptor
+	seen := map[v1.Hash]bool{}
+	addKnown := func(idx *v1.IndexManifest) {
+		if idx == nil {
+			return
+		}
+		for _, d := range idx.Manifests {
+			if !seen[d.Digest] {
+				seen[d.Digest] = true
+				known = append(known, d)
+			}
+		}
+	}
+	addKnown(base)
+	start := time.Now()
+	for attempt := 0; attempt < c.o.conflictRetries; attempt++ {
+		if attempt > 0 {
+			if err := conflictPause(ctx, attempt); err != nil {
+				return err
+			}
+			start = time.Now()
+			rb, err := c.getIndex(ctx, repo, tag)
+			if err != nil {
+				return err
+			}
+			if hasAll(rb, known, desc.Digest) {
+				return nil
+			}
+			addKnown(rb)
+		}
+		if !seen[desc.Digest] {
+			seen[desc.Digest] = true
+			known = append(known, desc)
+		}
+		idx := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: known}
+		b, err := json.Marshal(idx)
+		if err != nil {
+			return err
+		}
+		if _, err := c.putManifest(ctx, repo, tag, mtOCIIndex, b); err != nil {
+			return fmt.Errorf("oci: pushing referrers tag %s: %w", tag, err)
+		}
+		if err := settle(ctx, time.Since(start)); err != nil {
+			return err
+		}
+		rb, err := c.getIndex(ctx, repo, tag)
+		if err != nil {
+			return err
+		}
+		if hasAll(rb, known, desc.Digest) {
+			return nil
+		}
+		addKnown(rb)
+	}
+	return fmt.Errorf("%w: referrers tag %s:%s after %d attempts", ErrConflict, repo, tag, c.o.conflictRetries)
+}
+
+func hasAll(idx *v1.IndexManifest, want []v1.Descriptor, extra v1.Hash) bool {
+	if idx == nil {
+		return false
+	}
+	have := map[v1.Hash]bool{}
+	for _, d := range idx.Manifests {
+		have[d.Digest] = true
+	}
+	for _, d := range want {
+		if !have[d.Digest] {
+			return false
+		}
+	}
+	return have[extra]
+}
+
+// --- legacy layout ---
+
+// descLayer is a layer known only by its descriptor: enough for mutate to
+// compute a manifest and config without the layer's bytes.
+type descLayer struct{ d v1.Descriptor }
+
+var errNoContent = errors.New("oci: descriptor-only layer has no content")
+
+func (l descLayer) Digest() (v1.Hash, error)             { return l.d.Digest, nil }
+func (l descLayer) DiffID() (v1.Hash, error)             { return l.d.Digest, nil }
+func (l descLayer) Compressed() (io.ReadCloser, error)   { return nil, errNoContent }
+func (l descLayer) Uncompressed() (io.ReadCloser, error) { return nil, errNoContent }
+func (l descLayer) Size() (int64, error)                 { return l.d.Size, nil }
+func (l descLayer) MediaType() (types.MediaType, error)  { return l.d.MediaType, nil }
+
+// legacyImage builds the manifest and config cosign writes for these layers.
+// Manifest annotations of an existing .att manifest are kept.
+func legacyImage(layers []v1.Descriptor, annotations map[string]string) (manifest, config []byte, err error) {
+	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	if len(annotations) > 0 {
+		img = mutate.Annotations(img, annotations).(v1.Image)
+	}
+	adds := make([]mutate.Addendum, len(layers))
+	for i, d := range layers {
+		adds[i] = mutate.Addendum{Layer: descLayer{d}, Annotations: d.Annotations, MediaType: d.MediaType}
+	}
+	img, err = mutate.Append(img, adds...)
+	if err != nil {
+		return nil, nil, err
+	}
+	if config, err = img.RawConfigFile(); err != nil {
+		return nil, nil, err
+	}
+	if manifest, err = img.RawManifest(); err != nil {
+		return nil, nil, err
+	}
+	return manifest, config, nil
+}
+
+func (c *client) getLegacy(ctx context.Context, repo name.Repository, tag string) (*v1.Manifest, error) {
+	m, err := c.getManifest(ctx, repo, tag, true)
+	if err != nil || m == nil {
+		return nil, err
+	}
+	var man v1.Manifest
+	if err := json.Unmarshal(m.body, &man); err != nil {
+		return nil, fmt.Errorf("%w: %s:%s: %v", ErrInvalidManifest, repo, tag, err)
+	}
+	if man.MediaType.IsIndex() {
+		return nil, fmt.Errorf("%w: %s:%s is an index, not an attestation manifest", ErrInvalidManifest, repo, tag)
+	}
+	return &man, nil
+}
+
+func attachLegacy(ctx context.Context, c *client, repo name.Repository, h v1.Hash, env *sign.Envelope) (string, error) {
+	tag := legacyTag(h)
+	layer, err := envelopeJSON(env)
+	if err != nil {
+		return "", err
+	}
+	ld, _ := v1.NewHash(sha256Digest(layer))
+	ann := map[string]string{AnnotationSignature: ""}
+	if pt := predicateTypeOf(env); pt != "" {
+		ann[AnnotationPredicateType] = pt
+	}
+	ours := v1.Descriptor{MediaType: MediaTypeDSSE, Digest: ld, Size: int64(len(layer)), Annotations: ann}
+
+	// Upload the layer first: it keeps the read-modify-write window short
+	// and guarantees the manifest never names a missing blob.
+	if err := c.uploadBlob(ctx, repo, ld.String(), layer, false); err != nil {
+		return "", fmt.Errorf("oci: uploading attestation layer: %w", err)
+	}
+	var known []v1.Descriptor
+	seen := map[v1.Hash]bool{}
+	addKnown := func(m *v1.Manifest) {
+		if m == nil {
+			return
+		}
+		for _, d := range m.Layers {
+			if !seen[d.Digest] {
+				seen[d.Digest] = true
+				known = append(known, d)
+			}
+		}
+	}
+	for attempt := 0; attempt < c.o.conflictRetries; attempt++ {
+		if attempt > 0 {
+			if err := conflictPause(ctx, attempt); err != nil {
+				return "", err
+			}
+		}
+		start := time.Now()
+		base, err := c.getLegacy(ctx, repo, tag)
+		if err != nil {
+			return "", err
+		}
+		if attempt == 0 && base != nil && layerIn(base, ld) {
+			return tag, nil // already attached
+		}
+		if attempt > 0 && hasLayers(base, known) {
+			return tag, nil // a concurrent writer merged ours in
+		}
+		addKnown(base)
+		if !seen[ld] {
+			seen[ld] = true
+			known = append(known, ours)
+		}
+		var keep map[string]string
+		if base != nil {
+			keep = base.Annotations
+		}
+		mb, cb, err := legacyImage(known, keep)
+		if err != nil {
+			return "", err
+		}
+		if err := c.uploadBlob(ctx, repo, sha256Digest(cb), cb, false); err != nil {
+			return "", fmt.Errorf("oci: uploading attestation config: %w", err)
+		}
+		if _, err := c.putManifest(ctx, repo, tag, mtOCIManifest, mb); err != nil {
+			return "", fmt.Errorf("oci: pushing %s: %w", tag, err)
+		}
+		if err := settle(ctx, time.Since(start)); err != nil {
+			return "", err
+		}
+		rb, err := c.getLegacy(ctx, repo, tag)
+		if err != nil {
+			return "", err
+		}
+		if hasLayers(rb, known) {
+			return tag, nil
+		}
+		// Someone overwrote the tag with a stale view: merge and retry.
+		addKnown(rb)
+	}
+	return "", fmt.Errorf("%w: %s:%s after %d attempts", ErrConflict, repo, tag, c.o.conflictRetries)
+}
+
+func layerIn(m *v1.Manifest, h v1.Hash) bool {
+	for _, d := range m.Layers {
+		if d.Digest == h {
+			return true
+		}
+	}
+	return false
+}
+
+func hasLayers(m *v1.Manifest, want []v1.Descriptor) bool {
+	if m == nil {
+		return false
+	}
+	for _, d := range want {
+		if !layerIn(m, d.Digest) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,44 @@
+// Package oci attaches in-toto attestations (DSSE envelopes) to container
+// images in a registry and lists them back, in the layouts cosign and other
+// tools read:
+//
+//   - Referrers (default; cosign v3): an OCI 1.1 referrer manifest whose
+//     subject is the image, artifactType
+//     application/vnd.dev.sigstore.bundle.v0.3+json, the empty config "{}",
+//     one layer holding a Sigstore bundle v0.3 with the DSSE envelope and
+//     its verification material, and the annotations cosign v3 writes
+//     (dev.sigstore.bundle.content, dev.sigstore.bundle.predicateType,
+//     org.opencontainers.image.created). On registries without the
+//     referrers API the referrers tag schema ("sha256-<hex>" index) is
+//     maintained as the OCI distribution spec requires.
+//   - Legacy (cosign v2): the tag "sha256-<hex>.att", one
+//     application/vnd.dsse.envelope.v1+json layer per attestation with the
+//     annotations dev.cosignproject.cosign/signature and predicateType.
+//
+// Attach resolves the image reference to a digest once; every write names
+// that digest, never the caller's tag. Blobs are uploaded before the
+// manifests that name them. Tag updates (the .att tag and the referrers
+// tag index) are read-modify-write: attaches to one image are serialized
+// within the process, and across processes each writer reads its write
+// back after a short settle delay and re-merges everything it has seen
+// until its attestation and everyone else's are present, with bounded
+// retries (ErrConflict when exhausted). Attaching the same envelope again
+// writes nothing.
+//
+// Requests are few: authentication is lazy (no ping; a token is fetched
+// only after a 401), small blobs use single-POST uploads, and the empty
+// config is uploaded only when the repository has no bundle referrer yet.
+// Every request is retried with exponential backoff and full jitter on
+// 429, 5xx and network errors, and honours the context.
+//
+// List reads both layouts, skips entries whose annotations rule them out
+// before downloading them, caps every download (ErrTooLarge), checks every
+// digest, and parses envelopes with sign.ParseEnvelope. It verifies no
+// signature: hand the attestations to a verifier.
+//
+// Plain HTTP is used only with WithInsecure. Credentials come from
+// authn.DefaultKeychain (docker config, credential helpers) unless
+// WithAuth or WithKeychain says otherwise.
+//
+// The ocitest package starts an in-process registry for tests.
+package oci
