@@ -1,0 +1,23 @@
+// Package verify checks attestations before anyone trusts them.
+//
+// A Verifier holds trusted keys (public keys, or any sign.Verifier such as a
+// KMS key) and a signature threshold. Verify takes a serialized DSSE
+// envelope and Expectations, and checks in this order:
+//
+//  1. envelope: size limit, well-formed DSSE JSON, no duplicate keys;
+//  2. payloadType: exactly application/vnd.in-toto+json (configurable);
+//  3. signature: signatures by at least Threshold distinct trusted keys (a
+//     key counts once however often it signed; keyid hints are ignored);
+//  4. statement: only now is the payload parsed (in-toto Statement v1 or
+//     v0.1; SLSA provenance v1 or v0.2), rejecting duplicate keys;
+//  5. predicateType, subject digest, builder ID and build type, compared
+//     exactly: no case folding, no prefix matching.
+//
+// Every check is recorded in the Result with the values compared, as
+// passed, failed or skipped (an expectation left empty is skipped, and so is
+// every statement check when the signatures did not verify: an
+// unauthenticated payload is never read). The returned error joins a
+// *CheckError per failed check; each unwraps to a sentinel such as
+// ErrSignature or ErrSubject, so errors.Is and errors.As work on each.
+// Result.String renders the report for a terminal.
+package verify

@@ -1,0 +1,695 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/slsakit/slsakit/provenance"
+	"github.com/slsakit/slsakit/sign"
+)
+
+// Errors of policy evaluation, beside those of Verify. Match with errors.Is.
+var (
+	// ErrNoTrustedSigners: no signer rule of the policy covers the artifact.
+	ErrNoTrustedSigners = errors.New("no signer rule covers the artifact")
+	// ErrNoAttestation: no attestation was signed by the artifact's trusted
+	// signers and about the artifact's digest.
+	ErrNoAttestation = errors.New("no trusted attestation for the artifact")
+	// ErrMissingPredicate: a required predicate type has no trusted attestation.
+	ErrMissingPredicate = errors.New("required predicate missing")
+	// ErrSource: the provenance does not name the required source.
+	ErrSource = errors.New("unexpected source")
+	// ErrMaterial: a material breaks the material rules (e.g. an image by tag).
+	ErrMaterial = errors.New("material not pinned")
+	// ErrParameter: an external parameter breaks its rule.
+	ErrParameter = errors.New("external parameter not allowed")
+	// ErrTooOld: the build finished longer ago than the policy's maxAge.
+	ErrTooOld = errors.New("attestation too old")
+	// ErrDependency: an image material's own attestations fail its policy,
+	// cannot be fetched, or form a cycle.
+	ErrDependency = errors.New("dependency not verified")
+	// ErrUnsupported: the policy asks for something this build of slsakit
+	// cannot check (it fails closed).
+	ErrUnsupported = errors.New("unsupported policy feature")
+)
+
+// KeyResolver turns a KMS key reference of a policy into a verifier; for
+// GCP pass a function that calls kms.NewVerifier.
+type KeyResolver func(ctx context.Context, ref string) (sign.Verifier, error)
+
+// EngineOption configures NewEngine.
+type EngineOption func(*engineConfig)
+
+type engineConfig struct {
+	resolver KeyResolver
+	now      func() time.Time
+	vsa      []vsaConfig
+	fetcher  Fetcher
+}
+
+// Fetcher gets the attestations stored for an image, given as
+// "registry/repository@sha256:<hex>". The oci package provides one.
+type Fetcher interface {
+	Fetch(ctx context.Context, image string) ([]*sign.Envelope, error)
+}
+
+// WithFetcher lets the engine fetch the attestations of image materials,
+// which a policy with dependencies needs.
+func WithFetcher(f Fetcher) EngineOption { return func(c *engineConfig) { c.fetcher = f } }
+
+// WithKeyResolver resolves the policy's kms key references.
+func WithKeyResolver(r KeyResolver) EngineOption { return func(c *engineConfig) { c.resolver = r } }
+
+// WithClock sets the clock that maxAge is measured against.
+func WithClock(now func() time.Time) EngineOption { return func(c *engineConfig) { c.now = now } }
+
+// Engine evaluates artifacts against one Policy. Build it once (keys are
+// loaded and resolved then) and use it from many goroutines.
+type Engine struct {
+	p     *Policy
+	now   func() time.Time
+	rules []compiledRule
+	vsa   []trustedVSA
+	fetch Fetcher
+	// deps evaluates image materials (nil: they are not checked): e itself,
+	// or the engine of the dependency policy, which then applies at every
+	// level below, down to maxDepth.
+	deps     *Engine
+	maxDepth int
+}
+
+type compiledRule struct {
+	index int
+	pat   pattern
+	v     *Verifier
+}
+
+// NewEngine validates p and loads every key it names.
+func NewEngine(ctx context.Context, p *Policy, opts ...EngineOption) (*Engine, error) {
+	cfg := engineConfig{now: time.Now}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if p == nil {
+		return nil, &PolicyError{Err: errors.New("nil policy")}
+	}
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	e := &Engine{p: p, now: cfg.now, fetch: cfg.fetcher}
+	if d := p.Dependencies; d != nil {
+		if cfg.fetcher == nil {
+			return nil, p.errAt("dependencies", "%w: verifying dependencies needs a Fetcher (WithFetcher)", ErrUnsupported)
+		}
+		e.deps, e.maxDepth = e, d.MaxDepth
+		if e.maxDepth == 0 {
+			e.maxDepth = 1
+		}
+		if d.Policy != nil {
+			child, err := NewEngine(ctx, d.Policy, opts...)
+			if err != nil {
+				return nil, err
+			}
+			child.deps, child.maxDepth = child, e.maxDepth
+			e.deps = child
+		}
+	}
+	for i, tv := range cfg.vsa {
+		v, err := New(WithKeys(tv.keys...))
+		if err != nil || tv.id == "" || tv.maxAge <= 0 {
+			return nil, fmt.Errorf("verify: trusted VSA verifier %d needs an ID, a max age and keys: %v", i, err)
+		}
+		e.vsa = append(e.vsa, trustedVSA{id: tv.id, maxAge: tv.maxAge, v: v})
+	}
+	for i, r := range p.Signers {
+		f := fmt.Sprintf("signers[%d]", i)
+		if len(r.Identities) > 0 {
+			return nil, p.errAt(f+".identities", "%w: keyless identities need the keyless verifier, which this build does not have", ErrUnsupported)
+		}
+		var keys []sign.Verifier
+		for j, k := range r.Keys {
+			kv, err := p.loadKey(ctx, k, cfg.resolver)
+			if err != nil {
+				return nil, p.errAt(fmt.Sprintf("%s.keys[%d]", f, j), "%w", err)
+			}
+			keys = append(keys, kv)
+		}
+		th := r.Threshold
+		if th == 0 {
+			th = 1
+		}
+		v, err := New(WithKeys(keys...), WithThreshold(th))
+		if err != nil {
+			return nil, p.errAt(f, "%w", err)
+		}
+		e.rules = append(e.rules, compiledRule{index: i, pat: compilePattern(r.Artifacts), v: v})
+	}
+	return e, nil
+}
+
+func (p *Policy) loadKey(ctx context.Context, k KeyRef, resolve KeyResolver) (sign.Verifier, error) {
+	switch {
+	case k.KMS != "":
+		if resolve == nil {
+			return nil, fmt.Errorf("%w: kms key %q but no KeyResolver given to NewEngine", ErrUnsupported, k.KMS)
+		}
+		return resolve(ctx, k.KMS)
+	case k.File != "":
+		path := k.File
+		if !filepath.IsAbs(path) && p.dir != "" {
+			path = filepath.Join(p.dir, path)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		return pemVerifier(data)
+	default:
+		return pemVerifier([]byte(k.PEM))
+	}
+}
+
+func pemVerifier(data []byte) (sign.Verifier, error) {
+	pub, err := sign.LoadPublicKey(data)
+	if err != nil {
+		return nil, err
+	}
+	return sign.NewVerifier(pub, "")
+}
+
+// Artifact is what is being admitted: its name (an image repository such as
+// registry.example.com/app, or a file name) selects the signer rule; its
+// digest must be a subject of the attestations.
+type Artifact struct {
+	Name   string
+	Digest provenance.DigestSet
+}
+
+// Report is the outcome of evaluating one artifact: the signer rule that
+// applied, each attestation's own verification, and the policy's checks.
+type Report struct {
+	Artifact     Artifact
+	Rule         string    // the artifacts pattern of the signer rule applied
+	Attestations []*Result // one per envelope, in input order
+	Checks       []Check
+	Dependencies []*Report // reports of image materials, when the policy asks
+}
+
+// Err joins the failures of the policy checks; nil when the artifact passes.
+// Failures of individual attestations are in Attestations: an artifact may
+// pass with some attestations rejected, as long as the policy is met.
+func (r *Report) Err() error {
+	return (&Result{Checks: r.Checks}).Err()
+}
+
+// Passed reports whether the artifact meets the policy.
+func (r *Report) Passed() bool { return r.Err() == nil }
+
+// String renders the report for a person at a terminal.
+func (r *Report) String() string {
+	var b strings.Builder
+	verdict := "PASS"
+	if !r.Passed() {
+		verdict = "FAIL"
+	}
+	fmt.Fprintf(&b, "policy: %s for %s %s\n", verdict, r.Artifact.Name, r.Artifact.Digest)
+	if r.Rule != "" {
+		fmt.Fprintf(&b, "  signer rule: %s\n", r.Rule)
+	}
+	b.WriteString(strings.TrimPrefix((&Result{Checks: r.Checks}).String(), "verification: "+verdict+"\n"))
+	for i, a := range r.Attestations {
+		pt := "?"
+		if a.Statement != nil {
+			pt = a.Statement.PredicateType
+		}
+		status := "accepted"
+		if err := a.Err(); err != nil {
+			status = "rejected: " + err.Error()
+		}
+		fmt.Fprintf(&b, "  attestation[%d] %s: %s\n", i, pt, status)
+	}
+	for _, d := range r.Dependencies {
+		b.WriteString("  dependency " + strings.ReplaceAll(strings.TrimSuffix(d.String(), "\n"), "\n", "\n  ") + "\n")
+	}
+	return b.String()
+}
+
+// rule returns the most specific signer rule matching name.
+func (e *Engine) rule(name string) (compiledRule, bool) {
+	var best compiledRule
+	found := false
+	for _, r := range e.rules {
+		if r.pat.match(name) && (!found || moreSpecific(r.pat, best.pat)) {
+			best, found = r, true
+		}
+	}
+	return best, found
+}
+
+// Evaluate judges an artifact by its attestations. Each envelope is
+// verified with the keys of the most specific signer rule for the
+// artifact's name, and must have the artifact's digest as a subject; the
+// ones that pass are the trusted attestations. Then required predicates are
+// looked for among them, and the provenance rules are applied to each
+// trusted SLSA provenance: the artifact passes when one of them meets every
+// rule. The error joins the failed checks' errors.
+func (e *Engine) Evaluate(ctx context.Context, art Artifact, envs []*sign.Envelope) (*Report, error) {
+	return e.evaluate(ctx, art, envs, []string{art.Digest[provenance.AlgSHA256]})
+}
+
+// evaluate judges art; path holds the sha256 digests of the artifacts
+// whose dependencies led here, art's own last.
+func (e *Engine) evaluate(ctx context.Context, art Artifact, envs []*sign.Envelope, path []string) (*Report, error) {
+	rep := &Report{Artifact: art}
+	res := &Result{}
+	defer func() { rep.Checks = res.Checks }()
+
+	if len(art.Digest) == 0 {
+		res.fail("artifact", "a digest", "none", fmt.Errorf("%w: artifact %q has no digest", ErrSubject, art.Name))
+		return rep, res.Err()
+	}
+	if len(e.vsa) > 0 {
+		ok, why := e.fastPath(ctx, art, envs)
+		if ok {
+			res.pass("vsa", "a PASSED VSA from a trusted verifier", "accepted: full evaluation not needed")
+			return rep, nil
+		}
+		reason := "no VSA from a trusted verifier"
+		if len(why) > 0 {
+			reason = strings.Join(why, "; ")
+		}
+		res.skip("vsa", reason)
+	}
+	rule, ok := e.rule(art.Name)
+	if !ok {
+		res.fail("signers", "a rule matching "+art.Name, "none", ErrNoTrustedSigners)
+		return rep, res.Err()
+	}
+	rep.Rule = rule.pat.src
+	res.pass("signers", "", fmt.Sprintf("rule signers[%d] %q", rule.index, rule.pat.src))
+
+	var trusted []*provenance.Statement
+	for _, env := range envs {
+		r, err := rule.v.VerifyEnvelope(ctx, env, Expectations{SubjectDigest: art.Digest})
+		rep.Attestations = append(rep.Attestations, r)
+		if err == nil {
+			trusted = append(trusted, r.Statement)
+		}
+	}
+	if len(trusted) == 0 {
+		res.fail("attestations", "at least 1 trusted attestation", fmt.Sprintf("0 of %d", len(envs)), ErrNoAttestation)
+		return rep, res.Err()
+	}
+	res.pass("attestations", "", fmt.Sprintf("%d of %d trusted", len(trusted), len(envs)))
+
+	for _, pt := range e.p.RequiredPredicates {
+		found := false
+		for _, st := range trusted {
+			found = found || st.PredicateType == pt
+		}
+		if found {
+			res.pass("predicate", pt, pt)
+		} else {
+			res.fail("predicate", pt, "", ErrMissingPredicate)
+		}
+	}
+
+	if !e.p.hasProvenanceRules() && e.deps == nil {
+		return rep, res.Err()
+	}
+	var provs []*provenance.Statement
+	for _, st := range trusted {
+		if st.Provenance != nil {
+			provs = append(provs, st)
+		}
+	}
+	if len(provs) == 0 {
+		res.fail("provenance", "a trusted SLSA provenance", "none", fmt.Errorf("%w: the policy has provenance rules", ErrMissingPredicate))
+		return rep, res.Err()
+	}
+	var all []Check
+	for i, st := range provs {
+		pr := &Result{}
+		e.checkProvenance(pr, st.Provenance)
+		if pr.Err() == nil && e.deps != nil {
+			e.checkDependencies(ctx, pr, rep, st.Provenance, path)
+		}
+		if pr.Err() == nil {
+			res.Checks = append(res.Checks, pr.Checks...)
+			return rep, res.Err()
+		}
+		for _, c := range pr.Checks {
+			if len(provs) > 1 {
+				c.Name = fmt.Sprintf("provenance[%d].%s", i, c.Name)
+			}
+			all = append(all, c)
+		}
+	}
+	res.Checks = append(res.Checks, all...)
+	return rep, res.Err()
+}
+
+func (p *Policy) hasProvenanceRules() bool {
+	return len(p.Builders) > 0 || len(p.BuildTypes) > 0 || p.Source != nil || p.MaxAge > 0 ||
+		p.Materials.RequireDigests || p.Materials.RequireImageDigests || len(p.Parameters) > 0 ||
+		p.Dependencies != nil
+}
+
+func (e *Engine) checkProvenance(r *Result, pv *provenance.Provenance) {
+	p := e.p
+	if len(p.Builders) > 0 {
+		if rule, ok := matchBuilder(p.Builders, pv.BuilderID); ok {
+			r.pass("builder", rule, pv.BuilderID)
+		} else {
+			r.fail("builder", builderList(p.Builders), pv.BuilderID, ErrBuilder)
+		}
+	}
+	if len(p.BuildTypes) > 0 {
+		if contains(p.BuildTypes, pv.BuildType) {
+			r.pass("buildType", pv.BuildType, pv.BuildType)
+		} else {
+			r.fail("buildType", strings.Join(p.BuildTypes, " | "), pv.BuildType, ErrBuildType)
+		}
+	}
+	if p.Source != nil {
+		checkSource(r, p.Source, pv.ResolvedDependencies)
+	}
+	if p.MaxAge > 0 {
+		when := pv.FinishedOn
+		if when.IsZero() {
+			when = pv.StartedOn
+		}
+		age := e.now().Sub(when)
+		switch {
+		case when.IsZero():
+			r.fail("maxAge", time.Duration(p.MaxAge).String(), "no build time recorded", ErrTooOld)
+		case age > time.Duration(p.MaxAge):
+			r.fail("maxAge", time.Duration(p.MaxAge).String(), age.Round(time.Second).String(), ErrTooOld)
+		default:
+			r.pass("maxAge", time.Duration(p.MaxAge).String(), age.Round(time.Second).String())
+		}
+	}
+	if p.Materials.RequireDigests || p.Materials.RequireImageDigests {
+		checkMaterials(r, p.Materials, pv.ResolvedDependencies)
+	}
+	for _, pr := range p.Parameters {
+		checkParameter(r, pr, pv.ExternalParameters)
+	}
+}
+
+func matchBuilder(rules []BuilderRule, id string) (string, bool) {
+	for _, b := range rules {
+		if len(b.Versions) == 0 {
+			if id == b.ID {
+				return b.ID, true
+			}
+			continue
+		}
+		base, version, ok := strings.Cut(id, "@")
+		if !ok || base != b.ID {
+			continue
+		}
+		for _, v := range b.Versions {
+			if globMatch(v, version) {
+				return b.ID + "@" + v, true
+			}
+		}
+	}
+	return "", false
+}
+
+func builderList(rules []BuilderRule) string {
+	var s []string
+	for _, b := range rules {
+		if len(b.Versions) == 0 {
+			s = append(s, b.ID)
+		}
+		for _, v := range b.Versions {
+			s = append(s, b.ID+"@"+v)
+		}
+	}
+	return strings.Join(s, " | ")
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// checkSource looks for a git material "<repository>@<ref>" (ref optional
+// in the URI when the policy names no refs) with a gitCommit digest.
+func checkSource(r *Result, s *SourceRule, deps []provenance.ResourceDescriptor) {
+	want := s.Repository
+	if len(s.Refs) > 0 {
+		want += "@" + strings.Join(s.Refs, " | ")
+	}
+	var seen []string
+	for _, d := range deps {
+		if !strings.HasPrefix(d.URI, "git+") {
+			continue
+		}
+		seen = append(seen, d.URI)
+		repo, ref, _ := strings.Cut(d.URI, "@refs/")
+		if ref != "" {
+			ref = "refs/" + ref
+		}
+		if repo != s.Repository || d.Digest[provenance.AlgGitCommit] == "" {
+			continue
+		}
+		if len(s.Refs) == 0 {
+			r.pass("source", want, d.URI)
+			return
+		}
+		for _, pat := range s.Refs {
+			if ref != "" && globMatch(pat, ref) {
+				r.pass("source", want, d.URI)
+				return
+			}
+		}
+	}
+	r.fail("source", want, strings.Join(seen, ", "), ErrSource)
+}
+
+func isImage(uri string) bool {
+	for _, p := range []string{"oci://", "docker://", "pkg:docker/", "pkg:oci/"} {
+		if strings.HasPrefix(uri, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func checkMaterials(r *Result, m MaterialRule, deps []provenance.ResourceDescriptor) {
+	var bad []string
+	for _, d := range deps {
+		label := d.URI
+		if label == "" {
+			label = d.Name
+		}
+		switch {
+		case m.RequireImageDigests && isImage(d.URI) && !validSHA256(d.Digest["sha256"]):
+			bad = append(bad, label+" (image without sha256 digest)")
+		case m.RequireDigests && !hasStrongDigest(d.Digest):
+			bad = append(bad, label+" (no strong digest)")
+		}
+	}
+	want := "every image by sha256 digest"
+	if m.RequireDigests {
+		want = "every material with a strong digest"
+	}
+	if len(bad) > 0 {
+		r.fail("materials", want, strings.Join(bad, ", "), ErrMaterial)
+		return
+	}
+	r.pass("materials", want, fmt.Sprintf("%d materials pinned", len(deps)))
+}
+
+func validSHA256(h string) bool {
+	if len(h) != 64 {
+		return false
+	}
+	for _, c := range h {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func hasStrongDigest(d provenance.DigestSet) bool {
+	for alg, v := range d {
+		if !weakDigests[alg] && v != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// lookup walks a dotted path through nested JSON objects.
+func lookup(params map[string]any, path string) (any, bool) {
+	var cur any = params
+	for _, part := range strings.Split(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[part]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+func checkParameter(r *Result, rule ParameterRule, params map[string]any) {
+	name := "parameter " + rule.Name
+	v, present := lookup(params, rule.Name)
+	got := "absent"
+	if present {
+		got = fmt.Sprintf("%v", v)
+	}
+	switch {
+	case rule.Forbidden:
+		if present {
+			r.fail(name, "absent", got, ErrParameter)
+		} else {
+			r.pass(name, "absent", got)
+		}
+		return
+	case !present:
+		if rule.Required || rule.Equals != nil || rule.OneOf != nil || rule.re != nil {
+			r.fail(name, "present", got, ErrParameter)
+		} else {
+			r.skip(name, "absent and not required")
+		}
+		return
+	}
+	switch {
+	case rule.Equals != nil:
+		want := fmt.Sprintf("%v", rule.Equals)
+		if jsonEqual(v, rule.Equals) {
+			r.pass(name, want, got)
+		} else {
+			r.fail(name, want, got, ErrParameter)
+		}
+	case rule.OneOf != nil:
+		want := fmt.Sprintf("one of %v", rule.OneOf)
+		for _, o := range rule.OneOf {
+			if jsonEqual(v, o) {
+				r.pass(name, want, got)
+				return
+			}
+		}
+		r.fail(name, want, got, ErrParameter)
+	case rule.re != nil:
+		s, ok := v.(string)
+		if ok && rule.re.MatchString(s) {
+			r.pass(name, rule.Pattern, got)
+		} else {
+			r.fail(name, rule.Pattern, got, ErrParameter)
+		}
+	default:
+		r.pass(name, "present", got)
+	}
+}
+
+// jsonEqual compares a parameter (decoded from JSON: float64, string, bool,
+// nil, []any, map[string]any) with a policy value (decoded from YAML: ints
+// too), numerically where both are numbers.
+func jsonEqual(a, b any) bool {
+	if fa, ok := toFloat(a); ok {
+		fb, ok := toFloat(b)
+		return ok && fa == fb
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+func toFloat(v any) (float64, bool) {
+	switch n := v.(type) {
+	case float64:
+		return n, true
+	case int:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	case uint64:
+		return float64(n), true
+	}
+	return 0, false
+}
+
+// imageLocation returns "registry/repository" for an image material URI
+// the engine can fetch from (oci:// and docker://), or "".
+func imageLocation(uri string) string {
+	for _, scheme := range []string{"oci://", "docker://"} {
+		if rest, ok := strings.CutPrefix(uri, scheme); ok {
+			if i := strings.IndexAny(rest, "@"); i >= 0 {
+				rest = rest[:i]
+			}
+			return rest
+		}
+	}
+	return ""
+}
+
+func (e *Engine) checkDependencies(ctx context.Context, r *Result, rep *Report, pv *provenance.Provenance, path []string) {
+	maxDepth := e.maxDepth
+	for _, m := range pv.ResolvedDependencies {
+		if !isImage(m.URI) {
+			continue
+		}
+		name := "dependency " + m.URI
+		loc := imageLocation(m.URI)
+		digest := m.Digest[provenance.AlgSHA256]
+		switch {
+		case loc == "":
+			r.fail(name, "an oci:// or docker:// location", m.URI, fmt.Errorf("%w: cannot locate %q to fetch its attestations", ErrDependency, m.URI))
+			continue
+		case !validSHA256(digest):
+			r.fail(name, "a sha256 digest", m.Digest.String(), fmt.Errorf("%w: image material not pinned", ErrDependency))
+			continue
+		case len(path) > maxDepth:
+			r.skip(name, fmt.Sprintf("beyond dependencies.maxDepth %d", maxDepth))
+			continue
+		case contains(path, digest):
+			r.fail(name, "no cycle", digest, fmt.Errorf("%w: cycle: %s is its own dependency", ErrDependency, loc))
+			continue
+		}
+		image := loc + "@sha256:" + digest
+		envs, err := e.fetch.Fetch(ctx, image)
+		if err != nil {
+			r.fail(name, "its attestations", err.Error(), fmt.Errorf("%w: fetch %s: %w", ErrDependency, image, err))
+			continue
+		}
+		child, err := e.deps.evaluate(ctx, Artifact{Name: loc, Digest: provenance.DigestSet{provenance.AlgSHA256: digest}}, envs, append(path[:len(path):len(path)], digest))
+		rep.Dependencies = append(rep.Dependencies, child)
+		if err != nil {
+			r.fail(name, "passes the dependency policy", "fails", &dependencyError{image: image, err: err})
+			continue
+		}
+		r.pass(name, "passes the dependency policy", "passes")
+	}
+}
+
+// dependencyError says in one line that a dependency failed (its report
+// has the details) and unwraps to ErrDependency and the dependency's own
+// errors, so errors.Is finds e.g. ErrBuilder of a base image.
+type dependencyError struct {
+	image string
+	err   error
+}
+
+func (e *dependencyError) Error() string {
+	return fmt.Sprintf("%v: %s fails its policy (see its report)", ErrDependency, e.image)
+}
+
+func (e *dependencyError) Unwrap() []error { return []error{ErrDependency, e.err} }

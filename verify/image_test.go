@@ -1,0 +1,131 @@
+package verify_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slsakit/slsakit/oci"
+	"github.com/slsakit/slsakit/oci/ocitest"
+	"github.com/slsakit/slsakit/provenance"
+	"github.com/slsakit/slsakit/sign"
+	"github.com/slsakit/slsakit/verify"
+)
+
+// imageStatement is a provenance whose subject is the image ref's digest.
+func imageStatement(t *testing.T, ref string, materials ...provenance.ResourceDescriptor) []byte {
+	t.Helper()
+	repo, digest, _ := strings.Cut(ref, "@sha256:")
+	r := provenance.NewRecorder(provenance.Builder{ID: builderID}, buildType)
+	r.Start()
+	if err := r.SetExternalParameter("target", "image"); err != nil {
+		t.Fatal(err)
+	}
+	if len(materials) > 0 {
+		if err := r.AddMaterial(materials...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.AddSubject(provenance.Subject{Name: repo, Digest: provenance.DigestSet{"sha256": digest}}); err != nil {
+		t.Fatal(err)
+	}
+	r.Finish()
+	b, err := r.MarshalStatement()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func attach(t *testing.T, ref string, env *sign.Envelope, layout oci.Layout) {
+	t.Helper()
+	if _, err := oci.Attach(context.Background(), ref, env, oci.WithInsecure(), oci.WithLayout(layout)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestVerifyImage(t *testing.T) {
+	ctx := context.Background()
+	reg := ocitest.NewRegistry(t)
+	key := genKey(t, sign.ECDSAP256SHA256)
+	v := newVerifier(t, verify.WithPublicKeys(key.Public()))
+	want := verify.Expectations{PredicateType: provenance.PredicateSLSAProvenance1, BuilderID: builderID}
+
+	for _, layout := range []oci.Layout{oci.Referrers, oci.Legacy} {
+		t.Run(layout.String(), func(t *testing.T) {
+			repo := "app-" + strings.ToLower(layout.String())
+			ref := reg.PushRandomImage(t, repo)
+			attach(t, ref, envelope(t, imageStatement(t, ref), key), layout)
+
+			res, err := v.VerifyImage(ctx, ref, want, oci.WithInsecure())
+			if err != nil {
+				t.Fatalf("VerifyImage: %v", err)
+			}
+			if len(res.Verified()) != 1 || res.Image != ref || res.Name != reg.Host()+"/"+repo {
+				t.Fatalf("result: %+v", res)
+			}
+			// By tag: resolved to the same digest.
+			byTag, err := v.VerifyImage(ctx, reg.Host()+"/"+repo+":latest", want, oci.WithInsecure())
+			if err != nil || byTag.Image != ref {
+				t.Fatalf("by tag: %v %+v", err, byTag)
+			}
+		})
+	}
+
+	t.Run("unsigned image", func(t *testing.T) {
+		ref := reg.PushRandomImage(t, "unsigned")
+		if _, err := v.VerifyImage(ctx, ref, want, oci.WithInsecure()); !errors.Is(err, verify.ErrNoAttestation) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("attestation copied from another image", func(t *testing.T) {
+		a := reg.PushRandomImage(t, "a")
+		b := reg.PushRandomImage(t, "b")
+		// A valid, signed attestation about image a, attached to b.
+		attach(t, b, envelope(t, imageStatement(t, a), key), oci.Legacy)
+		_, err := v.VerifyImage(ctx, b, want, oci.WithInsecure())
+		if !errors.Is(err, verify.ErrNoAttestation) || !errors.Is(err, verify.ErrSubject) {
+			t.Fatalf("err = %v, want ErrNoAttestation and ErrSubject", err)
+		}
+	})
+	t.Run("signed by another key", func(t *testing.T) {
+		ref := reg.PushRandomImage(t, "stranger")
+		attach(t, ref, envelope(t, imageStatement(t, ref), genKey(t, sign.Ed25519)), oci.Referrers)
+		if _, err := v.VerifyImage(ctx, ref, want, oci.WithInsecure()); !errors.Is(err, verify.ErrSignature) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
+
+func TestEvaluateImageWithDependencies(t *testing.T) {
+	ctx := context.Background()
+	reg := ocitest.NewRegistry(t)
+	key := genKey(t, sign.ECDSAP256SHA256)
+	base := reg.PushRandomImage(t, "base")
+	app := reg.PushRandomImage(t, "app")
+	baseRepo, baseDigest, _ := strings.Cut(base, "@sha256:")
+	baseMat := provenance.ResourceDescriptor{URI: "oci://" + baseRepo, Digest: provenance.DigestSet{"sha256": baseDigest}}
+	attach(t, app, envelope(t, imageStatement(t, app, baseMat), key), oci.Referrers)
+
+	doc := "version: 1\nbuilders:\n  - id: " + builderID + "\ndependencies:\n  maxDepth: 1\nsigners:\n  - artifacts: \"" + reg.Host() + "/**\"\n    keys:\n      - pem: |\n          " + indent(pubPEM(t, key)) + "\n"
+	p, err := verify.ParsePolicy([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := verify.NewEngine(ctx, p, verify.WithFetcher(verify.OCIFetcher(oci.WithInsecure())), verify.WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The base image has no provenance yet: the app fails on its dependency.
+	rep, err := eng.EvaluateImage(ctx, app, oci.WithInsecure())
+	if !errors.Is(err, verify.ErrDependency) || !errors.Is(err, verify.ErrNoAttestation) {
+		t.Fatalf("err = %v\n%s", err, rep)
+	}
+	// Attest the base image: now both pass.
+	attach(t, base, envelope(t, imageStatement(t, base), key), oci.Legacy)
+	if rep, err := eng.EvaluateImage(ctx, app, oci.WithInsecure()); err != nil || len(rep.Dependencies) != 1 {
+		t.Fatalf("err = %v\n%s", err, rep)
+	}
+}

@@ -1,0 +1,36 @@
+// Package keyless verifies Sigstore bundles (v0.1 to v0.3) that hold a DSSE
+// envelope: keyless bundles (a Fulcio certificate) against a trusted root
+// and an identity policy, and key bundles (a public-key hint) against a
+// public key.
+//
+//	v, err := keyless.NewVerifier(
+//		keyless.WithTrustedRootFile("trusted_root.json"),
+//		keyless.WithIdentity(keyless.Identity{
+//			Issuer:              "https://token.actions.githubusercontent.com",
+//			SAN:                 "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main",
+//			SourceRepositoryRef: "refs/heads/main",
+//		}))
+//	res, err := v.Verify(ctx, bundleJSON, keyless.WithArtifactDigest("sha256", imageDigestHex))
+//
+// Verification is sigstore-go's (pkg/verify): transparency-log entries
+// (signed entry timestamp, inclusion proof, checkpoint, and the entry's
+// agreement with the bundle), RFC 3161 timestamps, the certificate chain at
+// a verified signing time, embedded SCTs (required by default when the
+// trusted root lists CT logs) and the envelope signature. This package then
+// matches the certificate against the identity policy and the statement
+// against the expected artifact digests, and returns only verified data: the
+// envelope, the parsed statement (provenance.Parse), the signer identity and
+// the verified signing times.
+//
+// Failures wrap one sentinel each: ErrIdentity, ErrIssuer,
+// ErrCertificateExpired (no verified time inside the certificate validity;
+// it also matches ErrCertificate), ErrCertificate, ErrTlog, ErrTimestamp,
+// ErrSCT, ErrSignature, ErrArtifact, ErrBundle, ErrConfig.
+//
+// Thresholds: one log entry by default (WithTlogThreshold), no RFC 3161
+// timestamp by default (WithSignedTimestampThreshold); a certificate-signed
+// bundle always needs one verified time. The trusted root comes from a file
+// or bytes (offline) or TUF (WithTUF, online, opt-in).
+//
+// This package imports sigstore-go; the core verify package does not.
+package keyless

@@ -1,0 +1,490 @@
+package keyless
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/tuf"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
+	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/slsakit/slsakit/internal/strictjson"
+	"github.com/slsakit/slsakit/provenance"
+	"github.com/slsakit/slsakit/sign"
+)
+
+// DefaultMaxBundleSize is the largest bundle Verify accepts unless told
+// otherwise: 32 MiB.
+const DefaultMaxBundleSize = 32 << 20
+
+// Option configures NewVerifier.
+type Option func(*config) error
+
+type config struct {
+	trusted    []root.TrustedMaterial
+	hasRoot    bool
+	pubKey     crypto.PublicKey
+	identities []matcher
+	tlog       int
+	tsa        int
+	sct        int // -1: default (1 if the root has CT logs)
+	maxSize    int
+}
+
+// WithTrustedRootFile trusts the Sigstore trusted_root.json at path
+// (offline).
+func WithTrustedRootFile(path string) Option {
+	return func(c *config) error {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("%w: trusted root: %v", ErrConfig, err)
+		}
+		return WithTrustedRootJSON(b)(c)
+	}
+}
+
+// WithTrustedRootJSON trusts a trusted_root.json document (offline).
+func WithTrustedRootJSON(data []byte) Option {
+	return func(c *config) error {
+		tr, err := root.NewTrustedRootFromJSON(data)
+		if err != nil {
+			return fmt.Errorf("%w: trusted root: %v", ErrConfig, err)
+		}
+		c.trusted = append(c.trusted, tr)
+		c.hasRoot = true
+		return nil
+	}
+}
+
+// WithTrustedMaterial trusts sigstore-go trusted material (a TrustedRoot
+// or a LiveTrustedRoot, for example).
+func WithTrustedMaterial(tm root.TrustedMaterial) Option {
+	return func(c *config) error {
+		if tm == nil {
+			return fmt.Errorf("%w: nil trusted material", ErrConfig)
+		}
+		c.trusted = append(c.trusted, tm)
+		c.hasRoot = true
+		return nil
+	}
+}
+
+// WithTUF fetches the trusted root over TUF (online) when NewVerifier runs:
+// nil options mean the Sigstore public-good TUF repository
+// (tuf.DefaultOptions, cached under the user's home).
+func WithTUF(opts *tuf.Options) Option {
+	return func(c *config) error {
+		if opts == nil {
+			opts = tuf.DefaultOptions()
+		}
+		tr, err := root.FetchTrustedRootWithOptions(opts)
+		if err != nil {
+			return fmt.Errorf("%w: fetching trusted root over TUF: %v", ErrConfig, err)
+		}
+		c.trusted = append(c.trusted, tr)
+		c.hasRoot = true
+		return nil
+	}
+}
+
+// WithIdentity adds an accepted signer identity; a certificate must match
+// one of them. Required for certificate-signed bundles.
+func WithIdentity(id Identity) Option {
+	return func(c *config) error {
+		m, err := compileIdentity(id)
+		if err != nil {
+			return err
+		}
+		c.identities = append(c.identities, m)
+		return nil
+	}
+}
+
+// WithPublicKey trusts a public key for key-signed bundles (public-key
+// hint as verification material). Such bundles need no trusted root unless
+// they carry log entries or timestamps.
+func WithPublicKey(pub crypto.PublicKey) Option {
+	return func(c *config) error {
+		if _, err := sign.DefaultAlgorithm(pub); err != nil {
+			return fmt.Errorf("%w: %v", ErrConfig, err)
+		}
+		c.pubKey = pub
+		return nil
+	}
+}
+
+// WithTlogThreshold sets how many verified transparency log entries a
+// bundle needs (default 1; 0 for none, for bundles with timestamps only).
+func WithTlogThreshold(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("%w: negative threshold", ErrConfig)
+		}
+		c.tlog = n
+		return nil
+	}
+}
+
+// WithSignedTimestampThreshold sets how many verified RFC 3161 timestamps a
+// bundle needs (default 0). Independently of it, a certificate-signed
+// bundle always needs at least one verified time — a log entry's
+// integrated time or a signed timestamp — inside the certificate validity.
+func WithSignedTimestampThreshold(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("%w: negative threshold", ErrConfig)
+		}
+		c.tsa = n
+		return nil
+	}
+}
+
+// WithSCTThreshold sets how many verified signed certificate timestamps
+// (embedded SCTs) a certificate needs. The default is 1 when the trusted
+// root lists CT logs (as the public-good root does), else 0.
+func WithSCTThreshold(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("%w: negative threshold", ErrConfig)
+		}
+		c.sct = n
+		return nil
+	}
+}
+
+// WithMaxBundleSize sets the largest bundle accepted, in bytes.
+func WithMaxBundleSize(n int) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("%w: size must be positive", ErrConfig)
+		}
+		c.maxSize = n
+		return nil
+	}
+}
+
+// Verifier verifies Sigstore bundles (v0.1 to v0.3) holding a DSSE
+// envelope. It is safe for concurrent use.
+type Verifier struct {
+	cfg      config
+	trusted  root.TrustedMaterial
+	certV    *sgverify.Verifier // certificate-signed bundles
+	keyV     *sgverify.Verifier // key-signed bundles
+	hasCerts bool
+}
+
+// NewVerifier returns a Verifier. It needs a trust anchor (a trusted root or
+// a public key) and, to accept certificate-signed bundles, at least one
+// identity.
+func NewVerifier(opts ...Option) (*Verifier, error) {
+	cfg := config{tlog: 1, sct: -1, maxSize: DefaultMaxBundleSize}
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if !cfg.hasRoot && cfg.pubKey == nil {
+		return nil, fmt.Errorf("%w: no trusted root and no public key", ErrConfig)
+	}
+	if cfg.hasRoot && cfg.pubKey == nil && len(cfg.identities) == 0 {
+		return nil, fmt.Errorf("%w: no identity to expect (WithIdentity)", ErrConfig)
+	}
+	v := &Verifier{cfg: cfg}
+	tms := append(root.TrustedMaterialCollection{}, cfg.trusted...)
+	if cfg.pubKey != nil {
+		kv, err := signature.LoadVerifier(cfg.pubKey, hashFor(cfg.pubKey))
+		if err != nil {
+			return nil, fmt.Errorf("%w: public key: %v", ErrConfig, err)
+		}
+		key := root.NewExpiringKey(kv, time.Time{}, time.Time{})
+		tms = append(tms, root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
+			return key, nil
+		}))
+	}
+	v.trusted = tms
+
+	base := []sgverify.VerifierOption{}
+	if cfg.tlog > 0 {
+		base = append(base, sgverify.WithTransparencyLog(cfg.tlog))
+	}
+	if cfg.tsa > 0 {
+		base = append(base, sgverify.WithSignedTimestamps(cfg.tsa))
+	}
+	if cfg.hasRoot && len(cfg.identities) > 0 {
+		sct := cfg.sct
+		if sct < 0 {
+			sct = 0
+			if len(tms.CTLogs()) > 0 {
+				sct = 1
+			}
+		}
+		opts := append([]sgverify.VerifierOption{sgverify.WithObserverTimestamps(1)}, base...)
+		if sct > 0 {
+			opts = append(opts, sgverify.WithSignedCertificateTimestamps(sct))
+		}
+		cv, err := sgverify.NewVerifier(tms, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+		}
+		v.certV, v.hasCerts = cv, true
+	}
+	if cfg.pubKey != nil {
+		opts := append([]sgverify.VerifierOption{}, base...)
+		if cfg.tlog == 0 && cfg.tsa == 0 {
+			opts = append(opts, sgverify.WithNoObserverTimestamps())
+		} else {
+			opts = append(opts, sgverify.WithObserverTimestamps(1))
+		}
+		kv, err := sgverify.NewVerifier(tms, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+		}
+		v.keyV = kv
+	}
+	return v, nil
+}
+
+// VerifyOption states what the caller expects of the bundle's content.
+type VerifyOption func(*verifyConfig)
+
+type verifyConfig struct {
+	digests []digest
+	any     bool
+}
+
+type digest struct{ alg, hex string }
+
+// WithArtifactDigest requires a statement subject with this digest (for
+// example "sha256" and the lowercase hex of an image digest). Repeat it to
+// require several artifacts.
+func WithArtifactDigest(algorithm, hexDigest string) VerifyOption {
+	return func(c *verifyConfig) {
+		c.digests = append(c.digests, digest{strings.ToLower(algorithm), strings.ToLower(hexDigest)})
+	}
+}
+
+// WithAnyArtifact accepts the statement whatever its subjects: the caller
+// checks Result.Statement itself.
+func WithAnyArtifact() VerifyOption { return func(c *verifyConfig) { c.any = true } }
+
+// Result is what a verified bundle says. Every field comes from verified
+// data.
+type Result struct {
+	// Envelope is the verified DSSE envelope.
+	Envelope *sign.Envelope
+	// Statement is the envelope's in-toto statement.
+	Statement *provenance.Statement
+	// Signer is the certificate identity; nil for key-signed bundles.
+	Signer *SignerIdentity
+	// KeyID is the public-key hint of a key-signed bundle.
+	KeyID string
+	// Timestamps are the verified times of signing: log integrated times
+	// and RFC 3161 timestamps.
+	Timestamps []Timestamp
+}
+
+// Timestamp is a verified time of signing.
+type Timestamp struct {
+	// Type is "Tlog" or "TimestampAuthority".
+	Type string
+	// URI names the log or authority.
+	URI  string
+	Time time.Time
+}
+
+// Verify checks raw (a bundle's JSON) against the trust anchors, the
+// thresholds and the identity policy, and the statement against the
+// expected artifact digests (at least one WithArtifactDigest, or
+// WithAnyArtifact, is required). ctx is checked before the work starts;
+// verification itself is offline.
+func (v *Verifier) Verify(ctx context.Context, raw []byte, opts ...VerifyOption) (*Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var vc verifyConfig
+	for _, o := range opts {
+		if o != nil {
+			o(&vc)
+		}
+	}
+	if len(vc.digests) == 0 && !vc.any {
+		return nil, fmt.Errorf("%w: no expected artifact digest (WithArtifactDigest or WithAnyArtifact)", ErrConfig)
+	}
+	if len(raw) > v.cfg.maxSize {
+		return nil, fmt.Errorf("%w: bundle is %d bytes, limit %d", ErrBundle, len(raw), v.cfg.maxSize)
+	}
+	if err := strictjson.Check(raw); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBundle, err)
+	}
+	var b bundle.Bundle
+	if err := b.UnmarshalJSON(raw); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBundle, err)
+	}
+	dsse := b.GetDsseEnvelope()
+	if dsse == nil {
+		return nil, fmt.Errorf("%w: no DSSE envelope (a message-signature bundle is not an attestation)", ErrBundle)
+	}
+	if len(dsse.Signatures) != 1 {
+		return nil, fmt.Errorf("%w: envelope has %d signatures, want 1", ErrBundle, len(dsse.Signatures))
+	}
+	keySigned := b.VerificationMaterial.GetPublicKey() != nil
+	var sv *sgverify.Verifier
+	policy := []sgverify.PolicyOption{}
+	switch {
+	case keySigned && v.keyV == nil:
+		return nil, fmt.Errorf("%w: bundle is signed by a key, not a certificate, and no public key is trusted", ErrIdentity)
+	case keySigned:
+		sv = v.keyV
+		policy = append(policy, sgverify.WithKey())
+	case !v.hasCerts:
+		return nil, fmt.Errorf("%w: bundle is signed by a certificate and no trusted root and identity are configured", ErrIdentity)
+	default:
+		sv = v.certV
+		policy = append(policy, sgverify.WithoutIdentitiesUnsafe()) // matched below, with typed errors
+	}
+	res, err := sv.Verify(&b, sgverify.NewPolicy(sgverify.WithoutArtifactUnsafe(), policy...))
+	if err != nil {
+		err = classify(err)
+		if errors.Is(err, ErrCertificate) && certExpired(sv, &b) {
+			err = fmt.Errorf("%w: %w", ErrCertificateExpired, err)
+		}
+		return nil, err
+	}
+
+	out := &Result{}
+	seen := map[Timestamp]bool{}
+	for _, ts := range res.VerifiedTimestamps {
+		t := Timestamp{Type: ts.Type, URI: ts.URI, Time: ts.Timestamp}
+		if !seen[t] { // sigstore-go reports a signed timestamp once per check
+			seen[t] = true
+			out.Timestamps = append(out.Timestamps, t)
+		}
+	}
+	if keySigned {
+		out.KeyID = b.VerificationMaterial.GetPublicKey().GetHint()
+	} else {
+		if res.Signature == nil || res.Signature.Certificate == nil {
+			return nil, fmt.Errorf("%w: no verified certificate", ErrCertificate)
+		}
+		sum := *res.Signature.Certificate
+		matched, err := matchIdentities(v.cfg.identities, sum)
+		if err != nil {
+			return nil, err
+		}
+		vc, err := b.VerificationContent()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBundle, err)
+		}
+		out.Signer = &SignerIdentity{Issuer: sum.Extensions.Issuer, SAN: sum.SubjectAlternativeName,
+			Extensions: sum.Extensions, Certificate: vc.Certificate(), Matched: *matched}
+	}
+
+	// The envelope is the one sigstore-go verified.
+	env := &sign.Envelope{PayloadType: dsse.PayloadType, Payload: dsse.Payload,
+		Signatures: []sign.Signature{{KeyID: dsse.Signatures[0].Keyid, Sig: dsse.Signatures[0].Sig}}}
+	out.Envelope = env
+	if env.PayloadType != sign.PayloadTypeInToto {
+		return nil, fmt.Errorf("%w: payload type %q is not an in-toto statement", ErrArtifact, env.PayloadType)
+	}
+	st, err := provenance.Parse(env.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("%w: statement: %w", ErrArtifact, err)
+	}
+	out.Statement = st
+	for _, d := range vc.digests {
+		if !hasSubject(st, d) {
+			return nil, fmt.Errorf("%w: no subject has %s:%s", ErrArtifact, d.alg, d.hex)
+		}
+	}
+	return out, nil
+}
+
+func hasSubject(st *provenance.Statement, d digest) bool {
+	for _, s := range st.Subjects {
+		if v, ok := s.Digest[d.alg]; ok && strings.EqualFold(v, d.hex) {
+			return true
+		}
+	}
+	return false
+}
+
+// classify maps sigstore-go's verification errors, which are untyped, onto
+// this package's sentinels by the step that failed.
+func classify(err error) error {
+	msg := err.Error()
+	var inv x509.CertificateInvalidError
+	switch {
+	case strings.Contains(msg, "outside certificate validity"):
+		return fmt.Errorf("%w: %w", ErrCertificateExpired, err)
+	case strings.HasPrefix(msg, "failed to verify log inclusion"):
+		return fmt.Errorf("%w: %w", ErrTlog, err)
+	case strings.HasPrefix(msg, "failed to verify timestamps"):
+		return fmt.Errorf("%w: %w", ErrTimestamp, err)
+	case strings.HasPrefix(msg, "failed to verify leaf certificate"):
+		if errors.As(err, &inv) && inv.Reason == x509.Expired {
+			return fmt.Errorf("%w: %w", ErrCertificateExpired, err)
+		}
+		return fmt.Errorf("%w: %w", ErrCertificate, err)
+	case strings.HasPrefix(msg, "failed to verify signed certificate timestamp"):
+		return fmt.Errorf("%w: %w", ErrSCT, err)
+	case strings.HasPrefix(msg, "failed to verify signature"),
+		strings.HasPrefix(msg, "failed to get signature verifier"):
+		return fmt.Errorf("%w: %w", ErrSignature, err)
+	case strings.Contains(msg, "expected key signature"):
+		return fmt.Errorf("%w: %w", ErrIdentity, err)
+	case strings.Contains(msg, "public key validity window"):
+		return fmt.Errorf("%w: %w", ErrSignature, err)
+	default:
+		return fmt.Errorf("%w: %w", ErrBundle, err)
+	}
+}
+
+// certExpired reports whether the bundle's verified times (which sigstore-go
+// does not return when the certificate check fails) all fall outside the
+// leaf certificate's validity.
+func certExpired(sv *sgverify.Verifier, b *bundle.Bundle) bool {
+	vc, err := b.VerificationContent()
+	if err != nil || vc.Certificate() == nil {
+		return false
+	}
+	logTimes, err := sv.VerifyTransparencyLogInclusion(b)
+	if err != nil {
+		return false
+	}
+	times, err := sv.VerifyObserverTimestamps(b, logTimes)
+	if err != nil || len(times) == 0 {
+		return false
+	}
+	leaf := vc.Certificate()
+	for _, t := range times {
+		if !t.Timestamp.Before(leaf.NotBefore) && !t.Timestamp.After(leaf.NotAfter) {
+			return false
+		}
+	}
+	return true
+}
+
+func hashFor(pub crypto.PublicKey) crypto.Hash {
+	if k, ok := pub.(*ecdsa.PublicKey); ok {
+		switch k.Curve {
+		case elliptic.P384():
+			return crypto.SHA384
+		case elliptic.P521():
+			return crypto.SHA512
+		}
+	}
+	return crypto.SHA256
+}
