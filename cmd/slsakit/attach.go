@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/slsakit/slsakit/oci"
+	"github.com/slsakit/slsakit/sign"
+)
+
+func runAttach(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("attach", "--envelope FILE --image REF [flags]", stderr)
+	envelope := fs.String("envelope", "", "signed envelopes (.intoto.jsonl or DSSE JSON) to attach")
+	image := fs.String("image", "", "image to attach to; a tag is resolved to its digest once")
+	var reg registryFlags
+	reg.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *envelope == "" || *image == "" {
+		return usagef("--envelope and --image are required")
+	}
+	opts, err := reg.options()
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(*envelope)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	envs, err := sign.ReadJSONL(f)
+	if err != nil {
+		return err
+	}
+	for _, env := range envs {
+		res, err := oci.Attach(ctx, *image, env, opts...)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "attached to %s\n", res.Image)
+	}
+	return nil
+}

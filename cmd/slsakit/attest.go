@@ -1,0 +1,351 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/slsakit/slsakit/kms"
+	"github.com/slsakit/slsakit/oci"
+	"github.com/slsakit/slsakit/provenance"
+	"github.com/slsakit/slsakit/sign"
+)
+
+const defaultBuildType = "https://github.com/slsakit/slsakit/cmd/slsakit/generic@v1"
+
+type registryFlags struct {
+	insecure bool
+	format   string
+	repo     string
+}
+
+func (r *registryFlags) register(fs interface {
+	BoolVar(*bool, string, bool, string)
+	StringVar(*string, string, string, string)
+}) {
+	fs.BoolVar(&r.insecure, "insecure-registry", false, "allow plain-HTTP registries")
+	fs.StringVar(&r.format, "layout", "", "attestation layout: referrers, legacy or both (default: write referrers, read both)")
+	fs.StringVar(&r.repo, "attestation-repository", "", "store attestations in this repository (like COSIGN_REPOSITORY)")
+}
+
+func (r *registryFlags) options() ([]oci.Option, error) {
+	var opts []oci.Option
+	if r.insecure {
+		opts = append(opts, oci.WithInsecure())
+	}
+	if r.repo != "" {
+		opts = append(opts, oci.WithRepository(r.repo))
+	}
+	switch r.format {
+	case "":
+	case "referrers":
+		opts = append(opts, oci.WithLayout(oci.Referrers))
+	case "legacy":
+		opts = append(opts, oci.WithLayout(oci.Legacy))
+	case "both":
+		opts = append(opts, oci.WithLayout(oci.Both))
+	default:
+		return nil, usagef("--layout %q: want referrers, legacy or both", r.format)
+	}
+	return opts, nil
+}
+
+func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("attest", "--builder-id URI --key KEY [flags] [FILE]...", stderr)
+	var (
+		builderID    = fs.String("builder-id", "", "builder ID URI (required)")
+		buildType    = fs.String("build-type", defaultBuildType, "build type URI")
+		paramsJSON   = fs.String("params-json", "", "file holding a JSON object of external parameters")
+		gitDir       = fs.String("git", "", "record this git checkout as the source material")
+		goModDir     = fs.String("go-modules", "", "record the Go modules the packages of this module directory build with")
+		started      = fs.String("started", "", "build start time, RFC 3339 (default: now)")
+		finished     = fs.String("finished", "", "build finish time, RFC 3339 (default: now)")
+		invocationID = fs.String("invocation-id", "", "the build system's ID of this build")
+		keyPath      = fs.String("key", "", "PEM or cosign-encrypted private key to sign with")
+		kmsKey       = fs.String("kms", "", "sign with this GCP Cloud KMS key (gcpkms://…) instead of --key")
+		kmsEndpoint  = fs.String("kms-endpoint", "", "KMS endpoint HOST:PORT (loopback: a test server, plaintext)")
+		passwordEnv  = fs.String("password-env", "COSIGN_PASSWORD", "environment variable holding the key's password")
+		out          = fs.String("out", "-", "write the signed envelope here as .intoto.jsonl ('-': stdout)")
+		stmtOut      = fs.String("statement-out", "", "also write the unsigned statement here")
+		attach       = fs.Bool("attach", false, "attach the envelope to every --image subject")
+		withSHA512   = fs.Bool("sha512", false, "hash file subjects with SHA-512 too")
+		params       list
+		materials    list
+		images       list
+		baseImages   list
+		dirs         list
+		goBinaries   list
+		reg          registryFlags
+	)
+	fs.Var(&params, "param", "external parameter NAME=VALUE (VALUE read as JSON when it parses, else as a string); repeatable")
+	fs.Var(&materials, "material", "resolved dependency URI=ALG:HEX, e.g. https://x/src.tar.gz=sha256:…; repeatable")
+	fs.Var(&images, "image", "image subject; a tag is resolved to its digest once; repeatable")
+	fs.Var(&baseImages, "base-image", "image material; must be pinned by digest (REPO@sha256:…); repeatable")
+	fs.Var(&dirs, "dir", "every regular file under DIR is a subject; repeatable")
+	fs.Var(&goBinaries, "go-binary", "record the Go modules in this binary's build info; repeatable")
+	reg.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *builderID == "" || (*keyPath == "") == (*kmsKey == "") {
+		return usagef("--builder-id and one of --key and --kms are required")
+	}
+	if len(params) == 0 && *paramsJSON == "" {
+		return usagef("SLSA provenance needs the build's external parameters (what it was asked to build): give --param NAME=VALUE or --params-json FILE")
+	}
+	if fs.NArg() == 0 && len(images) == 0 && len(dirs) == 0 {
+		return usagef("nothing to attest: give FILEs, --dir or --image")
+	}
+	regOpts, err := reg.options()
+	if err != nil {
+		return err
+	}
+	var signer sign.Signer
+	if *kmsKey != "" {
+		s, err := kms.NewSigner(ctx, *kmsKey, kmsOptions(*kmsEndpoint))
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		signer = s
+	} else {
+		s, err := sign.LoadPrivateKeyFile(*keyPath, sign.WithPasswordEnv(*passwordEnv))
+		if err != nil {
+			return err
+		}
+		signer = s
+	}
+
+	var opts []provenance.RecorderOption
+	if *invocationID != "" {
+		opts = append(opts, provenance.WithInvocationID(*invocationID))
+	}
+	times, err := clockFrom(*started, *finished)
+	if err != nil {
+		return err
+	}
+	if times != nil {
+		opts = append(opts, provenance.WithClock(times))
+	}
+	rec := provenance.NewRecorder(provenance.Builder{ID: *builderID}, *buildType, opts...)
+	rec.Start()
+
+	if err := addParams(rec, params, *paramsJSON); err != nil {
+		return err
+	}
+	if err := addMaterials(ctx, rec, materials, baseImages, *gitDir, *goModDir, goBinaries); err != nil {
+		return err
+	}
+	var hashOpts []provenance.HashOption
+	if *withSHA512 {
+		hashOpts = append(hashOpts, provenance.WithSHA512())
+	}
+	for _, f := range fs.Args() {
+		if err := rec.AddSubjectFile(ctx, f, hashOpts...); err != nil {
+			return err
+		}
+	}
+	for _, d := range dirs {
+		if err := rec.AddSubjectDir(ctx, d, hashOpts...); err != nil {
+			return err
+		}
+	}
+	var pinned []string // image subjects by digest, for --attach
+	for _, ref := range images {
+		digest, err := oci.Resolve(ctx, ref, regOpts...)
+		if err != nil {
+			return fmt.Errorf("image %s: %w", ref, err)
+		}
+		repo, err := repository(ref)
+		if err != nil {
+			return err
+		}
+		if err := rec.AddSubject(provenance.Subject{Name: repo, Digest: provenance.DigestSet{"sha256": strings.TrimPrefix(digest, "sha256:")}}); err != nil {
+			return err
+		}
+		pinned = append(pinned, repo+"@"+digest)
+	}
+	rec.Finish()
+	stmt, err := rec.MarshalStatement()
+	if err != nil {
+		return err
+	}
+	env, err := sign.SignStatement(ctx, stmt, signer)
+	if err != nil {
+		return err
+	}
+	if *stmtOut != "" {
+		if err := os.WriteFile(*stmtOut, stmt, 0o644); err != nil {
+			return err
+		}
+	}
+	var buf bytes.Buffer
+	if err := sign.WriteJSONL(&buf, env); err != nil {
+		return err
+	}
+	if err := writeOut(*out, buf.Bytes(), stdout); err != nil {
+		return err
+	}
+	if *attach {
+		if len(pinned) == 0 {
+			return usagef("--attach needs at least one --image subject")
+		}
+		for _, ref := range pinned {
+			res, err := oci.Attach(ctx, ref, env, regOpts...)
+			if err != nil {
+				return fmt.Errorf("attach to %s: %w", ref, err)
+			}
+			fmt.Fprintf(stderr, "attached to %s\n", res.Image)
+		}
+	}
+	return nil
+}
+
+func writeOut(path string, data []byte, stdout io.Writer) error {
+	if path == "-" {
+		_, err := stdout.Write(data)
+		return err
+	}
+	return os.WriteFile(path, data, 0o644)
+}
+
+// repository returns the registry/repository of an image reference, as
+// the verify package names images.
+func repository(ref string) (string, error) {
+	r, err := name.ParseReference(ref, name.WeakValidation)
+	if err != nil {
+		return "", usagef("image %q: %v", ref, err)
+	}
+	return r.Context().Name(), nil
+}
+
+// clockFrom returns a clock that answers the given start, then finish
+// times (the Recorder asks at Start and at Finish), or nil for the real one.
+func clockFrom(started, finished string) (func() time.Time, error) {
+	if started == "" && finished == "" {
+		return nil, nil
+	}
+	parse := func(flagName, v string) (time.Time, error) {
+		if v == "" {
+			return time.Now().UTC(), nil
+		}
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return time.Time{}, usagef("--%s %q: want RFC 3339, e.g. 2026-11-23T10:00:00Z", flagName, v)
+		}
+		return t, nil
+	}
+	s, err := parse("started", started)
+	if err != nil {
+		return nil, err
+	}
+	f, err := parse("finished", finished)
+	if err != nil {
+		return nil, err
+	}
+	if f.Before(s) {
+		return nil, usagef("--finished is before --started")
+	}
+	calls := 0
+	return func() time.Time {
+		calls++
+		if calls == 1 {
+			return s
+		}
+		return f
+	}, nil
+}
+
+func addParams(rec *provenance.Recorder, params []string, file string) error {
+	if file != "" {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		var obj map[string]any
+		if err := json.Unmarshal(data, &obj); err != nil {
+			return fmt.Errorf("--params-json %s: want a JSON object: %w", file, err)
+		}
+		for k, v := range obj {
+			if err := rec.SetExternalParameter(k, v); err != nil {
+				return err
+			}
+		}
+	}
+	for _, p := range params {
+		k, raw, ok := strings.Cut(p, "=")
+		if !ok || k == "" {
+			return usagef("--param %q: want NAME=VALUE", p)
+		}
+		var v any = raw
+		var js any
+		if json.Unmarshal([]byte(raw), &js) == nil {
+			v = js
+		}
+		if err := rec.SetExternalParameter(k, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func addMaterials(ctx context.Context, rec *provenance.Recorder, materials, baseImages []string, gitDir, goModDir string, goBinaries []string) error {
+	for _, m := range materials {
+		uri, d, ok := strings.Cut(m, "=")
+		alg, hex, ok2 := strings.Cut(d, ":")
+		if !ok || !ok2 {
+			return usagef("--material %q: want URI=ALG:HEX", m)
+		}
+		rd, err := provenance.URIMaterial(uri, provenance.DigestSet{alg: hex})
+		if err != nil {
+			return err
+		}
+		if err := rec.AddMaterial(rd); err != nil {
+			return err
+		}
+	}
+	for _, ref := range baseImages {
+		rd, err := provenance.ImageMaterial(ctx, ref)
+		if err != nil {
+			return fmt.Errorf("--base-image %s: %w", ref, err)
+		}
+		if err := rec.AddMaterial(rd); err != nil {
+			return err
+		}
+	}
+	if gitDir != "" {
+		rd, err := provenance.GitMaterial(ctx, gitDir)
+		if err != nil {
+			return err
+		}
+		if err := rec.AddMaterial(rd); err != nil {
+			return err
+		}
+	}
+	if goModDir != "" {
+		mods, err := provenance.GoModules(ctx, goModDir)
+		if err != nil {
+			return err
+		}
+		if err := rec.AddMaterial(mods...); err != nil {
+			return err
+		}
+	}
+	for _, b := range goBinaries {
+		mods, err := provenance.GoModulesFromBinary(b)
+		if err != nil {
+			return err
+		}
+		if err := rec.AddMaterial(mods...); err != nil {
+			return err
+		}
+	}
+	return nil
+}

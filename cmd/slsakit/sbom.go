@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	cdx "github.com/CycloneDX/cyclonedx-go"
+
+	"github.com/slsakit/slsakit/kms"
+	"github.com/slsakit/slsakit/oci"
+	"github.com/slsakit/slsakit/sbom"
+	"github.com/slsakit/slsakit/sign"
+)
+
+func runSBOM(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("sbom", "[flags] (BINARY | --source DIR)", stderr)
+	var (
+		format      = fs.String("format", "spdx", "spdx (2.3), cyclonedx (1.6) or cyclonedx-1.5")
+		source      = fs.String("source", "", "describe the packages built from this module directory (go list -deps) instead of a binary")
+		pattern     = fs.String("pattern", "./...", "with --source: the packages built")
+		mainVersion = fs.String("main-version", "", "version of the main module (default: from VCS stamps)")
+		out         = fs.String("out", "-", "write here ('-': stdout)")
+		keyPath     = fs.String("key", "", "sign the SBOM as an in-toto statement with this key (output: .intoto.jsonl)")
+		kmsKey      = fs.String("kms", "", "sign with this GCP Cloud KMS key instead of --key")
+		kmsEndpoint = fs.String("kms-endpoint", "", "KMS endpoint HOST:PORT (loopback: a test server, plaintext)")
+		passwordEnv = fs.String("password-env", "COSIGN_PASSWORD", "environment variable holding the key's password")
+		attach      = fs.Bool("attach", false, "attach the signed SBOM to every --image")
+		images      list
+		reg         registryFlags
+	)
+	fs.Var(&images, "image", "also name this image (resolved to its digest) as a subject; repeatable")
+	reg.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if (*source == "") == (fs.NArg() != 1) {
+		return usagef("give one BINARY or --source DIR")
+	}
+	signing := *keyPath != "" || *kmsKey != ""
+	if *keyPath != "" && *kmsKey != "" {
+		return usagef("--key and --kms are exclusive")
+	}
+	if (*attach || len(images) > 0) && !signing {
+		return usagef("--image and --attach need --key or --kms: only signed SBOMs are attested")
+	}
+	regOpts, err := reg.options()
+	if err != nil {
+		return err
+	}
+	var opts []sbom.Option
+	if *mainVersion != "" {
+		opts = append(opts, sbom.WithMainVersion(*mainVersion))
+	}
+	var s *sbom.SBOM
+	if *source != "" {
+		s, err = sbom.FromSource(ctx, *source, strings.Fields(*pattern), opts...)
+	} else {
+		s, err = sbom.FromBinary(fs.Arg(0), opts...)
+	}
+	if err != nil {
+		return err
+	}
+	var cdxOpts []sbom.CycloneDXOption
+	switch *format {
+	case "spdx", "cyclonedx":
+	case "cyclonedx-1.5":
+		cdxOpts = append(cdxOpts, sbom.CycloneDXVersion(cdx.SpecVersion1_5))
+	default:
+		return usagef("--format %q: want spdx, cyclonedx or cyclonedx-1.5", *format)
+	}
+	if !signing {
+		var doc []byte
+		if *format == "spdx" {
+			doc, err = s.SPDX()
+		} else {
+			doc, err = s.CycloneDX(cdxOpts...)
+		}
+		if err != nil {
+			return err
+		}
+		return writeOut(*out, doc, stdout)
+	}
+
+	// Signed: an in-toto statement about the binary (if any) and images.
+	var subjects []sbom.Subject
+	if s.Root != nil {
+		subjects = append(subjects, sbom.Subject{Name: filepath.Base(s.Root.Name), Digest: map[string]string{"sha256": s.Root.SHA256}})
+	}
+	var pinned []string
+	for _, ref := range images {
+		digest, err := oci.Resolve(ctx, ref, regOpts...)
+		if err != nil {
+			return fmt.Errorf("image %s: %w", ref, err)
+		}
+		repo, err := repository(ref)
+		if err != nil {
+			return err
+		}
+		subjects = append(subjects, sbom.Subject{Name: repo, Digest: map[string]string{"sha256": strings.TrimPrefix(digest, "sha256:")}})
+		pinned = append(pinned, repo+"@"+digest)
+	}
+	if len(subjects) == 0 {
+		return usagef("a signed SBOM needs a subject: a BINARY or --image")
+	}
+	var stmt []byte
+	if *format == "spdx" {
+		stmt, err = s.SPDXStatement(subjects...)
+	} else {
+		stmt, err = s.CycloneDXStatement(subjects, cdxOpts...)
+	}
+	if err != nil {
+		return err
+	}
+	var signer sign.Signer
+	if *kmsKey != "" {
+		k, err := kms.NewSigner(ctx, *kmsKey, kmsOptions(*kmsEndpoint))
+		if err != nil {
+			return err
+		}
+		defer k.Close()
+		signer = k
+	} else if signer, err = sign.LoadPrivateKeyFile(*keyPath, sign.WithPasswordEnv(*passwordEnv)); err != nil {
+		return err
+	}
+	env, err := sign.SignStatement(ctx, stmt, signer)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := sign.WriteJSONL(&buf, env); err != nil {
+		return err
+	}
+	if err := writeOut(*out, buf.Bytes(), stdout); err != nil {
+		return err
+	}
+	if *attach {
+		for _, ref := range pinned {
+			res, err := oci.Attach(ctx, ref, env, regOpts...)
+			if err != nil {
+				return fmt.Errorf("attach to %s: %w", ref, err)
+			}
+			fmt.Fprintf(stderr, "attached to %s\n", res.Image)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,225 @@
+// Command admission is a Kubernetes validating admission webhook that
+// admits a pod only when every image it runs has provenance that passes a
+// slsakit policy (docs/policy.md).
+//
+// With no flags it runs a demo, offline: it starts an in-process registry,
+// pushes three images (one built and signed as the policy requires, one
+// unsigned, one referenced by tag), and sends the webhook an AdmissionReview
+// for each, printing the verdicts.
+//
+// To serve:
+//
+//	go run ./examples/admission -policy policy.yaml -listen :8443 -tls-cert tls.crt -tls-key tls.key
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/slsakit/slsakit/oci"
+	"github.com/slsakit/slsakit/oci/ocitest"
+	"github.com/slsakit/slsakit/provenance"
+	"github.com/slsakit/slsakit/sign"
+	"github.com/slsakit/slsakit/verify"
+)
+
+func main() {
+	policy := flag.String("policy", "", "policy file (YAML or JSON); without it, run the offline demo")
+	listen := flag.String("listen", "127.0.0.1:8443", "address to serve on")
+	cert := flag.String("tls-cert", "", "TLS certificate (Kubernetes requires TLS for webhooks)")
+	key := flag.String("tls-key", "", "TLS key")
+	insecure := flag.Bool("insecure-registry", false, "allow plain-HTTP registries")
+	allowTags := flag.Bool("allow-tags", false, "resolve tag-only images instead of denying them")
+	flag.Parse()
+
+	var err error
+	if *policy == "" {
+		err = demo(context.Background(), os.Stdout)
+	} else {
+		err = serve(*policy, *listen, *cert, *key, *insecure, *allowTags)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "admission:", err)
+		os.Exit(1)
+	}
+}
+
+func serve(policyPath, listen, cert, key string, insecure, allowTags bool) error {
+	p, err := verify.LoadPolicyFile(policyPath)
+	if err != nil {
+		return err
+	}
+	var reg []oci.Option
+	if insecure {
+		reg = append(reg, oci.WithInsecure())
+	}
+	eng, err := verify.NewEngine(context.Background(), p, verify.WithFetcher(verify.OCIFetcher(reg...)))
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Addr: listen, Handler: &Webhook{Engine: eng, Registry: reg, AllowTags: allowTags}, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Printf("admission: serving on %s\n", listen)
+	if cert != "" {
+		return srv.ListenAndServeTLS(cert, key)
+	}
+	return srv.ListenAndServe()
+}
+
+const (
+	demoBuilder   = "https://builders.example.com/images@v1"
+	demoBuildType = "https://example.com/buildtypes/image@v1"
+)
+
+// demo runs the webhook against an in-process registry on loopback.
+func demo(ctx context.Context, out io.Writer) error {
+	reg := ocitest.Start()
+	defer reg.Close()
+	dir, err := os.MkdirTemp("", "slsakit-admission")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	key, err := sign.GenerateKey(sign.ECDSAP256SHA256)
+	if err != nil {
+		return err
+	}
+	good, err := pushAttested(ctx, reg, "team/app", demoBuilder, key)
+	if err != nil {
+		return err
+	}
+	rogue, err := pushAttested(ctx, reg, "team/rogue", "https://laptop.example.com/me", key)
+	if err != nil {
+		return err
+	}
+	unsigned, err := reg.PushImage(ctx, "team/unsigned")
+	if err != nil {
+		return err
+	}
+	policyPath, err := writeDemoPolicy(dir, reg.Host(), key)
+	if err != nil {
+		return err
+	}
+	p, err := verify.LoadPolicyFile(policyPath)
+	if err != nil {
+		return err
+	}
+	eng, err := verify.NewEngine(ctx, p)
+	if err != nil {
+		return err
+	}
+	srv := httptest.NewServer(&Webhook{Engine: eng, Registry: []oci.Option{oci.WithInsecure()}})
+	defer srv.Close()
+
+	for _, c := range []struct{ what, image string }{
+		{"built by the trusted builder, signed", good},
+		{"signed, but built on a laptop", rogue},
+		{"unsigned", unsigned},
+		{"by tag", reg.Host() + "/team/app:latest"},
+	} {
+		resp, err := review(ctx, srv.URL, c.image)
+		if err != nil {
+			return err
+		}
+		verdict := "ALLOWED"
+		if !resp.Allowed {
+			verdict = "DENIED: " + resp.Status.Message
+		}
+		fmt.Fprintf(out, "pod with image %s (%s)\n  %s\n", c.image, c.what, verdict)
+	}
+	return nil
+}
+
+// pushAttested pushes an image and attaches a signed provenance for it.
+func pushAttested(ctx context.Context, reg *ocitest.Registry, repo, builder string, key sign.Signer) (string, error) {
+	ref, err := reg.PushImage(ctx, repo)
+	if err != nil {
+		return "", err
+	}
+	name, hex, _ := strings.Cut(ref, "@sha256:")
+	env, err := provenanceEnvelope(ctx, name, hex, builder, key)
+	if err != nil {
+		return "", err
+	}
+	if _, err := oci.Attach(ctx, ref, env, oci.WithInsecure()); err != nil {
+		return "", err
+	}
+	return ref, nil
+}
+
+// provenanceEnvelope signs a provenance of builder for the image name@sha256:hex.
+func provenanceEnvelope(ctx context.Context, name, hex, builder string, key sign.Signer) (*sign.Envelope, error) {
+	rec := provenance.NewRecorder(provenance.Builder{ID: builder}, demoBuildType)
+	rec.Start()
+	if err := rec.SetExternalParameter("image", name); err != nil {
+		return nil, err
+	}
+	if err := rec.AddSubject(provenance.Subject{Name: name, Digest: provenance.DigestSet{"sha256": hex}}); err != nil {
+		return nil, err
+	}
+	rec.Finish()
+	stmt, err := rec.MarshalStatement()
+	if err != nil {
+		return nil, err
+	}
+	return sign.SignStatement(ctx, stmt, key)
+}
+
+func writeDemoPolicy(dir, host string, key sign.Signer) (string, error) {
+	pub, err := sign.MarshalPublicKey(key.Public())
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "builder.pub"), pub, 0o644); err != nil {
+		return "", err
+	}
+	policy := fmt.Sprintf(`version: 1
+builders:
+  - id: %s
+buildTypes: [%s]
+maxAge: 24h
+signers:
+  - artifacts: "%s/**"
+    keys:
+      - file: builder.pub
+`, demoBuilder, demoBuildType, host)
+	path := filepath.Join(dir, "policy.yaml")
+	return path, os.WriteFile(path, []byte(policy), 0o644)
+}
+
+// review sends the webhook an AdmissionReview for a one-container pod.
+func review(ctx context.Context, url, image string) (*admissionResponse, error) {
+	podJSON, _ := json.Marshal(map[string]any{"spec": map[string]any{"containers": []map[string]string{{"name": "app", "image": image}}}})
+	body, _ := json.Marshal(map[string]any{
+		"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+		"request": map[string]any{"uid": "demo-uid", "kind": map[string]string{"group": "", "version": "v1", "kind": "Pod"}, "object": json.RawMessage(podJSON)},
+	})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out admissionReview
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxReviewSize)).Decode(&out); err != nil {
+		return nil, err
+	}
+	if out.Response == nil || out.Response.UID != "demo-uid" {
+		return nil, fmt.Errorf("webhook answered without a matching response")
+	}
+	return out.Response, nil
+}

@@ -1,0 +1,553 @@
+// Command quickstart runs slsakit's whole pipeline offline: it builds a small
+// release artifact and an image holding it, records what the build used and
+// made, produces SLSA v1 provenance, signs it as a DSSE envelope, pushes the
+// image to a registry (by default one it starts in-process on loopback),
+// attaches the provenance, fetches it back and verifies it. It writes:
+//
+//	DIR/provenance.json          the in-toto statement
+//	DIR/provenance.intoto.jsonl  the signed envelope, one line
+//	DIR/signer.pub               the PEM public key that verifies it
+//	DIR/sbom.spdx.json           SPDX 2.3 SBOM of the Go program in the artifact
+//	DIR/sbom.cdx.json            the same as CycloneDX 1.6
+//
+// The default artifact is a tarball holding a small Go program that
+// quickstart builds with the local Go toolchain; its SBOM is attested and
+// attached to the image next to the provenance, which names the SBOM as a
+// byproduct.
+//
+// Usage:
+//
+//	go run ./examples/quickstart [-out DIR] [-key PATH] [-artifact PATH]
+//	    [-registry HOST[:PORT]/REPO] [-format referrers|legacy|both]
+package main
+
+import (
+	_ "embed"
+
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"google.golang.org/api/option"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/slsakit/slsakit/kms"
+	"github.com/slsakit/slsakit/oci"
+	"github.com/slsakit/slsakit/oci/ocitest"
+	"github.com/slsakit/slsakit/provenance"
+	"github.com/slsakit/slsakit/sbom"
+	"github.com/slsakit/slsakit/sign"
+	"github.com/slsakit/slsakit/verify"
+)
+
+const (
+	builderID = "https://github.com/slsakit/slsakit/examples/quickstart@v1"
+	buildType = "https://github.com/slsakit/slsakit/examples/quickstart/buildtype@v1"
+)
+
+type config struct {
+	out      string
+	keyPath  string
+	artifact string
+	registry string // HOST[:PORT]/REPO; empty: an in-process registry
+	format   string // referrers, legacy or both
+	kmsKey   string // gcpkms://… key to sign with instead of a file key
+	kmsAddr  string // KMS endpoint (a loopback one is a test server: plaintext, no auth)
+}
+
+func main() {
+	var cfg config
+	flag.StringVar(&cfg.out, "out", "out", "directory to write the statement, envelope and public key to")
+	flag.StringVar(&cfg.keyPath, "key", "", "PEM private key to sign with (cosign's encrypted keys read COSIGN_PASSWORD); default: an ephemeral ECDSA P-256 key")
+	flag.StringVar(&cfg.artifact, "artifact", "", "file to attest; default: build a small release tarball in -out")
+	flag.StringVar(&cfg.registry, "registry", "", "push the image to HOST[:PORT]/REPO (plain HTTP for loopback hosts); default: an in-process registry")
+	flag.StringVar(&cfg.format, "format", "referrers", "attestation layout: referrers (OCI 1.1, cosign v3), legacy (cosign .att) or both")
+	flag.StringVar(&cfg.kmsKey, "kms", "", "sign with this GCP Cloud KMS key, gcpkms://projects/P/locations/L/keyRings/R/cryptoKeys/K[/cryptoKeyVersions/V]")
+	flag.StringVar(&cfg.kmsAddr, "kms-endpoint", "", "with -kms: the KMS endpoint HOST:PORT (a loopback address means a test server: plaintext, no credentials)")
+	flag.Parse()
+	if err := run(context.Background(), cfg, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "quickstart:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, cfg config, stdout io.Writer) error {
+	layout, err := parseFormat(cfg.format)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.out, 0o755); err != nil {
+		return err
+	}
+	rec := provenance.NewRecorder(provenance.Builder{ID: builderID}, buildType)
+	rec.Start()
+
+	// Build (or take) the artifact, and an image holding it.
+	var notes []string
+	artifact, program := cfg.artifact, cfg.artifact
+	if artifact == "" {
+		var err error
+		if program, err = buildHello(ctx, cfg.out); err != nil {
+			notes = append(notes, "no Go program in the tarball, no SBOM: "+err.Error())
+			program = ""
+		}
+		artifact = filepath.Join(cfg.out, "hello-1.0.0.tar.gz")
+		if err := buildTarball(artifact, program); err != nil {
+			return fmt.Errorf("build artifact: %w", err)
+		}
+	}
+	if err := rec.SetExternalParameter("artifact", filepath.Base(artifact)); err != nil {
+		return err
+	}
+	img, err := buildImage(artifact)
+	if err != nil {
+		return fmt.Errorf("build image: %w", err)
+	}
+
+	// Where the image goes: the given registry, or one on loopback.
+	regOpts, repo, stop, err := registry(cfg.registry)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	if err := rec.SetExternalParameter("image", repo); err != nil {
+		return err
+	}
+
+	// Materials: the enclosing git checkout, if any, and our own Go modules.
+	if git, err := provenance.GitMaterial(ctx, "."); err == nil {
+		if err := rec.AddMaterial(git); err != nil {
+			return err
+		}
+	} else {
+		notes = append(notes, "no git material: "+err.Error())
+	}
+	if exe, err := os.Executable(); err == nil {
+		mods, err := provenance.GoModulesFromBinary(exe)
+		if err != nil {
+			notes = append(notes, "no Go module materials: "+err.Error())
+		} else if err := rec.AddMaterial(mods...); err != nil {
+			return err
+		}
+	}
+
+	// Subjects: the artifact, hashed by streaming, and the image by digest.
+	if err := rec.AddSubjectFile(ctx, artifact); err != nil {
+		return err
+	}
+	imgDigest, err := img.Digest()
+	if err != nil {
+		return err
+	}
+	if err := rec.AddSubject(provenance.Subject{Name: repo, Digest: provenance.DigestSet{"sha256": imgDigest.Hex}}); err != nil {
+		return err
+	}
+	// The SBOM of the Go program the artifact carries: written out, named
+	// in the provenance as a byproduct, attested about the same subjects.
+	var sbomStmt []byte
+	if program != "" {
+		stmt, docs, err := makeSBOM(program, []sbom.Subject{
+			{Name: repo, Digest: map[string]string{"sha256": imgDigest.Hex}},
+			{Name: filepath.Base(artifact), Digest: fileDigest(ctx, artifact)},
+		})
+		switch {
+		case errors.Is(err, sbom.ErrNotGoBinary):
+			notes = append(notes, "no SBOM: "+artifact+" is not a Go binary")
+		case err != nil:
+			return fmt.Errorf("sbom: %w", err)
+		default:
+			sbomStmt = stmt
+			for name, doc := range docs {
+				if err := os.WriteFile(filepath.Join(cfg.out, name), doc.data, 0o644); err != nil {
+					return err
+				}
+				sum, _, _ := provenance.HashReader(bytes.NewReader(doc.data))
+				if err := rec.AddByproduct(provenance.ResourceDescriptor{Name: name, Digest: sum, MediaType: doc.mediaType}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	rec.Finish()
+	stmt, err := rec.MarshalStatement()
+	if err != nil {
+		return err
+	}
+
+	// Sign.
+	signer, closeSigner, err := loadSigner(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeSigner()
+	env, err := sign.SignStatement(ctx, stmt, signer)
+	if err != nil {
+		return err
+	}
+	pubPEM, err := sign.MarshalPublicKey(signer.Public())
+	if err != nil {
+		return err
+	}
+	var jsonl bytes.Buffer
+	if err := sign.WriteJSONL(&jsonl, env); err != nil {
+		return err
+	}
+	for name, data := range map[string][]byte{
+		"provenance.json":         stmt,
+		"provenance.intoto.jsonl": jsonl.Bytes(),
+		"signer.pub":              pubPEM,
+	} {
+		if err := os.WriteFile(filepath.Join(cfg.out, name), data, 0o644); err != nil {
+			return err
+		}
+	}
+
+	// Push the image and attach the provenance to it, by digest.
+	ref, err := pushImage(ctx, repo, img, regOpts)
+	if err != nil {
+		return err
+	}
+	if _, err := oci.Attach(ctx, ref, env, append(regOpts, oci.WithLayout(layout))...); err != nil {
+		return fmt.Errorf("attach: %w", err)
+	}
+	if sbomStmt != nil {
+		sbomEnv, err := sign.SignStatement(ctx, sbomStmt, signer)
+		if err != nil {
+			return err
+		}
+		if _, err := oci.Attach(ctx, ref, sbomEnv, append(regOpts, oci.WithLayout(layout))...); err != nil {
+			return fmt.Errorf("attach SBOM: %w", err)
+		}
+	}
+
+	// Verify what was written, as consumers would: the artifact from the
+	// files, the image from the registry.
+	res, err := verifyFiles(ctx, cfg.out, artifact)
+	if err != nil {
+		fmt.Fprint(stdout, res)
+		return err
+	}
+	imgRes, err := verifyImage(ctx, ref, pubPEM, provenance.PredicateSLSAProvenance1, regOpts)
+	if err != nil {
+		return fmt.Errorf("verify image provenance: %w", err)
+	}
+	sbomLine := ""
+	if sbomStmt != nil {
+		sbomRes, err := verifyImage(ctx, ref, pubPEM, sbom.PredicateSPDX, regOpts)
+		if err != nil {
+			return fmt.Errorf("verify image SBOM: %w", err)
+		}
+		sbomLine = fmt.Sprintf("sbom:       %s, %s (SPDX 2.3, CycloneDX 1.6); attested and attached, %d verified\n",
+			filepath.Join(cfg.out, "sbom.spdx.json"), filepath.Join(cfg.out, "sbom.cdx.json"), len(sbomRes.Verified()))
+	}
+	st := res.Statement
+	sub, _ := st.Subject(filepath.Base(artifact))
+	fmt.Fprintf(stdout, "artifact:   %s sha256:%s\n", artifact, sub.Digest["sha256"])
+	fmt.Fprintf(stdout, "image: %s\n", ref)
+	fmt.Fprintf(stdout, "builder:    %s\n", st.Provenance.BuilderID)
+	fmt.Fprintf(stdout, "materials:  %d (git checkout and Go modules)\n", len(st.Provenance.ResolvedDependencies))
+	fmt.Fprintf(stdout, "signed by:  %s\n", signer.KeyID())
+	fmt.Fprintf(stdout, "attached:   %s layout; fetched back %d attestation(s), %d verified\n", layout, len(imgRes.Attestations), len(imgRes.Verified()))
+	fmt.Fprint(stdout, sbomLine)
+	fmt.Fprintf(stdout, "wrote:      %s\n", filepath.Join(cfg.out, "{provenance.json,provenance.intoto.jsonl,signer.pub}"))
+	for _, n := range notes {
+		fmt.Fprintf(stdout, "note:       %s\n", n)
+	}
+	fmt.Fprint(stdout, res)
+	return nil
+}
+
+func parseFormat(f string) (oci.Layout, error) {
+	switch f {
+	case "referrers", "":
+		return oci.Referrers, nil
+	case "legacy":
+		return oci.Legacy, nil
+	case "both":
+		return oci.Both, nil
+	}
+	return 0, fmt.Errorf("-format %q: want referrers, legacy or both", f)
+}
+
+// registry returns the options and repository to push to: the given
+// HOST[:PORT]/REPO (plain HTTP only for loopback hosts), or an in-process
+// registry on loopback, stopped by stop.
+func registry(target string) (opts []oci.Option, repo string, stop func(), err error) {
+	if target == "" {
+		reg := ocitest.Start()
+		return []oci.Option{oci.WithInsecure()}, reg.Host() + "/slsakit/quickstart", reg.Close, nil
+	}
+	r, err := name.NewRepository(target, name.StrictValidation)
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("-registry %q: want HOST[:PORT]/REPO: %w", target, err)
+	}
+	if isLoopback(r.RegistryStr()) {
+		opts = append(opts, oci.WithInsecure())
+	}
+	return opts, r.Name(), func() {}, nil
+}
+
+func isLoopback(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// buildImage makes a one-layer image holding the artifact, reproducibly.
+func buildImage(artifact string) (v1.Image, error) {
+	layer, err := tarball.LayerFromFile(artifact)
+	if err != nil {
+		return nil, err
+	}
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		return nil, err
+	}
+	return mutate.ConfigFile(img, &v1.ConfigFile{
+		Architecture: "amd64", OS: "linux",
+		Config: v1.Config{Labels: map[string]string{"org.opencontainers.image.title": filepath.Base(artifact)}},
+		RootFS: v1.RootFS{Type: "layers", DiffIDs: diffIDs(layer)},
+	})
+}
+
+func diffIDs(l v1.Layer) []v1.Hash {
+	d, err := l.DiffID()
+	if err != nil {
+		return nil
+	}
+	return []v1.Hash{d}
+}
+
+// pushImage pushes img to repo and returns repo@sha256:<hex>.
+func pushImage(ctx context.Context, repo string, img v1.Image, opts []oci.Option) (string, error) {
+	d, err := img.Digest()
+	if err != nil {
+		return "", err
+	}
+	nameOpts := []name.Option{name.StrictValidation}
+	if len(opts) > 0 { // WithInsecure is the only option registry() adds
+		nameOpts = append(nameOpts, name.Insecure)
+	}
+	tag, err := name.NewTag(repo+":quickstart", nameOpts...)
+	if err != nil {
+		return "", err
+	}
+	if err := remote.Write(tag, img, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)); err != nil {
+		return "", fmt.Errorf("push %s: %w", tag, err)
+	}
+	return repo + "@" + d.String(), nil
+}
+
+// loadSigner returns the signer the flags ask for: a KMS key, a key file,
+// or an ephemeral ECDSA P-256 key.
+func loadSigner(ctx context.Context, cfg config) (sign.Signer, func(), error) {
+	switch {
+	case cfg.kmsKey != "" && cfg.keyPath != "":
+		return nil, nil, errors.New("-kms and -key are exclusive")
+	case cfg.kmsKey != "":
+		var opts []option.ClientOption
+		if cfg.kmsAddr != "" {
+			opts = append(opts, option.WithEndpoint(cfg.kmsAddr))
+			if isLoopback(cfg.kmsAddr) {
+				opts = append(opts, option.WithoutAuthentication(),
+					option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())))
+			}
+		}
+		s, err := kms.NewSigner(ctx, cfg.kmsKey, kms.WithClientOptions(opts...))
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, func() { s.Close() }, nil
+	case cfg.keyPath != "":
+		s, err := sign.LoadPrivateKeyFile(cfg.keyPath, sign.WithPasswordEnv("COSIGN_PASSWORD"))
+		return s, func() {}, err
+	default:
+		s, err := sign.GenerateKey(sign.ECDSAP256SHA256)
+		return s, func() {}, err
+	}
+}
+
+// verifyImage fetches the image's attestations of one predicate type and
+// verifies them; provenance must also name our builder and build type.
+func verifyImage(ctx context.Context, ref string, pubPEM []byte, predicateType string, opts []oci.Option) (*verify.ImageResult, error) {
+	v, err := verify.New(verify.WithPublicKeyPEM(pubPEM))
+	if err != nil {
+		return nil, err
+	}
+	want := verify.Expectations{PredicateType: predicateType}
+	if predicateType == provenance.PredicateSLSAProvenance1 {
+		want.BuilderID, want.BuildType = builderID, buildType
+	}
+	return v.VerifyImage(ctx, ref, want, opts...)
+}
+
+type sbomDoc struct {
+	data      []byte
+	mediaType string
+}
+
+// makeSBOM returns the SPDX statement about subjects and both documents.
+func makeSBOM(program string, subjects []sbom.Subject) ([]byte, map[string]sbomDoc, error) {
+	s, err := sbom.FromBinary(program, sbom.WithMainVersion("v1.0.0"), sbom.WithToolName("slsakit-quickstart", "v1"))
+	if err != nil {
+		return nil, nil, err
+	}
+	spdx, err := s.SPDX()
+	if err != nil {
+		return nil, nil, err
+	}
+	cdx, err := s.CycloneDX()
+	if err != nil {
+		return nil, nil, err
+	}
+	stmt, err := s.SPDXStatement(subjects...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return stmt, map[string]sbomDoc{
+		"sbom.spdx.json": {spdx, "application/spdx+json"},
+		"sbom.cdx.json":  {cdx, "application/vnd.cyclonedx+json"},
+	}, nil
+}
+
+func fileDigest(ctx context.Context, path string) map[string]string {
+	d, _, err := provenance.HashFile(ctx, path)
+	if err != nil {
+		return nil
+	}
+	return d
+}
+
+//go:embed hello/main.go
+var helloSource []byte
+
+// buildHello builds the embedded hello program with the local Go
+// toolchain, offline, reproducibly (-trimpath), into dir/hello.
+func buildHello(ctx context.Context, dir string) (string, error) {
+	src, err := os.MkdirTemp("", "slsakit-hello")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(src)
+	if err := os.WriteFile(filepath.Join(src, "main.go"), helloSource, 0o644); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(src, "go.mod"), []byte("module example.com/hello\n\ngo 1.25\n"), 0o644); err != nil {
+		return "", err
+	}
+	out, err := filepath.Abs(filepath.Join(dir, "hello"))
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, ".")
+	cmd.Dir = src
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off", "GOTOOLCHAIN=local")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v: %s", err, bytes.TrimSpace(msg))
+	}
+	return out, nil
+}
+
+func verifyFiles(ctx context.Context, dir, artifact string) (*verify.Result, error) {
+	pub, err := os.ReadFile(filepath.Join(dir, "signer.pub"))
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(filepath.Join(dir, "provenance.intoto.jsonl"))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	envs, err := sign.ReadJSONL(f)
+	if err != nil {
+		return nil, err
+	}
+	if len(envs) != 1 {
+		return nil, errors.New("want exactly one envelope")
+	}
+	v, err := verify.New(verify.WithPublicKeyPEM(pub))
+	if err != nil {
+		return nil, err
+	}
+	return verifyEnvelope(ctx, v, envs[0], artifact)
+}
+
+func verifyEnvelope(ctx context.Context, v *verify.Verifier, env *sign.Envelope, artifact string) (*verify.Result, error) {
+	digest, err := verify.DigestOfFile(ctx, artifact)
+	if err != nil {
+		return nil, err
+	}
+	return v.VerifyEnvelope(ctx, env, verify.Expectations{
+		SubjectDigest: digest,
+		PredicateType: provenance.PredicateSLSAProvenance1,
+		BuilderID:     builderID,
+		BuildType:     buildType,
+	})
+}
+
+// buildTarball writes a small, reproducible release tarball, with the
+// program (if any) as bin/hello.
+func buildTarball(path, program string) error {
+	files := []struct {
+		name, body string
+		mode       int64
+	}{
+		{"hello-1.0.0/README", "hello, supply chain\n", 0o644},
+		{"hello-1.0.0/VERSION", "1.0.0\n", 0o644},
+	}
+	if program != "" {
+		bin, err := os.ReadFile(program)
+		if err != nil {
+			return err
+		}
+		files = append(files, struct {
+			name, body string
+			mode       int64
+		}{"hello-1.0.0/bin/hello", string(bin), 0o755})
+	}
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	gz.ModTime = time.Unix(0, 0)
+	tw := tar.NewWriter(gz)
+	for _, f := range files {
+		hdr := &tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.body)), ModTime: time.Unix(0, 0), Format: tar.FormatPAX}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if _, err := io.WriteString(tw, f.body); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	if err := gz.Close(); err != nil {
+		return err
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
+}
