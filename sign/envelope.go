@@ -71,8 +71,11 @@ func SignEnvelope(ctx context.Context, payloadType string, payload []byte, signe
 	pae := PAE(payloadType, payload)
 	env := &Envelope{
 		PayloadType: payloadType,
-		Payload:     append(make([]byte, 0, len(payload)), payload...), // never nil: nil marshals as null
-		Signatures:  make([]Signature, 0, len(signers)),
+		// The payload is the tail of the PAE buffer: one copy of the caller's
+		// bytes, not two. Capacity is capped so appends never reach into it,
+		// and the slice is never nil (nil would marshal as null).
+		Payload:    pae[len(pae)-len(payload) : len(pae) : len(pae)],
+		Signatures: make([]Signature, 0, len(signers)),
 	}
 	for i, s := range signers {
 		if s == nil {
