@@ -41,9 +41,10 @@ func ExampleNewSigner() {
 		return
 	}
 	fmt.Println(signer.Algorithm())
-	fmt.Println(env.Signatures[0].KeyID)
+	fmt.Println(signer.Ref())
+	fmt.Println("envelope keyid is the key's fingerprint:", env.Signatures[0].KeyID == signer.KeyID())
 
-	verifier, err := kms.NewVerifier(ctx, signer.KeyID(), kms.WithClientOptions(srv.ClientOptions()...))
+	verifier, err := kms.NewVerifier(ctx, signer.Ref(), kms.WithClientOptions(srv.ClientOptions()...))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -52,6 +53,7 @@ func ExampleNewSigner() {
 	// Output:
 	// ecdsa-sha2-256-nistp256
 	// gcpkms://projects/acme/locations/global/keyRings/release/cryptoKeys/provenance/cryptoKeyVersions/1
+	// envelope keyid is the key's fingerprint: true
 	// verified: true
 }
 

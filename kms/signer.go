@@ -352,8 +352,14 @@ func (s *Signer) checkSignResponse(ctx context.Context, data []byte, resp *kmspb
 	return nil
 }
 
-// KeyID returns "gcpkms://" followed by the full key version name.
-func (s *Signer) KeyID() string { return Scheme + s.version }
+// KeyID returns the public key's sign.PublicKeyID (its SSH SHA-256
+// fingerprint), the key ID DSSE verifiers such as cosign's compute for a
+// key and match envelope key IDs against. Ref names the KMS key version.
+func (s *Signer) KeyID() string { return s.local.KeyID() }
+
+// Ref returns the key version's reference, "gcpkms://" followed by the full
+// key version name: what NewVerifier and cosign's --key take.
+func (s *Signer) Ref() string { return Scheme + s.version }
 
 // Public returns the key version's public key (*ecdsa.PublicKey,
 // *rsa.PublicKey or ed25519.PublicKey).

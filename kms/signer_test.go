@@ -75,8 +75,9 @@ func TestEveryAlgorithm(t *testing.T) {
 			version := srv.CreateKey(keyRing, fmt.Sprintf("key-%d", i), a.kms)
 			// A key reference without a version resolves to the enabled one.
 			s := newSigner(t, srv, keyOf(version))
-			if s.VersionName() != version || s.KeyID() != "gcpkms://"+version {
-				t.Errorf("version %q keyid %q, want %q", s.VersionName(), s.KeyID(), version)
+			wantID, _ := sign.PublicKeyID(s.Public())
+			if s.VersionName() != version || s.Ref() != "gcpkms://"+version || s.KeyID() != wantID {
+				t.Errorf("version %q ref %q keyid %q, want %q and %s", s.VersionName(), s.Ref(), s.KeyID(), version, wantID)
 			}
 			if s.Algorithm() != a.want {
 				t.Errorf("Algorithm() = %q, want %q", s.Algorithm(), a.want)
@@ -461,7 +462,7 @@ func TestResolver(t *testing.T) {
 	version := srv.CreateKey(keyRing, "resolved", kmspb.CryptoKeyVersion_RSA_SIGN_PSS_2048_SHA256)
 	s := newSigner(t, srv, version)
 	var resolve verify.KeyResolver = kms.Resolver(kms.WithClientOptions(srv.ClientOptions()...))
-	v, err := resolve(ctx, s.KeyID())
+	v, err := resolve(ctx, s.Ref())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,8 @@ import (
 
 // NewVerifier returns a sign.Verifier for the public key of the Cloud KMS
 // key version named by ref, fetched and checked the way NewSigner does
-// (pem_crc32c, response name, algorithm, key type). Its KeyID is
-// "gcpkms://" + the key version name, the KeyID a Signer for the same
+// (pem_crc32c, response name, algorithm, key type). Its KeyID is the
+// public key's sign.PublicKeyID, the KeyID a Signer for the same
 // version writes into envelopes, and it has an Algorithm() method.
 //
 // Name the version in ref: a reference without one resolves to the newest
@@ -35,7 +35,7 @@ func NewVerifier(ctx context.Context, ref string, opts ...Option) (sign.Verifier
 	return &verifier{Verifier: s.local, keyID: s.KeyID(), alg: s.alg.alg}, nil
 }
 
-// verifier is a sign.Verifier whose KeyID is the KMS key version.
+// verifier is a sign.Verifier for a KMS key version.
 type verifier struct {
 	sign.Verifier
 	keyID string

@@ -42,13 +42,17 @@
 //
 // # Key IDs
 //
-// PublicKeyID is the documented, stable key ID of a public key:
+// PublicKeyID is the documented, stable key ID of a public key: its SHA-256
+// SSH fingerprint,
 //
-//	"sha256:" + lowercase hex(SHA-256(PKIX SubjectPublicKeyInfo DER))
+//	"SHA256:" + unpadded base64(SHA-256(SSH wire encoding of the key))
 //
-// It depends only on the public key, not on the file format or the signer
-// it came from; `openssl pkey -pubin -in key.pub -outform DER | sha256sum`
-// computes the same hex digits. KeySigner uses it as its KeyID. A key ID in
+// the string `ssh-keygen -l -E sha256` prints and go-securesystemslib's
+// dsse.SHA256KeyID computes. It depends only on the public key, not on the
+// file format or the signer it came from. It is this format, not another,
+// because DSSE verifiers built on go-securesystemslib (cosign v3,
+// sigstore-go) compute it for keys given without an ID and skip signatures
+// whose keyid differs. KeySigner uses it as its KeyID. A key ID in
 // an envelope is a hint for choosing a key, never evidence: only a signature
 // that verifies is.
 //

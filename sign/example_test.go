@@ -63,7 +63,7 @@ func ExampleLoadPrivateKeyFile() {
 	fmt.Println(signer.KeyID())
 	// Output:
 	// ecdsa-sha2-256-nistp256
-	// sha256:320e830dcc83e50e4232fb86877a267f7271e45b6c240d28387edc9bdbaf7194
+	// SHA256:57Zo+HzVb3SSZwqzt3FUSFSwG5o5Sri/60cjmhD3mmY
 }
 
 // A password can also come from a callback: a prompt, a secret manager.
@@ -80,7 +80,7 @@ func ExampleLoadPrivateKey() {
 	}
 	fmt.Println(signer)
 	// Output:
-	// sign.KeySigner{alg: ed25519, keyid: sha256:608c7248fd7e5cdf429ea2c851069d53b277b4c023166863629cb30fd0c06642}
+	// sign.KeySigner{alg: ed25519, keyid: SHA256:4SuhDkoRD3lCksIcj2DCJsE24SnSrkc8geSSigkgiYs}
 }
 
 // The key ID is "sha256:" and the hex SHA-256 of the PKIX public key DER.
@@ -99,7 +99,7 @@ func ExamplePublicKeyID() {
 	}
 	fmt.Println(id)
 	// Output:
-	// sha256:608c7248fd7e5cdf429ea2c851069d53b277b4c023166863629cb30fd0c06642
+	// SHA256:4SuhDkoRD3lCksIcj2DCJsE24SnSrkc8geSSigkgiYs
 }
 
 // Generate a key pair and write it the way cosign does: name.key encrypted

@@ -9,10 +9,11 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
+
+	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 )
 
 // MaxPEMSize is the largest PEM input LoadPublicKey and LoadPrivateKey
@@ -125,17 +126,24 @@ func digest(h crypto.Hash, data []byte) []byte {
 	panic("sign: digest with unsupported hash " + h.String()) // unreachable: algorithms are validated
 }
 
-// PublicKeyID returns the stable key ID of pub: "sha256:" followed by the
-// lowercase hex SHA-256 of the key's PKIX (SubjectPublicKeyInfo) DER
-// encoding. The same key always yields the same ID, whatever file format or
-// signer it came from.
+// PublicKeyID returns the stable key ID of pub: its SHA-256 SSH
+// fingerprint, "SHA256:" followed by unpadded base64 of the SHA-256 of the
+// key's SSH wire encoding — what `ssh-keygen -l` prints, and exactly what
+// go-securesystemslib's dsse.SHA256KeyID computes. That equality matters:
+// DSSE verifiers built on go-securesystemslib (cosign v3, sigstore-go)
+// compute this ID for a key that has none and skip every signature whose
+// keyid differs, so any other format would make slsakit's envelopes
+// unverifiable there. The same key always yields the same ID, whatever
+// file format or signer it came from.
 func PublicKeyID(pub crypto.PublicKey) (string, error) {
-	der, err := marshalPKIX(pub)
-	if err != nil {
+	if _, err := DefaultAlgorithm(pub); err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256(der)
-	return "sha256:" + hex.EncodeToString(sum[:]), nil
+	id, err := dsse.SHA256KeyID(pub)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrUnsupportedKey, err)
+	}
+	return id, nil
 }
 
 func marshalPKIX(pub crypto.PublicKey) ([]byte, error) {

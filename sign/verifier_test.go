@@ -12,7 +12,6 @@ import (
 	"crypto/sha512"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"math/big"
@@ -20,6 +19,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/ssh"
 
 	"github.com/slsakit/slsakit/sign"
 )
@@ -254,7 +255,7 @@ func TestPublicKeyIDGolden(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got != strings.TrimSpace(string(want)) {
-			t.Errorf("%s: PublicKeyID = %s, sigstore-computed %s", name, got, want)
+			t.Errorf("%s: PublicKeyID = %s, ssh-keygen -l says %s", name, got, want)
 		}
 	}
 }
@@ -265,13 +266,12 @@ func TestPublicKeyIDFormat(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		der, err := x509.MarshalPKIXPublicKey(k.Public())
+		sshKey, err := ssh.NewPublicKey(k.Public())
 		if err != nil {
 			t.Fatal(err)
 		}
-		sum := sha256.Sum256(der)
-		if want := "sha256:" + hex.EncodeToString(sum[:]); id != want {
-			t.Errorf("%s: PublicKeyID = %s, want %s", name, id, want)
+		if want := ssh.FingerprintSHA256(sshKey); id != want {
+			t.Errorf("%s: PublicKeyID = %s, want the SSH fingerprint %s", name, id, want)
 		}
 	}
 }

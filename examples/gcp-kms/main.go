@@ -89,7 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer signer.Close()
-	fmt.Fprintf(stderr, "signing with %s (%s)\n", signer.KeyID(), signer.Algorithm())
+	fmt.Fprintf(stderr, "signing with %s (%s, key ID %s)\n", signer.Ref(), signer.Algorithm(), signer.KeyID())
 
 	artifact := []byte("example artifact\n")
 	sum := sha256.Sum256(artifact)
@@ -111,14 +111,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	// Verify with the public key fetched from KMS, as a consumer would.
-	verifier, err := kms.NewVerifier(ctx, signer.KeyID(), kms.WithClientOptions(clientOpts...))
+	verifier, err := kms.NewVerifier(ctx, signer.Ref(), kms.WithClientOptions(clientOpts...))
 	if err != nil {
 		return err
 	}
 	if err := verifier.Verify(ctx, env.PAE(), env.Signatures[0].Sig); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "verified: signature by %s\n", verifier.KeyID())
+	fmt.Fprintf(stderr, "verified: signature by %s (key ID %s)\n", signer.Ref(), verifier.KeyID())
 
 	data, err := json.Marshal(env)
 	if err != nil {

@@ -25,7 +25,7 @@ func TestOffline(t *testing.T) {
 		t.Fatal(err)
 	}
 	if env.PayloadType != sign.PayloadTypeInToto || len(env.Signatures) != 1 ||
-		!strings.HasPrefix(env.Signatures[0].KeyID, "gcpkms://projects/example/locations/global/keyRings/release/cryptoKeys/provenance/cryptoKeyVersions/1") {
+		!strings.HasPrefix(env.Signatures[0].KeyID, "SHA256:") {
 		t.Errorf("envelope: %s", stdout.String())
 	}
 }

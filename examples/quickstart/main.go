@@ -265,7 +265,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "image: %s\n", ref)
 	fmt.Fprintf(stdout, "builder:    %s\n", st.Provenance.BuilderID)
 	fmt.Fprintf(stdout, "materials:  %d (git checkout and Go modules)\n", len(st.Provenance.ResolvedDependencies))
-	fmt.Fprintf(stdout, "signed by:  %s\n", signer.KeyID())
+	fmt.Fprintf(stdout, "signed by:  %s\n", signerName(signer))
 	fmt.Fprintf(stdout, "attached:   %s layout; fetched back %d attestation(s), %d verified\n", layout, len(imgRes.Attestations), len(imgRes.Verified()))
 	fmt.Fprint(stdout, sbomLine)
 	fmt.Fprintf(stdout, "wrote:      %s\n", filepath.Join(cfg.out, "{provenance.json,provenance.intoto.jsonl,signer.pub}"))
@@ -550,4 +550,13 @@ func buildTarball(path, program string) error {
 		return err
 	}
 	return os.WriteFile(path, buf.Bytes(), 0o644)
+}
+
+// signerName names the signer for the summary: a KMS key by its reference
+// and key ID, any other by its key ID.
+func signerName(s sign.Signer) string {
+	if k, ok := s.(*kms.Signer); ok {
+		return fmt.Sprintf("%s (key ID %s)", k.Ref(), k.KeyID())
+	}
+	return s.KeyID()
 }

@@ -190,7 +190,7 @@ func TestQuickstartKMS(t *testing.T) {
 	if err := run(context.Background(), cfg, &stdout); err != nil {
 		t.Fatalf("run: %v\n%s", err, stdout.String())
 	}
-	if !strings.Contains(stdout.String(), "signed by:  "+srv.Ref(version)) {
+	if !strings.Contains(stdout.String(), "signed by:  "+srv.Ref(version)+" (key ID SHA256:") {
 		t.Fatalf("summary does not name the KMS key:\n%s", stdout.String())
 	}
 	// signer.pub is the KMS key's public key, and one sign call was made.

@@ -77,9 +77,11 @@ func ExampleStart() {
 		return
 	}
 	v, _ := kms.NewVerifier(ctx, srv.Ref(version), kms.WithClientOptions(srv.ClientOptions()...))
-	fmt.Println("keyid:", env.Signatures[0].KeyID)
+	fmt.Println("signed by:", signer.Ref())
+	fmt.Println("keyid is the key's fingerprint:", env.Signatures[0].KeyID == signer.KeyID())
 	fmt.Println("verified:", v.Verify(ctx, env.PAE(), env.Signatures[0].Sig) == nil)
 	// Output:
-	// keyid: gcpkms://projects/acme/locations/global/keyRings/release/cryptoKeys/provenance/cryptoKeyVersions/1
+	// signed by: gcpkms://projects/acme/locations/global/keyRings/release/cryptoKeys/provenance/cryptoKeyVersions/1
+	// keyid is the key's fingerprint: true
 	// verified: true
 }

@@ -5,7 +5,7 @@
 // in-memory signers.
 //
 //	sv, err := kms.Get(ctx, "awskms:///arn:aws:kms:us-east-1:123456789012:key/...", crypto.SHA256)
-//	signer, err := sigstorekms.New(ctx, sv, sigstorekms.WithKeyID("awskms:///arn:..."))
+//	signer, err := sigstorekms.New(ctx, sv)
 //	env, err := sign.SignStatement(ctx, statement, signer)
 //
 // This package imports only sigstore's pkg/signature and

@@ -27,8 +27,10 @@ type config struct {
 	alg   sign.Algorithm
 }
 
-// WithKeyID sets the key ID the Signer writes into envelopes, for example
-// the KMS key reference. The default is sign.PublicKeyID of the public key.
+// WithKeyID sets the key ID the Signer writes into envelopes. The default,
+// sign.PublicKeyID of the public key, is what cosign and other
+// go-securesystemslib DSSE verifiers compute and match against: another
+// value (a KMS reference, say) makes them skip the signature.
 func WithKeyID(id string) Option { return func(c *config) { c.keyID = id } }
 
 // WithAlgorithm names the signature algorithm. It must fit the public key
