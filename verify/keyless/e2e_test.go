@@ -162,8 +162,12 @@ func TestGitHubWorkflowIdentity(t *testing.T) {
 		"ref":        func(i *keyless.Identity) { i.SourceRepositoryRef = "refs/heads/dev" },
 		"repository": func(i *keyless.Identity) { i.SourceRepositoryURI = "https://github.com/evil/app" },
 		"digest":     func(i *keyless.Identity) { i.SourceRepositoryDigest = strings.Repeat("f", 40) },
-		"workflow":   func(i *keyless.Identity) { i.BuildConfigURI = "https://github.com/acme/app/.github/workflows/other.yml@refs/heads/main" },
-		"san":        func(i *keyless.Identity) { i.SAN = "https://github.com/acme/app/.github/workflows/other.yml@refs/heads/main" },
+		"workflow": func(i *keyless.Identity) {
+			i.BuildConfigURI = "https://github.com/acme/app/.github/workflows/other.yml@refs/heads/main"
+		},
+		"san": func(i *keyless.Identity) {
+			i.SAN = "https://github.com/acme/app/.github/workflows/other.yml@refs/heads/main"
+		},
 	} {
 		id := good
 		mut(&id)
@@ -224,7 +228,9 @@ func TestRejectsExpiredCertificate(t *testing.T) {
 	// The CA issues a ten-minute certificate that expired 50 minutes ago;
 	// the log and the TSA (honest) say the signature was made now.
 	svc.CA.SetClock(func() time.Time { return time.Now().Add(-time.Hour) })
-	b, d := signBundle(t, svc, emailToken(t, svc.Issuer, testEmail))
+	// The signer's clock is as wrong as the CA's, or Bundle would refuse.
+	signerClock := signkeyless.WithClock(func() time.Time { return time.Now().Add(-time.Hour + time.Minute) })
+	b, d := signBundle(t, svc, emailToken(t, svc.Issuer, testEmail), signerClock)
 	v := newVerifier(t, svc, keyless.WithIdentity(keyless.Identity{Issuer: svc.Issuer.URL(), SAN: testEmail}))
 	if _, err := v.Verify(context.Background(), b, keyless.WithArtifactDigest("sha256", d)); !errors.Is(err, keyless.ErrCertificateExpired) {
 		t.Errorf("err = %v, want ErrCertificateExpired", err)
@@ -384,7 +390,7 @@ func TestKeyBundle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := keyless.NewVerifier(keyless.WithPublicKey(ks.Public()), keyless.WithTlogThreshold(0))
+	v, err := keyless.NewVerifier(keyless.WithPublicKey(ks.Public())) // no root: no log required
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -511,15 +517,95 @@ func TestConfigAndMalformedInput(t *testing.T) {
 func TestRejectsExpiredCertificateTimestampOnly(t *testing.T) {
 	svc := keylesstest.New(t)
 	svc.CA.SetClock(func() time.Time { return time.Now().Add(-time.Hour) })
-	b, d := signBundle(t, svc, emailToken(t, svc.Issuer, testEmail), signkeyless.WithRekorURLs())
+	signerClock := signkeyless.WithClock(func() time.Time { return time.Now().Add(-time.Hour + time.Minute) })
+	b, d := signBundle(t, svc, emailToken(t, svc.Issuer, testEmail), signkeyless.WithRekorURLs(), signerClock)
 	v := newVerifier(t, svc, keyless.WithIdentity(keyless.Identity{Issuer: svc.Issuer.URL(), SAN: testEmail}), keyless.WithTlogThreshold(0))
 	if _, err := v.Verify(context.Background(), b, keyless.WithArtifactDigest("sha256", d)); !errors.Is(err, keyless.ErrCertificateExpired) {
 		t.Errorf("err = %v, want ErrCertificateExpired", err)
 	}
 	// A timestamp inside the validity makes the same kind of certificate good.
 	svc.TSA.SetClock(func() time.Time { return time.Now().Add(-time.Hour + time.Minute) })
-	b, d = signBundle(t, svc, emailToken(t, svc.Issuer, testEmail), signkeyless.WithRekorURLs())
+	b, d = signBundle(t, svc, emailToken(t, svc.Issuer, testEmail), signkeyless.WithRekorURLs(), signerClock)
 	if _, err := v.Verify(context.Background(), b, keyless.WithArtifactDigest("sha256", d)); err != nil {
 		t.Errorf("timestamp inside validity: %v", err)
+	}
+}
+
+// A file-key envelope bundled with a log entry and a timestamp verifies with
+// the key plus the trusted root of the log and the TSA.
+func TestKeyBundleWithLogAndTimestamp(t *testing.T) {
+	svc := keylesstest.New(t)
+	ks, err := sign.GenerateKey(sign.ECDSAP256SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, d := statement(t, "artifact-bytes")
+	env, err := sign.SignStatement(ctx, st, ks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := svc.SigningServices()
+	b, err := signkeyless.Bundle(ctx, env, ks, signkeyless.WithRekorURLs(srv.RekorURLs...), signkeyless.WithTSAURLs(srv.TSAURLs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := newVerifier(t, svc, keyless.WithPublicKey(ks.Public()), keyless.WithSignedTimestampThreshold(1))
+	res, err := v.Verify(ctx, b, keyless.WithArtifactDigest("sha256", d))
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	if len(res.Timestamps) != 2 || res.Signer != nil {
+		t.Errorf("result = %+v", res)
+	}
+	tampered := mutate(t, b, func(m map[string]any) {
+		p := tlogEntry(m)["inclusionProof"].(map[string]any)
+		p["rootHash"] = flipB64(t, p["rootHash"].(string))
+	})
+	if _, err := v.Verify(ctx, tampered, keyless.WithArtifactDigest("sha256", d)); !errors.Is(err, keyless.ErrTlog) {
+		t.Errorf("tampered: err = %v, want ErrTlog", err)
+	}
+}
+
+// The DSSE keyid is an unsigned hint: a bundle whose signature carries one
+// in slsakit's convention (sign.PublicKeyID, as the oci package writes)
+// verifies, and the result reports it.
+func TestKeyIDHintIsIgnored(t *testing.T) {
+	ks, err := sign.GenerateKey(sign.ECDSAP256SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, d := statement(t, "a")
+	env, _ := sign.SignStatement(context.Background(), st, ks)
+	b, err := signkeyless.KeyBundle(env, ks.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = mutate(t, b, func(m map[string]any) {
+		m["dsseEnvelope"].(map[string]any)["signatures"].([]any)[0].(map[string]any)["keyid"] = ks.KeyID()
+	})
+	v, _ := keyless.NewVerifier(keyless.WithPublicKey(ks.Public()), keyless.WithTlogThreshold(0))
+	res, err := v.Verify(context.Background(), b, keyless.WithArtifactDigest("sha256", d))
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	if res.Envelope.Signatures[0].KeyID != ks.KeyID() {
+		t.Errorf("keyid = %q, want %q", res.Envelope.Signatures[0].KeyID, ks.KeyID())
+	}
+}
+
+func TestVerifyBundleDigestForm(t *testing.T) {
+	svc := keylesstest.New(t)
+	b, d := signBundle(t, svc, emailToken(t, svc.Issuer, testEmail))
+	v := newVerifier(t, svc, keyless.WithIdentity(keyless.Identity{Issuer: svc.Issuer.URL(), SAN: testEmail}))
+	env, err := v.VerifyBundle(context.Background(), b, "sha256:"+d)
+	if err != nil || env == nil || env.PayloadType != sign.PayloadTypeInToto {
+		t.Fatalf("VerifyBundle: %v, %v", env, err)
+	}
+	if _, err := v.VerifyBundle(context.Background(), b, "sha256:"+strings.Repeat("0", 64)); !errors.Is(err, keyless.ErrArtifact) {
+		t.Errorf("other digest: err = %v", err)
+	}
+	if _, err := v.VerifyBundle(context.Background(), b, d); !errors.Is(err, keyless.ErrConfig) {
+		t.Errorf("bare hex: err = %v", err)
 	}
 }

@@ -36,6 +36,7 @@ type config struct {
 	pubKey     crypto.PublicKey
 	identities []matcher
 	tlog       int
+	tlogSet    bool
 	tsa        int
 	sct        int // -1: default (1 if the root has CT logs)
 	maxSize    int
@@ -124,13 +125,15 @@ func WithPublicKey(pub crypto.PublicKey) Option {
 }
 
 // WithTlogThreshold sets how many verified transparency log entries a
-// bundle needs (default 1; 0 for none, for bundles with timestamps only).
+// bundle needs: 0 for none, for bundles with timestamps only. The default is
+// 1 with a trusted root, 0 with only a public key (there is no log to
+// trust).
 func WithTlogThreshold(n int) Option {
 	return func(c *config) error {
 		if n < 0 {
 			return fmt.Errorf("%w: negative threshold", ErrConfig)
 		}
-		c.tlog = n
+		c.tlog, c.tlogSet = n, true
 		return nil
 	}
 }
@@ -177,7 +180,6 @@ func WithMaxBundleSize(n int) Option {
 // envelope. It is safe for concurrent use.
 type Verifier struct {
 	cfg      config
-	trusted  root.TrustedMaterial
 	certV    *sgverify.Verifier // certificate-signed bundles
 	keyV     *sgverify.Verifier // key-signed bundles
 	hasCerts bool
@@ -202,6 +204,9 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 	if cfg.hasRoot && cfg.pubKey == nil && len(cfg.identities) == 0 {
 		return nil, fmt.Errorf("%w: no identity to expect (WithIdentity)", ErrConfig)
 	}
+	if !cfg.hasRoot && !cfg.tlogSet {
+		cfg.tlog = 0
+	}
 	v := &Verifier{cfg: cfg}
 	tms := append(root.TrustedMaterialCollection{}, cfg.trusted...)
 	if cfg.pubKey != nil {
@@ -214,7 +219,6 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 			return key, nil
 		}))
 	}
-	v.trusted = tms
 
 	base := []sgverify.VerifierOption{}
 	if cfg.tlog > 0 {
@@ -340,6 +344,13 @@ func (v *Verifier) Verify(ctx context.Context, raw []byte, opts ...VerifyOption)
 	if len(dsse.Signatures) != 1 {
 		return nil, fmt.Errorf("%w: envelope has %d signatures, want 1", ErrBundle, len(dsse.Signatures))
 	}
+	// The keyid is an unsigned hint. sigstore-go (through
+	// go-securesystemslib) skips a signature whose keyid differs from the SSH
+	// fingerprint it computes, so bundles written with another keyid
+	// convention (sign.PublicKeyID) would never verify: clear it, and report
+	// the original in the result.
+	keyID := dsse.Signatures[0].Keyid
+	dsse.Signatures[0].Keyid = ""
 	keySigned := b.VerificationMaterial.GetPublicKey() != nil
 	var sv *sgverify.Verifier
 	policy := []sgverify.PolicyOption{}
@@ -394,7 +405,7 @@ func (v *Verifier) Verify(ctx context.Context, raw []byte, opts ...VerifyOption)
 
 	// The envelope is the one sigstore-go verified.
 	env := &sign.Envelope{PayloadType: dsse.PayloadType, Payload: dsse.Payload,
-		Signatures: []sign.Signature{{KeyID: dsse.Signatures[0].Keyid, Sig: dsse.Signatures[0].Sig}}}
+		Signatures: []sign.Signature{{KeyID: keyID, Sig: dsse.Signatures[0].Sig}}}
 	out.Envelope = env
 	if env.PayloadType != sign.PayloadTypeInToto {
 		return nil, fmt.Errorf("%w: payload type %q is not an in-toto statement", ErrArtifact, env.PayloadType)
@@ -487,4 +498,20 @@ func hashFor(pub crypto.PublicKey) crypto.Hash {
 		}
 	}
 	return crypto.SHA256
+}
+
+// VerifyBundle is Verify for one artifact digest written "algorithm:hex"
+// (an OCI image digest, for example), returning only the verified
+// envelope: a shape that a hook of the core verify package can take without
+// importing sigstore-go.
+func (v *Verifier) VerifyBundle(ctx context.Context, bundle []byte, digest string) (*sign.Envelope, error) {
+	alg, hexDigest, ok := strings.Cut(digest, ":")
+	if !ok || alg == "" || hexDigest == "" {
+		return nil, fmt.Errorf("%w: digest %q is not algorithm:hex", ErrConfig, digest)
+	}
+	res, err := v.Verify(ctx, bundle, WithArtifactDigest(alg, hexDigest))
+	if err != nil {
+		return nil, err
+	}
+	return res.Envelope, nil
 }

@@ -1,0 +1,52 @@
+// Package keyless signs with Sigstore keyless identities: an OIDC ID token
+// (a CI workload's identity) buys a short-lived Fulcio certificate for an
+// ephemeral key, and the DSSE envelope signed with it is wrapped into a
+// Sigstore bundle v0.3 with a Rekor transparency-log entry and/or an RFC 3161
+// timestamp, which prove the signature was made while the certificate was
+// valid. Verifiers then check who signed (OIDC issuer and certificate
+// subject), not which key: see package verify/keyless.
+//
+// The flow:
+//
+//	s, err := keyless.NewSigner(ctx, keyless.WithToken(keyless.GitHubActions()))
+//	env, err := sign.SignStatement(ctx, statementJSON, s)
+//	bundleJSON, err := keyless.Bundle(ctx, env, s)
+//
+// Signer implements sign.CertificateSigner and sign.AlgorithmSigner, so it
+// plugs into everything that takes a sign.Signer. Its key lives in memory
+// only, for the life of the Signer.
+//
+// # Tokens
+//
+// A TokenSource yields the ID token: StaticToken, FromEnv
+// (SIGSTORE_ID_TOKEN), FromFile (re-read on every use, for rotated
+// Kubernetes projected service-account tokens), GitHubActions (the job
+// needs "permissions: id-token: write") or FromFunc. There is no
+// interactive browser flow: without a token NewSigner fails with
+// ErrNoToken. Tokens are parsed (not verified: Fulcio does that) before any
+// network call, so an expired or malformed token fails fast with
+// ErrTokenExpired or ErrTokenMalformed.
+//
+// # Services
+//
+// The default services are Sigstore's public-good Fulcio and Rekor
+// (PublicGood). WithServices, WithFulcioURL, WithRekorURLs, WithTSAURLs and
+// WithSigningConfig (a signing_config.json) choose others. The HTTP clients
+// are sigstore-go's (pkg/sign); only the Rekor v1 API is supported.
+//
+// # Key bundles
+//
+// Bundle also wraps envelopes signed by any other sign.Signer, with a
+// public-key hint instead of a certificate; KeyBundle does so offline,
+// without log entry or timestamp.
+//
+// # Testing
+//
+// Package keylesstest runs a loopback OIDC issuer, Fulcio-compatible CA,
+// Rekor-compatible log and timestamp authority, and writes the matching
+// trusted root, so that the whole flow runs offline in tests.
+//
+// This package, keylesstest and verify/keyless are the only slsakit
+// packages that import sigstore-go: programs that do not import them do
+// not compile it.
+package keyless

@@ -1,0 +1,40 @@
+package keyless_test
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/slsakit/slsakit/sign/keyless/keylesstest"
+	"github.com/slsakit/slsakit/verify/keyless"
+)
+
+func BenchmarkVerifyPublicGood(b *testing.B) {
+	v, err := keyless.NewVerifier(keyless.WithTrustedRootFile("testdata/trusted-root-public-good.json"),
+		keyless.WithIdentity(keyless.Identity{Issuer: npmIssuer, SAN: npmSAN}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	bundle, err := os.ReadFile("testdata/npm-sigstore-1.3.0-provenance.sigstore.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := v.Verify(context.Background(), bundle, keyless.WithArtifactDigest("sha512", npmDigest)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkVerifyLoopback(b *testing.B) {
+	svc := keylesstest.New(b)
+	bundle, d := signBundle(b, svc, emailToken(b, svc.Issuer, testEmail))
+	v := newVerifier(b, svc, keyless.WithIdentity(keyless.Identity{Issuer: svc.Issuer.URL(), SAN: testEmail}), keyless.WithSignedTimestampThreshold(1))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := v.Verify(context.Background(), bundle, keyless.WithArtifactDigest("sha256", d)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

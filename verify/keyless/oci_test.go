@@ -1,0 +1,73 @@
+package keyless_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/slsakit/slsakit/oci"
+	"github.com/slsakit/slsakit/oci/ocitest"
+	"github.com/slsakit/slsakit/sign"
+	signkeyless "github.com/slsakit/slsakit/sign/keyless"
+	"github.com/slsakit/slsakit/sign/keyless/keylesstest"
+	"github.com/slsakit/slsakit/verify/keyless"
+)
+
+// Sign keyless, attach the bundle to an image as an OCI referrer, fetch it
+// back and verify it for the image digest with identity checks.
+func TestEndToEndThroughRegistry(t *testing.T) {
+	ctx := context.Background()
+	svc := keylesstest.New(t)
+	reg := ocitest.NewRegistry(t)
+	ref := reg.PushRandomImage(t, "app")
+	_, digest, _ := strings.Cut(ref, "@sha256:")
+
+	st, err := json.Marshal(map[string]any{
+		"_type":         "https://in-toto.io/Statement/v1",
+		"subject":       []any{map[string]any{"name": reg.Host() + "/app", "digest": map[string]string{"sha256": digest}}},
+		"predicateType": "https://example.com/test-predicate/v1",
+		"predicate":     map[string]any{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := signkeyless.NewSigner(ctx, signkeyless.WithServices(svc.SigningServices()),
+		signkeyless.WithToken(signkeyless.StaticToken(emailToken(t, svc.Issuer, testEmail))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := sign.SignStatement(ctx, st, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle, err := signkeyless.Bundle(ctx, env, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := oci.Attach(ctx, ref, env, oci.WithBundle(bundle), oci.WithLayout(oci.Referrers), oci.WithInsecure()); err != nil {
+		t.Fatalf("Attach: %v", err)
+	}
+	atts, err := oci.List(ctx, ref, oci.WithLayout(oci.Referrers), oci.WithInsecure())
+	if err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	if len(atts) != 1 || atts[0].Bundle == nil {
+		t.Fatalf("attestations = %+v", atts)
+	}
+	v := newVerifier(t, svc, keyless.WithIdentity(keyless.Identity{Issuer: svc.Issuer.URL(), SAN: testEmail}))
+	if _, err := v.VerifyBundle(ctx, atts[0].Bundle, "sha256:"+digest); err != nil {
+		t.Fatalf("verify fetched bundle: %v", err)
+	}
+	// The same bundle presented for another image is refused.
+	other := reg.PushRandomImage(t, "other")
+	_, otherDigest, _ := strings.Cut(other, "@")
+	if _, err := v.VerifyBundle(ctx, atts[0].Bundle, otherDigest); !errors.Is(err, keyless.ErrArtifact) {
+		t.Errorf("other image: err = %v, want ErrArtifact", err)
+	}
+	bad := newVerifier(t, svc, keyless.WithIdentity(keyless.Identity{Issuer: svc.Issuer.URL(), SAN: "mallory@example.com"}))
+	if _, err := bad.VerifyBundle(ctx, atts[0].Bundle, "sha256:"+digest); !errors.Is(err, keyless.ErrIdentity) {
+		t.Errorf("wrong identity: err = %v, want ErrIdentity", err)
+	}
+}
