@@ -400,7 +400,11 @@ func attachLegacy(ctx context.Context, c *client, repo name.Repository, h v1.Has
 		return "", err
 	}
 	ld, _ := v1.NewHash(sha256Digest(layer))
-	ann := map[string]string{AnnotationSignature: ""}
+	ann := map[string]string{}
+	for k, v := range c.o.layerAnn {
+		ann[k] = v
+	}
+	ann[AnnotationSignature] = ""
 	if pt := predicateTypeOf(env); pt != "" {
 		ann[AnnotationPredicateType] = pt
 	}

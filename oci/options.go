@@ -68,6 +68,7 @@ type options struct {
 	hint            string
 	hintSet         bool
 	bundle          []byte
+	layerAnn        map[string]string
 	created         time.Time
 	userAgent       string
 }
@@ -167,6 +168,21 @@ func WithPublicKeyHint(hint string) Option {
 // envelope. Its DSSE envelope must equal the envelope given to Attach.
 func WithBundle(raw []byte) Option {
 	return func(o *options) { o.bundle = append([]byte(nil), raw...) }
+}
+
+// WithLayerAnnotations adds annotations to the attestation's layer in the
+// legacy layout: for a keyless attestation, the certificate, chain and
+// bundle annotations cosign v2 reads (keyless.CosignAnnotations makes
+// them). They cannot replace the ones slsakit sets (the signature marker
+// and predicateType). The referrers layout ignores them: its bundle
+// already carries that material.
+func WithLayerAnnotations(ann map[string]string) Option {
+	return func(o *options) {
+		o.layerAnn = make(map[string]string, len(ann))
+		for k, v := range ann {
+			o.layerAnn[k] = v
+		}
+	}
 }
 
 // WithCreated sets the org.opencontainers.image.created annotation of the
