@@ -3,6 +3,9 @@ package oci_test
 import (
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/oci/ocitest"
 )
@@ -31,5 +34,28 @@ func TestWithLayerAnnotations(t *testing.T) {
 	// Still read back as the same attestation.
 	if atts := list(t, img); len(atts) != 1 || atts[0].PredicateType != "https://slsa.dev/provenance/v1" {
 		t.Fatalf("list: %+v", atts)
+	}
+}
+
+// A referrer deleted from the registry but still listed (by the fallback
+// tag here; distribution v3.1.2 does the same through its API) is skipped,
+// and the other attestations are still returned.
+func TestListSkipsDeletedReferrer(t *testing.T) {
+	reg := ocitest.NewRegistry(t, ocitest.WithReferrers(false))
+	img := reg.PushRandomImage(t, "stale")
+	attach(t, img, envelope(t, img, "https://slsa.dev/provenance/v1", 1))
+	gone := attach(t, img, envelope(t, img, "https://slsa.dev/provenance/v1", 2))
+	d, err := name.NewDigest(mustDigest(t, img).Context().Name()+"@"+gone.Referrer.Digest.String(), name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Delete(d); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(referrers(t, img)); n != 2 {
+		t.Fatalf("the fallback index lists %d referrers, want the stale 2", n)
+	}
+	if atts := list(t, img); len(atts) != 1 {
+		t.Fatalf("list returned %d attestations, want the 1 that still exists", len(atts))
 	}
 }

@@ -149,9 +149,14 @@ func (l *lister) referrers(ctx context.Context) error {
 }
 
 // fetchReferrer downloads one referrer; nil if it is not an attestation
-// about this image.
+// about this image, or no longer exists: registries (distribution v3.1.2
+// among them) and fallback tag indexes keep listing deleted referrers, and
+// one stale entry must not hide every other attestation.
 func (l *lister) fetchReferrer(ctx context.Context, d v1.Descriptor) (*Attestation, error) {
 	m, err := l.c.getManifest(ctx, l.repo, d.Digest.String(), false)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("oci: referrer %s: %w", d.Digest, err)
 	}
