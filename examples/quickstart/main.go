@@ -36,6 +36,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -56,7 +57,9 @@ import (
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sbom"
 	"github.com/slsakit/slsakit/sign"
+	"github.com/slsakit/slsakit/sign/keyless"
 	"github.com/slsakit/slsakit/verify"
+	verifykeyless "github.com/slsakit/slsakit/verify/keyless"
 )
 
 const (
@@ -72,6 +75,13 @@ type config struct {
 	format   string // referrers, legacy or both
 	kmsKey   string // gcpkms://… key to sign with instead of a file key
 	kmsAddr  string // KMS endpoint (a loopback one is a test server: plaintext, no auth)
+
+	keyless     bool   // sign with a Sigstore keyless identity
+	idToken     string // OIDC ID token; default $SIGSTORE_ID_TOKEN or GitHub Actions
+	fulcioURL   string // default: public good
+	rekorURL    string // default: public good; "none" for no log entry
+	tsaURL      string // default: none
+	trustedRoot string // trusted_root.json to verify keyless bundles with
 }
 
 func main() {
@@ -83,6 +93,12 @@ func main() {
 	flag.StringVar(&cfg.format, "format", "referrers", "attestation layout: referrers (OCI 1.1, cosign v3), legacy (cosign .att) or both")
 	flag.StringVar(&cfg.kmsKey, "kms", "", "sign with this GCP Cloud KMS key, gcpkms://projects/P/locations/L/keyRings/R/cryptoKeys/K[/cryptoKeyVersions/V]")
 	flag.StringVar(&cfg.kmsAddr, "kms-endpoint", "", "with -kms: the KMS endpoint HOST:PORT (a loopback address means a test server: plaintext, no credentials)")
+	flag.BoolVar(&cfg.keyless, "keyless", false, "sign keyless: a Fulcio certificate for an OIDC identity, logged in Rekor and/or timestamped")
+	flag.StringVar(&cfg.idToken, "id-token", "", "with -keyless: the OIDC ID token (default: $SIGSTORE_ID_TOKEN, or the GitHub Actions token)")
+	flag.StringVar(&cfg.fulcioURL, "fulcio-url", "", "with -keyless: Fulcio URL (default: Sigstore public good)")
+	flag.StringVar(&cfg.rekorURL, "rekor-url", "", "with -keyless: Rekor URL (default: public good; \"none\": no log entry)")
+	flag.StringVar(&cfg.tsaURL, "tsa-url", "", "with -keyless: RFC 3161 timestamp authority URL (default: none)")
+	flag.StringVar(&cfg.trustedRoot, "trusted-root", "", "with -keyless: trusted_root.json to verify the bundles with (default: not verified offline)")
 	flag.Parse()
 	if err := run(context.Background(), cfg, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
@@ -199,7 +215,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) error {
 		return err
 	}
 	defer closeSigner()
-	env, err := sign.SignStatement(ctx, stmt, signer)
+	env, bundle, err := attest(ctx, stmt, signer)
 	if err != nil {
 		return err
 	}
@@ -212,10 +228,14 @@ func run(ctx context.Context, cfg config, stdout io.Writer) error {
 		return err
 	}
 	for name, data := range map[string][]byte{
-		"provenance.json":         stmt,
-		"provenance.intoto.jsonl": jsonl.Bytes(),
-		"signer.pub":              pubPEM,
+		"provenance.json":          stmt,
+		"provenance.intoto.jsonl":  jsonl.Bytes(),
+		"signer.pub":               pubPEM,
+		"provenance.sigstore.json": bundle, // keyless only
 	} {
+		if data == nil {
+			continue
+		}
 		if err := os.WriteFile(filepath.Join(cfg.out, name), data, 0o644); err != nil {
 			return err
 		}
@@ -226,17 +246,29 @@ func run(ctx context.Context, cfg config, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if _, err := oci.Attach(ctx, ref, env, append(regOpts, oci.WithLayout(layout))...); err != nil {
+	attachOpts, err := bundleOptions(bundle)
+	if err != nil {
+		return err
+	}
+	if _, err := oci.Attach(ctx, ref, env, append(append(regOpts, oci.WithLayout(layout)), attachOpts...)...); err != nil {
 		return fmt.Errorf("attach: %w", err)
 	}
 	if sbomStmt != nil {
-		sbomEnv, err := sign.SignStatement(ctx, sbomStmt, signer)
+		sbomEnv, sbomBundle, err := attest(ctx, sbomStmt, signer)
 		if err != nil {
 			return err
 		}
-		if _, err := oci.Attach(ctx, ref, sbomEnv, append(regOpts, oci.WithLayout(layout))...); err != nil {
+		attachOpts, err := bundleOptions(sbomBundle)
+		if err != nil {
+			return err
+		}
+		if _, err := oci.Attach(ctx, ref, sbomEnv, append(append(regOpts, oci.WithLayout(layout)), attachOpts...)...); err != nil {
 			return fmt.Errorf("attach SBOM: %w", err)
 		}
+	}
+	keylessLine, err := verifyKeyless(ctx, cfg, signer, ref, layout, regOpts)
+	if err != nil {
+		return err
 	}
 
 	// Verify what was written, as consumers would: the artifact from the
@@ -268,6 +300,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "signed by:  %s\n", signerName(signer))
 	fmt.Fprintf(stdout, "attached:   %s layout; fetched back %d attestation(s), %d verified\n", layout, len(imgRes.Attestations), len(imgRes.Verified()))
 	fmt.Fprint(stdout, sbomLine)
+	fmt.Fprint(stdout, keylessLine)
 	fmt.Fprintf(stdout, "wrote:      %s\n", filepath.Join(cfg.out, "{provenance.json,provenance.intoto.jsonl,signer.pub}"))
 	for _, n := range notes {
 		fmt.Fprintf(stdout, "note:       %s\n", n)
@@ -367,6 +400,25 @@ func pushImage(ctx context.Context, repo string, img v1.Image, opts []oci.Option
 // or an ephemeral ECDSA P-256 key.
 func loadSigner(ctx context.Context, cfg config) (sign.Signer, func(), error) {
 	switch {
+	case cfg.keyless && (cfg.kmsKey != "" || cfg.keyPath != ""):
+		return nil, nil, errors.New("-keyless excludes -kms and -key")
+	case cfg.keyless:
+		opts := []keyless.Option{keyless.WithToken(tokenSource(cfg.idToken))}
+		if cfg.fulcioURL != "" {
+			opts = append(opts, keyless.WithFulcioURL(cfg.fulcioURL))
+		}
+		switch cfg.rekorURL {
+		case "":
+		case "none":
+			opts = append(opts, keyless.WithRekorURLs())
+		default:
+			opts = append(opts, keyless.WithRekorURLs(cfg.rekorURL))
+		}
+		if cfg.tsaURL != "" {
+			opts = append(opts, keyless.WithTSAURLs(cfg.tsaURL))
+		}
+		s, err := keyless.NewSigner(ctx, opts...)
+		return s, func() {}, err
 	case cfg.kmsKey != "" && cfg.keyPath != "":
 		return nil, nil, errors.New("-kms and -key are exclusive")
 	case cfg.kmsKey != "":
@@ -550,6 +602,84 @@ func buildTarball(path, program string) error {
 		return err
 	}
 	return os.WriteFile(path, buf.Bytes(), 0o644)
+}
+
+// tokenSource is the given token, else $SIGSTORE_ID_TOKEN, else the GitHub
+// Actions token: never an interactive flow.
+func tokenSource(tok string) keyless.TokenSource {
+	switch {
+	case tok != "":
+		return keyless.StaticToken(tok)
+	case os.Getenv("SIGSTORE_ID_TOKEN") != "":
+		return keyless.FromEnv()
+	default:
+		return keyless.GitHubActions()
+	}
+}
+
+// attest signs a statement; a keyless signer's envelope also gets its
+// Sigstore bundle (certificate, log entry, timestamps).
+func attest(ctx context.Context, stmt []byte, signer sign.Signer) (*sign.Envelope, []byte, error) {
+	env, err := sign.SignStatement(ctx, stmt, signer)
+	if err != nil {
+		return nil, nil, err
+	}
+	ks, ok := signer.(*keyless.Signer)
+	if !ok {
+		return env, nil, nil
+	}
+	bundle, err := keyless.Bundle(ctx, env, ks)
+	if err != nil {
+		return nil, nil, fmt.Errorf("keyless bundle: %w", err)
+	}
+	return env, bundle, nil
+}
+
+// bundleOptions attaches a keyless bundle as the referrer and cosign's
+// certificate annotations on the legacy layer.
+func bundleOptions(bundle []byte) ([]oci.Option, error) {
+	if bundle == nil {
+		return nil, nil
+	}
+	ann, err := keyless.CosignAnnotations(bundle)
+	if err != nil {
+		return nil, err
+	}
+	return []oci.Option{oci.WithBundle(bundle), oci.WithLayerAnnotations(ann)}, nil
+}
+
+// verifyKeyless checks the bundle written to the registry against the
+// trusted root and the signer's own identity.
+func verifyKeyless(ctx context.Context, cfg config, signer sign.Signer, ref string, layout oci.Layout, regOpts []oci.Option) (string, error) {
+	ks, ok := signer.(*keyless.Signer)
+	if !ok {
+		return "", nil
+	}
+	id := ks.Claims()
+	line := fmt.Sprintf("identity:   %s (issuer %s)\n", id.Identity(), id.Issuer)
+	if cfg.trustedRoot == "" || layout&oci.Referrers == 0 {
+		return line + "keyless:    bundle not verified here (give -trusted-root and a referrers layout)\n", nil
+	}
+	v, err := verifykeyless.NewVerifier(verifykeyless.WithTrustedRootFile(cfg.trustedRoot),
+		verifykeyless.WithIdentity(verifykeyless.Identity{Issuer: id.Issuer, SAN: id.Identity()}))
+	if err != nil {
+		return "", err
+	}
+	atts, err := oci.List(ctx, ref, append(regOpts, oci.WithLayout(oci.Referrers), oci.WithPredicateType(provenance.PredicateSLSAProvenance1))...)
+	if err != nil {
+		return "", err
+	}
+	_, hex, _ := strings.Cut(ref, "@")
+	for _, a := range atts {
+		if a.Bundle == nil {
+			continue
+		}
+		if _, err := v.VerifyBundle(ctx, a.Bundle, hex); err != nil {
+			return "", fmt.Errorf("keyless bundle from the registry: %w", err)
+		}
+		return line + "keyless:    bundle from the registry verified against the trusted root and this identity\n", nil
+	}
+	return "", errors.New("no keyless bundle found on the image")
 }
 
 // signerName names the signer for the summary: a KMS key by its reference

@@ -19,6 +19,7 @@ import (
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sbom"
 	"github.com/slsakit/slsakit/sign"
+	"github.com/slsakit/slsakit/sign/keyless/keylesstest"
 	"github.com/slsakit/slsakit/verify"
 )
 
@@ -214,4 +215,61 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+func TestQuickstartKeyless(t *testing.T) {
+	svc := keylesstest.New(t)
+	tok, err := svc.Issuer.EmailToken("release@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := svc.TrustedRootJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	rootPath := filepath.Join(dir, "trusted_root.json")
+	if err := os.WriteFile(rootPath, root, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"referrers", "both"} {
+		t.Run(format, func(t *testing.T) {
+			out := filepath.Join(dir, format)
+			cfg := config{out: out, format: format, keyless: true, idToken: tok,
+				fulcioURL: svc.FulcioURL(), rekorURL: svc.RekorURL(), tsaURL: svc.TSAURL(), trustedRoot: rootPath}
+			var stdout bytes.Buffer
+			if err := run(context.Background(), cfg, &stdout); err != nil {
+				t.Fatalf("run: %v\n%s", err, stdout.String())
+			}
+			for _, want := range []string{"identity:   release@example.com", "bundle from the registry verified against the trusted root"} {
+				if !strings.Contains(stdout.String(), want) {
+					t.Fatalf("summary lacks %q:\n%s", want, stdout.String())
+				}
+			}
+			if b := mustRead(t, filepath.Join(out, "provenance.sigstore.json")); !bytes.Contains(b, []byte(`"certificate"`)) {
+				t.Fatalf("bundle has no certificate: %.300s", b)
+			}
+		})
+	}
+	// The legacy layer carries cosign's certificate annotation.
+	ref := regexp.MustCompile(`(?m)^image: (\S+)$`)
+	var stdout bytes.Buffer
+	reg := ocitest.NewRegistry(t)
+	cfg := config{out: filepath.Join(dir, "legacy"), format: "legacy", keyless: true, idToken: tok, registry: reg.Host() + "/k",
+		fulcioURL: svc.FulcioURL(), rekorURL: svc.RekorURL(), trustedRoot: rootPath}
+	if err := run(context.Background(), cfg, &stdout); err != nil {
+		t.Fatal(err)
+	}
+	m := ref.FindStringSubmatch(stdout.String())
+	atts, err := oci.List(context.Background(), m[1], oci.WithInsecure(), oci.WithLayout(oci.Legacy))
+	if err != nil || len(atts) != 2 {
+		t.Fatalf("list: %v %d", err, len(atts))
+	}
+	if atts[0].Descriptor.Annotations["dev.sigstore.cosign/certificate"] == "" {
+		t.Fatalf("legacy layer lacks the certificate annotation: %v", atts[0].Descriptor.Annotations)
+	}
+	// A malformed token is refused before any network call.
+	if err := run(context.Background(), config{out: dir, keyless: true, idToken: "not.a.jwt"}, io.Discard); err == nil {
+		t.Fatal("malformed token accepted")
+	}
 }
