@@ -96,8 +96,10 @@ func TestDependencies(t *testing.T) {
 		},
 		{
 			name: "fetch fails", deps: "  maxDepth: 1\n", app: imageBuild(t, "app", builderID, "base"),
-			setup: func(t *testing.T) setup { return setup{fail: map[string]error{at("base"): errors.New("registry down")}} },
-			want:  []error{verify.ErrDependency},
+			setup: func(t *testing.T) setup {
+				return setup{fail: map[string]error{at("base"): errors.New("registry down")}}
+			},
+			want: []error{verify.ErrDependency},
 		},
 		{
 			name: "maxDepth bounds the walk", deps: "  maxDepth: 1\n", app: imageBuild(t, "app", builderID, "base"),

@@ -51,12 +51,43 @@ type engineConfig struct {
 	now      func() time.Time
 	vsa      []vsaConfig
 	fetcher  Fetcher
+	identity IdentityVerifier
 }
 
 // Fetcher gets the attestations stored for an image, given as
-// "registry/repository@sha256:<hex>". The oci package provides one.
+// "registry/repository@sha256:<hex>". OCIFetcher provides one.
 type Fetcher interface {
 	Fetch(ctx context.Context, image string) ([]*sign.Envelope, error)
+}
+
+// AttestationFetcher is a Fetcher that can also return the Sigstore
+// bundles stored with the envelopes. When the engine's Fetcher implements
+// it, dependencies are evaluated with their bundles, so that signer rules
+// with identities can apply to them; otherwise with envelopes only.
+// OCIFetcher implements it.
+type AttestationFetcher interface {
+	Fetcher
+	FetchAttestations(ctx context.Context, image string) ([]Attestation, error)
+}
+
+// Attestation is one attestation presented to Engine.EvaluateAttestations:
+// a DSSE envelope, a Sigstore bundle that holds one, or both (as oci.List
+// returns them). Key rules verify the envelope, identity rules the bundle.
+type Attestation struct {
+	Envelope *sign.Envelope
+	Bundle   []byte
+}
+
+// IdentityVerifier turns the keyless identities of one signer rule into a
+// BundleVerifier that accepts bundles signed by one of them only. The
+// keyless package provides one (keyless.IdentityVerifier) with its trusted
+// root.
+type IdentityVerifier func(ids []Identity) (BundleVerifier, error)
+
+// WithIdentityVerifier lets the engine check signer rules with keyless
+// identities; without it NewEngine refuses such rules with ErrUnsupported.
+func WithIdentityVerifier(f IdentityVerifier) EngineOption {
+	return func(c *engineConfig) { c.identity = f }
 }
 
 // WithFetcher lets the engine fetch the attestations of image materials,
@@ -87,7 +118,49 @@ type Engine struct {
 type compiledRule struct {
 	index int
 	pat   pattern
-	v     *Verifier
+	v     *Verifier      // the rule's keys; nil if it has none
+	bv    BundleVerifier // the rule's identities; nil if it has none
+}
+
+// verify checks one attestation against the rule: its bundle with the
+// rule's identities, or its envelope with the rule's keys. With both, either
+// suffices; when both fail, the bundle's checks come first, named
+// "bundle.<check>".
+func (rule compiledRule) verify(ctx context.Context, a Attestation, want Expectations) (*Result, error) {
+	var bundleRes *Result
+	if rule.bv != nil && len(a.Bundle) > 0 {
+		r, err := VerifyBundle(ctx, rule.bv, a.Bundle, want)
+		if err == nil || rule.v == nil || a.Envelope == nil {
+			if r.Envelope == nil {
+				r.Envelope = a.Envelope // for the report; not authenticated
+			}
+			return r, err
+		}
+		bundleRes = r
+	}
+	var r *Result
+	switch {
+	case rule.v != nil && a.Envelope != nil:
+		r, _ = rule.v.VerifyEnvelope(ctx, a.Envelope, want)
+	case rule.v != nil:
+		r = &Result{}
+		r.fail("envelope", "a DSSE envelope", "none", fmt.Errorf("%w: a key rule verifies a DSSE envelope and the attestation has none", ErrMalformed))
+		skipStatement(r)
+	default: // identities only, and no bundle
+		r = &Result{Envelope: a.Envelope}
+		r.fail("signature", "a Sigstore bundle by a trusted identity", "an envelope without bundle",
+			fmt.Errorf("%w: the signer rule trusts keyless identities only, and the attestation has no Sigstore bundle", ErrSignature))
+		skipStatement(r)
+	}
+	if bundleRes != nil {
+		checks := make([]Check, 0, len(bundleRes.Checks)+len(r.Checks))
+		for _, c := range bundleRes.Checks {
+			c.Name = "bundle." + c.Name
+			checks = append(checks, c)
+		}
+		r.Checks = append(checks, r.Checks...)
+	}
+	return r, r.Err()
 }
 
 // NewEngine validates p and loads every key it names.
@@ -129,8 +202,18 @@ func NewEngine(ctx context.Context, p *Policy, opts ...EngineOption) (*Engine, e
 	}
 	for i, r := range p.Signers {
 		f := fmt.Sprintf("signers[%d]", i)
+		var bv BundleVerifier
 		if len(r.Identities) > 0 {
-			return nil, p.errAt(f+".identities", "%w: keyless identities need the keyless verifier, which this build does not have", ErrUnsupported)
+			if cfg.identity == nil {
+				return nil, p.errAt(f+".identities", "%w: keyless identities need a keyless verifier (WithIdentityVerifier)", ErrUnsupported)
+			}
+			var err error
+			if bv, err = cfg.identity(r.Identities); err != nil {
+				return nil, p.errAt(f+".identities", "%w", err)
+			}
+			if bv == nil {
+				return nil, p.errAt(f+".identities", "the IdentityVerifier returned no verifier")
+			}
 		}
 		var keys []sign.Verifier
 		for j, k := range r.Keys {
@@ -140,15 +223,19 @@ func NewEngine(ctx context.Context, p *Policy, opts ...EngineOption) (*Engine, e
 			}
 			keys = append(keys, kv)
 		}
-		th := r.Threshold
-		if th == 0 {
-			th = 1
+		rule := compiledRule{index: i, pat: compilePattern(r.Artifacts), bv: bv}
+		if len(keys) > 0 {
+			th := r.Threshold
+			if th == 0 {
+				th = 1
+			}
+			v, err := New(WithKeys(keys...), WithThreshold(th))
+			if err != nil {
+				return nil, p.errAt(f, "%w", err)
+			}
+			rule.v = v
 		}
-		v, err := New(WithKeys(keys...), WithThreshold(th))
-		if err != nil {
-			return nil, p.errAt(f, "%w", err)
-		}
-		e.rules = append(e.rules, compiledRule{index: i, pat: compilePattern(r.Artifacts), v: v})
+		e.rules = append(e.rules, rule)
 	}
 	return e, nil
 }
@@ -196,7 +283,7 @@ type Artifact struct {
 type Report struct {
 	Artifact     Artifact
 	Rule         string    // the artifacts pattern of the signer rule applied
-	Attestations []*Result // one per envelope, in input order
+	Attestations []*Result // one per attestation, in input order
 	Checks       []Check
 	Dependencies []*Report // reports of image materials, when the policy asks
 }
@@ -258,14 +345,33 @@ func (e *Engine) rule(name string) (compiledRule, bool) {
 // ones that pass are the trusted attestations. Then required predicates are
 // looked for among them, and the provenance rules are applied to each
 // trusted SLSA provenance: the artifact passes when one of them meets every
-// rule. The error joins the failed checks' errors.
+// rule. The error joins the failed checks' errors. An envelope alone cannot
+// satisfy a rule of keyless identities: use EvaluateAttestations with the
+// Sigstore bundles.
 func (e *Engine) Evaluate(ctx context.Context, art Artifact, envs []*sign.Envelope) (*Report, error) {
-	return e.evaluate(ctx, art, envs, []string{art.Digest[provenance.AlgSHA256]})
+	return e.evaluate(ctx, art, envelopeAttestations(envs), []string{art.Digest[provenance.AlgSHA256]})
+}
+
+// EvaluateAttestations is Evaluate for attestations that may carry a
+// Sigstore bundle. The signer rule's keys verify envelopes (with its
+// threshold); its identities verify bundles, with the BundleVerifier made
+// by the engine's IdentityVerifier, for the artifact's digest; a rule with
+// both trusts an attestation that either verifies.
+func (e *Engine) EvaluateAttestations(ctx context.Context, art Artifact, atts []Attestation) (*Report, error) {
+	return e.evaluate(ctx, art, atts, []string{art.Digest[provenance.AlgSHA256]})
+}
+
+func envelopeAttestations(envs []*sign.Envelope) []Attestation {
+	atts := make([]Attestation, len(envs))
+	for i, env := range envs {
+		atts[i] = Attestation{Envelope: env}
+	}
+	return atts
 }
 
 // evaluate judges art; path holds the sha256 digests of the artifacts
 // whose dependencies led here, art's own last.
-func (e *Engine) evaluate(ctx context.Context, art Artifact, envs []*sign.Envelope, path []string) (*Report, error) {
+func (e *Engine) evaluate(ctx context.Context, art Artifact, atts []Attestation, path []string) (*Report, error) {
 	rep := &Report{Artifact: art}
 	res := &Result{}
 	defer func() { rep.Checks = res.Checks }()
@@ -275,6 +381,12 @@ func (e *Engine) evaluate(ctx context.Context, art Artifact, envs []*sign.Envelo
 		return rep, res.Err()
 	}
 	if len(e.vsa) > 0 {
+		var envs []*sign.Envelope
+		for _, a := range atts {
+			if a.Envelope != nil {
+				envs = append(envs, a.Envelope)
+			}
+		}
 		ok, why := e.fastPath(ctx, art, envs)
 		if ok {
 			res.pass("vsa", "a PASSED VSA from a trusted verifier", "accepted: full evaluation not needed")
@@ -295,18 +407,18 @@ func (e *Engine) evaluate(ctx context.Context, art Artifact, envs []*sign.Envelo
 	res.pass("signers", "", fmt.Sprintf("rule signers[%d] %q", rule.index, rule.pat.src))
 
 	var trusted []*provenance.Statement
-	for _, env := range envs {
-		r, err := rule.v.VerifyEnvelope(ctx, env, Expectations{SubjectDigest: art.Digest})
+	for _, a := range atts {
+		r, err := rule.verify(ctx, a, Expectations{SubjectDigest: art.Digest})
 		rep.Attestations = append(rep.Attestations, r)
 		if err == nil {
 			trusted = append(trusted, r.Statement)
 		}
 	}
 	if len(trusted) == 0 {
-		res.fail("attestations", "at least 1 trusted attestation", fmt.Sprintf("0 of %d", len(envs)), ErrNoAttestation)
+		res.fail("attestations", "at least 1 trusted attestation", fmt.Sprintf("0 of %d", len(atts)), ErrNoAttestation)
 		return rep, res.Err()
 	}
-	res.pass("attestations", "", fmt.Sprintf("%d of %d trusted", len(trusted), len(envs)))
+	res.pass("attestations", "", fmt.Sprintf("%d of %d trusted", len(trusted), len(atts)))
 
 	for _, pt := range e.p.RequiredPredicates {
 		found := false
@@ -665,12 +777,12 @@ func (e *Engine) checkDependencies(ctx context.Context, r *Result, rep *Report, 
 			continue
 		}
 		image := loc + "@sha256:" + digest
-		envs, err := e.fetch.Fetch(ctx, image)
+		atts, err := fetchAttestations(ctx, e.fetch, image)
 		if err != nil {
 			r.fail(name, "its attestations", err.Error(), fmt.Errorf("%w: fetch %s: %w", ErrDependency, image, err))
 			continue
 		}
-		child, err := e.deps.evaluate(ctx, Artifact{Name: loc, Digest: provenance.DigestSet{provenance.AlgSHA256: digest}}, envs, append(path[:len(path):len(path)], digest))
+		child, err := e.deps.evaluate(ctx, Artifact{Name: loc, Digest: provenance.DigestSet{provenance.AlgSHA256: digest}}, atts, append(path[:len(path):len(path)], digest))
 		rep.Dependencies = append(rep.Dependencies, child)
 		if err != nil {
 			r.fail(name, "passes the dependency policy", "fails", &dependencyError{image: image, err: err})
@@ -693,3 +805,15 @@ func (e *dependencyError) Error() string {
 }
 
 func (e *dependencyError) Unwrap() []error { return []error{ErrDependency, e.err} }
+
+// fetchAttestations fetches with bundles when f can, else envelopes only.
+func fetchAttestations(ctx context.Context, f Fetcher, image string) ([]Attestation, error) {
+	if af, ok := f.(AttestationFetcher); ok {
+		return af.FetchAttestations(ctx, image)
+	}
+	envs, err := f.Fetch(ctx, image)
+	if err != nil {
+		return nil, err
+	}
+	return envelopeAttestations(envs), nil
+}

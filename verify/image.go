@@ -90,27 +90,44 @@ func (v *Verifier) VerifyImage(ctx context.Context, ref string, want Expectation
 	return img, nil
 }
 
-// EvaluateImage resolves ref to a digest, fetches its attestations and
-// evaluates them against the engine's policy, with the image's repository
-// as the artifact name.
+// EvaluateImage resolves ref to a digest, lists its attestations (both
+// layouts, with the Sigstore bundles of referrers) and evaluates them with
+// EvaluateAttestations, with the image's repository as the artifact name.
 func (e *Engine) EvaluateImage(ctx context.Context, ref string, opts ...oci.Option) (*Report, error) {
 	img, err := resolveImage(ctx, ref, opts)
 	if err != nil {
 		return nil, err
 	}
-	envs, err := oci.Fetch(ctx, img.Image, opts...)
+	atts, err := listAttestations(ctx, img.Image, opts)
 	if err != nil {
 		return nil, err
 	}
-	return e.Evaluate(ctx, Artifact{Name: img.Name, Digest: img.Digest}, envs)
+	return e.EvaluateAttestations(ctx, Artifact{Name: img.Name, Digest: img.Digest}, atts)
+}
+
+func listAttestations(ctx context.Context, image string, opts []oci.Option) ([]Attestation, error) {
+	list, err := oci.List(ctx, image, opts...)
+	if err != nil {
+		return nil, err
+	}
+	atts := make([]Attestation, len(list))
+	for i, a := range list {
+		atts[i] = Attestation{Envelope: a.Envelope, Bundle: a.Bundle}
+	}
+	return atts, nil
 }
 
 // OCIFetcher returns a Fetcher that reads attestations from registries
-// with the oci package, for policies that verify dependencies.
+// with the oci package, for policies that verify dependencies. It is an
+// AttestationFetcher: dependencies are evaluated with their bundles.
 func OCIFetcher(opts ...oci.Option) Fetcher { return ociFetcher(opts) }
 
 type ociFetcher []oci.Option
 
 func (f ociFetcher) Fetch(ctx context.Context, image string) ([]*sign.Envelope, error) {
 	return oci.Fetch(ctx, image, f...)
+}
+
+func (f ociFetcher) FetchAttestations(ctx context.Context, image string) ([]Attestation, error) {
+	return listAttestations(ctx, image, f)
 }

@@ -156,7 +156,8 @@ type SignerRule struct {
 	// Threshold is how many distinct keys must sign; default 1.
 	Threshold int `yaml:"threshold,omitempty" json:"threshold,omitempty"`
 	// Identities are trusted keyless identities (certificate issuer and
-	// subject); they need a keyless verifier.
+	// subject); they need a keyless verifier (WithIdentityVerifier). An
+	// attestation verified by a key or by an identity is trusted.
 	Identities []Identity `yaml:"identities,omitempty" json:"identities,omitempty"`
 }
 
@@ -469,6 +470,9 @@ func (p *Policy) validate() error {
 		}
 		if s.Threshold < 0 || s.Threshold > len(s.Keys) && len(s.Keys) > 0 {
 			return p.errAt(f+".threshold", "%d is more than the %d keys listed", s.Threshold, len(s.Keys))
+		}
+		if s.Threshold > 0 && len(s.Keys) == 0 {
+			return p.errAt(f+".threshold", "counts keys, and the rule lists none")
 		}
 		for j, id := range s.Identities {
 			g := fmt.Sprintf("%s.identities[%d]", f, j)

@@ -15,9 +15,10 @@ import (
 var weakDigests = map[string]bool{"md5": true, "sha1": true}
 
 // checkStatement parses the (authenticated) payload and compares it with
-// want. Each expectation left empty is reported as skipped.
-func (v *Verifier) checkStatement(r *Result, payload []byte, want Expectations) {
-	st, err := provenance.Parse(payload, provenance.WithMaxSize(int64(v.cfg.maxSize)))
+// want; maxSize bounds the payload. Each expectation left empty is reported
+// as skipped.
+func checkStatement(r *Result, payload []byte, want Expectations, maxSize int) {
+	st, err := provenance.Parse(payload, provenance.WithMaxSize(int64(maxSize)))
 	if err != nil {
 		sentinel := ErrMalformed
 		switch {

@@ -205,7 +205,7 @@ func (v *Verifier) VerifyEnvelope(ctx context.Context, env *sign.Envelope, want 
 		}
 		return r, err
 	}
-	v.checkStatement(r, env.Payload, want)
+	checkStatement(r, env.Payload, want, v.cfg.maxSize)
 	return r, r.Err()
 }
 
