@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
-	"github.com/slsakit/slsakit/kms"
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sign"
@@ -58,7 +57,7 @@ func (r *registryFlags) options() ([]oci.Option, error) {
 }
 
 func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("attest", "--builder-id URI --key KEY [flags] [FILE]...", stderr)
+	fs := newFlags("attest", "--builder-id URI (--key KEY | --kms REF | --keyless) [flags] [FILE]...", stderr)
 	var (
 		builderID    = fs.String("builder-id", "", "builder ID URI (required)")
 		buildType    = fs.String("build-type", defaultBuildType, "build type URI")
@@ -68,10 +67,6 @@ func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		started      = fs.String("started", "", "build start time, RFC 3339 (default: now)")
 		finished     = fs.String("finished", "", "build finish time, RFC 3339 (default: now)")
 		invocationID = fs.String("invocation-id", "", "the build system's ID of this build")
-		keyPath      = fs.String("key", "", "PEM or cosign-encrypted private key to sign with")
-		kmsKey       = fs.String("kms", "", "sign with this GCP Cloud KMS key (gcpkms://…) instead of --key")
-		kmsEndpoint  = fs.String("kms-endpoint", "", "KMS endpoint HOST:PORT (loopback: a test server, plaintext)")
-		passwordEnv  = fs.String("password-env", "COSIGN_PASSWORD", "environment variable holding the key's password")
 		out          = fs.String("out", "-", "write the signed envelope here as .intoto.jsonl ('-': stdout)")
 		stmtOut      = fs.String("statement-out", "", "also write the unsigned statement here")
 		attach       = fs.Bool("attach", false, "attach the envelope to every --image subject")
@@ -83,6 +78,7 @@ func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		dirs         list
 		goBinaries   list
 		reg          registryFlags
+		sf           signerFlags
 	)
 	fs.Var(&params, "param", "external parameter NAME=VALUE (VALUE read as JSON when it parses, else as a string); repeatable")
 	fs.Var(&materials, "material", "resolved dependency URI=ALG:HEX, e.g. https://x/src.tar.gz=sha256:…; repeatable")
@@ -91,11 +87,12 @@ func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.Var(&dirs, "dir", "every regular file under DIR is a subject; repeatable")
 	fs.Var(&goBinaries, "go-binary", "record the Go modules in this binary's build info; repeatable")
 	reg.register(fs)
+	sf.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *builderID == "" || (*keyPath == "") == (*kmsKey == "") {
-		return usagef("--builder-id and one of --key and --kms are required")
+	if *builderID == "" {
+		return usagef("--builder-id is required")
 	}
 	if len(params) == 0 && *paramsJSON == "" {
 		return usagef("SLSA provenance needs the build's external parameters (what it was asked to build): give --param NAME=VALUE or --params-json FILE")
@@ -107,21 +104,11 @@ func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	var signer sign.Signer
-	if *kmsKey != "" {
-		s, err := kms.NewSigner(ctx, *kmsKey, kmsOptions(*kmsEndpoint))
-		if err != nil {
-			return err
-		}
-		defer s.Close()
-		signer = s
-	} else {
-		s, err := sign.LoadPrivateKeyFile(*keyPath, sign.WithPasswordEnv(*passwordEnv))
-		if err != nil {
-			return err
-		}
-		signer = s
+	signer, release, err := sf.load(ctx)
+	if err != nil {
+		return err
 	}
+	defer release()
 
 	var opts []provenance.RecorderOption
 	if *invocationID != "" {
@@ -177,7 +164,7 @@ func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	env, err := sign.SignStatement(ctx, stmt, signer)
+	sg, err := sf.sign(ctx, stmt, signer)
 	if err != nil {
 		return err
 	}
@@ -187,7 +174,7 @@ func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	var buf bytes.Buffer
-	if err := sign.WriteJSONL(&buf, env); err != nil {
+	if err := sign.WriteJSONL(&buf, sg.env); err != nil {
 		return err
 	}
 	if err := writeOut(*out, buf.Bytes(), stdout); err != nil {
@@ -197,13 +184,7 @@ func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if len(pinned) == 0 {
 			return usagef("--attach needs at least one --image subject")
 		}
-		for _, ref := range pinned {
-			res, err := oci.Attach(ctx, ref, env, regOpts...)
-			if err != nil {
-				return fmt.Errorf("attach to %s: %w", ref, err)
-			}
-			fmt.Fprintf(stderr, "attached to %s\n", res.Image)
-		}
+		return sg.attach(ctx, pinned, regOpts, func(s string) { fmt.Fprintln(stderr, s) })
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/slsakit/slsakit/kms/kmstest"
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/oci/ocitest"
+	"github.com/slsakit/slsakit/sign/keyless/keylesstest"
 )
 
 type result struct {
@@ -219,4 +220,36 @@ func TestCLISBOM(t *testing.T) {
 	slsakit(t, "sbom", "--key", key, "--image", img, "--attach", "--insecure-registry", "--out", env, exe).want(t, exitOK)
 	slsakit(t, "verify", "--key", pub, "--image", img, "--insecure-registry", "--predicate-type", "https://spdx.dev/Document").want(t, exitOK)
 	slsakit(t, "verify", "--key", pub, "--envelope", env, "--predicate-type", "https://spdx.dev/Document", exe).want(t, exitOK)
+}
+
+func TestCLIKeyless(t *testing.T) {
+	svc := keylesstest.New(t)
+	tok, err := svc.Issuer.EmailToken("ci@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := ocitest.NewRegistry(t)
+	img := reg.PushRandomImage(t, "team/app")
+	dir := t.TempDir()
+	art := filepath.Join(dir, "app.bin")
+	os.WriteFile(art, []byte("bin"), 0o644)
+	bundle := filepath.Join(dir, "app.sigstore.json")
+	r := slsakit(t, "attest", "--builder-id", builder, "--param", "a=b", "--keyless", "--id-token", tok,
+		"--fulcio-url", svc.FulcioURL(), "--rekor-url", svc.RekorURL(), "--tsa-url", svc.TSAURL(),
+		"--bundle-out", bundle, "--image", img, "--attach", "--layout", "both", "--insecure-registry",
+		"--out", filepath.Join(dir, "app.intoto.jsonl"), art).want(t, exitOK)
+	if !strings.Contains(r.stderr, "attached to "+img) {
+		t.Fatalf("stderr: %s", r.stderr)
+	}
+	if b, _ := os.ReadFile(bundle); !bytes.Contains(b, []byte(`"certificate"`)) {
+		t.Fatalf("bundle without certificate: %.200s", b)
+	}
+	atts, err := oci.List(context.Background(), img, oci.WithInsecure())
+	if err != nil || len(atts) != 1 || atts[0].Layout != oci.Both || atts[0].Bundle == nil {
+		t.Fatalf("list: %v %+v", err, atts)
+	}
+	// A malformed token fails before any network call.
+	slsakit(t, "attest", "--builder-id", builder, "--param", "a=b", "--keyless", "--id-token", "x.y", art).want(t, exitError)
+	// Exactly one signing method.
+	slsakit(t, "attest", "--builder-id", builder, "--param", "a=b", "--keyless", "--key", "k", art).want(t, exitUsage)
 }

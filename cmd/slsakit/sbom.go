@@ -10,7 +10,6 @@ import (
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
 
-	"github.com/slsakit/slsakit/kms"
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/sbom"
 	"github.com/slsakit/slsakit/sign"
@@ -24,28 +23,23 @@ func runSBOM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		pattern     = fs.String("pattern", "./...", "with --source: the packages built")
 		mainVersion = fs.String("main-version", "", "version of the main module (default: from VCS stamps)")
 		out         = fs.String("out", "-", "write here ('-': stdout)")
-		keyPath     = fs.String("key", "", "sign the SBOM as an in-toto statement with this key (output: .intoto.jsonl)")
-		kmsKey      = fs.String("kms", "", "sign with this GCP Cloud KMS key instead of --key")
-		kmsEndpoint = fs.String("kms-endpoint", "", "KMS endpoint HOST:PORT (loopback: a test server, plaintext)")
-		passwordEnv = fs.String("password-env", "COSIGN_PASSWORD", "environment variable holding the key's password")
 		attach      = fs.Bool("attach", false, "attach the signed SBOM to every --image")
 		images      list
 		reg         registryFlags
+		sf          signerFlags
 	)
 	fs.Var(&images, "image", "also name this image (resolved to its digest) as a subject; repeatable")
 	reg.register(fs)
+	sf.register(fs) // signing makes the output a signed in-toto statement (.intoto.jsonl)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if (*source == "") == (fs.NArg() != 1) {
 		return usagef("give one BINARY or --source DIR")
 	}
-	signing := *keyPath != "" || *kmsKey != ""
-	if *keyPath != "" && *kmsKey != "" {
-		return usagef("--key and --kms are exclusive")
-	}
+	signing := sf.key != "" || sf.kms != "" || sf.keyless
 	if (*attach || len(images) > 0) && !signing {
-		return usagef("--image and --attach need --key or --kms: only signed SBOMs are attested")
+		return usagef("--image and --attach need --key, --kms or --keyless: only signed SBOMs are attested")
 	}
 	regOpts, err := reg.options()
 	if err != nil {
@@ -115,36 +109,24 @@ func runSBOM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	var signer sign.Signer
-	if *kmsKey != "" {
-		k, err := kms.NewSigner(ctx, *kmsKey, kmsOptions(*kmsEndpoint))
-		if err != nil {
-			return err
-		}
-		defer k.Close()
-		signer = k
-	} else if signer, err = sign.LoadPrivateKeyFile(*keyPath, sign.WithPasswordEnv(*passwordEnv)); err != nil {
+	signer, release, err := sf.load(ctx)
+	if err != nil {
 		return err
 	}
-	env, err := sign.SignStatement(ctx, stmt, signer)
+	defer release()
+	sg, err := sf.sign(ctx, stmt, signer)
 	if err != nil {
 		return err
 	}
 	var buf bytes.Buffer
-	if err := sign.WriteJSONL(&buf, env); err != nil {
+	if err := sign.WriteJSONL(&buf, sg.env); err != nil {
 		return err
 	}
 	if err := writeOut(*out, buf.Bytes(), stdout); err != nil {
 		return err
 	}
 	if *attach {
-		for _, ref := range pinned {
-			res, err := oci.Attach(ctx, ref, env, regOpts...)
-			if err != nil {
-				return fmt.Errorf("attach to %s: %w", ref, err)
-			}
-			fmt.Fprintf(stderr, "attached to %s\n", res.Image)
-		}
+		return sg.attach(ctx, pinned, regOpts, func(s string) { fmt.Fprintln(stderr, s) })
 	}
 	return nil
 }

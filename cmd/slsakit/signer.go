@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/slsakit/slsakit/kms"
+	"github.com/slsakit/slsakit/oci"
+	"github.com/slsakit/slsakit/sign"
+	"github.com/slsakit/slsakit/sign/keyless"
+)
+
+// signerFlags choose how attest and sbom sign: a key file, a KMS key, or a
+// keyless identity.
+type signerFlags struct {
+	key, passwordEnv   string
+	kms, kmsEndpoint   string
+	keyless            bool
+	idToken            string
+	fulcio, rekor, tsa string
+	bundleOut          string
+}
+
+func (f *signerFlags) register(fs interface {
+	BoolVar(*bool, string, bool, string)
+	StringVar(*string, string, string, string)
+}) {
+	fs.StringVar(&f.key, "key", "", "PEM or cosign-encrypted private key to sign with")
+	fs.StringVar(&f.passwordEnv, "password-env", "COSIGN_PASSWORD", "environment variable holding the key's password")
+	fs.StringVar(&f.kms, "kms", "", "sign with this GCP Cloud KMS key (gcpkms://…)")
+	fs.StringVar(&f.kmsEndpoint, "kms-endpoint", "", "KMS endpoint HOST:PORT (loopback: a test server, plaintext)")
+	fs.BoolVar(&f.keyless, "keyless", false, "sign keyless: a Fulcio certificate for an OIDC identity, a Rekor entry and/or timestamp")
+	fs.StringVar(&f.idToken, "id-token", "", "with --keyless: OIDC ID token (default: $SIGSTORE_ID_TOKEN, else GitHub Actions)")
+	fs.StringVar(&f.fulcio, "fulcio-url", "", "with --keyless: Fulcio URL (default: Sigstore public good)")
+	fs.StringVar(&f.rekor, "rekor-url", "", "with --keyless: Rekor URL (default: public good; 'none': no log entry)")
+	fs.StringVar(&f.tsa, "tsa-url", "", "with --keyless: RFC 3161 timestamp authority URL")
+	fs.StringVar(&f.bundleOut, "bundle-out", "", "with --keyless: also write the Sigstore bundle here")
+}
+
+// load returns the chosen signer and a function that releases it.
+func (f *signerFlags) load(ctx context.Context) (sign.Signer, func(), error) {
+	n := 0
+	for _, set := range []bool{f.key != "", f.kms != "", f.keyless} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return nil, nil, usagef("sign with exactly one of --key, --kms and --keyless")
+	}
+	switch {
+	case f.kms != "":
+		s, err := kms.NewSigner(ctx, f.kms, kmsOptions(f.kmsEndpoint))
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, func() { s.Close() }, nil
+	case f.keyless:
+		ts := keyless.GitHubActions()
+		switch {
+		case f.idToken != "":
+			ts = keyless.StaticToken(f.idToken)
+		case os.Getenv("SIGSTORE_ID_TOKEN") != "":
+			ts = keyless.FromEnv()
+		}
+		opts := []keyless.Option{keyless.WithToken(ts)}
+		if f.fulcio != "" {
+			opts = append(opts, keyless.WithFulcioURL(f.fulcio))
+		}
+		switch f.rekor {
+		case "":
+		case "none":
+			opts = append(opts, keyless.WithRekorURLs())
+		default:
+			opts = append(opts, keyless.WithRekorURLs(f.rekor))
+		}
+		if f.tsa != "" {
+			opts = append(opts, keyless.WithTSAURLs(f.tsa))
+		}
+		s, err := keyless.NewSigner(ctx, opts...)
+		return s, func() {}, err
+	default:
+		s, err := sign.LoadPrivateKeyFile(f.key, sign.WithPasswordEnv(f.passwordEnv))
+		return s, func() {}, err
+	}
+}
+
+// signed is a signed statement, with its Sigstore bundle when keyless.
+type signed struct {
+	env    *sign.Envelope
+	bundle []byte
+}
+
+// sign signs stmt; a keyless signature also gets its bundle, written to
+// --bundle-out if asked.
+func (f *signerFlags) sign(ctx context.Context, stmt []byte, s sign.Signer) (signed, error) {
+	env, err := sign.SignStatement(ctx, stmt, s)
+	if err != nil {
+		return signed{}, err
+	}
+	ks, ok := s.(*keyless.Signer)
+	if !ok {
+		return signed{env: env}, nil
+	}
+	bundle, err := keyless.Bundle(ctx, env, ks)
+	if err != nil {
+		return signed{}, err
+	}
+	if f.bundleOut != "" {
+		if err := os.WriteFile(f.bundleOut, bundle, 0o644); err != nil {
+			return signed{}, err
+		}
+	}
+	return signed{env: env, bundle: bundle}, nil
+}
+
+// attach attaches to every image; a keyless bundle goes as the referrer
+// and as cosign's annotations on the legacy layer.
+func (sg signed) attach(ctx context.Context, images []string, opts []oci.Option, log func(string)) error {
+	if sg.bundle != nil {
+		ann, err := keyless.CosignAnnotations(sg.bundle)
+		if err != nil {
+			return err
+		}
+		opts = append(opts[:len(opts):len(opts)], oci.WithBundle(sg.bundle), oci.WithLayerAnnotations(ann))
+	}
+	for _, ref := range images {
+		res, err := oci.Attach(ctx, ref, sg.env, opts...)
+		if err != nil {
+			return fmt.Errorf("attach to %s: %w", ref, err)
+		}
+		log("attached to " + res.Image)
+	}
+	return nil
+}
