@@ -20,4 +20,12 @@
 // *CheckError per failed check; each unwraps to a sentinel such as
 // ErrSignature or ErrSubject, so errors.Is and errors.As work on each.
 // Result.String renders the report for a terminal.
+//
+// Keyless (Sigstore) attestations are verified through the small
+// BundleVerifier interface, which the verify/keyless package implements:
+// VerifyBundle and VerifyImageBundles check a bundle with it (certificate,
+// identity, transparency log) for the artifact's digest, then the
+// authenticated statement exactly as above. A policy Engine checks signer
+// rules with keyless identities when given WithIdentityVerifier; this
+// package itself never links Sigstore's libraries.
 package verify

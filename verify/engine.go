@@ -152,7 +152,7 @@ func (rule compiledRule) verify(ctx context.Context, a Attestation, want Expecta
 			fmt.Errorf("%w: the signer rule trusts keyless identities only, and the attestation has no Sigstore bundle", ErrSignature))
 		skipStatement(r)
 	}
-	if bundleRes != nil {
+	if bundleRes != nil && !r.Passed() {
 		checks := make([]Check, 0, len(bundleRes.Checks)+len(r.Checks))
 		for _, c := range bundleRes.Checks {
 			c.Name = "bundle." + c.Name

@@ -53,3 +53,57 @@ func Example() {
 	// builder: https://ci.example.com/builder@v1
 	// failed check: subject
 }
+
+// trustKey is a stand-in BundleVerifier for the example: the keyless
+// package's Verifier is the real one (certificate chain, identity,
+// transparency log). It reads the DSSE envelope out of the bundle and
+// accepts it when key signed it.
+type trustKey struct{ key sign.Verifier }
+
+func (k trustKey) VerifyBundle(ctx context.Context, bundle []byte, digest string) (*sign.Envelope, error) {
+	var b struct {
+		DSSEEnvelope json.RawMessage `json:"dsseEnvelope"`
+	}
+	if err := json.Unmarshal(bundle, &b); err != nil {
+		return nil, err
+	}
+	env, err := sign.ParseEnvelope(b.DSSEEnvelope)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range env.Signatures {
+		if k.key.Verify(ctx, env.PAE(), s.Sig) == nil {
+			return env, nil
+		}
+	}
+	return nil, errors.New("untrusted bundle")
+}
+
+// A bundle is verified by a BundleVerifier for the artifact's digest; only
+// then is its statement read and checked.
+func ExampleVerifyBundle() {
+	ctx := context.Background()
+	key, _ := sign.GenerateKey(sign.Ed25519)
+	digest, _, _ := provenance.HashReader(strings.NewReader("artifact bytes"))
+	rec := provenance.NewRecorder(provenance.Builder{ID: "https://ci.example.com/builder@v1"}, "https://example.com/make@v1")
+	_ = rec.SetExternalParameter("target", "release")
+	_ = rec.AddSubject(provenance.Subject{Name: "app", Digest: digest})
+	stmt, _ := rec.MarshalStatement()
+	env, _ := sign.SignStatement(ctx, stmt, key)
+	envJSON, _ := json.Marshal(env)
+	bundle, _ := json.Marshal(map[string]any{"dsseEnvelope": json.RawMessage(envJSON)})
+
+	kv, _ := sign.VerifierFor(key)
+	res, err := verify.VerifyBundle(ctx, trustKey{kv}, bundle, verify.Expectations{
+		SubjectDigest: digest,
+		BuilderID:     "https://ci.example.com/builder@v1",
+	})
+	fmt.Println("error:", err)
+	for _, c := range res.Checks[:2] {
+		fmt.Println(c.Name, c.Outcome)
+	}
+	// Output:
+	// error: <nil>
+	// signature passed
+	// payloadType passed
+}

@@ -170,8 +170,9 @@ type KeyRef struct {
 	KMS  string `yaml:"kms,omitempty" json:"kms,omitempty"`
 }
 
-// Identity is a keyless signer identity: the OIDC issuer and the
-// certificate subject (SAN), exact or as a regular expression.
+// Identity is a keyless signer identity: the OIDC issuer (exact) and the
+// certificate subject (SAN), exact or as a regular expression that must
+// match in full (the keyless verifier anchors it).
 type Identity struct {
 	Issuer        string `yaml:"issuer" json:"issuer"`
 	Subject       string `yaml:"subject,omitempty" json:"subject,omitempty"`
