@@ -1,0 +1,179 @@
+package keyless_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/slsakit/slsakit/oci"
+	"github.com/slsakit/slsakit/oci/ocitest"
+	"github.com/slsakit/slsakit/provenance"
+	"github.com/slsakit/slsakit/sign"
+	signkeyless "github.com/slsakit/slsakit/sign/keyless"
+	"github.com/slsakit/slsakit/sign/keyless/keylesstest"
+	"github.com/slsakit/slsakit/verify"
+	"github.com/slsakit/slsakit/verify/keyless"
+)
+
+const coreBuilder = "https://ci.example.com/builders/keyless@v1"
+
+// attachKeyless signs a SLSA provenance for the image ref keyless (as
+// email on svc's default issuer) and attaches it with its Sigstore bundle
+// as an OCI referrer.
+func attachKeyless(t *testing.T, svc *keylesstest.Services, ref, email string) {
+	t.Helper()
+	ctx := context.Background()
+	repo, hex, _ := strings.Cut(ref, "@sha256:")
+	rec := provenance.NewRecorder(provenance.Builder{ID: coreBuilder}, "https://example.com/buildtypes/make@v1")
+	rec.Start()
+	if err := rec.SetExternalParameter("target", "release"); err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.AddSubject(provenance.Subject{Name: repo, Digest: provenance.DigestSet{"sha256": hex}}); err != nil {
+		t.Fatal(err)
+	}
+	rec.Finish()
+	st, err := rec.MarshalStatement()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := signkeyless.NewSigner(ctx, signkeyless.WithServices(svc.SigningServices()),
+		signkeyless.WithToken(signkeyless.StaticToken(emailToken(t, svc.Issuer, email))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := sign.SignStatement(ctx, st, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle, err := signkeyless.Bundle(ctx, env, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := oci.Attach(ctx, ref, env, oci.WithBundle(bundle), oci.WithLayout(oci.Referrers), oci.WithInsecure()); err != nil {
+		t.Fatalf("Attach: %v", err)
+	}
+}
+
+// The core verify package checks keyless attestations of an image through
+// the BundleVerifier seam, with the real keyless stack behind it.
+func TestCoreVerifyImageBundles(t *testing.T) {
+	ctx := context.Background()
+	svc := keylesstest.New(t)
+	reg := ocitest.NewRegistry(t)
+	ref := reg.PushRandomImage(t, "app")
+	attachKeyless(t, svc, ref, testEmail)
+	want := verify.Expectations{PredicateType: provenance.PredicateSLSAProvenance1, BuilderID: coreBuilder}
+
+	good := newVerifier(t, svc, keyless.WithIdentity(keyless.Identity{Issuer: svc.Issuer.URL(), SAN: testEmail}))
+	res, err := verify.VerifyImageBundles(ctx, reg.Host()+"/app:latest", good, want, oci.WithInsecure())
+	if err != nil {
+		t.Fatalf("VerifyImageBundles: %v", err)
+	}
+	if len(res.Verified()) != 1 || res.Image != ref || res.Verified()[0].Statement.Provenance.BuilderID != coreBuilder {
+		t.Fatalf("result: %+v", res)
+	}
+
+	bad := newVerifier(t, svc, keyless.WithIdentity(keyless.Identity{Issuer: svc.Issuer.URL(), SAN: "mallory@example.com"}))
+	_, err = verify.VerifyImageBundles(ctx, ref, bad, want, oci.WithInsecure())
+	for _, target := range []error{verify.ErrNoAttestation, verify.ErrSignature, keyless.ErrIdentity} {
+		if !errors.Is(err, target) {
+			t.Errorf("wrong SAN: err = %v, want %v", err, target)
+		}
+	}
+
+	// The statement checks still apply after the bundle verified.
+	_, err = verify.VerifyImageBundles(ctx, ref, good, verify.Expectations{BuilderID: "https://evil.example.com"}, oci.WithInsecure())
+	if !errors.Is(err, verify.ErrBuilder) || !errors.Is(err, verify.ErrNoAttestation) {
+		t.Errorf("wrong builder: err = %v", err)
+	}
+}
+
+// A policy file with identities, evaluated on an image through
+// keyless.IdentityVerifier.
+func TestCorePolicyIdentities(t *testing.T) {
+	ctx := context.Background()
+	svc := keylesstest.New(t)
+	reg := ocitest.NewRegistry(t)
+	ref := reg.PushRandomImage(t, "app")
+	attachKeyless(t, svc, ref, testEmail)
+	other, err := svc.NewIssuer("other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := svc.TrustedRootJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	idv := verify.WithIdentityVerifier(keyless.IdentityVerifier(keyless.WithTrustedRootJSON(tr)))
+
+	policy := func(issuer, subject string) *verify.Policy {
+		t.Helper()
+		doc := "version: 1\nbuilders:\n  - id: " + coreBuilder + "\nsigners:\n" +
+			"  - artifacts: \"" + reg.Host() + "/**\"\n    identities:\n" +
+			"      - issuer: " + issuer + "\n        " + subject + "\n"
+		p, err := verify.ParsePolicy([]byte(doc))
+		if err != nil {
+			t.Fatalf("%v\n%s", err, doc)
+		}
+		return p
+	}
+	for name, p := range map[string]*verify.Policy{
+		"subject":       policy(svc.Issuer.URL(), "subject: "+testEmail),
+		"subjectRegexp": policy(svc.Issuer.URL(), `subjectRegexp: '.*@example\.com'`),
+	} {
+		eng, err := verify.NewEngine(ctx, p, idv)
+		if err != nil {
+			t.Fatalf("%s: NewEngine: %v", name, err)
+		}
+		if rep, err := eng.EvaluateImage(ctx, ref, oci.WithInsecure()); err != nil {
+			t.Errorf("%s: EvaluateImage: %v\n%s", name, err, rep)
+		}
+	}
+
+	for name, c := range map[string]struct {
+		p    *verify.Policy
+		want error
+	}{
+		"wrong issuer": {policy(other.URL(), "subject: "+testEmail), keyless.ErrIssuer},
+		"wrong SAN":    {policy(svc.Issuer.URL(), "subject: mallory@example.com"), keyless.ErrIdentity},
+		// Anchored: a prefix match is not a match.
+		"partial regexp": {policy(svc.Issuer.URL(), `subjectRegexp: 'builder'`), keyless.ErrIdentity},
+	} {
+		eng, err := verify.NewEngine(ctx, c.p, idv)
+		if err != nil {
+			t.Fatalf("%s: NewEngine: %v", name, err)
+		}
+		rep, err := eng.EvaluateImage(ctx, ref, oci.WithInsecure())
+		if !errors.Is(err, verify.ErrNoAttestation) || len(rep.Attestations) != 1 || !errors.Is(rep.Attestations[0].Err(), c.want) {
+			t.Errorf("%s: err = %v, want ErrNoAttestation with %v\n%s", name, err, c.want, rep)
+		}
+	}
+
+	// Without trust anchor the hook fails, and NewEngine with it.
+	if _, err := verify.NewEngine(ctx, policy(svc.Issuer.URL(), "subject: "+testEmail),
+		verify.WithIdentityVerifier(keyless.IdentityVerifier())); !errors.Is(err, keyless.ErrConfig) {
+		t.Errorf("no trusted root: err = %v, want ErrConfig", err)
+	}
+}
+
+// A policy engine that checks signer rules with keyless identities
+// (`identities:` in a policy file) against a Sigstore trusted root.
+func ExampleIdentityVerifier() {
+	ctx := context.Background()
+	p, err := verify.LoadPolicyFile("policy.yaml")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	eng, err := verify.NewEngine(ctx, p, verify.WithIdentityVerifier(
+		keyless.IdentityVerifier(keyless.WithTrustedRootFile("trusted_root.json"))))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	rep, err := eng.EvaluateImage(ctx, "registry.example.com/app:v1")
+	fmt.Print(rep, err)
+}
