@@ -145,19 +145,15 @@ func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	var pinned []string // image subjects by digest, for --attach
-	for _, ref := range images {
-		digest, err := oci.Resolve(ctx, ref, regOpts...)
-		if err != nil {
-			return fmt.Errorf("image %s: %w", ref, err)
-		}
-		repo, err := repository(ref)
-		if err != nil {
+	imgs, err := resolveImages(ctx, images, regOpts)
+	if err != nil {
+		return err
+	}
+	for _, img := range imgs {
+		if err := rec.AddSubject(provenance.Subject{Name: img.repo, Digest: provenance.DigestSet{"sha256": img.hex}}); err != nil {
 			return err
 		}
-		if err := rec.AddSubject(provenance.Subject{Name: repo, Digest: provenance.DigestSet{"sha256": strings.TrimPrefix(digest, "sha256:")}}); err != nil {
-			return err
-		}
-		pinned = append(pinned, repo+"@"+digest)
+		pinned = append(pinned, img.ref())
 	}
 	rec.Finish()
 	stmt, err := rec.MarshalStatement()
@@ -195,6 +191,28 @@ func writeOut(path string, data []byte, stdout io.Writer) error {
 		return err
 	}
 	return os.WriteFile(path, data, 0o644)
+}
+
+// image is an image reference resolved to its digest, once.
+type image struct{ repo, hex string }
+
+func (i image) ref() string { return i.repo + "@sha256:" + i.hex }
+
+// resolveImages resolves each reference (a tag once) to its digest.
+func resolveImages(ctx context.Context, refs []string, regOpts []oci.Option) ([]image, error) {
+	out := make([]image, 0, len(refs))
+	for _, ref := range refs {
+		digest, err := oci.Resolve(ctx, ref, regOpts...)
+		if err != nil {
+			return nil, fmt.Errorf("image %s: %w", ref, err)
+		}
+		repo, err := repository(ref)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, image{repo: repo, hex: strings.TrimPrefix(digest, "sha256:")})
+	}
+	return out, nil
 }
 
 // repository returns the registry/repository of an image reference, as

@@ -10,7 +10,6 @@ import (
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
 
-	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/sbom"
 	"github.com/slsakit/slsakit/sign"
 )
@@ -85,17 +84,13 @@ func runSBOM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		subjects = append(subjects, sbom.Subject{Name: filepath.Base(s.Root.Name), Digest: map[string]string{"sha256": s.Root.SHA256}})
 	}
 	var pinned []string
-	for _, ref := range images {
-		digest, err := oci.Resolve(ctx, ref, regOpts...)
-		if err != nil {
-			return fmt.Errorf("image %s: %w", ref, err)
-		}
-		repo, err := repository(ref)
-		if err != nil {
-			return err
-		}
-		subjects = append(subjects, sbom.Subject{Name: repo, Digest: map[string]string{"sha256": strings.TrimPrefix(digest, "sha256:")}})
-		pinned = append(pinned, repo+"@"+digest)
+	imgs, err := resolveImages(ctx, images, regOpts)
+	if err != nil {
+		return err
+	}
+	for _, img := range imgs {
+		subjects = append(subjects, sbom.Subject{Name: img.repo, Digest: map[string]string{"sha256": img.hex}})
+		pinned = append(pinned, img.ref())
 	}
 	if len(subjects) == 0 {
 		return usagef("a signed SBOM needs a subject: a BINARY or --image")

@@ -57,27 +57,11 @@ func (f *signerFlags) load(ctx context.Context) (sign.Signer, func(), error) {
 		}
 		return s, func() { s.Close() }, nil
 	case f.keyless:
-		ts := keyless.GitHubActions()
-		switch {
-		case f.idToken != "":
-			ts = keyless.StaticToken(f.idToken)
-		case os.Getenv("SIGSTORE_ID_TOKEN") != "":
-			ts = keyless.FromEnv()
+		ts := keyless.AmbientToken(f.idToken)
+		if ts == nil {
+			return nil, nil, usagef("--keyless needs an OIDC token: --id-token, $SIGSTORE_ID_TOKEN, or a GitHub Actions job with id-token: write")
 		}
-		opts := []keyless.Option{keyless.WithToken(ts)}
-		if f.fulcio != "" {
-			opts = append(opts, keyless.WithFulcioURL(f.fulcio))
-		}
-		switch f.rekor {
-		case "":
-		case "none":
-			opts = append(opts, keyless.WithRekorURLs())
-		default:
-			opts = append(opts, keyless.WithRekorURLs(f.rekor))
-		}
-		if f.tsa != "" {
-			opts = append(opts, keyless.WithTSAURLs(f.tsa))
-		}
+		opts := append(keyless.ServiceURLs(f.fulcio, f.rekor, f.tsa), keyless.WithToken(ts))
 		s, err := keyless.NewSigner(ctx, opts...)
 		return s, func() {}, err
 	default:

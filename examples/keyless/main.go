@@ -99,19 +99,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if f.sc != "" {
 			opts = append(opts, keyless.WithSigningConfigFile(f.sc))
 		}
-		if f.fulcio != "" {
-			opts = append(opts, keyless.WithFulcioURL(f.fulcio))
-		}
-		switch f.rekor {
-		case "":
-		case "none":
-			opts = append(opts, keyless.WithRekorURLs())
-		default:
-			opts = append(opts, keyless.WithRekorURLs(f.rekor))
-		}
-		if f.tsa != "" {
-			opts = append(opts, keyless.WithTSAURLs(f.tsa))
-		}
+		opts = append(opts, keyless.ServiceURLs(f.fulcio, f.rekor, f.tsa)...)
 	}
 	opts = append(opts, keyless.WithToken(ts))
 
@@ -169,17 +157,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // tokenSource picks the token the user gave, in order of precedence.
 func tokenSource(f flags) keyless.TokenSource {
-	switch {
-	case f.token != "":
-		return keyless.StaticToken(f.token)
-	case f.tokenFile != "":
+	if f.tokenFile != "" && f.token == "" {
 		return keyless.FromFile(f.tokenFile)
-	case os.Getenv(keyless.EnvToken) != "":
-		return keyless.FromEnv()
-	case os.Getenv(keyless.EnvGitHubRequestURL) != "":
-		return keyless.GitHubActions()
 	}
-	return nil
+	return keyless.AmbientToken(f.token)
 }
 
 // loadStatement reads the statement and returns the sha256 of its first

@@ -403,21 +403,11 @@ func loadSigner(ctx context.Context, cfg config) (sign.Signer, func(), error) {
 	case cfg.keyless && (cfg.kmsKey != "" || cfg.keyPath != ""):
 		return nil, nil, errors.New("-keyless excludes -kms and -key")
 	case cfg.keyless:
-		opts := []keyless.Option{keyless.WithToken(tokenSource(cfg.idToken))}
-		if cfg.fulcioURL != "" {
-			opts = append(opts, keyless.WithFulcioURL(cfg.fulcioURL))
+		ts := keyless.AmbientToken(cfg.idToken)
+		if ts == nil {
+			return nil, nil, errors.New("-keyless needs an OIDC token: -id-token, $SIGSTORE_ID_TOKEN, or a GitHub Actions job with id-token: write")
 		}
-		switch cfg.rekorURL {
-		case "":
-		case "none":
-			opts = append(opts, keyless.WithRekorURLs())
-		default:
-			opts = append(opts, keyless.WithRekorURLs(cfg.rekorURL))
-		}
-		if cfg.tsaURL != "" {
-			opts = append(opts, keyless.WithTSAURLs(cfg.tsaURL))
-		}
-		s, err := keyless.NewSigner(ctx, opts...)
+		s, err := keyless.NewSigner(ctx, append(keyless.ServiceURLs(cfg.fulcioURL, cfg.rekorURL, cfg.tsaURL), keyless.WithToken(ts))...)
 		return s, func() {}, err
 	case cfg.kmsKey != "" && cfg.keyPath != "":
 		return nil, nil, errors.New("-kms and -key are exclusive")
@@ -602,19 +592,6 @@ func buildTarball(path, program string) error {
 		return err
 	}
 	return os.WriteFile(path, buf.Bytes(), 0o644)
-}
-
-// tokenSource is the given token, else $SIGSTORE_ID_TOKEN, else the GitHub
-// Actions token: never an interactive flow.
-func tokenSource(tok string) keyless.TokenSource {
-	switch {
-	case tok != "":
-		return keyless.StaticToken(tok)
-	case os.Getenv("SIGSTORE_ID_TOKEN") != "":
-		return keyless.FromEnv()
-	default:
-		return keyless.GitHubActions()
-	}
 }
 
 // attest signs a statement; a keyless signer's envelope also gets its
