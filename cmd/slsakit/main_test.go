@@ -248,6 +248,30 @@ func TestCLIKeyless(t *testing.T) {
 	if err != nil || len(atts) != 1 || atts[0].Layout != oci.Both || atts[0].Bundle == nil {
 		t.Fatalf("list: %v %+v", err, atts)
 	}
+	// Verify by identity: the file with its bundle, and the image's bundles.
+	root, err := svc.TrustedRootJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootPath := filepath.Join(dir, "trusted_root.json")
+	os.WriteFile(rootPath, root, 0o644)
+	id := []string{"--trusted-root", rootPath, "--certificate-oidc-issuer", svc.Issuer.URL()}
+	slsakit(t, append(append([]string{"verify", "--certificate-identity", "ci@example.com", "--bundle", bundle}, id...), art)...).want(t, exitOK)
+	slsakit(t, append([]string{"verify", "--certificate-identity-regexp", ".*@example[.]com", "--image", img, "--insecure-registry", "--builder-id", builder}, id...)...).want(t, exitOK)
+	r = slsakit(t, append([]string{"verify", "--certificate-identity", "mallory@example.com", "--image", img, "--insecure-registry"}, id...)...).want(t, exitRejected)
+	if !strings.Contains(r.stdout, "identity") {
+		t.Fatalf("wrong identity not explained: %s", r.stdout)
+	}
+	os.WriteFile(art, []byte("tampered"), 0o644)
+	slsakit(t, append(append([]string{"verify", "--certificate-identity", "ci@example.com", "--bundle", bundle}, id...), art)...).want(t, exitRejected)
+	slsakit(t, "verify", "--certificate-oidc-issuer", svc.Issuer.URL(), "--certificate-identity", "ci@example.com", "--bundle", bundle, art).want(t, exitUsage) // no root
+
+	// A policy with identities, given the trusted root.
+	policy := filepath.Join(dir, "policy.yaml")
+	os.WriteFile(policy, []byte("version: 1\nsigners:\n  - artifacts: \"**\"\n    identities:\n      - issuer: "+svc.Issuer.URL()+"\n        subject: ci@example.com\n"), 0o644)
+	slsakit(t, "verify", "--policy", policy, "--trusted-root", rootPath, "--image", img, "--insecure-registry").want(t, exitOK)
+	slsakit(t, "verify", "--policy", policy, "--image", img, "--insecure-registry").want(t, exitError) // identities need a root
+
 	// A malformed token fails before any network call.
 	slsakit(t, "attest", "--builder-id", builder, "--param", "a=b", "--keyless", "--id-token", "x.y", art).want(t, exitError)
 	// Exactly one signing method.

@@ -10,13 +10,15 @@ import (
 	"path/filepath"
 
 	"github.com/slsakit/slsakit/kms"
+	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sign"
 	"github.com/slsakit/slsakit/verify"
+	verifykeyless "github.com/slsakit/slsakit/verify/keyless"
 )
 
 func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("verify", "(--key PUB | --policy FILE) [flags] (--envelope F FILE | --image REF)", stderr)
+	fs := newFlags("verify", "(--key PUB | --kms-key REF | --certificate-oidc-issuer ISS --certificate-identity ID | --policy FILE) [flags] (--envelope F FILE | --bundle B FILE | --image REF)", stderr)
 	var (
 		envelope      = fs.String("envelope", "", "attestations of FILE: .intoto.jsonl or a DSSE envelope JSON")
 		image         = fs.String("image", "", "verify this image's attestations from its registry")
@@ -28,6 +30,11 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		predicateType = fs.String("predicate-type", provenance.PredicateSLSAProvenance1, "required predicate type ('' for any)")
 		jsonOut       = fs.Bool("json", false, "print the result as JSON")
 		kmsEndpoint   = fs.String("kms-endpoint", "", "KMS endpoint for --kms-key and the policy's kms keys")
+		bundlePath    = fs.String("bundle", "", "Sigstore bundle of FILE (keyless, or key-based)")
+		trustedRoot   = fs.String("trusted-root", "", "trusted_root.json for keyless verification (bundles, policy identities)")
+		issuer        = fs.String("certificate-oidc-issuer", "", "keyless: the signer's OIDC issuer, exactly")
+		identity      = fs.String("certificate-identity", "", "keyless: the signer's identity (certificate SAN), exactly")
+		identityRe    = fs.String("certificate-identity-regexp", "", "keyless: a regular expression the whole SAN must match")
 		kmsKeys       list
 		keys          list
 		reg           registryFlags
@@ -39,10 +46,11 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if (*image == "") == (fs.NArg() == 0) {
-		return usagef("give either FILE (with --envelope) or --image")
+		return usagef("give either FILE (with --envelope or --bundle) or --image")
 	}
-	if *policyPath == "" && len(keys) == 0 && len(kmsKeys) == 0 {
-		return usagef("give --key, --kms-key or --policy")
+	keylessMode := *issuer != ""
+	if *policyPath == "" && len(keys) == 0 && len(kmsKeys) == 0 && !keylessMode {
+		return usagef("give --key, --kms-key, --certificate-oidc-issuer with --certificate-identity, or --policy")
 	}
 	regOpts, err := reg.options()
 	if err != nil {
@@ -54,8 +62,12 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err != nil {
 			return usagef("%v", err)
 		}
-		eng, err := verify.NewEngine(ctx, p, verify.WithFetcher(verify.OCIFetcher(regOpts...)),
-			verify.WithKeyResolver(kms.Resolver(kmsOptions(*kmsEndpoint))))
+		engOpts := []verify.EngineOption{verify.WithFetcher(verify.OCIFetcher(regOpts...)),
+			verify.WithKeyResolver(kms.Resolver(kmsOptions(*kmsEndpoint)))}
+		if *trustedRoot != "" {
+			engOpts = append(engOpts, verify.WithIdentityVerifier(verifykeyless.IdentityVerifier(verifykeyless.WithTrustedRootFile(*trustedRoot))))
+		}
+		eng, err := verify.NewEngine(ctx, p, engOpts...)
 		if err != nil {
 			return err
 		}
@@ -82,6 +94,13 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return nil
 	}
 
+	want := verify.Expectations{PredicateType: *predicateType, BuilderID: *builderID, BuildType: *buildType}
+	if keylessMode {
+		return verifyKeyless(ctx, stdout, *jsonOut, keylessArgs{
+			root: *trustedRoot, issuer: *issuer, identity: *identity, identityRe: *identityRe,
+			image: *image, bundle: *bundlePath, file: fs.Arg(0), name: *name,
+		}, want, regOpts)
+	}
 	var pems [][]byte
 	for _, k := range keys {
 		b, err := os.ReadFile(k)
@@ -102,7 +121,6 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return usagef("%v", err)
 	}
-	want := verify.Expectations{PredicateType: *predicateType, BuilderID: *builderID, BuildType: *buildType}
 	if *image != "" {
 		res, err := v.VerifyImage(ctx, *image, want, regOpts...)
 		if res == nil {
@@ -146,6 +164,66 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if passed == 0 {
 		return &rejected{fmt.Errorf("no attestation of %s verified", art.Name)}
+	}
+	return nil
+}
+
+type keylessArgs struct {
+	root, issuer, identity, identityRe string
+	image, bundle, file, name          string
+}
+
+// verifyKeyless checks Sigstore bundles against a trusted root and one
+// signer identity: the image's referrer bundles, or FILE's --bundle.
+func verifyKeyless(ctx context.Context, stdout io.Writer, asJSON bool, a keylessArgs, want verify.Expectations, regOpts []oci.Option) error {
+	if a.root == "" || (a.identity == "") == (a.identityRe == "") {
+		return usagef("keyless verification needs --trusted-root and exactly one of --certificate-identity and --certificate-identity-regexp")
+	}
+	kv, err := verifykeyless.NewVerifier(verifykeyless.WithTrustedRootFile(a.root),
+		verifykeyless.WithIdentity(verifykeyless.Identity{Issuer: a.issuer, SAN: a.identity, SANRegexp: a.identityRe}))
+	if err != nil {
+		return usagef("%v", err)
+	}
+	var results []*verify.Result
+	subject := a.image
+	if a.image != "" {
+		res, err := verify.VerifyImageBundles(ctx, a.image, kv, want, regOpts...)
+		if res == nil {
+			return err
+		}
+		results, subject = res.Attestations, res.Image
+	} else {
+		if a.bundle == "" {
+			return usagef("keyless verification of a file needs --bundle")
+		}
+		raw, err := os.ReadFile(a.bundle)
+		if err != nil {
+			return err
+		}
+		if want.SubjectDigest, err = verify.DigestOfFile(ctx, a.file); err != nil {
+			return err
+		}
+		r, _ := verify.VerifyBundle(ctx, kv, raw, want)
+		results, subject = []*verify.Result{r}, a.file
+	}
+	var text string
+	var js []any
+	passed := 0
+	for _, r := range results {
+		text += r.String()
+		js = append(js, resultJSON(r))
+		if r.Passed() {
+			passed++
+		}
+	}
+	if len(results) == 0 {
+		text = "no Sigstore bundles found for " + subject + "\n"
+	}
+	if err := printResult(stdout, asJSON, map[string]any{"subject": subject, "passed": passed > 0, "attestations": js}, text); err != nil {
+		return err
+	}
+	if passed == 0 {
+		return &rejected{fmt.Errorf("no bundle of %s verified for that identity", subject)}
 	}
 	return nil
 }
