@@ -31,6 +31,7 @@ import (
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sign"
 	"github.com/slsakit/slsakit/verify"
+	verifykeyless "github.com/slsakit/slsakit/verify/keyless"
 )
 
 func main() {
@@ -40,13 +41,14 @@ func main() {
 	key := flag.String("tls-key", "", "TLS key")
 	insecure := flag.Bool("insecure-registry", false, "allow plain-HTTP registries")
 	allowTags := flag.Bool("allow-tags", false, "resolve tag-only images instead of denying them")
+	trustedRoot := flag.String("trusted-root", "", "trusted_root.json for policies whose signers are keyless identities")
 	flag.Parse()
 
 	var err error
 	if *policy == "" {
 		err = demo(context.Background(), os.Stdout)
 	} else {
-		err = serve(*policy, *listen, *cert, *key, *insecure, *allowTags)
+		err = serve(*policy, *listen, *cert, *key, *trustedRoot, *insecure, *allowTags)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "admission:", err)
@@ -54,7 +56,7 @@ func main() {
 	}
 }
 
-func serve(policyPath, listen, cert, key string, insecure, allowTags bool) error {
+func serve(policyPath, listen, cert, key, trustedRoot string, insecure, allowTags bool) error {
 	p, err := verify.LoadPolicyFile(policyPath)
 	if err != nil {
 		return err
@@ -63,7 +65,11 @@ func serve(policyPath, listen, cert, key string, insecure, allowTags bool) error
 	if insecure {
 		reg = append(reg, oci.WithInsecure())
 	}
-	eng, err := verify.NewEngine(context.Background(), p, verify.WithFetcher(verify.OCIFetcher(reg...)))
+	opts := []verify.EngineOption{verify.WithFetcher(verify.OCIFetcher(reg...))}
+	if trustedRoot != "" {
+		opts = append(opts, verify.WithIdentityVerifier(verifykeyless.IdentityVerifier(verifykeyless.WithTrustedRootFile(trustedRoot))))
+	}
+	eng, err := verify.NewEngine(context.Background(), p, opts...)
 	if err != nil {
 		return err
 	}
