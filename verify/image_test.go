@@ -129,3 +129,58 @@ func TestEvaluateImageWithDependencies(t *testing.T) {
 		t.Fatalf("err = %v\n%s", err, rep)
 	}
 }
+
+// A verifier evaluates an image, attaches a signed VSA to it, and a second
+// consumer that trusts that verifier admits the image by the VSA alone.
+func TestVSAAttachedToImage(t *testing.T) {
+	ctx := context.Background()
+	reg := ocitest.NewRegistry(t)
+	builderKey := genKey(t, sign.ECDSAP256SHA256)
+	verifierKey := genKey(t, sign.Ed25519)
+	app := reg.PushRandomImage(t, "app")
+	attach(t, app, envelope(t, imageStatement(t, app), builderKey), oci.Referrers)
+
+	doc := "version: 1\nbuilders:\n  - id: " + builderID + "\nsigners:\n  - artifacts: \"" + reg.Host() + "/**\"\n    keys:\n      - pem: |\n          " + indent(pubPEM(t, builderKey)) + "\n"
+	p, err := verify.ParsePolicy([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := verify.NewEngine(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := eng.EvaluateImage(ctx, app, oci.WithInsecure())
+	if err != nil {
+		t.Fatal(err)
+	}
+	vsa, err := eng.VSA(rep, verify.VSAOptions{VerifierID: "https://verifier.example.com/v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	attach(t, app, envelope(t, vsa, verifierKey), oci.Referrers)
+
+	// A consumer applying the same policy file trusts the verifier: the VSA
+	// read back from the registry admits the image without re-evaluating
+	// the provenance.
+	cp, _ := verify.ParsePolicy([]byte(doc))
+	vk, _ := sign.VerifierFor(verifierKey)
+	consumer, err := verify.NewEngine(ctx, cp, verify.WithTrustedVSA("https://verifier.example.com/v1", time.Hour, vk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := consumer.EvaluateImage(ctx, app, oci.WithInsecure())
+	if err != nil || !strings.Contains(got.String(), "passed  vsa") || len(got.Attestations) != 0 {
+		t.Fatalf("fast path through the registry: %v\n%s", err, got)
+	}
+	// With another policy, the VSA does not apply.
+	otherPolicy, _ := verify.ParsePolicy([]byte(doc + "maxAge: 24h\n"))
+	strict, _ := verify.NewEngine(ctx, otherPolicy, verify.WithTrustedVSA("https://verifier.example.com/v1", time.Hour, vk))
+	if got, _ := strict.EvaluateImage(ctx, app, oci.WithInsecure()); !strings.Contains(got.String(), "VSA is for another policy") {
+		t.Fatalf("VSA for another policy accepted:\n%s", got)
+	}
+	// Another image carrying no VSA is not admitted by it.
+	other := reg.PushRandomImage(t, "other")
+	if _, err := consumer.EvaluateImage(ctx, other, oci.WithInsecure()); !errors.Is(err, verify.ErrNoAttestation) {
+		t.Fatalf("other image: %v", err)
+	}
+}
