@@ -1,0 +1,244 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/slsakit/slsakit/oci"
+	"github.com/slsakit/slsakit/oci/ocitest"
+	"github.com/slsakit/slsakit/provenance"
+	"github.com/slsakit/slsakit/sbom"
+	"github.com/slsakit/slsakit/sign"
+	"github.com/slsakit/slsakit/verify"
+)
+
+// released runs the example against a registry that outlives run, so the
+// test can keep checking the image afterwards.
+func released(t *testing.T) (out string, sum *summary, stdout string) {
+	t.Helper()
+	reg := ocitest.NewRegistry(t)
+	out = t.TempDir()
+	var buf bytes.Buffer
+	sum, err := run(context.Background(), config{out: out, registry: reg.Host() + "/k8s/kubectl"}, &buf)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, buf.String())
+	}
+	return out, sum, buf.String()
+}
+
+func TestReleaseDefault(t *testing.T) {
+	var stdout bytes.Buffer
+	sum, err := run(context.Background(), config{}, &stdout)
+	if err != nil {
+		t.Fatalf("run with no flags: %v\n%s", err, stdout.String())
+	}
+	if sum.Files != 40 || sum.Subjects != 41 {
+		t.Errorf("files %d, subjects %d; want 40 and 41", sum.Files, sum.Subjects)
+	}
+	if !strings.Contains(stdout.String(), "all verified") {
+		t.Errorf("no success line:\n%s", stdout.String())
+	}
+}
+
+func TestRelease(t *testing.T) {
+	ctx := context.Background()
+	out, sum, stdout := released(t)
+	dist := filepath.Join(out, "dist")
+	for _, want := range []string{"40 files in " + dist, "41 subjects", "2 attestations verified", "PASS", "image:      " + sum.Image} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stdout)
+		}
+	}
+
+	// One provenance: every file of dist by its own digest, the image by its
+	// digest, the base image as a pinned material.
+	prov := payload(t, filepath.Join(out, "provenance.intoto.jsonl"))
+	st, err := provenance.Parse(prov)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := 0
+	err = filepath.WalkDir(dist, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dist, path)
+		want, _, err := provenance.HashFile(ctx, path)
+		if err != nil {
+			return err
+		}
+		if sub, ok := st.Subject(filepath.ToSlash(rel)); !ok || !sub.Digest.Matches(want) {
+			t.Errorf("%s: no subject with its digest", rel)
+		}
+		files++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files != 40 || len(st.Subjects) != 41 || sum.Files != 40 {
+		t.Errorf("%d files, %d subjects, summary %d files; want 40, 41, 40", files, len(st.Subjects), sum.Files)
+	}
+	repo, imgDigest, _ := strings.Cut(sum.Image, "@sha256:")
+	if sub, ok := st.Subject(repo); !ok || sub.Digest["sha256"] != imgDigest {
+		t.Errorf("image subject %s: %+v, want sha256 %s", repo, sub, imgDigest)
+	}
+	baseRepo, baseDigest, _ := strings.Cut(sum.Base, "@sha256:")
+	found := false
+	for _, m := range st.Provenance.ResolvedDependencies {
+		found = found || m.URI == "oci://"+baseRepo && m.Digest["sha256"] == baseDigest
+	}
+	if !found {
+		t.Errorf("base image %s not a pinned material: %+v", sum.Base, st.Provenance.ResolvedDependencies)
+	}
+
+	// The SBOM: SPDX, about the image and kubectl, describing the Go program.
+	sbomStmt, err := provenance.Parse(payload(t, filepath.Join(out, "sbom.intoto.jsonl")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubectlDigest, _, _ := provenance.HashFile(ctx, filepath.Join(dist, kubectlPath))
+	if sub, ok := sbomStmt.Subject(kubectlPath); sbomStmt.PredicateType != sbom.PredicateSPDX || !ok || !sub.Digest.Matches(kubectlDigest) {
+		t.Errorf("SBOM statement: predicate %s, kubectl subject %+v", sbomStmt.PredicateType, sub)
+	}
+	if !strings.Contains(stdout, "note:") && !bytes.Contains(sbomStmt.Predicate, []byte("pkg:golang/k8s.io/kubectl@"+version)) {
+		t.Errorf("SBOM does not describe the kubectl program")
+	}
+
+	// The files are reproducible: the same kubectl gives the same bytes.
+	again := t.TempDir()
+	if _, err := writeRelease(again, filepath.Join(dist, kubectlPath)); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"kubernetes-server-linux-amd64.tar.gz", "kubernetes-client-linux-amd64.tar.gz", "bin/windows/arm64/kubectl.exe"} {
+		a, _ := os.ReadFile(filepath.Join(dist, name))
+		b, _ := os.ReadFile(filepath.Join(again, name))
+		if len(a) == 0 || !bytes.Equal(a, b) {
+			t.Errorf("%s is not reproducible", name)
+		}
+	}
+}
+
+func TestReleaseTampered(t *testing.T) {
+	ctx := context.Background()
+	out, _, _ := released(t)
+	dist := filepath.Join(out, "dist")
+	provFile := filepath.Join(out, "provenance.intoto.jsonl")
+	pub := mustRead(t, filepath.Join(out, "signer.pub"))
+	if _, err := verifyRelease(ctx, dist, provFile, pub); err != nil {
+		t.Fatalf("untouched release: %v", err)
+	}
+
+	cases := []struct {
+		name   string
+		tamper func(t *testing.T) (undo func())
+	}{
+		{"modified tarball", func(t *testing.T) func() {
+			return replace(t, filepath.Join(dist, "kubernetes-server-linux-amd64.tar.gz"), []byte("a backdoored server"))
+		}},
+		// A genuine file under another file's name: its digest is a subject,
+		// but not under this name.
+		{"swapped platforms", func(t *testing.T) func() {
+			return replace(t, filepath.Join(dist, "bin/darwin/arm64/kubectl"), mustRead(t, filepath.Join(dist, "bin/linux/arm64/kubectl")))
+		}},
+		{"file not in the release", func(t *testing.T) func() {
+			path := filepath.Join(dist, "kubernetes-extra.tar.gz")
+			if err := os.WriteFile(path, []byte("extra"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return func() { os.Remove(path) }
+		}},
+	}
+	for _, c := range cases {
+		undo := c.tamper(t)
+		_, err := verifyRelease(ctx, dist, provFile, pub)
+		undo()
+		if !errors.Is(err, verify.ErrSubject) {
+			t.Errorf("%s: err = %v, want verify.ErrSubject", c.name, err)
+		}
+	}
+
+	// Another key: no file verifies.
+	other, err := sign.GenerateKey(sign.ECDSAP256SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherPub, _ := sign.MarshalPublicKey(other.Public())
+	if _, err := verifyRelease(ctx, dist, provFile, otherPub); !errors.Is(err, verify.ErrSignature) {
+		t.Errorf("other key: err = %v, want verify.ErrSignature", err)
+	}
+}
+
+func TestReleasePolicyRejects(t *testing.T) {
+	ctx := context.Background()
+	out, sum, _ := released(t)
+	policy := string(mustRead(t, filepath.Join(out, "policy.yaml")))
+	other, err := sign.GenerateKey(sign.ECDSAP256SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherPub, _ := sign.MarshalPublicKey(other.Public())
+	if err := os.WriteFile(filepath.Join(out, "other.pub"), otherPub, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, old, new string
+		want           error
+	}{
+		{"CycloneDX required too", "requiredPredicates: [", "requiredPredicates: [" + sbom.PredicateCycloneDX + ", ", verify.ErrMissingPredicate},
+		{"another builder", "- id: " + builderID, "- id: " + builderID + "-fork", verify.ErrBuilder},
+		{"another signer", "file: signer.pub", "file: other.pub", verify.ErrNoAttestation},
+		{"no rule for the registry", `artifacts: "`, `artifacts: "registry.example.com/`, verify.ErrNoTrustedSigners},
+	}
+	regOpts := []oci.Option{oci.WithInsecure()}
+	for _, c := range cases {
+		if !strings.Contains(policy, c.old) {
+			t.Fatalf("%s: policy lacks %q", c.name, c.old)
+		}
+		file := filepath.Join(out, "policy-tampered.yaml")
+		if err := os.WriteFile(file, []byte(strings.Replace(policy, c.old, c.new, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := evaluatePolicy(ctx, file, sum.Image, regOpts); !errors.Is(err, c.want) {
+			t.Errorf("%s: err = %v, want %v", c.name, err, c.want)
+		}
+	}
+}
+
+func payload(t *testing.T, jsonl string) []byte {
+	t.Helper()
+	envs, err := sign.ReadJSONL(bytes.NewReader(mustRead(t, jsonl)))
+	if err != nil || len(envs) != 1 {
+		t.Fatalf("%s: %d envelopes, %v", jsonl, len(envs), err)
+	}
+	return envs[0].Payload
+}
+
+// replace overwrites a file and returns a function that restores it.
+func replace(t *testing.T, path string, data []byte) func() {
+	t.Helper()
+	orig := mustRead(t, path)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if err := os.WriteFile(path, orig, 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
