@@ -32,19 +32,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"google.golang.org/api/option"
@@ -140,11 +136,12 @@ func run(ctx context.Context, cfg config, stdout io.Writer) error {
 	}
 
 	// Where the image goes: the given registry, or one on loopback.
-	regOpts, repo, stop, err := registry(cfg.registry)
+	tg, err := ocitest.NewTarget(cfg.registry, "slsakit/quickstart")
 	if err != nil {
-		return err
+		return fmt.Errorf("-registry: %w", err)
 	}
-	defer stop()
+	defer tg.Close()
+	regOpts, repo := tg.Options, tg.Repo
 	if err := rec.SetExternalParameter("image", repo); err != nil {
 		return err
 	}
@@ -242,7 +239,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) error {
 	}
 
 	// Push the image and attach the provenance to it, by digest.
-	ref, err := pushImage(ctx, repo, img, regOpts)
+	ref, err := tg.Push(ctx, img, "quickstart")
 	if err != nil {
 		return err
 	}
@@ -321,36 +318,6 @@ func parseFormat(f string) (oci.Layout, error) {
 	return 0, fmt.Errorf("-format %q: want referrers, legacy or both", f)
 }
 
-// registry returns the options and repository to push to: the given
-// HOST[:PORT]/REPO (plain HTTP only for loopback hosts), or an in-process
-// registry on loopback, stopped by stop.
-func registry(target string) (opts []oci.Option, repo string, stop func(), err error) {
-	if target == "" {
-		reg := ocitest.Start()
-		return []oci.Option{oci.WithInsecure()}, reg.Host() + "/slsakit/quickstart", reg.Close, nil
-	}
-	r, err := name.NewRepository(target, name.StrictValidation)
-	if err != nil {
-		return nil, "", nil, fmt.Errorf("-registry %q: want HOST[:PORT]/REPO: %w", target, err)
-	}
-	if isLoopback(r.RegistryStr()) {
-		opts = append(opts, oci.WithInsecure())
-	}
-	return opts, r.Name(), func() {}, nil
-}
-
-func isLoopback(hostport string) bool {
-	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = h
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
 // buildImage makes a one-layer image holding the artifact, reproducibly.
 func buildImage(artifact string) (v1.Image, error) {
 	layer, err := tarball.LayerFromFile(artifact)
@@ -376,26 +343,6 @@ func diffIDs(l v1.Layer) []v1.Hash {
 	return []v1.Hash{d}
 }
 
-// pushImage pushes img to repo and returns repo@sha256:<hex>.
-func pushImage(ctx context.Context, repo string, img v1.Image, opts []oci.Option) (string, error) {
-	d, err := img.Digest()
-	if err != nil {
-		return "", err
-	}
-	nameOpts := []name.Option{name.StrictValidation}
-	if len(opts) > 0 { // WithInsecure is the only option registry() adds
-		nameOpts = append(nameOpts, name.Insecure)
-	}
-	tag, err := name.NewTag(repo+":quickstart", nameOpts...)
-	if err != nil {
-		return "", err
-	}
-	if err := remote.Write(tag, img, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)); err != nil {
-		return "", fmt.Errorf("push %s: %w", tag, err)
-	}
-	return repo + "@" + d.String(), nil
-}
-
 // loadSigner returns the signer the flags ask for: a KMS key, a key file,
 // or an ephemeral ECDSA P-256 key.
 func loadSigner(ctx context.Context, cfg config) (sign.Signer, func(), error) {
@@ -415,7 +362,7 @@ func loadSigner(ctx context.Context, cfg config) (sign.Signer, func(), error) {
 		var opts []option.ClientOption
 		if cfg.kmsAddr != "" {
 			opts = append(opts, option.WithEndpoint(cfg.kmsAddr))
-			if isLoopback(cfg.kmsAddr) {
+			if ocitest.IsLoopback(cfg.kmsAddr) {
 				opts = append(opts, option.WithoutAuthentication(),
 					option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())))
 			}

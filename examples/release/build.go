@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,15 +15,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
-	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/oci/ocitest"
 )
 
@@ -190,33 +185,7 @@ func buildKubectl(ctx context.Context, out string) (path, note string, err error
 	return exe, fmt.Sprintf("go build failed (%v); kubectl is this program's own executable", buildErr), nil
 }
 
-// registry returns the options and repository to push to: the given
-// HOST[:PORT]/REPO (plain HTTP only for loopback hosts), or an in-process
-// registry on loopback, stopped by stop.
-func registry(target string) (opts []oci.Option, repo string, stop func(), err error) {
-	if target == "" {
-		reg := ocitest.Start()
-		return []oci.Option{oci.WithInsecure()}, reg.Host() + "/k8s/kubectl", reg.Close, nil
-	}
-	r, err := name.NewRepository(target, name.StrictValidation)
-	if err != nil {
-		return nil, "", nil, fmt.Errorf("-registry %q: want HOST[:PORT]/REPO: %w", target, err)
-	}
-	if isLoopback(r.RegistryStr()) {
-		opts = append(opts, oci.WithInsecure())
-	}
-	return opts, r.Name(), func() {}, nil
-}
-
-func isLoopback(hostport string) bool {
-	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = h
-	}
-	ip := net.ParseIP(host)
-	return host == "localhost" || ip != nil && ip.IsLoopback()
-}
-
+// pushed is an image in the registry.
 type pushed struct {
 	img    v1.Image
 	ref    string // repo@sha256:<hex>
@@ -225,7 +194,7 @@ type pushed struct {
 
 // pushBase pushes a small, reproducible base image (a stand-in for a
 // distroless base) to repo.
-func pushBase(ctx context.Context, repo string, opts []oci.Option) (*pushed, error) {
+func pushBase(ctx context.Context, tg ocitest.Target) (*pushed, error) {
 	layer, err := layerOf(map[string][]byte{"etc/os-release": []byte("ID=slsakit-base\nVERSION_ID=1\n")})
 	if err != nil {
 		return nil, err
@@ -234,11 +203,11 @@ func pushBase(ctx context.Context, repo string, opts []oci.Option) (*pushed, err
 	if err != nil {
 		return nil, err
 	}
-	return push(ctx, repo+":1", img, opts)
+	return push(ctx, tg, "1", img)
 }
 
 // pushImage pushes the kubectl image, built on base, to repo.
-func pushImage(ctx context.Context, repo string, base *pushed, kubectl string, opts []oci.Option) (*pushed, error) {
+func pushImage(ctx context.Context, tg ocitest.Target, base *pushed, kubectl string) (*pushed, error) {
 	bin, err := os.ReadFile(kubectl)
 	if err != nil {
 		return nil, err
@@ -251,7 +220,7 @@ func pushImage(ctx context.Context, repo string, base *pushed, kubectl string, o
 	if err != nil {
 		return nil, err
 	}
-	return push(ctx, repo+":"+version, img, opts)
+	return push(ctx, tg, version, img)
 }
 
 func layerOf(entries map[string][]byte) (v1.Layer, error) {
@@ -263,7 +232,7 @@ func layerOf(entries map[string][]byte) (v1.Layer, error) {
 }
 
 // push writes img under tag and returns it by digest.
-func push(ctx context.Context, tag string, img v1.Image, opts []oci.Option) (*pushed, error) {
+func push(ctx context.Context, tg ocitest.Target, tag string, img v1.Image) (*pushed, error) {
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return nil, err
@@ -273,20 +242,13 @@ func push(ctx context.Context, tag string, img v1.Image, opts []oci.Option) (*pu
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		return nil, err
 	}
-	nameOpts := []name.Option{name.StrictValidation}
-	if len(opts) > 0 { // WithInsecure is the only option registry() adds
-		nameOpts = append(nameOpts, name.Insecure)
-	}
-	t, err := name.NewTag(tag, nameOpts...)
+	ref, err := tg.Push(ctx, img, tag)
 	if err != nil {
 		return nil, err
-	}
-	if err := remote.Write(t, img, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)); err != nil {
-		return nil, fmt.Errorf("push %s: %w", t, err)
 	}
 	d, err := img.Digest()
 	if err != nil {
 		return nil, err
 	}
-	return &pushed{img: img, ref: t.Context().Name() + "@" + d.String(), digest: d.Hex}, nil
+	return &pushed{img: img, ref: ref, digest: d.Hex}, nil
 }

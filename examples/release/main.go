@@ -42,6 +42,7 @@ import (
 	"strings"
 
 	"github.com/slsakit/slsakit/oci"
+	"github.com/slsakit/slsakit/oci/ocitest"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sbom"
 	"github.com/slsakit/slsakit/sign"
@@ -91,11 +92,14 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*summary, error) {
 		out = tmp
 	}
 	dist := filepath.Join(out, "dist")
-	regOpts, repo, stop, err := registry(cfg.registry)
+	tg, err := ocitest.NewTarget(cfg.registry, "k8s/kubectl")
 	if err != nil {
 		return nil, err
 	}
-	defer stop()
+	defer tg.Close()
+	regOpts, repo := tg.Options, tg.Repo
+	baseRepo := *tg // the base image goes to REPO-base
+	baseRepo.Repo += "-base"
 
 	// Build: the release files, a Go program among them, and the image.
 	kubectl, note, err := buildKubectl(ctx, out)
@@ -106,11 +110,11 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*summary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("release files: %w", err)
 	}
-	base, err := pushBase(ctx, repo+"-base", regOpts)
+	base, err := pushBase(ctx, baseRepo)
 	if err != nil {
 		return nil, err
 	}
-	img, err := pushImage(ctx, repo, base, kubectl, regOpts)
+	img, err := pushImage(ctx, *tg, base, kubectl)
 	if err != nil {
 		return nil, err
 	}
