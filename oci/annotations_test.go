@@ -1,6 +1,9 @@
 package oci_test
 
 import (
+	"context"
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -8,6 +11,7 @@ import (
 
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/oci/ocitest"
+	"github.com/slsakit/slsakit/provenance"
 )
 
 func TestWithLayerAnnotations(t *testing.T) {
@@ -57,5 +61,26 @@ func TestListSkipsDeletedReferrer(t *testing.T) {
 	}
 	if atts := list(t, img); len(atts) != 1 {
 		t.Fatalf("list returned %d attestations, want the 1 that still exists", len(atts))
+	}
+}
+
+// A tag-only base image becomes a provenance material pinned by digest
+// when an oci.Resolver is given; without one it is refused.
+func TestResolverPinsImageMaterials(t *testing.T) {
+	ctx := context.Background()
+	reg := ocitest.NewRegistry(t)
+	ref := reg.PushRandomImage(t, "base") // also tagged latest
+	_, want, _ := strings.Cut(ref, "@sha256:")
+
+	byTag := reg.Host() + "/base:latest"
+	if _, err := provenance.ImageMaterial(ctx, byTag); !errors.Is(err, provenance.ErrUnpinnedImage) {
+		t.Fatalf("unresolved tag: %v", err)
+	}
+	m, err := provenance.ImageMaterial(ctx, byTag, provenance.WithResolver(oci.NewResolver(oci.WithInsecure())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.URI != "oci://"+reg.Host()+"/base" || m.Digest["sha256"] != want || m.Annotations["tag"] != "latest" {
+		t.Fatalf("material: %+v, want digest %s", m, want)
 	}
 }

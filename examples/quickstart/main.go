@@ -141,7 +141,11 @@ func run(ctx context.Context, cfg config, stdout io.Writer) error {
 		return fmt.Errorf("-registry: %w", err)
 	}
 	defer tg.Close()
-	regOpts, repo := tg.Options, tg.Repo
+	repo := tg.Repo
+	var regOpts []oci.Option
+	if tg.Insecure {
+		regOpts = append(regOpts, oci.WithInsecure())
+	}
 	if err := rec.SetExternalParameter("image", repo); err != nil {
 		return err
 	}

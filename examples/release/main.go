@@ -97,7 +97,11 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*summary, error) {
 		return nil, err
 	}
 	defer tg.Close()
-	regOpts, repo := tg.Options, tg.Repo
+	repo := tg.Repo
+	var regOpts []oci.Option
+	if tg.Insecure {
+		regOpts = append(regOpts, oci.WithInsecure())
+	}
 	baseRepo := *tg // the base image goes to REPO-base
 	baseRepo.Repo += "-base"
 

@@ -9,8 +9,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-
-	"github.com/slsakit/slsakit/oci"
 )
 
 // Target is where a program pushes images and attestations: a registry it
@@ -19,10 +17,9 @@ import (
 type Target struct {
 	// Repo is the registry/repository to push to.
 	Repo string
-	// Options are the oci options to reach it: WithInsecure (plain HTTP)
-	// for loopback registries only.
-	Options  []oci.Option
-	insecure bool
+	// Insecure says the registry is reached over plain HTTP (pass
+	// oci.WithInsecure): true for loopback registries only.
+	Insecure bool
 	reg      *Registry
 }
 
@@ -33,18 +30,13 @@ type Target struct {
 func NewTarget(target, defaultRepo string) (*Target, error) {
 	if target == "" {
 		reg := Start()
-		return &Target{Repo: reg.Host() + "/" + defaultRepo, Options: []oci.Option{oci.WithInsecure()}, insecure: true, reg: reg}, nil
+		return &Target{Repo: reg.Host() + "/" + defaultRepo, Insecure: true, reg: reg}, nil
 	}
 	r, err := name.NewRepository(target, name.StrictValidation)
 	if err != nil {
 		return nil, fmt.Errorf("registry %q: want HOST[:PORT]/REPO: %w", target, err)
 	}
-	t := &Target{Repo: r.Name()}
-	if IsLoopback(r.RegistryStr()) {
-		t.insecure = true
-		t.Options = []oci.Option{oci.WithInsecure()}
-	}
-	return t, nil
+	return &Target{Repo: r.Name(), Insecure: IsLoopback(r.RegistryStr())}, nil
 }
 
 // Close stops the in-process registry, if the Target started one.
@@ -59,7 +51,7 @@ func (t *Target) Close() {
 // default keychain.
 func (t *Target) Push(ctx context.Context, img v1.Image, tag string) (string, error) {
 	opts := []name.Option{name.StrictValidation}
-	if t.insecure {
+	if t.Insecure {
 		opts = append(opts, name.Insecure)
 	}
 	ref, err := name.NewTag(t.Repo+":"+tag, opts...)

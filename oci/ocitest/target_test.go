@@ -27,13 +27,13 @@ func TestTarget(t *testing.T) {
 	if err != nil || !strings.HasPrefix(ref, "127.0.0.1:") || !strings.Contains(ref, "/team/app@sha256:") {
 		t.Fatalf("push: %q %v", ref, err)
 	}
-	if _, err := oci.Resolve(ctx, ref, tg.Options...); err != nil {
+	if _, err := oci.Resolve(ctx, ref, oci.WithInsecure()); err != nil {
 		t.Fatalf("pushed image not found: %v", err)
 	}
 	// A given loopback registry is reached over plain HTTP.
 	reg := ocitest.NewRegistry(t)
 	given, err := ocitest.NewTarget(reg.Host()+"/given", "unused")
-	if err != nil || given.Repo != reg.Host()+"/given" || len(given.Options) != 1 {
+	if err != nil || given.Repo != reg.Host()+"/given" || !given.Insecure {
 		t.Fatalf("given: %+v %v", given, err)
 	}
 	if _, err := given.Push(ctx, img, "v1"); err != nil {
@@ -41,7 +41,7 @@ func TestTarget(t *testing.T) {
 	}
 	// A remote registry gets no plain-HTTP option; a bad target is an error.
 	remote, err := ocitest.NewTarget("registry.example.com/app", "unused")
-	if err != nil || len(remote.Options) != 0 {
+	if err != nil || remote.Insecure {
 		t.Fatalf("remote: %+v %v", remote, err)
 	}
 	if _, err := ocitest.NewTarget("not a repo", "x"); err == nil {
