@@ -71,6 +71,7 @@ func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		stmtOut      = fs.String("statement-out", "", "also write the unsigned statement here")
 		attach       = fs.Bool("attach", false, "attach the envelope to every --image subject")
 		withSHA512   = fs.Bool("sha512", false, "hash file subjects with SHA-512 too")
+		resolveTags  = fs.Bool("resolve-tags", false, "resolve --base-image tags to digests in the registry (default: a tag-only base image is an error)")
 		params       list
 		materials    list
 		images       list
@@ -127,7 +128,11 @@ func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := addParams(rec, params, *paramsJSON); err != nil {
 		return err
 	}
-	if err := addMaterials(ctx, rec, materials, baseImages, *gitDir, *goModDir, goBinaries); err != nil {
+	var imageOpts []provenance.ImageOption
+	if *resolveTags {
+		imageOpts = append(imageOpts, provenance.WithResolver(oci.NewResolver(regOpts...)))
+	}
+	if err := addMaterials(ctx, rec, materials, baseImages, imageOpts, *gitDir, *goModDir, goBinaries); err != nil {
 		return err
 	}
 	var hashOpts []provenance.HashOption
@@ -295,7 +300,7 @@ func addParams(rec *provenance.Recorder, params []string, file string) error {
 	return nil
 }
 
-func addMaterials(ctx context.Context, rec *provenance.Recorder, materials, baseImages []string, gitDir, goModDir string, goBinaries []string) error {
+func addMaterials(ctx context.Context, rec *provenance.Recorder, materials, baseImages []string, imageOpts []provenance.ImageOption, gitDir, goModDir string, goBinaries []string) error {
 	for _, m := range materials {
 		uri, d, ok := strings.Cut(m, "=")
 		alg, hex, ok2 := strings.Cut(d, ":")
@@ -311,7 +316,7 @@ func addMaterials(ctx context.Context, rec *provenance.Recorder, materials, base
 		}
 	}
 	for _, ref := range baseImages {
-		rd, err := provenance.ImageMaterial(ctx, ref)
+		rd, err := provenance.ImageMaterial(ctx, ref, imageOpts...)
 		if err != nil {
 			return fmt.Errorf("--base-image %s: %w", ref, err)
 		}

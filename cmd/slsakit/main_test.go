@@ -149,6 +149,16 @@ func TestCLIImages(t *testing.T) {
 	slsakit(t, "verify", "--key", pub, "--image", app, "--insecure-registry").want(t, exitOK)
 	slsakit(t, "verify", "--key", pub, "--image", tagged, "--insecure-registry", "--builder-id", builder).want(t, exitOK)
 
+	// A base image by tag: refused unless resolved, then pinned by digest.
+	base := reg.PushRandomImage(t, "team/base")
+	stmt := filepath.Join(dir, "with-base.json")
+	p := []string{"attest", "--builder-id", builder, "--key", key, "--param", "a=b", "--base-image", reg.Host() + "/team/base:latest", "--insecure-registry", "--statement-out", stmt, "--out", filepath.Join(dir, "x.jsonl")}
+	slsakit(t, append(p, pub)...).want(t, exitError)
+	slsakit(t, append(p, "--resolve-tags", pub)...).want(t, exitOK)
+	if b, _ := os.ReadFile(stmt); !strings.Contains(string(b), strings.SplitN(base, "@sha256:", 2)[1]) {
+		t.Fatalf("base image not pinned by digest: %s", b)
+	}
+
 	// The same envelope attached to another image does not verify there.
 	slsakit(t, "attach", "--envelope", env, "--image", second, "--insecure-registry", "--layout", "legacy").want(t, exitOK)
 	atts, err := oci.List(context.Background(), second, oci.WithInsecure())
