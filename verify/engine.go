@@ -490,7 +490,7 @@ func (e *Engine) checkProvenance(r *Result, pv *provenance.Provenance) {
 		}
 	}
 	if p.Source != nil {
-		checkSource(r, p.Source, pv.ResolvedDependencies)
+		checkSource(r, p.Source, pv.ResolvedDependencies, pv.ExternalParameters)
 	}
 	if p.MaxAge > 0 {
 		when := pv.FinishedOn
@@ -558,13 +558,16 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// checkSource looks for a git material "<repository>@<ref>" (ref optional
-// in the URI when the policy names no refs) with a gitCommit digest.
-func checkSource(r *Result, s *SourceRule, deps []provenance.ResourceDescriptor) {
+// checkSource looks for a git material "<repository>@<ref>" with a
+// gitCommit digest. A material without a ref in its URI takes the ref from
+// externalParameters.workflow (SLSA's GitHub Actions build type) when that
+// names the same repository; the commit must still be a material's digest.
+func checkSource(r *Result, s *SourceRule, deps []provenance.ResourceDescriptor, params map[string]any) {
 	want := s.Repository
 	if len(s.Refs) > 0 {
 		want += "@" + strings.Join(s.Refs, " | ")
 	}
+	wfRepo, wfRef := workflowSource(params)
 	var seen []string
 	for _, d := range deps {
 		if !strings.HasPrefix(d.URI, "git+") {
@@ -572,24 +575,36 @@ func checkSource(r *Result, s *SourceRule, deps []provenance.ResourceDescriptor)
 		}
 		seen = append(seen, d.URI)
 		repo, ref, _ := strings.Cut(d.URI, "@refs/")
+		got := d.URI
 		if ref != "" {
 			ref = "refs/" + ref
+		} else if wfRef != "" && (wfRepo == repo || "git+"+wfRepo == repo) {
+			ref = wfRef
+			got += " (ref " + wfRef + " from externalParameters.workflow)"
 		}
 		if repo != s.Repository || d.Digest[provenance.AlgGitCommit] == "" {
 			continue
 		}
 		if len(s.Refs) == 0 {
-			r.pass("source", want, d.URI)
+			r.pass("source", want, got)
 			return
 		}
 		for _, pat := range s.Refs {
 			if ref != "" && globMatch(pat, ref) {
-				r.pass("source", want, d.URI)
+				r.pass("source", want, got)
 				return
 			}
 		}
 	}
 	r.fail("source", want, strings.Join(seen, ", "), ErrSource)
+}
+
+// workflowSource reads externalParameters.workflow.{repository,ref}.
+func workflowSource(params map[string]any) (repo, ref string) {
+	wf, _ := params["workflow"].(map[string]any)
+	repo, _ = wf["repository"].(string)
+	ref, _ = wf["ref"].(string)
+	return repo, ref
 }
 
 func isImage(uri string) bool {

@@ -179,6 +179,22 @@ func TestPolicyTable(t *testing.T) {
 		{name: "tag pattern does not cross slashes", policy: same, envs: one(build{materials: []provenance.ResourceDescriptor{{URI: goodRepo + "@refs/tags/v1/../../heads/dev", Digest: provenance.DigestSet{"gitCommit": commit}}}}, root), want: verify.ErrSource},
 		{name: "source without commit digest", policy: same, envs: one(build{materials: []provenance.ResourceDescriptor{{URI: goodRepo + "@refs/heads/main", Digest: provenance.DigestSet{"sha256": strings.Repeat("a", 64)}}}}, root), want: verify.ErrSource},
 		{name: "source without ref when refs required", policy: same, envs: one(build{materials: []provenance.ResourceDescriptor{{URI: goodRepo, Digest: provenance.DigestSet{"gitCommit": commit}}}}, root), want: verify.ErrSource},
+		{name: "ref from externalParameters.workflow", policy: same, envs: one(build{
+			materials: []provenance.ResourceDescriptor{{URI: goodRepo, Digest: provenance.DigestSet{"gitCommit": commit}}},
+			params:    map[string]any{"target": "release", "workflow": map[string]any{"repository": "https://github.com/example/app", "ref": "refs/heads/main"}},
+		}, root)},
+		{name: "workflow ref that is not allowed", policy: same, envs: one(build{
+			materials: []provenance.ResourceDescriptor{{URI: goodRepo, Digest: provenance.DigestSet{"gitCommit": commit}}},
+			params:    map[string]any{"target": "release", "workflow": map[string]any{"repository": "https://github.com/example/app", "ref": "refs/heads/dev"}},
+		}, root), want: verify.ErrSource},
+		{name: "workflow ref of another repository does not apply", policy: same, envs: one(build{
+			materials: []provenance.ResourceDescriptor{{URI: goodRepo, Digest: provenance.DigestSet{"gitCommit": commit}}},
+			params:    map[string]any{"target": "release", "workflow": map[string]any{"repository": "https://github.com/evil/app", "ref": "refs/heads/main"}},
+		}, root), want: verify.ErrSource},
+		{name: "workflow ref without a pinned commit", policy: same, envs: one(build{
+			materials: []provenance.ResourceDescriptor{{URI: goodRepo, Digest: provenance.DigestSet{"sha256": strings.Repeat("a", 64)}}},
+			params:    map[string]any{"target": "release", "workflow": map[string]any{"repository": "https://github.com/example/app", "ref": "refs/heads/main"}},
+		}, root), want: verify.ErrSource},
 		{name: "source any ref when policy names none", policy: repl("  refs: [refs/heads/main, refs/tags/v*]\n", ""), envs: one(build{materials: []provenance.ResourceDescriptor{{URI: goodRepo + "@refs/heads/dev", Digest: provenance.DigestSet{"gitCommit": commit}}}}, root)},
 		{name: "too old", policy: same, envs: one(build{finished: now.Add(-31 * 24 * time.Hour)}, root), want: verify.ErrTooOld},
 		{name: "just inside max age", policy: same, envs: one(build{finished: now.Add(-720*time.Hour + time.Second)}, root)},
