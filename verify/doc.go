@@ -21,6 +21,22 @@
 // ErrSignature or ErrSubject, so errors.Is and errors.As work on each.
 // Result.String renders the report for a terminal.
 //
+// Images: VerifyImage resolves a reference to its digest once, fetches the
+// image's attestations with the oci package (both layouts) and verifies
+// each against that digest.
+//
+// Policies: a Policy (a Go value, or a versioned YAML/JSON file read by
+// LoadPolicyFile with errors that name line and field; see
+// docs/policy.md) says which builders, build types, sources, materials,
+// parameters, predicate types and ages are acceptable, and whom to trust
+// for which artifacts: the most specific signer rule for an artifact's
+// name alone applies, so a subproject's keys cannot sign for its siblings.
+// An Engine applies it (Evaluate, EvaluateImage) and returns a Report of
+// every check; with WithFetcher it also verifies base images' own
+// provenance, recursively. Engine.VSA summarizes a report as a SLSA
+// Verification Summary Attestation, and WithTrustedVSA accepts a trusted
+// verifier's VSA in place of a full evaluation.
+//
 // Keyless (Sigstore) attestations are verified through the small
 // BundleVerifier interface, which the verify/keyless package implements:
 // VerifyBundle and VerifyImageBundles check a bundle with it (certificate,
