@@ -24,7 +24,6 @@ const coreBuilder = "https://ci.example.com/builders/keyless@v1"
 // as an OCI referrer.
 func attachKeyless(t *testing.T, svc *keylesstest.Services, ref, email string) {
 	t.Helper()
-	ctx := context.Background()
 	repo, hex, _ := strings.Cut(ref, "@sha256:")
 	rec := provenance.NewRecorder(provenance.Builder{ID: coreBuilder}, "https://example.com/buildtypes/make@v1")
 	rec.Start()
@@ -39,6 +38,14 @@ func attachKeyless(t *testing.T, svc *keylesstest.Services, ref, email string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	attachKeylessStatement(t, svc, ref, email, st)
+}
+
+// attachKeylessStatement signs st keyless (as email on svc's default
+// issuer) and attaches it to ref with its Sigstore bundle as a referrer.
+func attachKeylessStatement(t *testing.T, svc *keylesstest.Services, ref, email string, st []byte) {
+	t.Helper()
+	ctx := context.Background()
 	s, err := signkeyless.NewSigner(ctx, signkeyless.WithServices(svc.SigningServices()),
 		signkeyless.WithToken(signkeyless.StaticToken(emailToken(t, svc.Issuer, email))))
 	if err != nil {

@@ -9,8 +9,6 @@ import (
 
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/oci/ocitest"
-	"github.com/slsakit/slsakit/sign"
-	signkeyless "github.com/slsakit/slsakit/sign/keyless"
 	"github.com/slsakit/slsakit/sign/keyless/keylesstest"
 	"github.com/slsakit/slsakit/verify/keyless"
 )
@@ -33,22 +31,7 @@ func TestEndToEndThroughRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := signkeyless.NewSigner(ctx, signkeyless.WithServices(svc.SigningServices()),
-		signkeyless.WithToken(signkeyless.StaticToken(emailToken(t, svc.Issuer, testEmail))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, err := sign.SignStatement(ctx, st, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bundle, err := signkeyless.Bundle(ctx, env, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := oci.Attach(ctx, ref, env, oci.WithBundle(bundle), oci.WithLayout(oci.Referrers), oci.WithInsecure()); err != nil {
-		t.Fatalf("Attach: %v", err)
-	}
+	attachKeylessStatement(t, svc, ref, testEmail, st)
 	atts, err := oci.List(ctx, ref, oci.WithLayout(oci.Referrers), oci.WithInsecure())
 	if err != nil {
 		t.Fatalf("List: %v", err)
