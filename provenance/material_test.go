@@ -317,19 +317,27 @@ func goSumEntries(t *testing.T, path string) map[string]string {
 	return out
 }
 
-func TestGoModulesLocalReplace(t *testing.T) {
+// offlineModule skips without a go command, sets up an offline go
+// environment with the given GOFLAGS, and returns a temp directory and a
+// function writing files into it.
+func offlineModule(t *testing.T, goflags string) (root string, write func(rel, content string)) {
+	t.Helper()
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("go not installed")
 	}
-	t.Setenv("GOFLAGS", "-mod=mod")
+	t.Setenv("GOFLAGS", goflags)
 	t.Setenv("GOPROXY", "off")
 	t.Setenv("GOWORK", "off")
-	root := t.TempDir()
-	write := func(rel, content string) {
+	root = t.TempDir()
+	return root, func(rel, content string) {
 		p := filepath.Join(root, filepath.FromSlash(rel))
 		must(t, os.MkdirAll(filepath.Dir(p), 0o755))
 		must(t, os.WriteFile(p, []byte(content), 0o644))
 	}
+}
+
+func TestGoModulesLocalReplace(t *testing.T) {
+	root, write := offlineModule(t, "-mod=mod")
 	write("lib/go.mod", "module example.com/lib\n\ngo 1.22\n")
 	write("lib/lib.go", "package lib\n\nfunc Hello() string { return \"hi\" }\n")
 	write("unused/go.mod", "module example.com/unused\n\ngo 1.22\n")
@@ -477,18 +485,7 @@ func TestGoModulesFromBinary(t *testing.T) {
 }
 
 func TestGoModulesVendorModeUsesGoSum(t *testing.T) {
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("go not installed")
-	}
-	t.Setenv("GOFLAGS", "-mod=vendor")
-	t.Setenv("GOPROXY", "off")
-	t.Setenv("GOWORK", "off")
-	root := t.TempDir()
-	write := func(rel, content string) {
-		p := filepath.Join(root, filepath.FromSlash(rel))
-		must(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		must(t, os.WriteFile(p, []byte(content), 0o644))
-	}
+	root, write := offlineModule(t, "-mod=vendor")
 	const sum = "h1:Khu2En+0gcYPZ2kuIihfswbzxv/mIHXgzPZ018Oty48="
 	write("go.mod", "module example.com/app\n\ngo 1.22\n\nrequire example.com/lib v1.0.0\n")
 	write("go.sum", "example.com/lib v1.0.0 "+sum+"\nexample.com/lib v1.0.0/go.mod h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n")
