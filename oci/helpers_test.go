@@ -177,3 +177,22 @@ func attach(t testing.TB, image string, env *sign.Envelope, opts ...oci.Option) 
 	}
 	return res
 }
+
+// checkStoredOnce asserts that image has exactly n attestations in layout:
+// none lost, none stored twice.
+func checkStoredOnce(t testing.TB, image string, layout oci.Layout, n int) {
+	t.Helper()
+	if atts := list(t, image, oci.WithLayout(layout)); len(atts) != n {
+		t.Errorf("%d attestations, want %d", len(atts), n)
+	}
+	if layout&oci.Legacy != 0 {
+		if l := len(legacyManifest(t, image, "").Layers); l != n {
+			t.Errorf("legacy layers %d, want %d (duplicates or losses)", l, n)
+		}
+	}
+	if layout&oci.Referrers != 0 {
+		if r := len(referrers(t, image)); r != n {
+			t.Errorf("referrers %d, want %d (duplicates or losses)", r, n)
+		}
+	}
+}

@@ -285,20 +285,7 @@ func TestConcurrentAttach(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			atts := list(t, image, oci.WithLayout(tc.layout))
-			if len(atts) != n {
-				t.Errorf("%d attestations survived, want %d", len(atts), n)
-			}
-			if tc.layout&oci.Legacy != 0 {
-				if l := len(legacyManifest(t, image, "").Layers); l != n {
-					t.Errorf("legacy layers %d, want %d", l, n)
-				}
-			}
-			if tc.layout&oci.Referrers != 0 {
-				if r := len(referrers(t, image)); r != n {
-					t.Errorf("referrers %d, want %d", r, n)
-				}
-			}
+			checkStoredOnce(t, image, tc.layout, n)
 		})
 	}
 }
@@ -471,20 +458,7 @@ func TestFaultInjection(t *testing.T) {
 			if ft.Faults() == 0 {
 				t.Fatal("no faults injected")
 			}
-			atts := list(t, image, oci.WithLayout(tc.layout))
-			if len(atts) != n {
-				t.Errorf("%d attestations, want %d", len(atts), n)
-			}
-			if tc.layout&oci.Legacy != 0 {
-				if l := len(legacyManifest(t, image, "").Layers); l != n {
-					t.Errorf("legacy layers %d, want %d (duplicates or losses)", l, n)
-				}
-			}
-			if tc.layout&oci.Referrers != 0 {
-				if r := len(referrers(t, image)); r != n {
-					t.Errorf("referrers %d, want %d (duplicates or losses)", r, n)
-				}
-			}
+			checkStoredOnce(t, image, tc.layout, n)
 			checkBlobsExist(t, image, tc.layout&oci.Legacy != 0)
 		})
 	}
