@@ -397,3 +397,42 @@ func TestSourceSpellings(t *testing.T) {
 		})
 	}
 }
+
+// TestVSASubjectStrong: a VSA names its subject by the strong entries of
+// the artifact's digest only, in lowercase, so that no consumer can match
+// it by a weak one; an artifact known by no strong digest gets no VSA.
+func TestVSASubjectStrong(t *testing.T) {
+	ctx := context.Background()
+	key := genKey(t, sign.ECDSAP256SHA256)
+	p, err := verify.ParsePolicy([]byte("version: 1\nsigners:\n  - artifacts: \"**\"\n    keys:\n      - pem: |\n          " + indent(pubPEM(t, key)) + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := verify.NewEngine(ctx, p, verify.WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := digestOf("artifact")["sha256"]
+	m5 := strings.Repeat("5", 32)
+	art := verify.Artifact{Name: "app", Digest: provenance.DigestSet{"sha256": strings.ToUpper(d), "md5": m5}}
+	rep, err := eng.Evaluate(ctx, art, []*sign.Envelope{envelope(t, build{}.statement(t), key)})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, rep)
+	}
+	stmt, err := eng.VSA(rep, verify.VSAOptions{VerifierID: "https://verifier.example.com/v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := provenance.Parse(stmt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// main: {md5:5555... sha256:<UPPERCASE>}
+	if len(st.Subjects) != 1 || st.Subjects[0].Digest.String() != (provenance.DigestSet{"sha256": d}).String() {
+		t.Fatalf("VSA subject %v", st.Subjects)
+	}
+	weak := &verify.Report{Artifact: verify.Artifact{Name: "app", Digest: provenance.DigestSet{"md5": m5}}}
+	if _, err := eng.VSA(weak, verify.VSAOptions{VerifierID: "https://verifier.example.com/v1"}); !errors.Is(err, verify.ErrSubject) {
+		t.Fatalf("VSA for a weak digest: %v", err)
+	}
+}
