@@ -109,29 +109,47 @@ func lookup(alg string) (algorithm, bool) {
 	return algorithm{}, false
 }
 
-// fold reduces an algorithm name to ASCII lowercase letters and digits, so
-// that spellings a lenient reader would take for the same algorithm
-// ("SHA256", "sha-256", "sha256 ", "sha3-256", "dirhash") fold together.
-func fold(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-			b.WriteByte(c)
-		case c >= 'A' && c <= 'Z':
-			b.WriteByte(c + 'a' - 'A')
+// foldEqual reports whether a and b are equal once reduced to ASCII
+// lowercase letters and digits, so that spellings a lenient reader would
+// take for the same algorithm ("SHA256", "sha-256", "sha256 ", "sha3-256",
+// "dirhash") compare equal. It does not allocate.
+func foldEqual(a, b string) bool {
+	i, j := 0, 0
+	for {
+		for i < len(a) && folded(a[i]) == 0 {
+			i++
 		}
+		for j < len(b) && folded(b[j]) == 0 {
+			j++
+		}
+		if i == len(a) || j == len(b) {
+			return i == len(a) && j == len(b)
+		}
+		if folded(a[i]) != folded(b[j]) {
+			return false
+		}
+		i++
+		j++
 	}
-	return b.String()
+}
+
+// folded maps a byte to its lowercase letter or digit, or 0 when folding
+// drops it.
+func folded(c byte) byte {
+	switch {
+	case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		return c
+	case c >= 'A' && c <= 'Z':
+		return c + 'a' - 'A'
+	}
+	return 0
 }
 
 // lookalike returns the known algorithm that alg is a non-canonical
 // spelling of, or "".
 func lookalike(alg string) string {
-	f := fold(alg)
 	for _, a := range table() {
-		if a.name != alg && fold(a.name) == f {
+		if a.name != alg && foldEqual(a.name, alg) {
 			return a.name
 		}
 	}
@@ -272,6 +290,16 @@ func (d DigestSet) MatchesStrong(o DigestSet) bool {
 	return shared
 }
 
+// HasStrong reports whether some entry of d is strong (see Strong).
+func (d DigestSet) HasStrong() bool {
+	for alg, v := range d {
+		if Strong(alg, v) {
+			return true
+		}
+	}
+	return false
+}
+
 // Strong returns the entries of d that are strong (see Strong), or nil
 // when there are none.
 func (d DigestSet) Strong() DigestSet {
@@ -297,6 +325,10 @@ func (d DigestSet) Validate() error {
 	if len(d) == 0 {
 		return fmt.Errorf("%w: empty digest set", ErrInvalidDigest)
 	}
+	if d.valid() {
+		return nil
+	}
+	// Sorted, so that the error names the same entry every time.
 	for _, alg := range d.algorithms() {
 		if _, _, err := check(alg, d[alg]); err != nil {
 			return err

@@ -160,19 +160,22 @@ func TestValidate(t *testing.T) {
 // canonical name would be refused as a look-alike of another), and every
 // name appears once.
 func TestTableSpellings(t *testing.T) {
-	seen := map[string]string{}
-	for _, a := range table() {
-		f := fold(a.name)
-		if other, dup := seen[f]; dup {
-			t.Errorf("%q and %q fold to %q", other, a.name, f)
+	rows := table()
+	for i, a := range rows {
+		for _, b := range rows[i+1:] {
+			if foldEqual(a.name, b.name) {
+				t.Errorf("%q and %q fold together", a.name, b.name)
+			}
 		}
-		seen[f] = a.name
 		if lookalike(a.name) != "" {
 			t.Errorf("%q is taken for a look-alike", a.name)
 		}
 		for _, l := range a.lens {
 			if l.strong && l.n <= 0 {
 				t.Errorf("%q: strong without a fixed length", a.name)
+			}
+			if n := max(l.n, 2); l.n != 0 && (DigestSet{a.name: hexOf('a', n)}).Validate() != nil {
+				t.Errorf("%q of %d digits does not validate", a.name, n)
 			}
 		}
 	}
@@ -223,7 +226,28 @@ func TestStrongSet(t *testing.T) {
 	if len(got) != 2 || got["sha256"] != a || got["gitCommit"] != hexOf('c', 40) {
 		t.Fatalf("Strong() = %v", got)
 	}
-	if (DigestSet{"md5": hexOf('5', 32)}).Strong() != nil {
+	if (DigestSet{"md5": hexOf('5', 32)}).Strong() != nil || (DigestSet{"md5": hexOf('5', 32)}).HasStrong() {
 		t.Fatal("weak-only set has strong entries")
+	}
+	if !d.HasStrong() {
+		t.Fatal("HasStrong")
+	}
+}
+
+func TestFoldEqual(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"sha256", "SHA256", true}, {"sha256", "sha-256", true}, {"sha256", " sha256 ", true},
+		{"sha3_256", "SHA3-256", true}, {"dirHash", "dirhash", true}, {"sha256", "sha2567", false},
+		{"sha256", "sha25", false}, {"", "-", true}, {"md5", "md 5\x00", true}, {"sha1", "sha11", false},
+	} {
+		if got := foldEqual(c.a, c.b); got != c.want {
+			t.Errorf("foldEqual(%q, %q) = %v", c.a, c.b, got)
+		}
+		if got := foldEqual(c.b, c.a); got != c.want {
+			t.Errorf("foldEqual(%q, %q) = %v", c.b, c.a, got)
+		}
 	}
 }

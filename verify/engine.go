@@ -641,7 +641,7 @@ func checkMaterials(r *Result, m MaterialRule, deps []provenance.ResourceDescrip
 			bad = append(bad, label+" ("+err.Error()+")")
 		case m.RequireImageDigests && isImage && !img.Pinned():
 			bad = append(bad, label+" (image without sha256 digest)")
-		case m.RequireDigests && len(d.Digest.Strong()) == 0 && len(img.Digest) == 0:
+		case m.RequireDigests && !d.Digest.HasStrong() && len(img.Digest) == 0:
 			bad = append(bad, label+" (no strong digest)")
 		}
 	}

@@ -99,14 +99,20 @@ func checkSubject(r *Result, st *provenance.Statement, want provenance.DigestSet
 // look-alike. The set must validate and hold a strong entry: an
 // expectation that weak or unknown algorithms could meet is none.
 func expectedDigest(want provenance.DigestSet) (provenance.DigestSet, error) {
-	norm := make(provenance.DigestSet, len(want))
-	for alg, hex := range want {
-		norm[alg] = strings.ToLower(hex)
+	norm := want
+	for _, hex := range want {
+		if hex != strings.ToLower(hex) { // copy only when there is something to lowercase
+			norm = make(provenance.DigestSet, len(want))
+			for alg, hex := range want {
+				norm[alg] = strings.ToLower(hex)
+			}
+			break
+		}
 	}
 	if err := norm.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: expected digest: %w", ErrSubject, err)
 	}
-	if len(norm.Strong()) == 0 {
+	if !norm.HasStrong() {
 		return nil, fmt.Errorf("%w: expected digest %v has no strong algorithm (sha256, sha384, sha512, sha3_*, gitCommit, dirHash, ...)", ErrSubject, norm)
 	}
 	return norm, nil
