@@ -436,3 +436,34 @@ func TestVSASubjectStrong(t *testing.T) {
 		t.Fatalf("VSA for a weak digest: %v", err)
 	}
 }
+
+// TestDependencyCycleDigestCase: the caller may give the artifact's digest
+// in uppercase hex; a base image that names the artifact in lowercase is
+// still a cycle, found before the artifact is fetched again (main fetched
+// it once more and found the cycle a level deeper).
+func TestDependencyCycleDigestCase(t *testing.T) {
+	ctx := context.Background()
+	key := genKey(t, sign.ECDSAP256SHA256)
+	p, err := verify.ParsePolicy([]byte("version: 1\nbuilders:\n  - id: " + builderID + "\ndependencies:\n  maxDepth: 5\n" +
+		"signers:\n  - artifacts: \"**\"\n    keys:\n      - pem: |\n          " + indent(pubPEM(t, key)) + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(name string) string { return "registry.example.com/" + name + "@sha256:" + imageDigest(name) }
+	reg := &fakeRegistry{atts: map[string][]*sign.Envelope{
+		at("base"): {envelope(t, imageBuild(t, "base", builderID, "app"), key)},
+		at("app"):  {envelope(t, imageBuild(t, "app", builderID, "base"), key)},
+	}}
+	eng, err := verify.NewEngine(ctx, p, verify.WithFetcher(reg), verify.WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	art := verify.Artifact{Name: "registry.example.com/app", Digest: provenance.DigestSet{"sha256": strings.ToUpper(imageDigest("app"))}}
+	rep, err := eng.Evaluate(ctx, art, []*sign.Envelope{envelope(t, imageBuild(t, "app", builderID, "base"), key)})
+	if !errors.Is(err, verify.ErrDependency) || !strings.Contains(rep.String(), "cycle:") {
+		t.Fatalf("err = %v\n%s", err, rep)
+	}
+	if fmt.Sprint(reg.fetched) != fmt.Sprint([]string{at("base")}) {
+		t.Fatalf("fetched %v", reg.fetched)
+	}
+}

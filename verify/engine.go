@@ -350,7 +350,7 @@ func (e *Engine) rule(name string) (compiledRule, bool) {
 // satisfy a rule of keyless identities: use EvaluateAttestations with the
 // Sigstore bundles.
 func (e *Engine) Evaluate(ctx context.Context, art Artifact, envs []*sign.Envelope) (*Report, error) {
-	return e.evaluate(ctx, art, envelopeAttestations(envs), []string{art.Digest[provenance.AlgSHA256]})
+	return e.evaluate(ctx, art, envelopeAttestations(envs), []string{strings.ToLower(art.Digest[provenance.AlgSHA256])})
 }
 
 // EvaluateAttestations is Evaluate for attestations that may carry a
@@ -359,7 +359,7 @@ func (e *Engine) Evaluate(ctx context.Context, art Artifact, envs []*sign.Envelo
 // by the engine's IdentityVerifier, for the artifact's digest; a rule with
 // both trusts an attestation that either verifies.
 func (e *Engine) EvaluateAttestations(ctx context.Context, art Artifact, atts []Attestation) (*Report, error) {
-	return e.evaluate(ctx, art, atts, []string{art.Digest[provenance.AlgSHA256]})
+	return e.evaluate(ctx, art, atts, []string{strings.ToLower(art.Digest[provenance.AlgSHA256])})
 }
 
 func envelopeAttestations(envs []*sign.Envelope) []Attestation {
