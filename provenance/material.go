@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/slsakit/slsakit/intoto"
 )
 
 // FileMaterial hashes the file at path (SHA-256) and names the descriptor
@@ -66,7 +68,7 @@ func URIMaterial(uri string, d DigestSet) (ResourceDescriptor, error) {
 	if err := d.Validate(); err != nil {
 		return ResourceDescriptor{}, fmt.Errorf("%w (uri %q)", err, uri)
 	}
-	return ResourceDescriptor{URI: uri, Digest: d.clone()}, nil
+	return ResourceDescriptor{URI: uri, Digest: d.Clone()}, nil
 }
 
 // ImageResolver turns a tag reference into a digest ("sha256:<hex>").
@@ -117,8 +119,8 @@ func ImageMaterial(ctx context.Context, ref string, opts ...ImageOption) (Resour
 		}
 	}
 	alg, hexv, ok := strings.Cut(dgst, ":")
-	want := map[string]int{"sha256": 64, "sha512": 128}[alg]
-	if !ok || want == 0 || len(hexv) != want || !isLowerHex(hexv) {
+	// OCI image digests are sha256 or sha512, lowercase hex of its length.
+	if !ok || (alg != AlgSHA256 && alg != AlgSHA512) || !intoto.Strong(alg, hexv) {
 		return ResourceDescriptor{}, fmt.Errorf("%w: bad digest %q in %q", ErrInvalidImageRef, dgst, ref)
 	}
 	rd := ResourceDescriptor{URI: "oci://" + repo, Digest: DigestSet{alg: hexv}}

@@ -207,7 +207,7 @@ func (r *Recorder) AddSubject(subjects ...Subject) error {
 }
 
 func mergeSubject(cur, p *intoto.ResourceDescriptor) (*intoto.ResourceDescriptor, error) {
-	conflict := &SubjectConflictError{Name: p.Name, Existing: DigestSet(cur.Digest).clone(), New: DigestSet(p.Digest).clone()}
+	conflict := &SubjectConflictError{Name: p.Name, Existing: DigestSet(cur.Digest).Clone(), New: DigestSet(p.Digest).Clone()}
 	if !DigestSet(cur.Digest).Matches(p.Digest) {
 		return nil, conflict
 	}
@@ -225,7 +225,7 @@ func mergeSubject(cur, p *intoto.ResourceDescriptor) (*intoto.ResourceDescriptor
 
 func cloneRD(p *intoto.ResourceDescriptor) *intoto.ResourceDescriptor {
 	c := &intoto.ResourceDescriptor{
-		Name: p.Name, Uri: p.Uri, Digest: DigestSet(p.Digest).clone(), Content: p.Content,
+		Name: p.Name, Uri: p.Uri, Digest: DigestSet(p.Digest).Clone(), Content: p.Content,
 		DownloadLocation: p.DownloadLocation, MediaType: p.MediaType, Annotations: p.Annotations,
 	}
 	return c

@@ -6,31 +6,11 @@ import (
 	"fmt"
 	"math"
 	"net/url"
-	"sort"
 	"strings"
 
 	intoto "github.com/in-toto/attestation/go/v1"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
-)
-
-// Well-known in-toto digest-set algorithm names used by this package.
-const (
-	// AlgSHA256 is SHA-256 of the artifact bytes.
-	AlgSHA256 = "sha256"
-	// AlgSHA512 is SHA-512 of the artifact bytes.
-	AlgSHA512 = "sha512"
-	// AlgGitCommit is the hex id of a git commit object.
-	AlgGitCommit = "gitCommit"
-	// AlgDirHash is Go's dirhash "h1" tree hash in lowercase hex (in-toto
-	// digest-set spec v1; the v0.1 spec called it goModuleH1). A Go module
-	// sum "h1:<base64>" is exactly this hash of the module's files under the
-	// "path@version/" prefix, so module sums are recorded under this name,
-	// never as sha256: it is not the SHA-256 of anything a user downloads.
-	AlgDirHash = "dirHash"
-	// AlgGoModuleH1 is the in-toto v0.1 name of AlgDirHash, accepted when
-	// parsing.
-	AlgGoModuleH1 = "goModuleH1"
 )
 
 // Statement and predicate type URIs.
@@ -44,7 +24,6 @@ const (
 // Sentinel errors. Errors returned by this package wrap one of them; test
 // with errors.Is.
 var (
-	ErrInvalidDigest        = errors.New("provenance: invalid digest")
 	ErrInvalidDescriptor    = errors.New("provenance: invalid resource descriptor")
 	ErrSubjectConflict      = errors.New("provenance: conflicting subjects with the same name")
 	ErrInvalidParameter     = errors.New("provenance: parameter is not JSON-representable")
@@ -74,109 +53,6 @@ func (e *SubjectConflictError) Error() string {
 }
 
 func (e *SubjectConflictError) Unwrap() error { return ErrSubjectConflict }
-
-// DigestSet maps an in-toto digest algorithm name (sha256, sha512,
-// gitCommit, dirHash, ...) to its lowercase hex value.
-type DigestSet map[string]string
-
-// String renders the set with algorithms in sorted order.
-func (d DigestSet) String() string {
-	keys := d.algorithms()
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + ":" + d[k]
-	}
-	return "{" + strings.Join(parts, " ") + "}"
-}
-
-func (d DigestSet) algorithms() []string {
-	keys := make([]string, 0, len(d))
-	for k := range d {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-// Matches reports whether d and o share at least one algorithm and agree on
-// every algorithm they share (in-toto's matching rule, made strict about
-// disagreement).
-func (d DigestSet) Matches(o DigestSet) bool {
-	common := 0
-	for alg, v := range d {
-		if ov, ok := o[alg]; ok {
-			if ov != v {
-				return false
-			}
-			common++
-		}
-	}
-	return common > 0
-}
-
-// hexLengths lists the hex length(s) of the algorithms whose encoding the
-// in-toto digest-set spec fixes. Other algorithm names are allowed with any
-// non-empty value.
-var hexLengths = map[string][]int{
-	"md5": {32}, "sha1": {40}, "sha224": {56}, "sha256": {64}, "sha384": {96}, "sha512": {128},
-	"sha512_224": {56}, "sha512_256": {64},
-	"sha3_224": {56}, "sha3_256": {64}, "sha3_384": {96}, "sha3_512": {128},
-	"gitCommit": {40, 64}, "gitTree": {40, 64}, "gitBlob": {40, 64}, "gitTag": {40, 64},
-	"dirHash": {64}, "goModuleH1": {64},
-}
-
-// Validate checks that the set is non-empty and that every value of a known
-// algorithm is lowercase hex of the right length.
-func (d DigestSet) Validate() error {
-	if len(d) == 0 {
-		return fmt.Errorf("%w: empty digest set", ErrInvalidDigest)
-	}
-	for _, alg := range d.algorithms() {
-		v := d[alg]
-		if alg == "" {
-			return fmt.Errorf("%w: empty algorithm name", ErrInvalidDigest)
-		}
-		if v == "" {
-			return fmt.Errorf("%w: %s: empty value", ErrInvalidDigest, alg)
-		}
-		lens, known := hexLengths[alg]
-		if !known {
-			continue
-		}
-		if !isLowerHex(v) {
-			return fmt.Errorf("%w: %s: not lowercase hex", ErrInvalidDigest, alg)
-		}
-		ok := false
-		for _, n := range lens {
-			ok = ok || len(v) == n
-		}
-		if !ok {
-			return fmt.Errorf("%w: %s: %d hex digits, want %v", ErrInvalidDigest, alg, len(v), lens)
-		}
-	}
-	return nil
-}
-
-func isLowerHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
-
-func (d DigestSet) clone() DigestSet {
-	if d == nil {
-		return nil
-	}
-	c := make(DigestSet, len(d))
-	for k, v := range d {
-		c[k] = v
-	}
-	return c
-}
 
 // ResourceDescriptor mirrors the in-toto v1 ResourceDescriptor. At least one
 // of Name, URI and Digest must be set. Annotations must be
@@ -215,7 +91,7 @@ func (rd ResourceDescriptor) toProto() (*intoto.ResourceDescriptor, error) {
 	p := &intoto.ResourceDescriptor{
 		Name:             rd.Name,
 		Uri:              rd.URI,
-		Digest:           rd.Digest.clone(),
+		Digest:           rd.Digest.Clone(),
 		MediaType:        rd.MediaType,
 		DownloadLocation: rd.DownloadLocation,
 		Content:          append([]byte(nil), rd.Content...),
@@ -254,7 +130,7 @@ func fromProto(p *intoto.ResourceDescriptor) ResourceDescriptor {
 		DownloadLocation: p.GetDownloadLocation(),
 	}
 	if len(p.GetDigest()) > 0 {
-		rd.Digest = DigestSet(p.GetDigest()).clone()
+		rd.Digest = DigestSet(p.GetDigest()).Clone()
 	}
 	if len(p.GetContent()) > 0 {
 		rd.Content = append([]byte(nil), p.GetContent()...)

@@ -2,10 +2,8 @@ package sbom
 
 import (
 	"bytes"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"sort"
 
 	intoto "github.com/in-toto/attestation/go/v1"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -60,7 +58,7 @@ func (s *SBOM) statement(predicateType string, doc []byte, subjects []Subject) (
 	}
 	for i, sub := range subjects {
 		if err := checkSubject(sub); err != nil {
-			return nil, fmt.Errorf("%w: subject %d: %v", ErrInvalidSubject, i, err)
+			return nil, fmt.Errorf("%w: subject %d: %w", ErrInvalidSubject, i, err)
 		}
 		d := make(map[string]string, len(sub.Digest))
 		for k, v := range sub.Digest {
@@ -87,33 +85,4 @@ func (s *SBOM) statement(predicateType string, doc []byte, subjects []Subject) (
 		return nil, fmt.Errorf("sbom: statement: %w", err)
 	}
 	return out.Bytes(), nil
-}
-
-func checkSubject(sub Subject) error {
-	if sub.Name == "" {
-		return fmt.Errorf("no name")
-	}
-	if len(sub.Digest) == 0 {
-		return fmt.Errorf("no digest")
-	}
-	algs := make([]string, 0, len(sub.Digest))
-	for k := range sub.Digest {
-		algs = append(algs, k)
-	}
-	sort.Strings(algs)
-	for _, alg := range algs {
-		v := sub.Digest[alg]
-		want := map[string]int{"sha256": 32, "sha384": 48, "sha512": 64, "sha1": 20}[alg]
-		if want == 0 {
-			if v == "" {
-				return fmt.Errorf("empty %s digest", alg)
-			}
-			continue
-		}
-		b, err := hex.DecodeString(v)
-		if err != nil || len(b) != want || hex.EncodeToString(b) != v {
-			return fmt.Errorf("%s digest %q is not %d lower-case hex bytes", alg, v, want)
-		}
-	}
-	return nil
 }

@@ -22,22 +22,23 @@ type BundleVerifier interface {
 }
 
 // bundleDigest picks the digest a bundle is verified for: sha256 if the
-// set has it, else the first strong algorithm by name.
+// expected set has it, else its lexically first strong algorithm; none
+// when the expectation is malformed or has no strong algorithm.
 func bundleDigest(d provenance.DigestSet) (string, bool) {
-	if h := d[provenance.AlgSHA256]; h != "" {
-		return provenance.AlgSHA256 + ":" + h, true
-	}
-	algs := make([]string, 0, len(d))
-	for alg, h := range d {
-		if !weakDigests[alg] && h != "" {
-			algs = append(algs, alg)
-		}
-	}
-	if len(algs) == 0 {
+	norm, err := expectedDigest(d)
+	if err != nil {
 		return "", false
 	}
+	strong := norm.Strong()
+	if h, ok := strong[provenance.AlgSHA256]; ok {
+		return provenance.AlgSHA256 + ":" + h, true
+	}
+	algs := make([]string, 0, len(strong))
+	for alg := range strong {
+		algs = append(algs, alg)
+	}
 	sort.Strings(algs)
-	return algs[0] + ":" + d[algs[0]], true
+	return algs[0] + ":" + strong[algs[0]], true
 }
 
 // VerifyBundle verifies a Sigstore bundle with bv for the artifact of

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sign"
 )
@@ -349,7 +350,7 @@ func (e *Engine) rule(name string) (compiledRule, bool) {
 // satisfy a rule of keyless identities: use EvaluateAttestations with the
 // Sigstore bundles.
 func (e *Engine) Evaluate(ctx context.Context, art Artifact, envs []*sign.Envelope) (*Report, error) {
-	return e.evaluate(ctx, art, envelopeAttestations(envs), []string{art.Digest[provenance.AlgSHA256]})
+	return e.evaluate(ctx, art, envelopeAttestations(envs), []string{strings.ToLower(art.Digest[provenance.AlgSHA256])})
 }
 
 // EvaluateAttestations is Evaluate for attestations that may carry a
@@ -358,7 +359,7 @@ func (e *Engine) Evaluate(ctx context.Context, art Artifact, envs []*sign.Envelo
 // by the engine's IdentityVerifier, for the artifact's digest; a rule with
 // both trusts an attestation that either verifies.
 func (e *Engine) EvaluateAttestations(ctx context.Context, art Artifact, atts []Attestation) (*Report, error) {
-	return e.evaluate(ctx, art, atts, []string{art.Digest[provenance.AlgSHA256]})
+	return e.evaluate(ctx, art, atts, []string{strings.ToLower(art.Digest[provenance.AlgSHA256])})
 }
 
 func envelopeAttestations(envs []*sign.Envelope) []Attestation {
@@ -376,8 +377,8 @@ func (e *Engine) evaluate(ctx context.Context, art Artifact, atts []Attestation,
 	res := &Result{}
 	defer func() { rep.Checks = res.Checks }()
 
-	if len(art.Digest) == 0 {
-		res.fail("artifact", "a digest", "none", fmt.Errorf("%w: artifact %q has no digest", ErrSubject, art.Name))
+	if _, err := expectedDigest(art.Digest); err != nil {
+		res.fail("artifact", "a strong digest", art.Digest.String(), fmt.Errorf("artifact %q: %w", art.Name, err))
 		return rep, res.Err()
 	}
 	if len(e.vsa) > 0 {
@@ -568,21 +569,21 @@ func checkSource(r *Result, s *SourceRule, deps []provenance.ResourceDescriptor,
 		want += "@" + strings.Join(s.Refs, " | ")
 	}
 	wfRepo, wfRef := workflowSource(params)
+	wantRepo := gitRepository(s.Repository)
 	var seen []string
 	for _, d := range deps {
-		if !strings.HasPrefix(d.URI, "git+") {
+		g, ok := intoto.ParseGitURI(d.URI)
+		if !ok {
 			continue
 		}
 		seen = append(seen, d.URI)
-		repo, ref, _ := strings.Cut(d.URI, "@refs/")
+		repo, ref := g.Repository, g.Ref
 		got := d.URI
-		if ref != "" {
-			ref = "refs/" + ref
-		} else if wfRef != "" && (wfRepo == repo || "git+"+wfRepo == repo) {
+		if ref == "" && wfRef != "" && wfRepo != "" && gitRepository(wfRepo) == repo {
 			ref = wfRef
 			got += " (ref " + wfRef + " from externalParameters.workflow)"
 		}
-		if repo != s.Repository || d.Digest[provenance.AlgGitCommit] == "" {
+		if repo != wantRepo || !intoto.Strong(provenance.AlgGitCommit, d.Digest[provenance.AlgGitCommit]) {
 			continue
 		}
 		if len(s.Refs) == 0 {
@@ -599,6 +600,20 @@ func checkSource(r *Result, s *SourceRule, deps []provenance.ResourceDescriptor,
 	r.fail("source", want, strings.Join(seen, ", "), ErrSource)
 }
 
+// gitRepository normalizes a repository URI for comparison: scheme and
+// host in lowercase, the path exact (intoto.ParseGitURI). A URI without
+// the "git+" prefix (externalParameters.workflow.repository is written
+// "https://...") gets it; one that does not parse stays as written.
+func gitRepository(uri string) string {
+	if g, ok := intoto.ParseGitURI(uri); ok {
+		return g.Repository
+	}
+	if g, ok := intoto.ParseGitURI("git+" + uri); ok {
+		return g.Repository
+	}
+	return uri
+}
+
 // workflowSource reads externalParameters.workflow.{repository,ref}.
 func workflowSource(params map[string]any) (repo, ref string) {
 	wf, _ := params["workflow"].(map[string]any)
@@ -607,15 +622,11 @@ func workflowSource(params map[string]any) (repo, ref string) {
 	return repo, ref
 }
 
-func isImage(uri string) bool {
-	for _, p := range []string{"oci://", "docker://", "pkg:docker/", "pkg:oci/"} {
-		if strings.HasPrefix(uri, p) {
-			return true
-		}
-	}
-	return false
-}
-
+// checkMaterials applies the material rules. Images are told apart by
+// intoto.ParseImage, whatever the spelling of their scheme, purl type or
+// registry; a material that looks like an image but cannot be read as one
+// is refused under either rule, as is one whose URI digest disagrees with
+// its digest set: neither can be shown to be pinned.
 func checkMaterials(r *Result, m MaterialRule, deps []provenance.ResourceDescriptor) {
 	var bad []string
 	for _, d := range deps {
@@ -623,10 +634,14 @@ func checkMaterials(r *Result, m MaterialRule, deps []provenance.ResourceDescrip
 		if label == "" {
 			label = d.Name
 		}
+		img, err := intoto.ParseImage(d.URI, d.Digest)
+		isImage := !errors.Is(err, intoto.ErrNotImage)
 		switch {
-		case m.RequireImageDigests && isImage(d.URI) && !validSHA256(d.Digest["sha256"]):
+		case isImage && err != nil:
+			bad = append(bad, label+" ("+err.Error()+")")
+		case m.RequireImageDigests && isImage && !img.Pinned():
 			bad = append(bad, label+" (image without sha256 digest)")
-		case m.RequireDigests && !hasStrongDigest(d.Digest):
+		case m.RequireDigests && !d.Digest.HasStrong() && len(img.Digest) == 0:
 			bad = append(bad, label+" (no strong digest)")
 		}
 	}
@@ -639,27 +654,6 @@ func checkMaterials(r *Result, m MaterialRule, deps []provenance.ResourceDescrip
 		return
 	}
 	r.pass("materials", want, fmt.Sprintf("%d materials pinned", len(deps)))
-}
-
-func validSHA256(h string) bool {
-	if len(h) != 64 {
-		return false
-	}
-	for _, c := range h {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
-
-func hasStrongDigest(d provenance.DigestSet) bool {
-	for alg, v := range d {
-		if !weakDigests[alg] && v != "" {
-			return true
-		}
-	}
-	return false
 }
 
 // lookup walks a dotted path through nested JSON objects.
@@ -754,34 +748,24 @@ func toFloat(v any) (float64, bool) {
 	return 0, false
 }
 
-// imageLocation returns "registry/repository" for an image material URI
-// the engine can fetch from (oci:// and docker://), or "".
-func imageLocation(uri string) string {
-	for _, scheme := range []string{"oci://", "docker://"} {
-		if rest, ok := strings.CutPrefix(uri, scheme); ok {
-			if i := strings.IndexAny(rest, "@"); i >= 0 {
-				rest = rest[:i]
-			}
-			return rest
-		}
-	}
-	return ""
-}
-
 func (e *Engine) checkDependencies(ctx context.Context, r *Result, rep *Report, pv *provenance.Provenance, path []string) {
 	maxDepth := e.maxDepth
 	for _, m := range pv.ResolvedDependencies {
-		if !isImage(m.URI) {
+		img, err := intoto.ParseImage(m.URI, m.Digest)
+		if errors.Is(err, intoto.ErrNotImage) {
 			continue
 		}
 		name := "dependency " + m.URI
-		loc := imageLocation(m.URI)
-		digest := m.Digest[provenance.AlgSHA256]
+		loc := img.Location()
+		digest := img.Digest[provenance.AlgSHA256]
 		switch {
-		case loc == "":
-			r.fail(name, "an oci:// or docker:// location", m.URI, fmt.Errorf("%w: cannot locate %q to fetch its attestations", ErrDependency, m.URI))
+		case err != nil:
+			r.fail(name, "a readable image reference", m.URI, fmt.Errorf("%w: %w", ErrDependency, err))
 			continue
-		case !validSHA256(digest):
+		case loc == "":
+			r.fail(name, "a registry location", m.URI, fmt.Errorf("%w: cannot locate %q to fetch its attestations", ErrDependency, m.URI))
+			continue
+		case !img.Pinned():
 			r.fail(name, "a sha256 digest", m.Digest.String(), fmt.Errorf("%w: image material not pinned", ErrDependency))
 			continue
 		case len(path) > maxDepth:

@@ -122,10 +122,13 @@ type SourceRule struct {
 // MaterialRule constrains resolved dependencies.
 type MaterialRule struct {
 	// RequireImageDigests: every container image among the materials
-	// (oci://, docker://, pkg:docker/, pkg:oci/ URIs) carries a sha256 digest.
+	// (oci://, docker://, pkg:docker/, pkg:oci/ URIs, in any case; see
+	// intoto.ParseImage) carries a sha256 digest, in its digest set or its
+	// URI. An image URI that cannot be read fails the rule.
 	RequireImageDigests bool `yaml:"requireImageDigests,omitempty" json:"requireImageDigests,omitempty"`
-	// RequireDigests: every material carries a digest of a strong
-	// algorithm (not md5 or sha1).
+	// RequireDigests: every material carries a strong digest (intoto.Strong:
+	// sha256, sha384, sha512, sha3_*, gitCommit, dirHash, ...; never md5,
+	// sha1, unknown or differently spelled algorithms).
 	RequireDigests bool `yaml:"requireDigests,omitempty" json:"requireDigests,omitempty"`
 }
 

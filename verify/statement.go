@@ -10,10 +10,6 @@ import (
 	"github.com/slsakit/slsakit/provenance"
 )
 
-// weakDigests never count towards a subject match on their own: a collision
-// in them is within an attacker's reach.
-var weakDigests = map[string]bool{"md5": true, "sha1": true}
-
 // checkStatement parses the (authenticated) payload and compares it with
 // want; maxSize bounds the payload. Each expectation left empty is reported
 // as skipped.
@@ -74,23 +70,22 @@ func exact(r *Result, name, want, got string, sentinel error) {
 	}
 }
 
+// checkSubject looks for a subject that names the expected artifact:
+// intoto's strict match (both sets valid, agreeing on every shared
+// algorithm, sharing a strong one), so weak, unknown or differently
+// spelled algorithms never make a match.
 func checkSubject(r *Result, st *provenance.Statement, want provenance.DigestSet) {
 	if len(want) == 0 {
 		r.skip("subject", "not required")
 		return
 	}
-	norm := make(provenance.DigestSet, len(want))
-	strong := false
-	for alg, hex := range want {
-		norm[alg] = strings.ToLower(hex)
-		strong = strong || !weakDigests[alg]
-	}
-	if !strong {
-		r.fail("subject", norm.String(), "", fmt.Errorf("%w: expected digest uses only weak algorithms (md5, sha1)", ErrSubject))
+	norm, err := expectedDigest(want)
+	if err != nil {
+		r.fail("subject", "a strong expected digest", want.String(), err)
 		return
 	}
 	for _, sub := range st.Subjects {
-		if sub.Digest.Matches(norm) && sharesStrong(sub.Digest, norm) {
+		if sub.Digest.MatchesStrong(norm) {
 			r.pass("subject", norm.String(), fmt.Sprintf("%s %s", sub.Name, sub.Digest))
 			return
 		}
@@ -98,13 +93,29 @@ func checkSubject(r *Result, st *provenance.Statement, want provenance.DigestSet
 	r.fail("subject", norm.String(), subjectsSummary(st.Subjects), ErrSubject)
 }
 
-func sharesStrong(a, b provenance.DigestSet) bool {
-	for alg := range a {
-		if _, ok := b[alg]; ok && !weakDigests[alg] {
-			return true
+// expectedDigest checks the digest a caller expects an artifact to have.
+// Hex values are lowercased (callers copy digests from tools that print
+// them in uppercase); algorithm names are not, so "SHA256" stays a
+// look-alike. The set must validate and hold a strong entry: an
+// expectation that weak or unknown algorithms could meet is none.
+func expectedDigest(want provenance.DigestSet) (provenance.DigestSet, error) {
+	norm := want
+	for _, hex := range want {
+		if hex != strings.ToLower(hex) { // copy only when there is something to lowercase
+			norm = make(provenance.DigestSet, len(want))
+			for alg, hex := range want {
+				norm[alg] = strings.ToLower(hex)
+			}
+			break
 		}
 	}
-	return false
+	if err := norm.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: expected digest: %w", ErrSubject, err)
+	}
+	if !norm.HasStrong() {
+		return nil, fmt.Errorf("%w: expected digest %v has no strong algorithm (sha256, sha384, sha512, sha3_*, gitCommit, dirHash, ...)", ErrSubject, norm)
+	}
+	return norm, nil
 }
 
 func subjectsSummary(subs []provenance.ResourceDescriptor) string {

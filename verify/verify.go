@@ -146,7 +146,9 @@ func distinct(ids []string) int {
 // checked (their checks are reported as skipped).
 type Expectations struct {
 	// SubjectDigest must match one subject of the statement: every algorithm
-	// the two digest sets share must agree, and they must share one.
+	// the two digest sets share must agree, and they must share a strong
+	// one (intoto.DigestSet.MatchesStrong). It must validate and hold a
+	// strong algorithm itself; hex values may be in either case.
 	// Get it with provenance.HashFile or provenance.HashReader.
 	SubjectDigest provenance.DigestSet
 	// PredicateType is the exact predicate type URI, e.g.

@@ -56,6 +56,13 @@ func (e *Engine) VSA(rep *Report, o VSAOptions) ([]byte, error) {
 	if rep == nil || len(rep.Artifact.Digest) == 0 {
 		return nil, errors.New("verify: VSA needs a report with an artifact digest")
 	}
+	// The subject carries only the strong entries, lowercase: a consumer
+	// that matched on a weak one could be fooled by a collision.
+	subject, err := expectedDigest(rep.Artifact.Digest)
+	if err != nil {
+		return nil, fmt.Errorf("verify: VSA subject: %w", err)
+	}
+	subject = subject.Strong()
 	now := time.Now
 	if o.Now != nil {
 		now = o.Now
@@ -94,7 +101,7 @@ func (e *Engine) VSA(rep *Report, o VSAOptions) ([]byte, error) {
 			pt = a.Statement.PredicateType
 		}
 		pred.InputAttestations = append(pred.InputAttestations, &vsapb.VerificationSummary_InputAttestation{
-			Uri: "dsse:" + pt, Digest: map[string]string{"sha256": hex.EncodeToString(sum[:])},
+			Uri: "dsse:" + pt, Digest: map[string]string{provenance.AlgSHA256: hex.EncodeToString(sum[:])},
 		})
 	}
 	pj, err := protojson.Marshal(pred)
@@ -107,7 +114,7 @@ func (e *Engine) VSA(rep *Report, o VSAOptions) ([]byte, error) {
 	}
 	st := &intoto.Statement{
 		Type:          provenance.StatementTypeV1,
-		Subject:       []*intoto.ResourceDescriptor{{Name: rep.Artifact.Name, Digest: rep.Artifact.Digest}},
+		Subject:       []*intoto.ResourceDescriptor{{Name: rep.Artifact.Name, Digest: subject}},
 		PredicateType: PredicateVSA,
 		Predicate:     ps,
 	}

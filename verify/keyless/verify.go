@@ -19,6 +19,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/slsakit/slsakit/internal/strictjson"
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sign"
 )
@@ -272,11 +273,13 @@ type verifyConfig struct {
 type digest struct{ alg, hex string }
 
 // WithArtifactDigest requires a statement subject with this digest (for
-// example "sha256" and the lowercase hex of an image digest). Repeat it to
-// require several artifacts.
+// example "sha256" and the hex of an image digest). The algorithm must be
+// a strong one spelled as in-toto does ("sha256", not "SHA256"; see
+// intoto.Strong), else Verify fails with ErrConfig. Repeat it to require
+// several artifacts.
 func WithArtifactDigest(algorithm, hexDigest string) VerifyOption {
 	return func(c *verifyConfig) {
-		c.digests = append(c.digests, digest{strings.ToLower(algorithm), strings.ToLower(hexDigest)})
+		c.digests = append(c.digests, digest{algorithm, strings.ToLower(hexDigest)})
 	}
 }
 
@@ -326,6 +329,11 @@ func (v *Verifier) Verify(ctx context.Context, raw []byte, opts ...VerifyOption)
 	}
 	if len(vc.digests) == 0 && !vc.any {
 		return nil, fmt.Errorf("%w: no expected artifact digest (WithArtifactDigest or WithAnyArtifact)", ErrConfig)
+	}
+	for _, d := range vc.digests {
+		if !intoto.Strong(d.alg, d.hex) {
+			return nil, fmt.Errorf("%w: expected artifact digest %s:%s is not a strong digest (sha256, sha384, sha512, ...)", ErrConfig, d.alg, d.hex)
+		}
 	}
 	if len(raw) > v.cfg.maxSize {
 		return nil, fmt.Errorf("%w: bundle is %d bytes, limit %d", ErrBundle, len(raw), v.cfg.maxSize)
@@ -423,9 +431,12 @@ func (v *Verifier) Verify(ctx context.Context, raw []byte, opts ...VerifyOption)
 	return out, nil
 }
 
+// hasSubject uses intoto's strict match: the subject's digest set is valid
+// and agrees with the expected strong digest.
 func hasSubject(st *provenance.Statement, d digest) bool {
+	want := intoto.DigestSet{d.alg: d.hex}
 	for _, s := range st.Subjects {
-		if v, ok := s.Digest[d.alg]; ok && strings.EqualFold(v, d.hex) {
+		if s.Digest.MatchesStrong(want) {
 			return true
 		}
 	}
