@@ -223,7 +223,7 @@ func attachReferrer(ctx context.Context, c *client, repo name.Repository, subj v
 
 func parseIndex(b []byte) (*v1.IndexManifest, error) {
 	var idx v1.IndexManifest
-	if err := json.Unmarshal(b, &idx); err != nil {
+	if err := decodeManifest(b, &idx); err != nil {
 		return nil, fmt.Errorf("%w: index: %v", ErrInvalidManifest, err)
 	}
 	return &idx, nil
@@ -384,7 +384,7 @@ func (c *client) getLegacy(ctx context.Context, repo name.Repository, tag string
 		return nil, err
 	}
 	var man v1.Manifest
-	if err := json.Unmarshal(m.body, &man); err != nil {
+	if err := decodeManifest(m.body, &man); err != nil {
 		return nil, fmt.Errorf("%w: %s:%s: %v", ErrInvalidManifest, repo, tag, err)
 	}
 	if man.MediaType.IsIndex() {

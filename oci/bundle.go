@@ -1,12 +1,12 @@
 package oci
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
 
+	"github.com/slsakit/slsakit/internal/strictjson"
 	"github.com/slsakit/slsakit/sign"
 )
 
@@ -100,12 +100,15 @@ func envelopeJSON(env *sign.Envelope) ([]byte, error) { return json.Marshal(toWi
 
 // ParseBundle extracts the DSSE envelope of a Sigstore bundle (v0.1 to
 // v0.3 JSON). It checks structure only; verifying the signature and the
-// verification material is the verifier's job.
+// verification material is the verifier's job. The bundle is read as
+// internal/strictjson reads signed JSON (one value, no duplicate or
+// case-folded keys, no key spelled other than protojson writes it), so
+// the envelope taken here is the one a protojson reader such as
+// sigstore-go takes.
 func ParseBundle(raw []byte, opts ...sign.ParseOption) (*sign.Envelope, error) {
 	var b bundleJSON
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if err := dec.Decode(&b); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidBundle, err)
+	if err := strictjson.Unmarshal(raw, &b); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidBundle, err)
 	}
 	if b.MediaType != MediaTypeBundle && !strings.HasPrefix(b.MediaType, mtBundlePfx+"+json;version=0.") {
 		return nil, fmt.Errorf("%w: media type %q", ErrInvalidBundle, b.MediaType)
@@ -123,6 +126,16 @@ func ParseBundle(raw []byte, opts ...sign.ParseOption) (*sign.Envelope, error) {
 	return env, nil
 }
 
+// decodeManifest reads a manifest or index from a registry after
+// strictjson.Check: the registry, other clients and this package then all
+// see one subject and one set of layers, whatever JSON reader each uses.
+func decodeManifest(b []byte, v any) error {
+	if err := strictjson.Check(b); err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
 // predicateTypeOf reads the predicateType of an in-toto statement payload.
 func predicateTypeOf(env *sign.Envelope) string {
 	if env.PayloadType != sign.PayloadTypeInToto {
@@ -131,7 +144,7 @@ func predicateTypeOf(env *sign.Envelope) string {
 	var st struct {
 		PredicateType string `json:"predicateType"`
 	}
-	if json.Unmarshal(env.Payload, &st) != nil {
+	if strictjson.Unmarshal(env.Payload, &st) != nil {
 		return ""
 	}
 	return st.PredicateType

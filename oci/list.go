@@ -2,7 +2,6 @@ package oci
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -161,7 +160,7 @@ func (l *lister) fetchReferrer(ctx context.Context, d v1.Descriptor) (*Attestati
 		return nil, fmt.Errorf("oci: referrer %s: %w", d.Digest, err)
 	}
 	var man v1.Manifest
-	if err := json.Unmarshal(m.body, &man); err != nil {
+	if err := decodeManifest(m.body, &man); err != nil {
 		return nil, nil
 	}
 	if man.Subject == nil || man.Subject.Digest != l.subj {

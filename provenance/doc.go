@@ -41,7 +41,9 @@
 //
 // # Reading
 //
-// Parse checks size and strict JSON (no duplicate keys) before reading, and
+// Parse checks size and strict JSON (no duplicate keys, no keys that differ
+// only in case, '_' or '-', nothing else two JSON readers read
+// differently) before reading, and
 // returns a Statement view whose Normalized field lists every liberty it
 // took, such as cosign v2.6.5's "invocationID" spelling or a v0.2 predicate
 // mapped onto the v1 view. WithStrictV1 accepts canonical v1 only.

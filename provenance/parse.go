@@ -102,11 +102,15 @@ func WithStrictV1() ParseOption { return func(c *parseConfig) { c.strict = true 
 func WithRequireProvenance() ParseOption { return func(c *parseConfig) { c.requireProvenance = true } }
 
 // Parse reads an in-toto statement (v1 or v0.1). It first checks the
-// document with internal/strictjson (duplicate keys, well-formedness,
-// depth) and the size limit, then requires at least one subject, a digest
-// on every subject and well-formed hex for known digest algorithms.
-// Object keys match exactly (encoding/json's case-insensitive matching is
-// not used). cosign v2.6.5 writes "invocationID" in SLSA v1 metadata; it is
+// document with internal/strictjson (duplicate keys, keys that differ only
+// in case, '_' or '-' such as subject/Subject or predicateType/
+// predicate_type, lone surrogates, unsafe numbers, well-formedness, depth)
+// and the size limit, then requires at least one subject, a digest on
+// every subject and well-formed hex for known digest algorithms. Object
+// keys match exactly (encoding/json's case-insensitive matching is not
+// used), and since no two keys of an object fold equal, a reader that
+// matches loosely (encoding/json into structs, protojson) finds no other
+// value than Parse does. cosign v2.6.5 writes "invocationID" in SLSA v1 metadata; it is
 // accepted and listed in Normalized. Errors wrap ErrTooLarge,
 // ErrMalformedStatement, ErrUnsupportedType or ErrUnsupportedPredicate.
 func Parse(data []byte, opts ...ParseOption) (*Statement, error) {

@@ -166,6 +166,39 @@ func TestParseTamper(t *testing.T) {
 	}
 }
 
+// TestParseAmbiguousKeys: keys that readers who match names loosely
+// (encoding/json by case, protojson by proto and JSON name) take for one
+// field while Parse reads only the exact spelling. Each document was
+// accepted by Parse at main 0a75f45, which read "subject" and ignored the
+// attacker's "Subject" that an encoding/json struct reader picks instead.
+func TestParseAmbiguousKeys(t *testing.T) {
+	golden := string(readTestdata(t, "statement.golden.json"))
+	evil := `[{"name":"dist/evil","digest":{"sha256":"` + hexOf('e', 64) + `"}}]`
+	cases := []struct{ name, doc, path string }{
+		{"subject and Subject", strings.Replace(golden, `"subject":`, `"Subject":`+evil+`,"subject":`, 1), "subject"},
+		{"SUBJECT after subject", strings.Replace(golden, `"predicateType":`, `"SUBJECT":`+evil+`,"predicateType":`, 1), "SUBJECT"},
+		{"predicateType and predicate_type", strings.Replace(golden, `"predicate":`, `"predicate_type":"https://example.com/evil","predicate":`, 1), "predicate_type"},
+		{"_type and type", strings.Replace(golden, `"subject":`, `"type":"https://in-toto.io/Statement/v0.1","subject":`, 1), "type"},
+		{"nested builder ID", strings.Replace(golden, `"runDetails":{"builder":{`, `"runDetails":{"builder":{"ID":"https://evil.example.com",`, 1), "predicate.runDetails.builder.id"},
+		{"long s in a digest algorithm", strings.Replace(golden, `"sha512":`, "\"\u017fha256\":\""+hexOf('e', 64)+"\",\"sha512\":", 1), "subject[0].digest[\"\u017fha256\"]"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.doc == golden {
+				t.Fatal("tamper did not change the document")
+			}
+			_, err := Parse([]byte(c.doc))
+			if !errors.Is(err, ErrMalformedStatement) || !errors.Is(err, strictjson.ErrAmbiguousKey) {
+				t.Fatalf("got %v, want ErrMalformedStatement and strictjson.ErrAmbiguousKey", err)
+			}
+			var e *strictjson.Error
+			if errors.As(err, &e) && c.path != "" && e.Path != c.path {
+				t.Errorf("path %q, want %q", e.Path, c.path)
+			}
+		})
+	}
+}
+
 func replaceSubjects(doc, with string) string {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(doc), &m); err != nil {

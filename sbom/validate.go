@@ -31,8 +31,9 @@ var (
 // the rules of the specification this package relies on. spdx/tools-golang
 // v0.5.7 has no full validator (spdxlib.ValidateDocument only checks that
 // relationships name existing elements), so on top of it ValidateSPDX
-// checks: strict JSON (no duplicate keys), that tools-golang reads it as
-// 2.3, the document header (version, data license, SPDXRef-DOCUMENT, name,
+// checks: strict JSON (internal/strictjson: no duplicate or case-variant
+// keys, nothing two JSON readers read differently), that tools-golang
+// reads it as 2.3, the document header (version, data license, SPDXRef-DOCUMENT, name,
 // an absolute namespace URI without fragment, creators, created date), and
 // for every package its name, unique well-formed SPDX ID, download
 // location, checksum algorithms and lengths, license fields, external

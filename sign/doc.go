@@ -20,7 +20,8 @@
 //
 // SignEnvelope signs a payload with one or more Signers over the DSSE
 // pre-authentication encoding (PAE); ParseEnvelope reads an envelope
-// strictly (size limit, duplicate keys, exact field names, strict base64)
+// strictly (size limit, duplicate keys and keys that differ only in case,
+// exact field names, strict base64)
 // without trusting it; verification is the caller's next step, with a
 // Verifier from NewVerifier or VerifierFor. WriteJSONL and ReadJSONL handle
 // the .intoto.jsonl format. FromDSSESigner, ToDSSESigner, FromDSSEVerifier

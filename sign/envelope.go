@@ -127,10 +127,12 @@ type wireSignature struct {
 }
 
 // ParseEnvelope decodes a JSON DSSE envelope. It rejects input over the size
-// limit (ErrTooLarge), duplicate keys at any depth, field names not spelled
-// exactly as in the spec, unknown trailing data, missing fields, bad base64
-// and envelopes without signatures
-// (ErrMalformedEnvelope). It checks no signature: that is the verifier's job.
+// limit (ErrTooLarge), JSON that internal/strictjson rejects (duplicate
+// keys at any depth, keys that differ only in case such as "payload" and
+// "Payload", lone surrogates, trailing data), field names not spelled
+// exactly as in the spec, missing fields, bad base64 and envelopes without
+// signatures (ErrMalformedEnvelope, wrapping the strictjson error when
+// there is one). It checks no signature: that is the verifier's job.
 func ParseEnvelope(data []byte, opts ...ParseOption) (*Envelope, error) {
 	cfg := parseConfig{maxSize: DefaultMaxEnvelopeSize}
 	for _, o := range opts {

@@ -7,9 +7,11 @@ import (
 
 // checkEnvelopeKeys rejects object keys that are not spelled exactly as the
 // DSSE spec spells them. encoding/json matches field names without regard
-// to case, so {"payloadType":"a","PayloadType":"b"} passes the duplicate-key
-// check yet decodes as "b", while a case-sensitive parser reads "a": two
-// readers, two documents behind one signature.
+// to case, so {"payloadType":"a","PayloadType":"b"} would decode as "b"
+// while a case-sensitive parser reads "a": two readers, two documents
+// behind one signature. strictjson.Check refuses such pairs first; this
+// also refuses a lone misspelling ({"PayloadType":"b"}), which
+// encoding/json would read and a case-sensitive parser ignore.
 func checkEnvelopeKeys(data []byte) error {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(data, &top); err != nil {

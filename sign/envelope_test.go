@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/slsakit/slsakit/internal/strictjson"
 	"github.com/slsakit/slsakit/sign"
 	"github.com/slsakit/slsakit/sign/signtest"
 )
@@ -226,5 +227,35 @@ func TestJSONL(t *testing.T) {
 	}
 	if _, err := sign.ReadJSONL(&buf, sign.WithMaxSize(50)); !errors.Is(err, sign.ErrTooLarge) {
 		t.Errorf("long line: %v", err)
+	}
+}
+
+// TestParseEnvelopeAmbiguousKeys: keys a loosely matching reader takes for
+// a DSSE field (encoding/json folds case; protojson, which reads the
+// dsseEnvelope of a Sigstore bundle, also takes payload_type) are refused
+// by strictjson, by name. At main 0a75f45 each was refused only as an
+// unknown field, and none with strictjson.ErrAmbiguousKey.
+func TestParseEnvelopeAmbiguousKeys(t *testing.T) {
+	cases := map[string]struct{ in, path string }{
+		"payload and Payload":          {`{"payloadType":"t","payload":"aGk=","Payload":"ZXZpbA==","signatures":[{"sig":"c2ln"}]}`, "Payload"},
+		"Payload first":                {`{"payloadType":"t","Payload":"ZXZpbA==","payload":"aGk=","signatures":[{"sig":"c2ln"}]}`, "payload"},
+		"payload_type and payloadType": {`{"payload_type":"u","payloadType":"t","payload":"aGk=","signatures":[{"sig":"c2ln"}]}`, "payloadType"},
+		"keyid and keyId":              {`{"payloadType":"t","payload":"aGk=","signatures":[{"keyid":"a","keyId":"b","sig":"c2ln"}]}`, "signatures[0].keyId"},
+		"Kelvin sign in KEYID":         {"{\"payloadType\":\"t\",\"payload\":\"aGk=\",\"signatures\":[{\"keyid\":\"a\",\"\u212aEYID\":\"b\",\"sig\":\"c2ln\"}]}", "signatures[0][\"\u212aEYID\"]"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := sign.ParseEnvelope([]byte(c.in))
+			if !errors.Is(err, sign.ErrMalformedEnvelope) || !errors.Is(err, strictjson.ErrAmbiguousKey) {
+				t.Fatalf("err = %v, want ErrMalformedEnvelope and strictjson.ErrAmbiguousKey", err)
+			}
+			var e *strictjson.Error
+			if !errors.As(err, &e) || e.Path != c.path {
+				t.Fatalf("err %v does not name %q", err, c.path)
+			}
+			if _, err := sign.ReadJSONL(strings.NewReader(c.in + "\n")); !errors.Is(err, strictjson.ErrAmbiguousKey) {
+				t.Fatalf("ReadJSONL: %v", err)
+			}
+		})
 	}
 }

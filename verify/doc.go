@@ -4,12 +4,16 @@
 // KMS key) and a signature threshold. Verify takes a serialized DSSE
 // envelope and Expectations, and checks in this order:
 //
-//  1. envelope: size limit, well-formed DSSE JSON, no duplicate keys;
+//  1. envelope: size limit, well-formed DSSE JSON, no duplicate keys nor
+//     keys that differ only in case, '_' or '-';
 //  2. payloadType: exactly application/vnd.in-toto+json (configurable);
 //  3. signature: signatures by at least Threshold distinct trusted keys (a
 //     key counts once however often it signed; keyid hints are ignored);
 //  4. statement: only now is the payload parsed (in-toto Statement v1 or
-//     v0.1; SLSA provenance v1 or v0.2), rejecting duplicate keys;
+//     v0.1; SLSA provenance v1 or v0.2), rejecting JSON that two readers
+//     could read differently (internal/strictjson: duplicate or
+//     case-variant keys such as subject/Subject, lone surrogates, numbers
+//     beyond float64 or 2^53);
 //  5. predicateType, subject digest, builder ID and build type, compared
 //     exactly: no case folding, no prefix matching.
 //

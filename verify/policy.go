@@ -1,8 +1,10 @@
 package verify
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +14,8 @@ import (
 	"time"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/slsakit/slsakit/internal/strictjson"
 )
 
 // PolicyVersion is the only policy schema version this package reads.
@@ -226,12 +230,18 @@ func LoadPolicyFile(path string) (*Policy, error) {
 
 // ParsePolicy reads and validates a policy from YAML or JSON. Unknown
 // fields, duplicate keys, a wrong version and inconsistent rules are errors
-// that name the line and field (*PolicyError, matching ErrPolicy).
+// that name the line and field (*PolicyError, matching ErrPolicy). A JSON
+// policy is first held to the rules of signed JSON (internal/strictjson):
+// keys that differ only in case such as "signers" and "Signers" are
+// refused by name, not reported as an unknown field.
 func ParsePolicy(data []byte) (*Policy, error) { return parsePolicy(data, "") }
 
 func parsePolicy(data []byte, file string) (*Policy, error) {
 	if len(data) > MaxPolicySize {
 		return nil, &PolicyError{File: file, Err: fmt.Errorf("%d bytes, limit %d", len(data), MaxPolicySize)}
+	}
+	if err := checkJSON(data, file); err != nil {
+		return nil, err
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
@@ -256,6 +266,24 @@ func parsePolicy(data []byte, file string) (*Policy, error) {
 		return nil, err
 	}
 	return &p, nil
+}
+
+// checkJSON holds a policy written as JSON to what strictjson accepts of
+// signed JSON. The YAML reader that decodes it reads JSON its own way (its
+// escapes, its numbers), and the policy's digest goes into VSAs that other
+// verifiers act on: a policy that two readers read differently must not
+// load. YAML policies, and YAML flow documents that are not JSON, are left
+// to the YAML checks.
+func checkJSON(data []byte, file string) error {
+	if !json.Valid(data) {
+		return nil
+	}
+	err := strictjson.Check(data)
+	var e *strictjson.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	return &PolicyError{File: file, Line: 1 + bytes.Count(data[:e.Offset], []byte("\n")), Field: e.Path, Err: err}
 }
 
 // checkKnownFields decodes again with unknown fields refused: yaml.v3 only

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slsakit/slsakit/internal/strictjson"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sign"
 	"github.com/slsakit/slsakit/verify"
@@ -404,4 +405,51 @@ func FuzzParsePolicy(f *testing.F) {
 			t.Fatalf("accepted an invalid policy: %+v", p)
 		}
 	})
+}
+
+// TestPolicyJSONAmbiguousKeys: a JSON policy is held to the rules of signed
+// JSON. "signers" and "Signers" side by side is refused by name, with the
+// line and the key path, before any YAML reading; so are the other
+// constructs readers disagree on. At main 0a75f45 each was refused too, but
+// by accident of the YAML reader (unknown field, bad escape) or of
+// validation, with no sentinel: this test fails there on errors.Is.
+func TestPolicyJSONAmbiguousKeys(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name, doc string
+		want      error
+		line      int
+		field     string
+	}{
+		{"signers and Signers", "{\"version\": 1,\n \"signers\": [{\"artifacts\": \"**\", \"keys\": [{\"file\": \"a.pub\"}]}],\n \"Signers\": [{\"artifacts\": \"**\", \"keys\": [{\"file\": \"evil.pub\"}]}]}",
+			strictjson.ErrAmbiguousKey, 3, "Signers"},
+		{"nested case variant", `{"version": 1, "signers": [{"artifacts": "**", "keys": [{"file": "a.pub", "File": "evil.pub"}]}]}`,
+			strictjson.ErrAmbiguousKey, 1, "signers[0].keys[0].File"},
+		{"delimiter variant", `{"version": 1, "build_types": [], "buildTypes": [], "signers": []}`,
+			strictjson.ErrAmbiguousKey, 1, "buildTypes"},
+		{"lone surrogate", `{"version": 1, "signers": [{"artifacts": "app\ud800", "keys": [{"file": "a.pub"}]}]}`,
+			strictjson.ErrUnsafeString, 1, "signers[0].artifacts"},
+		{"integer beyond 2^53", `{"version": 1, "signers": [{"artifacts": "**", "threshold": 9007199254740993, "keys": [{"file": "a.pub"}]}]}`,
+			strictjson.ErrUnsafeNumber, 1, "signers[0].threshold"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(dir, "policy.json")
+			if err := os.WriteFile(path, []byte(c.doc), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := verify.LoadPolicyFile(path)
+			var pe *verify.PolicyError
+			if !errors.As(err, &pe) || !errors.Is(err, verify.ErrPolicy) || !errors.Is(err, c.want) {
+				t.Fatalf("err = %v, want a *PolicyError matching %v", err, c.want)
+			}
+			if pe.File != path || pe.Line != c.line || pe.Field != c.field {
+				t.Errorf("file %q line %d field %q, want %q %d %q (%v)", pe.File, pe.Line, pe.Field, path, c.line, c.field, err)
+			}
+		})
+	}
+	// YAML flow style that is not JSON is still read as YAML.
+	if _, err := verify.ParsePolicy([]byte(`{version: 1, signers: [{artifacts: "**", keys: [{file: a.pub}]}]}`)); err != nil {
+		t.Fatalf("YAML flow policy: %v", err)
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/slsakit/slsakit/internal/strictjson"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sign"
 )
@@ -176,8 +177,11 @@ func (e *Engine) fastPath(ctx context.Context, art Artifact, envs []*sign.Envelo
 			if err != nil {
 				continue
 			}
+			// Case-sensitive in effect: a "VerificationResult" that only
+			// encoding/json's folding would read as verificationResult is
+			// refused, not read.
 			var v vsaView
-			if err := json.Unmarshal(r.Statement.Predicate, &v); err != nil {
+			if err := strictjson.Unmarshal(r.Statement.Predicate, &v); err != nil {
 				why = append(why, "unreadable VSA: "+err.Error())
 				continue
 			}
