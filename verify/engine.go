@@ -224,6 +224,11 @@ func NewEngine(ctx context.Context, p *Policy, opts ...EngineOption) (*Engine, e
 			if bv == nil {
 				return nil, p.errAt(f+".identities", "the IdentityVerifier returned no verifier")
 			}
+			if cv, ok := bv.(ClockedBundleVerifier); ok {
+				if bv = cv.WithClock(cfg.now); bv == nil {
+					return nil, p.errAt(f+".identities", "the verifier's WithClock returned no verifier")
+				}
+			}
 		}
 		var keys []sign.Verifier
 		for j, k := range r.Keys {
