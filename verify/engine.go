@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"time"
 
@@ -730,17 +729,6 @@ func checkParameter(r *Result, rule ParameterRule, params map[string]any) {
 	default:
 		r.pass(name, "present", got)
 	}
-}
-
-// jsonEqual compares a parameter (decoded from JSON: float64, string, bool,
-// nil, []any, map[string]any) with a policy value (decoded from YAML: ints
-// too), numerically where both are numbers.
-func jsonEqual(a, b any) bool {
-	if fa, ok := toFloat(a); ok {
-		fb, ok := toFloat(b)
-		return ok && fa == fb
-	}
-	return reflect.DeepEqual(a, b)
 }
 
 func toFloat(v any) (float64, bool) {
