@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/provenance"
@@ -19,6 +20,16 @@ import (
 // itself.
 type BundleVerifier interface {
 	VerifyBundle(ctx context.Context, bundle []byte, digest string) (*sign.Envelope, error)
+}
+
+// ClockedBundleVerifier is a BundleVerifier whose checks read a clock
+// (keyless.Verifier refuses signing times later than its clock plus
+// ClockSkew). NewEngine hands each one the engine's clock (WithClock)
+// through WithClock, which returns a verifier using it, so that one clock
+// judges every time in an evaluation.
+type ClockedBundleVerifier interface {
+	BundleVerifier
+	WithClock(now func() time.Time) BundleVerifier
 }
 
 // bundleDigest picks the digest a bundle is verified for: sha256 if the

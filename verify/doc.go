@@ -39,7 +39,14 @@
 // every check; with WithFetcher it also verifies base images' own
 // provenance, recursively. Engine.VSA summarizes a report as a SLSA
 // Verification Summary Attestation, and WithTrustedVSA accepts a trusted
-// verifier's VSA in place of a full evaluation.
+// verifier's VSA in place of a full evaluation. A policy that loads
+// enforces what it shows: a field written null or empty is a load error,
+// never a rule that checks nothing.
+//
+// Time: one clock, the engine's (WithClock), judges every time an
+// evaluation relies on (maxAge's finishedOn, a VSA's timeVerified, a
+// keyless bundle's signing times), and a time that is missing or later than
+// the clock plus ClockSkew never satisfies a rule (ErrTime, *TimeError).
 //
 // Keyless (Sigstore) attestations are verified through the small
 // BundleVerifier interface, which the verify/keyless package implements:

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"time"
 
@@ -98,8 +97,18 @@ func WithFetcher(f Fetcher) EngineOption { return func(c *engineConfig) { c.fetc
 // WithKeyResolver resolves the policy's kms key references.
 func WithKeyResolver(r KeyResolver) EngineOption { return func(c *engineConfig) { c.resolver = r } }
 
-// WithClock sets the clock that maxAge is measured against.
-func WithClock(now func() time.Time) EngineOption { return func(c *engineConfig) { c.now = now } }
+// WithClock sets the engine's clock (default time.Now; nil means the
+// default): maxAge, the freshness of trusted VSAs, the timeVerified of the
+// VSAs the engine writes, and the signing times a keyless verifier checks
+// (when it is a ClockedBundleVerifier) are all judged by it, so that one
+// clock decides every time in an evaluation.
+func WithClock(now func() time.Time) EngineOption {
+	return func(c *engineConfig) {
+		if now != nil {
+			c.now = now
+		}
+	}
+}
 
 // Engine evaluates artifacts against one Policy. Build it once (keys are
 // loaded and resolved then) and use it from many goroutines.
@@ -214,6 +223,11 @@ func NewEngine(ctx context.Context, p *Policy, opts ...EngineOption) (*Engine, e
 			}
 			if bv == nil {
 				return nil, p.errAt(f+".identities", "the IdentityVerifier returned no verifier")
+			}
+			if cv, ok := bv.(ClockedBundleVerifier); ok {
+				if bv = cv.WithClock(cfg.now); bv == nil {
+					return nil, p.errAt(f+".identities", "the verifier's WithClock returned no verifier")
+				}
 			}
 		}
 		var keys []sign.Verifier
@@ -494,19 +508,7 @@ func (e *Engine) checkProvenance(r *Result, pv *provenance.Provenance) {
 		checkSource(r, p.Source, pv.ResolvedDependencies, pv.ExternalParameters)
 	}
 	if p.MaxAge > 0 {
-		when := pv.FinishedOn
-		if when.IsZero() {
-			when = pv.StartedOn
-		}
-		age := e.now().Sub(when)
-		switch {
-		case when.IsZero():
-			r.fail("maxAge", time.Duration(p.MaxAge).String(), "no build time recorded", ErrTooOld)
-		case age > time.Duration(p.MaxAge):
-			r.fail("maxAge", time.Duration(p.MaxAge).String(), age.Round(time.Second).String(), ErrTooOld)
-		default:
-			r.pass("maxAge", time.Duration(p.MaxAge).String(), age.Round(time.Second).String())
-		}
+		e.checkAge(r, pv)
 	}
 	if p.Materials.RequireDigests || p.Materials.RequireImageDigests {
 		checkMaterials(r, p.Materials, pv.ResolvedDependencies)
@@ -721,17 +723,6 @@ func checkParameter(r *Result, rule ParameterRule, params map[string]any) {
 	default:
 		r.pass(name, "present", got)
 	}
-}
-
-// jsonEqual compares a parameter (decoded from JSON: float64, string, bool,
-// nil, []any, map[string]any) with a policy value (decoded from YAML: ints
-// too), numerically where both are numbers.
-func jsonEqual(a, b any) bool {
-	if fa, ok := toFloat(a); ok {
-		fb, ok := toFloat(b)
-		return ok && fa == fb
-	}
-	return reflect.DeepEqual(a, b)
 }
 
 func toFloat(v any) (float64, bool) {

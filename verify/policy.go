@@ -7,9 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -60,8 +63,12 @@ func (e *PolicyError) Unwrap() []error { return []error{ErrPolicy, e.Err} }
 
 // Policy says what a consumer accepts. It is data: build it in Go or read
 // it from a file with ParsePolicy / LoadPolicyFile (YAML or JSON, the same
-// field names). Every rule left empty is not checked. See the package
-// documentation for the semantics of each field.
+// field names). A rule left out is not checked; a rule that is given must
+// check something, so a policy that loads enforces what it shows: in a
+// file, null, an empty list or mapping, "", 0 or 0s for any field is an
+// error, and in Go a non-nil empty slice or a pointer to a rule that sets
+// nothing is (see docs/policy.md). See the package documentation for the
+// semantics of each field.
 type Policy struct {
 	// Version must be PolicyVersion.
 	Version int `yaml:"version" json:"version"`
@@ -137,8 +144,14 @@ type MaterialRule struct {
 }
 
 // ParameterRule constrains one external parameter, addressed by a dotted
-// path into externalParameters (e.g. "workflow.ref"). At most one of
-// Equals, OneOf and Pattern is set; any of them implies Required.
+// path into externalParameters (e.g. "workflow.ref"; no empty segment). At
+// most one of Equals, OneOf and Pattern is set; any of them implies
+// Required; a rule must have at least one of them, Required or Forbidden.
+// A nil Equals is "not set", so no rule can ask for JSON null. Equals and
+// OneOf hold JSON-like values (strings, bools, numbers within ±2^53,
+// slices, string-keyed maps), compared with the parameter numerically for
+// numbers at every depth; anything no JSON value can equal (a time, bytes,
+// a map with other keys) is refused when the policy loads.
 type ParameterRule struct {
 	Name      string `yaml:"name" json:"name"`
 	Required  bool   `yaml:"required,omitempty" json:"required,omitempty"`
@@ -250,6 +263,12 @@ func parsePolicy(data []byte, file string) (*Policy, error) {
 	if len(root.Content) == 0 {
 		return nil, &PolicyError{File: file, Err: errors.New("empty document")}
 	}
+	if err := singleDocument(data, file); err != nil {
+		return nil, err
+	}
+	if err := (schemaWalk{file: file}).node(root.Content[0], reflect.TypeFor[Policy](), ""); err != nil {
+		return nil, err
+	}
 	if err := checkKnownFields(data); err != nil {
 		return nil, yamlError(file, err)
 	}
@@ -284,6 +303,26 @@ func checkJSON(data []byte, file string) error {
 		return err
 	}
 	return &PolicyError{File: file, Line: 1 + bytes.Count(data[:e.Offset], []byte("\n")), Field: e.Path, Err: err}
+}
+
+// singleDocument refuses a stream of several YAML documents: yaml.Unmarshal
+// reads the first and ignores the others, so a policy file could show rules
+// that are never read.
+func singleDocument(data []byte, file string) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for i := 0; ; i++ {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return yamlError(file, err)
+		}
+		if i > 0 {
+			return &PolicyError{File: file, Line: n.Line, Err: errors.New("a second YAML document: a policy file is one document")}
+		}
+	}
 }
 
 // checkKnownFields decodes again with unknown fields refused: yaml.v3 only
@@ -373,6 +412,12 @@ func (p *Policy) validate() error {
 	if p.Version != PolicyVersion {
 		return p.errAt("version", "must be %d, got %d", PolicyVersion, p.Version)
 	}
+	if f, err := valueWalk(reflect.ValueOf(p).Elem(), ""); err != nil {
+		return p.errAt(f, "%v", err)
+	}
+	if p.MaxAge < 0 {
+		return p.errAt("maxAge", "%s is negative", time.Duration(p.MaxAge))
+	}
 	for i, b := range p.Builders {
 		f := fmt.Sprintf("builders[%d]", i)
 		if err := absoluteURI(b.ID); err != nil {
@@ -420,6 +465,9 @@ func (p *Policy) validate() error {
 		if r.Name == "" {
 			return p.errAt(f+".name", "required")
 		}
+		if slices.Contains(strings.Split(r.Name, "."), "") {
+			return p.errAt(f+".name", "%q is not a dotted path into externalParameters: it has an empty segment", r.Name)
+		}
 		if seen[r.Name] {
 			return p.errAt(f+".name", "parameter %q has two rules", r.Name)
 		}
@@ -435,6 +483,9 @@ func (p *Policy) validate() error {
 		}
 		if r.Forbidden && (n > 0 || r.Required) {
 			return p.errAt(f+".forbidden", "a forbidden parameter can have no other constraint")
+		}
+		if n == 0 && !r.Required && !r.Forbidden {
+			return p.errAt(f, "no constraint: give required, forbidden, equals, oneOf or pattern (a name alone, or a nil Equals, checks nothing)")
 		}
 		if r.Pattern != "" {
 			re, err := regexp.Compile(`^(?:` + r.Pattern + `)$`)

@@ -3,8 +3,10 @@ package verify_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -392,6 +394,15 @@ func FuzzParsePolicy(f *testing.F) {
 	f.Add([]byte(basePolicy))
 	f.Add([]byte(`{"version":1,"signers":[{"artifacts":"**","keys":[{"file":"k"}]}]}`))
 	f.Add([]byte("version: 1\nparameters:\n  - name: a\n    pattern: x\n"))
+	for _, seed := range []string{
+		"version: 1\nparameters: [{name: a, equals: null}]\nsigners: [{artifacts: x, keys: [{file: k}]}]\n",
+		"version: 1\nsource: &s {repository: git+https://a/b}\ndependencies: {maxDepth: 1, policy: {source: *s, signers: [{artifacts: x, keys: [{file: k}]}]}}\nsigners: [{artifacts: x, keys: [{file: k}]}]\n",
+		"version: 1\nmaterials: {<<: {requireDigests: true}}\nsigners: [{artifacts: x, keys: [{file: k}]}]\n",
+		`{"version": 1, "parameters": [{"name": "a", "oneOf": [1, {"k": [2026-01-02]}]}], "signers": [{"artifacts": "x", "threshold": 1, "keys": [{"pem": "p"}]}]}`,
+		"version: 1\nsigners: [{artifacts: x, keys: [{file: k}]}]\n---\nmaxAge: 1h\n",
+	} {
+		f.Add([]byte(seed))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := verify.ParsePolicy(data)
 		if err != nil {
@@ -403,6 +414,17 @@ func FuzzParsePolicy(f *testing.F) {
 		}
 		if p.Version != verify.PolicyVersion || len(p.Signers) == 0 {
 			t.Fatalf("accepted an invalid policy: %+v", p)
+		}
+		// A policy that loads enforces what it shows: no list it holds is
+		// empty, no rule it points to is zero, every parameter rule checks
+		// something.
+		if path := emptyRule(reflect.ValueOf(p).Elem(), ""); path != "" {
+			t.Fatalf("accepted a policy whose %s checks nothing:\n%s", path, data)
+		}
+		for i, r := range p.Parameters {
+			if !r.Required && !r.Forbidden && r.Equals == nil && r.OneOf == nil && r.Pattern == "" {
+				t.Fatalf("accepted parameters[%d] without a constraint:\n%s", i, data)
+			}
 		}
 	})
 }
@@ -452,4 +474,43 @@ func TestPolicyJSONAmbiguousKeys(t *testing.T) {
 	if _, err := verify.ParsePolicy([]byte(`{version: 1, signers: [{artifacts: "**", keys: [{file: a.pub}]}]}`)); err != nil {
 		t.Fatalf("YAML flow policy: %v", err)
 	}
+}
+
+// emptyRule returns the path of a non-nil empty slice, or of a non-nil
+// pointer to a struct whose exported fields are all zero, in v; "" if none.
+func emptyRule(v reflect.Value, path string) string {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			return ""
+		}
+		if v.Elem().Kind() == reflect.Struct {
+			zero := true
+			for i := 0; i < v.Elem().NumField(); i++ {
+				zero = zero && (!v.Elem().Type().Field(i).IsExported() || v.Elem().Field(i).IsZero())
+			}
+			if zero {
+				return path
+			}
+		}
+		return emptyRule(v.Elem(), path)
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if v.Type().Field(i).IsExported() {
+				if p := emptyRule(v.Field(i), path+"."+v.Type().Field(i).Name); p != "" {
+					return p
+				}
+			}
+		}
+	case reflect.Slice:
+		if !v.IsNil() && v.Len() == 0 {
+			return path
+		}
+		for i := 0; i < v.Len(); i++ {
+			if p := emptyRule(v.Index(i), fmt.Sprintf("%s[%d]", path, i)); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
 }

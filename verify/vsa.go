@@ -16,7 +16,6 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/slsakit/slsakit/internal/strictjson"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sign"
 )
@@ -42,7 +41,8 @@ type VSAOptions struct {
 	// so nothing is claimed by default beyond SLSA_BUILD_LEVEL_1 (signed
 	// provenance exists) for a pass.
 	VerifiedLevels []string
-	// Now is the clock for timeVerified; default time.Now.
+	// Now is the clock for timeVerified; default: the engine's clock
+	// (WithClock).
 	Now func() time.Time
 }
 
@@ -64,7 +64,7 @@ func (e *Engine) VSA(rep *Report, o VSAOptions) ([]byte, error) {
 		return nil, fmt.Errorf("verify: VSA subject: %w", err)
 	}
 	subject = subject.Strong()
-	now := time.Now
+	now := e.now
 	if o.Now != nil {
 		now = o.Now
 	}
@@ -156,20 +156,87 @@ type vsaConfig struct {
 	keys   []sign.Verifier
 }
 
+// vsaView is what the fast path reads of a VSA predicate.
 type vsaView struct {
-	Verifier struct {
-		ID string `json:"id"`
-	} `json:"verifier"`
-	TimeVerified       time.Time `json:"timeVerified"`
-	ResourceURI        string    `json:"resourceUri"`
-	VerificationResult string    `json:"verificationResult"`
-	Policy             struct {
-		Digest map[string]string `json:"digest"`
-	} `json:"policy"`
+	verifierID         string
+	timeVerified       time.Time
+	resourceURI        string
+	verificationResult string
+	policyDigest       map[string]string
+}
+
+// readVSA reads the predicate with exact key matching, as provenance.Parse
+// reads statements: encoding/json would also take "TimeVerified" or
+// "verificationresult" for the fields, so a VSA could say one thing to
+// this reader and another to a case-sensitive one. A timeVerified that is
+// present must be an RFC 3339 string; an absent one is left zero and
+// refused by the freshness check.
+func readVSA(pred []byte) (vsaView, error) {
+	var v vsaView
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(pred, &top); err != nil || top == nil {
+		return v, errors.New("predicate is not an object")
+	}
+	str := func(m map[string]json.RawMessage, key string, dst *string) error {
+		raw, ok := m[key]
+		if !ok {
+			return nil
+		}
+		if err := json.Unmarshal(raw, dst); err != nil || string(raw) == "null" {
+			return fmt.Errorf("%s is not a string", key)
+		}
+		return nil
+	}
+	obj := func(m map[string]json.RawMessage, key string) (map[string]json.RawMessage, error) {
+		raw, ok := m[key]
+		if !ok {
+			return nil, nil
+		}
+		var o map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &o); err != nil || o == nil {
+			return nil, fmt.Errorf("%s is not an object", key)
+		}
+		return o, nil
+	}
+	verifier, err := obj(top, "verifier")
+	if err != nil {
+		return v, err
+	}
+	if err := str(verifier, "id", &v.verifierID); err != nil {
+		return v, err
+	}
+	var tv string
+	if err := str(top, "timeVerified", &tv); err != nil {
+		return v, err
+	}
+	if _, ok := top["timeVerified"]; ok {
+		if v.timeVerified, err = time.Parse(time.RFC3339Nano, tv); err != nil {
+			return v, fmt.Errorf("timeVerified: %v", err)
+		}
+	}
+	if err := str(top, "resourceUri", &v.resourceURI); err != nil {
+		return v, err
+	}
+	if err := str(top, "verificationResult", &v.verificationResult); err != nil {
+		return v, err
+	}
+	pol, err := obj(top, "policy")
+	if err != nil {
+		return v, err
+	}
+	if raw, ok := pol["digest"]; ok {
+		if err := json.Unmarshal(raw, &v.policyDigest); err != nil {
+			return v, errors.New("policy.digest is not a string map")
+		}
+	}
+	return v, nil
 }
 
 // fastPath returns the check of the first acceptable VSA, or the reasons
 // none was acceptable (nil when no envelope is a VSA of a trusted verifier).
+// Freshness is judged on the engine's clock: a timeVerified that is
+// missing or later than the clock plus ClockSkew is refused, whatever
+// maxAge says.
 func (e *Engine) fastPath(ctx context.Context, art Artifact, envs []*sign.Envelope) (ok bool, why []string) {
 	for _, tv := range e.vsa {
 		for _, env := range envs {
@@ -180,23 +247,26 @@ func (e *Engine) fastPath(ctx context.Context, art Artifact, envs []*sign.Envelo
 			// Case-sensitive in effect: a "VerificationResult" that only
 			// encoding/json's folding would read as verificationResult is
 			// refused, not read.
-			var v vsaView
-			if err := strictjson.Unmarshal(r.Statement.Predicate, &v); err != nil {
+			v, err := readVSA(r.Statement.Predicate)
+			if err != nil {
 				why = append(why, "unreadable VSA: "+err.Error())
 				continue
 			}
-			age := e.now().Sub(v.TimeVerified)
+			now := e.now()
+			timeErr := checkTime("timeVerified", v.timeVerified, now)
 			switch {
-			case v.Verifier.ID != tv.id:
-				why = append(why, fmt.Sprintf("VSA by %q, want %q", v.Verifier.ID, tv.id))
-			case v.VerificationResult != "PASSED":
-				why = append(why, "VSA says "+v.VerificationResult)
-			case v.ResourceURI != art.Name:
-				why = append(why, fmt.Sprintf("VSA is about %q, not %q", v.ResourceURI, art.Name))
-			case e.p.digest != "" && v.Policy.Digest["sha256"] != e.p.digest:
+			case v.verifierID != tv.id:
+				why = append(why, fmt.Sprintf("VSA by %q, want %q", v.verifierID, tv.id))
+			case v.verificationResult != "PASSED":
+				why = append(why, "VSA says "+v.verificationResult)
+			case v.resourceURI != art.Name:
+				why = append(why, fmt.Sprintf("VSA is about %q, not %q", v.resourceURI, art.Name))
+			case e.p.digest != "" && v.policyDigest["sha256"] != e.p.digest:
 				why = append(why, "VSA is for another policy")
-			case v.TimeVerified.IsZero() || age > tv.maxAge || age < -time.Minute:
-				why = append(why, fmt.Sprintf("VSA verified %s ago, max %s", age.Round(time.Second), tv.maxAge))
+			case timeErr != nil:
+				why = append(why, "VSA "+timeErr.Error())
+			case age(v.timeVerified, now) > tv.maxAge:
+				why = append(why, fmt.Sprintf("VSA verified %s ago, max %s", age(v.timeVerified, now).Round(time.Second), tv.maxAge))
 			default:
 				return true, nil
 			}

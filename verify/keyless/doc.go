@@ -20,12 +20,17 @@
 // matches the certificate against the identity policy and the statement
 // against the expected artifact digests, and returns only verified data: the
 // envelope, the parsed statement (provenance.Parse), the signer identity and
-// the verified signing times.
+// the verified signing times. A verified time later than the verifier's
+// clock (WithClock; a policy engine passes its own) plus verify.ClockSkew
+// fails the bundle: sigstore-go checks the certificate at those times, not
+// that they have happened.
 //
 // Failures wrap one sentinel each: ErrIdentity, ErrIssuer,
 // ErrCertificateExpired (no verified time inside the certificate validity;
 // it also matches ErrCertificate), ErrCertificate, ErrTlog, ErrTimestamp,
-// ErrSCT, ErrSignature, ErrArtifact, ErrBundle, ErrConfig.
+// ErrSCT, ErrSignature, ErrArtifact, ErrBundle, ErrConfig. A log or
+// timestamp time in the future is ErrTlog or ErrTimestamp wrapping a
+// *verify.TimeError (verify.ErrTime).
 //
 // Thresholds: one log entry by default (WithTlogThreshold), no RFC 3161
 // timestamp by default (WithSignedTimestampThreshold); a certificate-signed

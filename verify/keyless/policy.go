@@ -6,6 +6,9 @@ import (
 	"github.com/slsakit/slsakit/verify"
 )
 
+// The engine hands its clock to the verifiers this package makes.
+var _ verify.ClockedBundleVerifier = (*Verifier)(nil)
+
 // IdentityVerifier returns the hook that lets a policy engine check signer
 // rules with keyless identities (verify.WithIdentityVerifier). For each
 // rule it builds a Verifier from opts (the trust anchor: WithTrustedRootFile,

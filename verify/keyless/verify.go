@@ -22,6 +22,7 @@ import (
 	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sign"
+	"github.com/slsakit/slsakit/verify"
 )
 
 // DefaultMaxBundleSize is the largest bundle Verify accepts unless told
@@ -41,6 +42,7 @@ type config struct {
 	tsa        int
 	sct        int // -1: default (1 if the root has CT logs)
 	maxSize    int
+	now        func() time.Time
 }
 
 // WithTrustedRootFile trusts the Sigstore trusted_root.json at path
@@ -177,6 +179,20 @@ func WithMaxBundleSize(n int) Option {
 	}
 }
 
+// WithClock sets the clock that verified signing times are judged against
+// (default time.Now): a log entry's integrated time or a signed timestamp
+// later than now + verify.ClockSkew fails the bundle. A policy engine
+// replaces it with its own clock (Verifier.WithClock).
+func WithClock(now func() time.Time) Option {
+	return func(c *config) error {
+		if now == nil {
+			return fmt.Errorf("%w: nil clock", ErrConfig)
+		}
+		c.now = now
+		return nil
+	}
+}
+
 // Verifier verifies Sigstore bundles (v0.1 to v0.3) holding a DSSE
 // envelope. It is safe for concurrent use.
 type Verifier struct {
@@ -190,7 +206,7 @@ type Verifier struct {
 // a public key) and, to accept certificate-signed bundles, at least one
 // identity.
 func NewVerifier(opts ...Option) (*Verifier, error) {
-	cfg := config{tlog: 1, sct: -1, maxSize: DefaultMaxBundleSize}
+	cfg := config{tlog: 1, sct: -1, maxSize: DefaultMaxBundleSize, now: time.Now}
 	for _, o := range opts {
 		if o == nil {
 			continue
@@ -385,12 +401,25 @@ func (v *Verifier) Verify(ctx context.Context, raw []byte, opts ...VerifyOption)
 
 	out := &Result{}
 	seen := map[Timestamp]bool{}
+	now := v.cfg.now()
 	for _, ts := range res.VerifiedTimestamps {
 		t := Timestamp{Type: ts.Type, URI: ts.URI, Time: ts.Timestamp}
-		if !seen[t] { // sigstore-go reports a signed timestamp once per check
-			seen[t] = true
-			out.Timestamps = append(out.Timestamps, t)
+		if seen[t] { // sigstore-go reports a signed timestamp once per check
+			continue
 		}
+		seen[t] = true
+		// sigstore-go checks the certificate at these times but not that
+		// they have happened: a log or timestamp authority that signs a
+		// future time (compromised, or with a wrong clock) would date the
+		// signature inside a certificate's validity that has not begun.
+		if err := verify.CheckTime(t.Type+" time", t.Time, now); err != nil {
+			sentinel := ErrTimestamp
+			if t.Type == "Tlog" {
+				sentinel = ErrTlog
+			}
+			return nil, fmt.Errorf("%w: %w", sentinel, err)
+		}
+		out.Timestamps = append(out.Timestamps, t)
 	}
 	if keySigned {
 		out.KeyID = b.VerificationMaterial.GetPublicKey().GetHint()
@@ -509,6 +538,17 @@ func hashFor(pub crypto.PublicKey) crypto.Hash {
 		}
 	}
 	return crypto.SHA256
+}
+
+// WithClock returns a copy of v whose signing times are judged against
+// now (nil: v's own clock), as verify.ClockedBundleVerifier asks: a policy
+// engine passes its clock this way.
+func (v *Verifier) WithClock(now func() time.Time) verify.BundleVerifier {
+	c := *v
+	if now != nil {
+		c.cfg.now = now
+	}
+	return &c
 }
 
 // VerifyBundle is Verify for one artifact digest written "algorithm:hex"
