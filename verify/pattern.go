@@ -50,22 +50,40 @@ type globMatcher struct {
 	words int      // bitset words: positions 0..n
 	star  []uint64 // positions of "*" tokens
 	deep  []uint64 // positions of "**" tokens
-	// lit[c-th distinct byte] is the positions of literal tokens equal to
-	// that byte; litIndex maps a byte to 1+its index in lit, or 0 when the
-	// pattern has no such literal.
+	// lit holds, for the k-th distinct literal byte of the pattern, the
+	// positions of the literal tokens equal to it, at lit[k*words:];
+	// litIndex maps a byte to 1+k, or to 0 when no literal is that byte.
 	litIndex [256]uint8
-	lit      [][]uint64
+	lit      []uint64
 }
 
+// compileGlob reads pat twice, to size then fill one backing array: the
+// policy's ref and version patterns are compiled at each evaluation.
 func compileGlob(pat string) *globMatcher {
-	type token struct {
-		kind byte // 'l' literal, 's' star, 'd' deep
-		c    byte
+	g := &globMatcher{}
+	distinct := 0
+	for i := 0; i < len(pat); g.n++ {
+		if pat[i] == '*' {
+			for i < len(pat) && pat[i] == '*' {
+				i++
+			}
+			continue
+		}
+		if g.litIndex[pat[i]] == 0 {
+			// '*' is never a literal, so at most 255 distinct literal
+			// bytes: the index fits a uint8 with 0 meaning none.
+			distinct++
+			g.litIndex[pat[i]] = uint8(distinct)
+		}
+		i++
 	}
-	var toks []token
-	for i := 0; i < len(pat); {
+	g.words = g.n/64 + 1
+	buf := make([]uint64, g.words*(2+distinct))
+	g.star, g.deep, g.lit = buf[:g.words], buf[g.words:2*g.words], buf[2*g.words:]
+	for i, tok := 0, 0; i < len(pat); tok++ {
+		w, bit := tok/64, uint64(1)<<(tok%64)
 		if pat[i] != '*' {
-			toks = append(toks, token{'l', pat[i]})
+			g.lit[(int(g.litIndex[pat[i]])-1)*g.words+w] |= bit
 			i++
 			continue
 		}
@@ -73,32 +91,12 @@ func compileGlob(pat string) *globMatcher {
 		for j < len(pat) && pat[j] == '*' {
 			j++
 		}
-		kind := byte('s')
 		if j-i > 1 {
-			kind = 'd'
-		}
-		toks = append(toks, token{kind: kind})
-		i = j
-	}
-	g := &globMatcher{n: len(toks), words: len(toks)/64 + 1}
-	g.star = make([]uint64, g.words)
-	g.deep = make([]uint64, g.words)
-	for i, t := range toks {
-		w, bit := i/64, uint64(1)<<(i%64)
-		switch t.kind {
-		case 's':
-			g.star[w] |= bit
-		case 'd':
 			g.deep[w] |= bit
-		default:
-			// '*' is never a literal, so at most 255 distinct literal
-			// bytes: the index fits a uint8 with 0 meaning none.
-			if g.litIndex[t.c] == 0 {
-				g.lit = append(g.lit, make([]uint64, g.words))
-				g.litIndex[t.c] = uint8(len(g.lit))
-			}
-			g.lit[g.litIndex[t.c]-1][w] |= bit
+		} else {
+			g.star[w] |= bit
 		}
+		i = j
 	}
 	return g
 }
@@ -116,8 +114,8 @@ func (g *globMatcher) match(name string) (ok bool, steps int) {
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		var lit []uint64
-		if k := g.litIndex[c]; k != 0 {
-			lit = g.lit[k-1]
+		if k := int(g.litIndex[c]); k != 0 {
+			lit = g.lit[(k-1)*g.words : k*g.words]
 		}
 		var carry, live uint64
 		for w := range cur {
@@ -158,7 +156,7 @@ func (g *globMatcher) match1(name string) (ok bool, steps int) {
 			next |= cur & star
 		}
 		if k := g.litIndex[c]; k != 0 {
-			next |= (cur & g.lit[k-1][0]) << 1
+			next |= (cur & g.lit[k-1]) << 1
 		}
 		if next == 0 {
 			return false, steps
