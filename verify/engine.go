@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,10 +53,14 @@ type engineConfig struct {
 	vsa      []vsaConfig
 	fetcher  Fetcher
 	identity IdentityVerifier
+	budget   Budget
 }
 
 // Fetcher gets the attestations stored for an image, given as
-// "registry/repository@sha256:<hex>". OCIFetcher provides one.
+// "registry/repository@sha256:<hex>". OCIFetcher provides one. One
+// evaluation asks for an image at most once, within its Budget; ctx
+// carries the evaluation's deadline, which a Fetcher must honour for the
+// Time limit to hold.
 type Fetcher interface {
 	Fetch(ctx context.Context, image string) ([]*sign.Envelope, error)
 }
@@ -123,6 +128,7 @@ type Engine struct {
 	// level below, down to maxDepth.
 	deps     *Engine
 	maxDepth int
+	budget   Budget // of each top-level evaluation, defaults filled in
 }
 
 type compiledRule struct {
@@ -185,7 +191,7 @@ func NewEngine(ctx context.Context, p *Policy, opts ...EngineOption) (*Engine, e
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
-	e := &Engine{p: p, now: cfg.now, fetch: cfg.fetcher}
+	e := &Engine{p: p, now: cfg.now, fetch: cfg.fetcher, budget: cfg.budget.withDefaults()}
 	if d := p.Dependencies; d != nil {
 		if cfg.fetcher == nil {
 			return nil, p.errAt("dependencies", "%w: verifying dependencies needs a Fetcher (WithFetcher)", ErrUnsupported)
@@ -301,6 +307,12 @@ type Report struct {
 	Attestations []*Result // one per attestation, in input order
 	Checks       []Check
 	Dependencies []*Report // reports of image materials, when the policy asks
+	// Reused, when set, is the report of the same image judged earlier in
+	// the same evaluation by the same policy: this report repeats its
+	// verdict (its Checks) and leaves out its attestations and
+	// dependencies, which are in Reused (and printed once). JSON encoding
+	// skips it: following it would repeat shared subtrees once per path.
+	Reused *Report `json:"-"`
 }
 
 // Err joins the failures of the policy checks; nil when the artifact passes.
@@ -321,6 +333,12 @@ func (r *Report) String() string {
 		verdict = "FAIL"
 	}
 	fmt.Fprintf(&b, "policy: %s for %s %s\n", verdict, r.Artifact.Name, r.Artifact.Digest)
+	if r.Reused != nil {
+		// Not the details again: a graph where images share dependencies
+		// would print them once per path, exponentially many times.
+		b.WriteString("  reused: judged earlier in this evaluation, see above\n")
+		return b.String()
+	}
 	if r.Rule != "" {
 		fmt.Fprintf(&b, "  signer rule: %s\n", r.Rule)
 	}
@@ -364,7 +382,7 @@ func (e *Engine) rule(name string) (compiledRule, bool) {
 // satisfy a rule of keyless identities: use EvaluateAttestations with the
 // Sigstore bundles.
 func (e *Engine) Evaluate(ctx context.Context, art Artifact, envs []*sign.Envelope) (*Report, error) {
-	return e.evaluate(ctx, art, envelopeAttestations(envs), []string{strings.ToLower(art.Digest[provenance.AlgSHA256])})
+	return e.evaluateTop(ctx, art, envelopeAttestations(envs))
 }
 
 // EvaluateAttestations is Evaluate for attestations that may carry a
@@ -373,7 +391,25 @@ func (e *Engine) Evaluate(ctx context.Context, art Artifact, envs []*sign.Envelo
 // by the engine's IdentityVerifier, for the artifact's digest; a rule with
 // both trusts an attestation that either verifies.
 func (e *Engine) EvaluateAttestations(ctx context.Context, art Artifact, atts []Attestation) (*Report, error) {
-	return e.evaluate(ctx, art, atts, []string{strings.ToLower(art.Digest[provenance.AlgSHA256])})
+	return e.evaluateTop(ctx, art, atts)
+}
+
+// evaluateTop starts a walk with the engine's budget: the deadline of its
+// Time limit, and counters and memory shared by every artifact judged
+// below.
+func (e *Engine) evaluateTop(ctx context.Context, art Artifact, atts []Attestation) (*Report, error) {
+	w := newWalk(e.budget)
+	ctx, cancel := context.WithTimeoutCause(ctx, e.budget.Time, &BudgetError{Limit: "Time", Budget: e.budget})
+	defer cancel()
+	return e.evaluate(ctx, w, art, atts, &visit{path: []string{strings.ToLower(art.Digest[provenance.AlgSHA256])}})
+}
+
+// visit is one artifact's place in a walk.
+type visit struct {
+	path []string // sha256 digests from the top-level artifact down to this one
+	// reach collects the artifact and, when it passes, every image its
+	// passing provenance's dependencies lead to within maxDepth.
+	reach bitset
 }
 
 func envelopeAttestations(envs []*sign.Envelope) []Attestation {
@@ -384,15 +420,29 @@ func envelopeAttestations(envs []*sign.Envelope) []Attestation {
 	return atts
 }
 
-// evaluate judges art; path holds the sha256 digests of the artifacts
-// whose dependencies led here, art's own last.
-func (e *Engine) evaluate(ctx context.Context, art Artifact, atts []Attestation, path []string) (*Report, error) {
+// evaluate judges art at v, spending from w.
+func (e *Engine) evaluate(ctx context.Context, w *walk, art Artifact, atts []Attestation, v *visit) (*Report, error) {
 	rep := &Report{Artifact: art}
 	res := &Result{}
 	defer func() { rep.Checks = res.Checks }()
 
 	if _, err := expectedDigest(art.Digest); err != nil {
 		res.fail("artifact", "a strong digest", art.Digest.String(), fmt.Errorf("artifact %q: %w", art.Name, err))
+		return rep, res.Err()
+	}
+	if len(atts) > w.b.AttestationsPerArtifact {
+		res.fail("attestations", fmt.Sprintf("at most %d", w.b.AttestationsPerArtifact), fmt.Sprint(len(atts)),
+			&BudgetError{Limit: "AttestationsPerArtifact", Budget: w.b})
+		return rep, res.Err()
+	}
+	// Every attestation below is examined (VSA candidates by each trusted
+	// VSA verifier, then all by the signer rule): pay for them up front.
+	if err := w.live(ctx); err != nil {
+		res.fail(stopCheck(err), "the evaluation goes on", "stopped", err)
+		return rep, res.Err()
+	}
+	if err := w.spend(&w.atts, len(atts)*(len(e.vsa)+1), w.b.Attestations, "Attestations"); err != nil {
+		res.fail(stopCheck(err), "the evaluation goes on", "stopped", err)
 		return rep, res.Err()
 	}
 	if len(e.vsa) > 0 {
@@ -463,11 +513,13 @@ func (e *Engine) evaluate(ctx context.Context, art Artifact, atts []Attestation,
 	var all []Check
 	for i, st := range provs {
 		pr := &Result{}
+		var reach bitset
 		e.checkProvenance(pr, st.Provenance)
 		if pr.Err() == nil && e.deps != nil {
-			e.checkDependencies(ctx, pr, rep, st.Provenance, path)
+			e.checkDependencies(ctx, w, pr, rep, st.Provenance, v.path, &reach)
 		}
 		if pr.Err() == nil {
+			v.reach.union(reach)
 			res.Checks = append(res.Checks, pr.Checks...)
 			return rep, res.Err()
 		}
@@ -476,6 +528,9 @@ func (e *Engine) evaluate(ctx context.Context, art Artifact, atts []Attestation,
 				c.Name = fmt.Sprintf("provenance[%d].%s", i, c.Name)
 			}
 			all = append(all, c)
+		}
+		if w.stopped != nil {
+			break // the other provenances could not be checked either
 		}
 	}
 	res.Checks = append(res.Checks, all...)
@@ -739,8 +794,23 @@ func toFloat(v any) (float64, bool) {
 	return 0, false
 }
 
-func (e *Engine) checkDependencies(ctx context.Context, r *Result, rep *Report, pv *provenance.Provenance, path []string) {
+// checkDependencies judges the image materials of pv with e.deps, adding
+// to reach the images that lead to. Each image is fetched and judged once
+// per walk; meeting it again (a diamond) reuses the verdict, unless its
+// dependencies lead back to the path here (a cycle).
+func (e *Engine) checkDependencies(ctx context.Context, w *walk, r *Result, rep *Report, pv *provenance.Provenance, path []string, reach *bitset) {
 	maxDepth := e.maxDepth
+	images := 0
+	for _, m := range pv.ResolvedDependencies {
+		if _, err := intoto.ParseImage(m.URI, m.Digest); !errors.Is(err, intoto.ErrNotImage) {
+			images++
+		}
+	}
+	if images > w.b.ImageMaterials {
+		r.fail("dependencies", fmt.Sprintf("at most %d image materials", w.b.ImageMaterials), fmt.Sprint(images),
+			fmt.Errorf("%w: %w", ErrDependency, &BudgetError{Limit: "ImageMaterials", Budget: w.b}))
+		return
+	}
 	for _, m := range pv.ResolvedDependencies {
 		img, err := intoto.ParseImage(m.URI, m.Digest)
 		if errors.Is(err, intoto.ErrNotImage) {
@@ -762,22 +832,65 @@ func (e *Engine) checkDependencies(ctx context.Context, r *Result, rep *Report, 
 		case len(path) > maxDepth:
 			r.skip(name, fmt.Sprintf("beyond dependencies.maxDepth %d", maxDepth))
 			continue
-		case contains(path, digest):
+		}
+		if err := w.live(ctx); err != nil {
+			r.fail(name, "verified before the evaluation stops", "stopped", fmt.Errorf("%w: %w", ErrDependency, err))
+			return
+		}
+		if err := w.spend(&w.deps, 1, w.b.Dependencies, "Dependencies"); err != nil {
+			r.fail(name, "verified within the budget", "stopped", fmt.Errorf("%w: %w", ErrDependency, err))
+			return
+		}
+		if contains(path, digest) {
+			reach.add(w.id(digest))
 			r.fail(name, "no cycle", digest, fmt.Errorf("%w: cycle: %s is its own dependency", ErrDependency, loc))
 			continue
 		}
 		image := loc + "@sha256:" + digest
-		atts, err := fetchAttestations(ctx, e.fetch, image)
+		key := judgedKey{e: e.deps, name: loc, digest: digest}
+		if j := w.judgement(key, len(path)); j != nil {
+			if j.err == nil {
+				if back := w.onPath(j.reach, path); back != "" {
+					r.fail(name, "no cycle", digest, fmt.Errorf("%w: cycle: the dependencies of %s lead back to sha256:%s, which depends on it", ErrDependency, image, back))
+					continue
+				}
+				reach.union(j.reach)
+			}
+			rep.Dependencies = append(rep.Dependencies, &Report{
+				Artifact: j.rep.Artifact, Rule: j.rep.Rule, Checks: slices.Clone(j.rep.Checks), Reused: j.rep,
+			})
+			if j.err != nil {
+				r.fail(name, "passes the dependency policy", "fails (judged before)", &dependencyError{image: image, err: j.err})
+				continue
+			}
+			r.pass(name, "passes the dependency policy", "passes (judged before)")
+			continue
+		}
+		atts, err := w.fetch(ctx, e.fetch, image)
 		if err != nil {
 			r.fail(name, "its attestations", err.Error(), fmt.Errorf("%w: fetch %s: %w", ErrDependency, image, err))
+			if w.stopped != nil {
+				return
+			}
 			continue
 		}
-		child, err := e.deps.evaluate(ctx, Artifact{Name: loc, Digest: provenance.DigestSet{provenance.AlgSHA256: digest}}, atts, append(path[:len(path):len(path)], digest))
-		rep.Dependencies = append(rep.Dependencies, child)
+		child := &visit{path: append(path[:len(path):len(path)], digest)}
+		child.reach.add(w.id(digest))
+		crep, err := e.deps.evaluate(ctx, w, Artifact{Name: loc, Digest: provenance.DigestSet{provenance.AlgSHA256: digest}}, atts, child)
+		rep.Dependencies = append(rep.Dependencies, crep)
+		if w.stopped == nil {
+			// A verdict reached while stopping says nothing about the
+			// image, and nothing will ask again anyway.
+			w.remember(key, &judgement{depth: len(path), rep: crep, err: err, reach: child.reach})
+		}
 		if err != nil {
 			r.fail(name, "passes the dependency policy", "fails", &dependencyError{image: image, err: err})
+			if w.stopped != nil {
+				return
+			}
 			continue
 		}
+		reach.union(child.reach)
 		r.pass(name, "passes the dependency policy", "passes")
 	}
 }

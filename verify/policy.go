@@ -24,8 +24,10 @@ import (
 // PolicyVersion is the only policy schema version this package reads.
 const PolicyVersion = 1
 
-// maxStars bounds the wildcards of one pattern: matching backtracks, and
-// the names matched come from whoever pushes an image.
+// maxStars bounds the wildcards of one pattern, to keep patterns readable.
+// It is no longer a safety bound: matching is linear in the pattern and the
+// name whatever the stars (pattern.go); it stays so that what policies may
+// say does not change.
 const maxStars = 8
 
 // MaxPolicySize bounds a policy file.
