@@ -744,11 +744,10 @@ func checkParameter(r *Result, rule ParameterRule, params map[string]any) {
 		}
 		return
 	case !present:
-		if rule.Required || rule.Equals != nil || rule.OneOf != nil || rule.re != nil {
-			r.fail(name, "present", got, ErrParameter)
-		} else {
-			r.skip(name, "absent and not required")
-		}
+		// Every rule that loads asks for presence (required, or a value
+		// to match), so absence fails even if the rule was changed after
+		// NewEngine validated it.
+		r.fail(name, "present", got, ErrParameter)
 		return
 	}
 	switch {
@@ -768,9 +767,11 @@ func checkParameter(r *Result, rule ParameterRule, params map[string]any) {
 			}
 		}
 		r.fail(name, want, got, ErrParameter)
-	case rule.re != nil:
+	case rule.Pattern != "":
+		// re is compiled by validate; a pattern set afterwards has none,
+		// and fails rather than passing unchecked.
 		s, ok := v.(string)
-		if ok && rule.re.MatchString(s) {
+		if ok && rule.re != nil && rule.re.MatchString(s) {
 			r.pass(name, rule.Pattern, got)
 		} else {
 			r.fail(name, rule.Pattern, got, ErrParameter)

@@ -720,3 +720,27 @@ func TestPolicyGoBuiltChecks(t *testing.T) {
 		t.Fatalf("map[string]string equals: %v\n%s", err, rep)
 	}
 }
+
+// The engine reads the caller's Policy at evaluation time: a parameter
+// rule added after NewEngine validated it was never compiled, and on main
+// its pattern was skipped (the parameter passed as "present") and a rule
+// with no constraint let an absent parameter through. Both fail closed.
+func TestParameterRuleAddedAfterNewEngineFailsClosed(t *testing.T) {
+	ctx := context.Background()
+	key := genKey(t, sign.Ed25519)
+	p := &verify.Policy{Version: 1, Signers: []verify.SignerRule{{Artifacts: "**", Keys: []verify.KeyRef{{PEM: pemBlock(t, key)}}}}}
+	eng, err := verify.NewEngine(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := envelope(t, build{}.statement(t), key)
+	for _, r := range []verify.ParameterRule{
+		{Name: "target", Pattern: "debug"},
+		{Name: "absent"},
+	} {
+		p.Parameters = []verify.ParameterRule{r}
+		if _, err := eng.Evaluate(ctx, verify.Artifact{Name: "app", Digest: digestOf("artifact")}, []*sign.Envelope{env}); !errors.Is(err, verify.ErrParameter) {
+			t.Errorf("%+v added after NewEngine: err = %v, want ErrParameter", r, err)
+		}
+	}
+}
