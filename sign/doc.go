@@ -19,9 +19,11 @@
 // Verifier is the other side: Verify(ctx, data, sig) for one key.
 //
 // SignEnvelope signs a payload with one or more Signers over the DSSE
-// pre-authentication encoding (PAE); ParseEnvelope reads an envelope
-// strictly (size limit, duplicate keys and keys that differ only in case,
-// exact field names, strict base64)
+// pre-authentication encoding (PAE); SignStatement does so for an in-toto
+// Statement after CheckStatement found it readable (ErrInvalidStatement
+// otherwise: nothing is signed that no verifier can read); ParseEnvelope
+// reads an envelope strictly (size limit, duplicate keys and keys that
+// differ only in case, exact field names, strict base64)
 // without trusting it; verification is the caller's next step, with a
 // Verifier from NewVerifier or VerifierFor. WriteJSONL and ReadJSONL handle
 // the .intoto.jsonl format. FromDSSESigner, ToDSSESigner, FromDSSEVerifier

@@ -19,7 +19,7 @@ func TestDSSEInteropOurEnvelopeTheirVerifier(t *testing.T) {
 	ctx := context.Background()
 	for _, alg := range []sign.Algorithm{sign.ECDSAP256SHA256, sign.Ed25519, sign.RSAPSSSHA256} {
 		s := signerFor(t, alg)
-		env, err := sign.SignStatement(ctx, []byte(`{"_type":"https://in-toto.io/Statement/v1"}`), s)
+		env, err := sign.SignStatement(ctx, []byte(statement), s)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -64,9 +64,16 @@ func PAE(payloadType string, payload []byte) []byte {
 
 // SignEnvelope signs payload with every signer and returns the envelope.
 // Signers run in order; the first failure aborts and is returned wrapped.
+// It is the generic DSSE primitive: it never reads the payload, whatever
+// payloadType says (sign statements with SignStatement, which checks
+// them; oci.Attach checks what it publishes). An empty payloadType, which
+// ParseEnvelope refuses, fails with ErrMalformedEnvelope.
 func SignEnvelope(ctx context.Context, payloadType string, payload []byte, signers ...Signer) (*Envelope, error) {
 	if len(signers) == 0 {
 		return nil, ErrNoSigners
+	}
+	if payloadType == "" {
+		return nil, fmt.Errorf("%w: empty payloadType", ErrMalformedEnvelope)
 	}
 	pae := PAE(payloadType, payload)
 	env := &Envelope{
@@ -97,8 +104,19 @@ func SignEnvelope(ctx context.Context, payloadType string, payload []byte, signe
 }
 
 // SignStatement signs an in-toto Statement (its JSON bytes) into an envelope
-// with payload type PayloadTypeInToto.
+// with payload type PayloadTypeInToto. A statement that fails
+// CheckStatement (nil, empty, not strict JSON, not an object, another
+// _type, no subject, no predicateType) is refused with ErrInvalidStatement
+// before any signer runs.
 func SignStatement(ctx context.Context, statement []byte, signers ...Signer) (*Envelope, error) {
+	if len(signers) == 0 {
+		return nil, ErrNoSigners
+	}
+	// The check costs about what the verifier's parse costs (a strict JSON
+	// scan); SignEnvelope, the hot generic path, does not pay it.
+	if err := CheckStatement(statement); err != nil {
+		return nil, err
+	}
 	return SignEnvelope(ctx, PayloadTypeInToto, statement, signers...)
 }
 

@@ -196,7 +196,7 @@ func TestJSONL(t *testing.T) {
 	ctx := context.Background()
 	var envs []*sign.Envelope
 	for i := range 3 {
-		e, err := sign.SignStatement(ctx, fmt.Appendf(nil, `{"n":%d}`, i), signtest.NewSigner("jsonl"))
+		e, err := sign.SignStatement(ctx, []byte(strings.Replace(statement, `"predicate":{}`, fmt.Sprintf(`"predicate":{"n":%d}`, i), 1)), signtest.NewSigner("jsonl"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,7 +20,9 @@ func Example_signAndVerify() {
 	if err != nil {
 		panic(err)
 	}
-	statement := []byte(`{"_type":"https://in-toto.io/Statement/v1","predicateType":"https://slsa.dev/provenance/v1"}`)
+	statement := []byte(`{"_type":"https://in-toto.io/Statement/v1",` +
+		`"subject":[{"name":"app.tar.gz","digest":{"sha256":"6ec2e1a8c53c5ab0c6c7b5c1e5e10e4bb8b2ee8c3d3b0c8bc41c0d87f5bd7f3a"}}],` +
+		`"predicateType":"https://slsa.dev/provenance/v1"}`)
 	env, err := sign.SignStatement(ctx, statement, signer)
 	if err != nil {
 		panic(err)

@@ -2,7 +2,7 @@
 // attestations from any build system, using only slsakit's public API.
 //
 //	slsakit attest  --builder-id URI --key cosign.key [--image REF]... [FILE]...
-//	slsakit verify  --key cosign.pub [--policy policy.yaml] (--envelope F FILE | --image REF)
+//	slsakit verify  (--key cosign.pub | --policy policy.yaml | --certificate-oidc-issuer ISS ...) (--envelope F FILE | --bundle B FILE | --image REF)
 //	slsakit attach  --envelope F --image REF
 //	slsakit keygen  [--dir DIR] [--name cosign]
 //	slsakit sbom    [--format spdx|cyclonedx] [--key KEY [--image REF --attach]] BINARY

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 
 	"github.com/slsakit/slsakit/kms"
 	"github.com/slsakit/slsakit/oci"
@@ -17,20 +19,141 @@ import (
 	verifykeyless "github.com/slsakit/slsakit/verify/keyless"
 )
 
+// verifyMode is what verify trusts attestations by.
+type verifyMode int
+
+const (
+	byKeys     verifyMode = iota // --key, --kms-key
+	byIdentity                   // --certificate-oidc-issuer and an identity
+	byPolicy                     // --policy
+)
+
+// Flags of verify by role, for checkVerifyFlags.
+var (
+	keylessFlags      = []string{"certificate-oidc-issuer", "certificate-identity", "certificate-identity-regexp"}
+	registryFlagNames = []string{"insecure-registry", "layout", "attestation-repository"}
+)
+
+// checkVerifyFlags refuses every combination of verify's flags in which
+// one would be ignored: each flag given takes part in the verification or
+// the command is a usage error, so that no input (an attestation, a trust
+// anchor, a requirement) is ever silently dropped and nothing passes
+// unverified. given maps the flags given to their values, nargs is the
+// number of FILE arguments.
+func checkVerifyFlags(given map[string]string, nargs int) (verifyMode, error) {
+	set := map[string]bool{}
+	names := make([]string, 0, len(given))
+	for n := range given {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		// An empty value would read as "not given" further on (an empty
+		// issuer or identity would match nothing, or anything).
+		if given[n] == "" && n != "predicate-type" {
+			return 0, usagef("--%s needs a value", n)
+		}
+		set[n] = true
+	}
+	layout := given["layout"]
+	first := func(names ...string) string {
+		for _, n := range names {
+			if set[n] {
+				return "--" + n
+			}
+		}
+		return ""
+	}
+	// What is verified: one FILE with its attestations, or an image.
+	switch {
+	case nargs > 1:
+		return 0, usagef("give one FILE; got %d", nargs)
+	case nargs == 1 && set["image"]:
+		return 0, usagef("give either FILE or --image, not both")
+	case nargs == 0 && !set["image"]:
+		return 0, usagef("give FILE (with --envelope or --bundle) or --image")
+	case nargs == 1 && !set["envelope"] && !set["bundle"]:
+		return 0, usagef("verifying FILE needs its attestations: --envelope or --bundle")
+	case set["envelope"] && set["bundle"]:
+		// Each would pass on its own; verify them one at a time.
+		return 0, usagef("give --envelope or --bundle, not both")
+	case set["image"] && (set["envelope"] || set["bundle"]):
+		return 0, usagef("%s is FILE's attestation; an image's attestations are read from its registry", first("envelope", "bundle"))
+	}
+
+	// What attestations are trusted by: exactly one of keys, a keyless
+	// identity, a policy.
+	keys, keyless, policy := first("key", "kms-key"), first(keylessFlags...), first("policy")
+	var modes []string
+	for _, m := range []string{keys, keyless, policy} {
+		if m != "" {
+			modes = append(modes, m)
+		}
+	}
+	switch len(modes) {
+	case 0:
+		return 0, usagef("give --key, --kms-key, --certificate-oidc-issuer with --certificate-identity, or --policy")
+	case 1:
+	default:
+		return 0, usagef("%s and %s cannot be combined: trust either keys, a keyless identity or a policy", modes[0], modes[1])
+	}
+
+	// A registry is read for an image, and for a policy's dependencies.
+	if f := first(registryFlagNames...); f != "" && !set["image"] && policy == "" {
+		return 0, usagef("%s: verifying a file without --policy reads no registry", f)
+	}
+	var mode verifyMode
+	var unused []string // flags that have no effect in this mode
+	switch {
+	case policy != "":
+		mode = byPolicy
+		// The policy states the signers and requirements itself.
+		unused = []string{"threshold", "builder-id", "build-type", "predicate-type"}
+		if set["image"] {
+			unused = append(unused, "name") // an image's name is its repository
+		}
+	case keyless != "":
+		mode = byIdentity
+		switch {
+		case !set["certificate-oidc-issuer"]:
+			return 0, usagef("%s needs --certificate-oidc-issuer", keyless)
+		case set["certificate-identity"] == set["certificate-identity-regexp"]:
+			return 0, usagef("keyless verification needs exactly one of --certificate-identity and --certificate-identity-regexp")
+		case !set["trusted-root"]:
+			return 0, usagef("keyless verification needs --trusted-root")
+		case set["layout"] && layout != "referrers":
+			return 0, usagef("--layout %s: keyless attestations are Sigstore bundles, which only the referrers layout holds", layout)
+		case set["envelope"]:
+			return 0, usagef("keyless verification reads a Sigstore bundle (--bundle), not a DSSE envelope (--envelope)")
+		}
+		unused = []string{"threshold", "name", "kms-endpoint"}
+	default:
+		mode = byKeys
+		unused = []string{"name", "trusted-root"}
+		if !set["kms-key"] {
+			unused = append(unused, "kms-endpoint")
+		}
+	}
+	if f := first(unused...); f != "" {
+		return 0, usagef("%s has no effect with %s: refusing rather than ignoring it", f, modes[0])
+	}
+	return mode, nil
+}
+
 func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("verify", "(--key PUB | --kms-key REF | --certificate-oidc-issuer ISS --certificate-identity ID | --policy FILE) [flags] (--envelope F FILE | --bundle B FILE | --image REF)", stderr)
+	fs := newFlags("verify", "(--key PUB | --kms-key REF | --certificate-oidc-issuer ISS --certificate-identity ID --trusted-root F | --policy FILE) [flags] (--envelope F FILE | --bundle B FILE | --image REF)", stderr)
 	var (
 		envelope      = fs.String("envelope", "", "attestations of FILE: .intoto.jsonl or a DSSE envelope JSON")
 		image         = fs.String("image", "", "verify this image's attestations from its registry")
-		policyPath    = fs.String("policy", "", "policy file (YAML/JSON); its signer rules replace --key")
-		name          = fs.String("name", "", "artifact name for the policy's signer rules (default: FILE's base name)")
-		threshold     = fs.Int("threshold", 1, "distinct --key signatures required")
+		policyPath    = fs.String("policy", "", "policy file (YAML/JSON) naming the trusted signers and requirements (excludes --key, --kms-key, the keyless identity flags and the requirement flags)")
+		name          = fs.String("name", "", "with --policy: FILE's name for the policy's signer rules (default: FILE's base name)")
+		threshold     = fs.Int("threshold", 1, "distinct --key/--kms-key signatures required")
 		builderID     = fs.String("builder-id", "", "required builder ID (exact)")
 		buildType     = fs.String("build-type", "", "required build type (exact)")
 		predicateType = fs.String("predicate-type", provenance.PredicateSLSAProvenance1, "required predicate type ('' for any)")
 		jsonOut       = fs.Bool("json", false, "print the result as JSON")
 		kmsEndpoint   = fs.String("kms-endpoint", "", "KMS endpoint for --kms-key and the policy's kms keys")
-		bundlePath    = fs.String("bundle", "", "Sigstore bundle of FILE (keyless, or key-based)")
+		bundlePath    = fs.String("bundle", "", "Sigstore bundle of FILE: keyless (with the identity flags), or its DSSE envelope verified with --key/--kms-key (its log entries are not checked)")
 		trustedRoot   = fs.String("trusted-root", "", "trusted_root.json for keyless verification (bundles, policy identities)")
 		issuer        = fs.String("certificate-oidc-issuer", "", "keyless: the signer's OIDC issuer, exactly")
 		identity      = fs.String("certificate-identity", "", "keyless: the signer's identity (certificate SAN), exactly")
@@ -45,19 +168,24 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if (*image == "") == (fs.NArg() == 0) {
-		return usagef("give either FILE (with --envelope or --bundle) or --image")
-	}
-	keylessMode := *issuer != ""
-	if *policyPath == "" && len(keys) == 0 && len(kmsKeys) == 0 && !keylessMode {
-		return usagef("give --key, --kms-key, --certificate-oidc-issuer with --certificate-identity, or --policy")
+	given := map[string]string{}
+	fs.Visit(func(f *flag.Flag) {
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() && f.Value.String() == "false" {
+			return // --json=false, --insecure-registry=false: the default
+		}
+		given[f.Name] = f.Value.String()
+	})
+	mode, err := checkVerifyFlags(given, fs.NArg())
+	if err != nil {
+		return err
 	}
 	regOpts, err := reg.options()
 	if err != nil {
 		return err
 	}
+	file := fs.Arg(0)
 
-	if *policyPath != "" {
+	if mode == byPolicy {
 		p, err := verify.LoadPolicyFile(*policyPath)
 		if err != nil {
 			return usagef("%v", err)
@@ -76,11 +204,11 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			rep, err = eng.EvaluateImage(ctx, *image, regOpts...)
 		} else {
 			var art verify.Artifact
-			var envs []*sign.Envelope
-			if art, envs, err = fileArtifact(ctx, fs.Arg(0), *envelope, *name); err != nil {
+			var atts []verify.Attestation
+			if art, atts, err = fileArtifact(ctx, file, *envelope, *bundlePath, *name); err != nil {
 				return err
 			}
-			rep, err = eng.Evaluate(ctx, art, envs)
+			rep, err = eng.EvaluateAttestations(ctx, art, atts)
 		}
 		if rep == nil {
 			return err
@@ -95,10 +223,10 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 
 	want := verify.Expectations{PredicateType: *predicateType, BuilderID: *builderID, BuildType: *buildType}
-	if keylessMode {
+	if mode == byIdentity {
 		return verifyKeyless(ctx, stdout, *jsonOut, keylessArgs{
 			root: *trustedRoot, issuer: *issuer, identity: *identity, identityRe: *identityRe,
-			image: *image, bundle: *bundlePath, file: fs.Arg(0), name: *name,
+			image: *image, bundle: *bundlePath, file: file,
 		}, want, regOpts)
 	}
 	var pems [][]byte
@@ -143,7 +271,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		return nil
 	}
-	art, envs, err := fileArtifact(ctx, fs.Arg(0), *envelope, *name)
+	art, atts, err := fileArtifact(ctx, file, *envelope, *bundlePath, "")
 	if err != nil {
 		return err
 	}
@@ -151,8 +279,9 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var text string
 	var js []any
 	passed := 0
-	for _, env := range envs {
-		r, err := v.VerifyEnvelope(ctx, env, want)
+	for _, a := range atts {
+		// A bundle's envelope is verified with the keys like any envelope.
+		r, err := v.VerifyEnvelope(ctx, a.Envelope, want)
 		text += r.String()
 		js = append(js, resultJSON(r))
 		if err == nil {
@@ -170,15 +299,12 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 type keylessArgs struct {
 	root, issuer, identity, identityRe string
-	image, bundle, file, name          string
+	image, bundle, file                string
 }
 
 // verifyKeyless checks Sigstore bundles against a trusted root and one
 // signer identity: the image's referrer bundles, or FILE's --bundle.
 func verifyKeyless(ctx context.Context, stdout io.Writer, asJSON bool, a keylessArgs, want verify.Expectations, regOpts []oci.Option) error {
-	if a.root == "" || (a.identity == "") == (a.identityRe == "") {
-		return usagef("keyless verification needs --trusted-root and exactly one of --certificate-identity and --certificate-identity-regexp")
-	}
 	kv, err := verifykeyless.NewVerifier(verifykeyless.WithTrustedRootFile(a.root),
 		verifykeyless.WithIdentity(verifykeyless.Identity{Issuer: a.issuer, SAN: a.identity, SANRegexp: a.identityRe}))
 	if err != nil {
@@ -193,9 +319,6 @@ func verifyKeyless(ctx context.Context, stdout io.Writer, asJSON bool, a keyless
 		}
 		results, subject = res.Attestations, res.Image
 	} else {
-		if a.bundle == "" {
-			return usagef("keyless verification of a file needs --bundle")
-		}
 		raw, err := os.ReadFile(a.bundle)
 		if err != nil {
 			return err
@@ -228,17 +351,28 @@ func verifyKeyless(ctx context.Context, stdout io.Writer, asJSON bool, a keyless
 	return nil
 }
 
-// fileArtifact hashes a file and reads its attestations.
-func fileArtifact(ctx context.Context, path, envelopePath, name string) (verify.Artifact, []*sign.Envelope, error) {
-	if envelopePath == "" {
-		return verify.Artifact{}, nil, usagef("verifying a file needs --envelope")
-	}
+// fileArtifact hashes a file and reads its attestations: the envelopes of
+// envelopePath, or the Sigstore bundle at bundlePath with its DSSE
+// envelope (unauthenticated until verified).
+func fileArtifact(ctx context.Context, path, envelopePath, bundlePath, name string) (verify.Artifact, []verify.Attestation, error) {
 	digest, err := verify.DigestOfFile(ctx, path)
 	if err != nil {
 		return verify.Artifact{}, nil, err
 	}
 	if name == "" {
 		name = filepath.Base(path)
+	}
+	art := verify.Artifact{Name: name, Digest: digest}
+	if bundlePath != "" {
+		raw, err := os.ReadFile(bundlePath)
+		if err != nil {
+			return verify.Artifact{}, nil, err
+		}
+		env, err := oci.ParseBundle(raw)
+		if err != nil {
+			return verify.Artifact{}, nil, fmt.Errorf("%s: %w", bundlePath, err)
+		}
+		return art, []verify.Attestation{{Envelope: env, Bundle: raw}}, nil
 	}
 	f, err := os.Open(envelopePath)
 	if err != nil {
@@ -252,7 +386,11 @@ func fileArtifact(ctx context.Context, path, envelopePath, name string) (verify.
 	if len(envs) == 0 {
 		return verify.Artifact{}, nil, fmt.Errorf("%s holds no envelope", envelopePath)
 	}
-	return verify.Artifact{Name: name, Digest: digest}, envs, nil
+	atts := make([]verify.Attestation, len(envs))
+	for i, env := range envs {
+		atts[i] = verify.Attestation{Envelope: env}
+	}
+	return art, atts, nil
 }
 
 func printResult(w io.Writer, asJSON bool, js any, text string) error {

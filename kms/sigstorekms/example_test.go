@@ -35,7 +35,7 @@ func ExampleNew() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	env, err := sign.SignStatement(ctx, []byte(`{"_type":"https://in-toto.io/Statement/v1"}`), signer)
+	env, err := sign.SignStatement(ctx, []byte(`{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"a","digest":{"sha256":"6ec2e1a8c53c5ab0c6c7b5c1e5e10e4bb8b2ee8c3d3b0c8bc41c0d87f5bd7f3a"}}],"predicateType":"https://example.com/p"}`), signer)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func ExampleNew_inMemory() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	env, err := sign.SignStatement(ctx, []byte(`{"_type":"https://in-toto.io/Statement/v1"}`), signer)
+	env, err := sign.SignStatement(ctx, []byte(`{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"a","digest":{"sha256":"6ec2e1a8c53c5ab0c6c7b5c1e5e10e4bb8b2ee8c3d3b0c8bc41c0d87f5bd7f3a"}}],"predicateType":"https://example.com/p"}`), signer)
 	if err != nil {
 		log.Fatal(err)
 	}

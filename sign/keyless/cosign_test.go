@@ -27,7 +27,7 @@ func TestCosignAnnotations(t *testing.T) {
 	svc := keylesstest.New(t)
 	s := newSigner(t, svc)
 	ctx := context.Background()
-	env, _ := sign.SignStatement(ctx, []byte(`{}`), s)
+	env, _ := sign.SignStatement(ctx, []byte(statement), s)
 	b, err := keyless.Bundle(ctx, env, s)
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +86,7 @@ func TestBundleRefusesExpiredCertificate(t *testing.T) {
 	svc := keylesstest.New(t)
 	svc.CA.SetClock(func() time.Time { return time.Now().Add(-time.Hour) })
 	s := newSigner(t, svc)
-	env, _ := sign.SignStatement(context.Background(), []byte(`{}`), s)
+	env, _ := sign.SignStatement(context.Background(), []byte(statement), s)
 	if _, err := keyless.Bundle(context.Background(), env, s); !errors.Is(err, keyless.ErrCertificate) {
 		t.Errorf("err = %v, want ErrCertificate", err)
 	}
@@ -117,7 +117,7 @@ func TestBundleChecksTimestampIsOverSignature(t *testing.T) {
 		_, _ = io.Copy(w, resp.Body)
 	}))
 	defer liar.Close()
-	env, _ := sign.SignStatement(context.Background(), []byte(`{}`), s)
+	env, _ := sign.SignStatement(context.Background(), []byte(statement), s)
 	_, err := keyless.Bundle(context.Background(), env, s, keyless.WithTSAURLs(liar.URL), keyless.WithRekorURLs())
 	if !errors.Is(err, keyless.ErrTimestamp) {
 		t.Errorf("err = %v, want ErrTimestamp", err)

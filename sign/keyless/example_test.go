@@ -32,7 +32,7 @@ func ExampleNewSigner() {
 		fmt.Println(err)
 		return
 	}
-	env, err := sign.SignStatement(ctx, []byte(`{"_type":"https://in-toto.io/Statement/v1"}`), s)
+	env, err := sign.SignStatement(ctx, []byte(statement), s)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -63,7 +63,7 @@ func ExampleParseToken() {
 // A file-key envelope as a Sigstore bundle with a public-key hint.
 func ExampleKeyBundle() {
 	key, _ := sign.GenerateKey(sign.ECDSAP256SHA256)
-	env, _ := sign.SignStatement(context.Background(), []byte(`{}`), key)
+	env, _ := sign.SignStatement(context.Background(), []byte(statement), key)
 	b, err := keyless.KeyBundle(env, key.Public())
 	fmt.Println(len(b) > 0, err)
 	// Output: true <nil>

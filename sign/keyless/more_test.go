@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,7 +60,7 @@ func BenchmarkSignAndBundle(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		env, err := sign.SignStatement(ctx, []byte(`{"n":`+strconv.Itoa(i)+`}`), s)
+		env, err := sign.SignStatement(ctx, []byte(strings.Replace(statement, `}}]`, `}}],"predicate":{"n":`+strconv.Itoa(i)+`}`, 1)), s)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -124,7 +124,7 @@ func TestSigningConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, _ := sign.SignStatement(context.Background(), []byte(`{}`), s)
+	env, _ := sign.SignStatement(context.Background(), []byte(statement), s)
 	if _, err := keyless.Bundle(context.Background(), env, s); err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestBundleContents(t *testing.T) {
 	s := newSigner(t, svc)
 	ctx := context.Background()
 	other, _ := sign.GenerateKey(sign.ECDSAP256SHA256)
-	env, err := sign.SignStatement(ctx, []byte(`{"_type":"https://in-toto.io/Statement/v1"}`), other, s)
+	env, err := sign.SignStatement(ctx, []byte(statement), other, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestBundleContents(t *testing.T) {
 
 	// An envelope the signer did not sign cannot be bundled with its
 	// certificate.
-	env2, _ := sign.SignStatement(ctx, []byte(`{}`), other)
+	env2, _ := sign.SignStatement(ctx, []byte(statement), other)
 	if _, err := keyless.Bundle(ctx, env2, s); !errors.Is(err, keyless.ErrEnvelope) {
 		t.Errorf("foreign envelope: err = %v, want ErrEnvelope", err)
 	}
@@ -195,7 +195,7 @@ func TestBundleServiceFailures(t *testing.T) {
 	svc := keylesstest.New(t)
 	s := newSigner(t, svc)
 	ctx := context.Background()
-	env, _ := sign.SignStatement(ctx, []byte(`{}`), s)
+	env, _ := sign.SignStatement(ctx, []byte(statement), s)
 	if _, err := keyless.Bundle(ctx, env, s, keyless.WithTSAURLs(svc.URL+"/nowhere")); !errors.Is(err, keyless.ErrTimestamp) {
 		t.Errorf("bad TSA: err = %v, want ErrTimestamp", err)
 	}

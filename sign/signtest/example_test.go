@@ -13,7 +13,7 @@ import (
 // key ID (and, with Ed25519, the signature) is the same on every run.
 func ExampleNewSigner() {
 	s := signtest.NewSigner("release-bot")
-	env, err := sign.SignStatement(context.Background(), []byte(`{"_type":"https://in-toto.io/Statement/v1"}`), s)
+	env, err := sign.SignStatement(context.Background(), []byte(`{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"a","digest":{"sha256":"6ec2e1a8c53c5ab0c6c7b5c1e5e10e4bb8b2ee8c3d3b0c8bc41c0d87f5bd7f3a"}}],"predicateType":"https://example.com/p"}`), s)
 	if err != nil {
 		fmt.Println(err)
 		return
