@@ -1,10 +1,10 @@
 // Package strictjson checks JSON documents before anything trusts them. A
 // signature covers bytes, but what is trusted is what a reader makes of
 // them: a document that two JSON readers read differently is two documents
-// behind one signature. Check accepts only documents that every mainstream
-// reader (encoding/json v1 and v2, protojson, a case-sensitive RFC 8259
-// reader, JavaScript's JSON.parse, Python's json) reads the same way. It is
-// a hand-written single-pass byte scanner, not built on encoding/json's
+// behind one signature. Check rejects every construct on which mainstream
+// readers (encoding/json v1 and v2, protojson, a case-sensitive RFC 8259
+// reader, JavaScript's JSON.parse, Python's json) are known to disagree. It
+// is a hand-written single-pass byte scanner, not built on encoding/json's
 // tokenizer, and rejects:
 //
 //   - anything that is not exactly one RFC 8259 value (trailing data, a
@@ -28,6 +28,10 @@
 //     (protojson accepts both the JSON and the proto field name),
 //     "_type"/"type" (in-toto's Statement), and the Unicode folds such as
 //     U+212A KELVIN SIGN and "k", U+017F LONG S and "s".
+//
+// Left alone: fractions such as 0.1, which every float reader reads as the
+// same nearest float64 (only a decimal reader keeps more), and escaped
+// control characters other than NUL, which all these readers decode alike.
 //
 // The key fold is encoding/json/v2's foldName, which is encoding/json
 // (v1)'s foldName with '_' and '-' also ignored, so it is stricter than
