@@ -56,7 +56,7 @@ func genKey(t *testing.T, alg sign.Algorithm) *sign.KeySigner {
 
 func signed(t *testing.T, payload []byte, signers ...sign.Signer) []byte {
 	t.Helper()
-	env, err := sign.SignStatement(context.Background(), payload, signers...)
+	env, err := sign.SignEnvelope(context.Background(), sign.PayloadTypeInToto, payload, signers...)
 	if err != nil {
 		t.Fatal(err)
 	}

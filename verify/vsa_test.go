@@ -181,7 +181,7 @@ func editPredicate(t testing.TB, stmt []byte, f func(pred map[string]any)) []byt
 // can only come from it).
 func (fx vsaFixture) fastPathTaken(t testing.TB, stmt []byte) (bool, *verify.Report) {
 	t.Helper()
-	env, err := sign.SignStatement(context.Background(), stmt, fx.verifierKey)
+	env, err := sign.SignEnvelope(context.Background(), sign.PayloadTypeInToto, stmt, fx.verifierKey)
 	if err != nil {
 		t.Fatal(err)
 	}
