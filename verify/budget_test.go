@@ -347,7 +347,10 @@ func TestBudget(t *testing.T) {
 			if !errors.Is(err, verify.ErrBudget) || !errors.As(err, &be) || be.Limit != c.limit {
 				t.Fatalf("err = %v, want a BudgetError for %s", err, c.limit)
 			}
-			if !errors.Is(err, verify.ErrDependency) {
+			// The deadline may pass anywhere, even before the first
+			// dependency on a loaded machine: only it is not sure to be
+			// reached among the dependencies.
+			if !errors.Is(err, verify.ErrDependency) && c.limit != "Time" {
 				t.Errorf("err = %v, want ErrDependency too", err)
 			}
 			if c.limit == "Time" && !errors.Is(err, context.DeadlineExceeded) {
