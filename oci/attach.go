@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -260,7 +261,7 @@ func attachReferrer(ctx context.Context, c *client, repo name.Repository, subj v
 		MediaType: mtOCIManifest, Digest: mh, Size: int64(len(mb)),
 		ArtifactType: MediaTypeBundle, Annotations: ann,
 	}
-	if hdr.Get("OCI-Subject") != "" {
+	if processedSubject(hdr, subj.Digest) {
 		return &desc, nil
 	}
 	// The registry did not process the subject: maintain the referrers tag
@@ -275,6 +276,20 @@ func attachReferrer(ctx context.Context, c *client, repo name.Repository, subj v
 		return nil, err
 	}
 	return &desc, nil
+}
+
+// processedSubject reports whether the response to a manifest PUT says
+// the registry processed the manifest's subject: the OCI distribution spec
+// has a registry with the referrers API answer "OCI-Subject: <subject
+// digest>", and a client that does not get it maintain the referrers tag.
+// Only that exact digest counts. Any other value (another digest, several,
+// garbage) from a broken registry or a man in the middle on plain HTTP
+// would otherwise make us skip the tag on a registry that may not list the
+// referrer at all, losing the attestation for every reader; keeping the
+// tag up to date is harmless where the API works.
+func processedSubject(h http.Header, subject v1.Hash) bool {
+	v := h.Values("OCI-Subject")
+	return len(v) == 1 && v[0] == subject.String()
 }
 
 func parseIndex(b []byte) (*v1.IndexManifest, error) {
