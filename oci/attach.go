@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,10 +42,21 @@ type AttachResult struct {
 // reconciled across processes by read-back and bounded retries, so no
 // writer's attestation is lost. Attaching an envelope that is already there
 // writes nothing.
+//
+// Before anything is written, env must be what List reads back and a
+// verifier of the image can accept: a signed in-toto envelope
+// (ErrNotAttestation otherwise) whose statement passes
+// sign.CheckStatement and has a subject with the image's sha256 digest
+// (ErrSubjectMismatch: an attestation about another image would be
+// rejected by every consumer of this one).
 func Attach(ctx context.Context, ref string, env *sign.Envelope, opts ...Option) (*AttachResult, error) {
 	o := makeOptions(opts)
-	if env == nil || len(env.Signatures) == 0 || env.PayloadType == "" {
-		return nil, fmt.Errorf("%w: envelope must be non-nil, typed and signed", ErrInvalidArgument)
+	if env == nil {
+		return nil, fmt.Errorf("%w: nil envelope", ErrInvalidArgument)
+	}
+	subjects, err := checkAttestation(env, o)
+	if err != nil {
+		return nil, err
 	}
 	if o.layout&Both == 0 || o.layout&^Both != 0 {
 		return nil, fmt.Errorf("%w: layout %v", ErrInvalidArgument, o.layout)
@@ -69,6 +82,10 @@ func Attach(ctx context.Context, ref string, env *sign.Envelope, opts ...Option)
 	subj, err := subject(ctx, c, r, o.layout&Referrers != 0)
 	if err != nil {
 		return nil, err
+	}
+	if !slices.Contains(subjects, subj.Digest.Hex) {
+		return &AttachResult{Requests: c.requests()}, fmt.Errorf("%w: %w: no subject of the statement has the digest of %s@%s",
+			ErrInvalidArgument, ErrSubjectMismatch, r.Context().Name(), subj.Digest)
 	}
 	res := &AttachResult{Image: r.Context().Name() + "@" + subj.Digest.String()}
 
@@ -96,6 +113,46 @@ func Attach(ctx context.Context, ref string, env *sign.Envelope, opts ...Option)
 	}
 	res.Requests = c.requests()
 	return res, nil
+}
+
+// checkAttestation refuses an envelope that List would skip or a verifier
+// must reject whatever image it is attached to, and returns the sha256
+// digests (hex) of its statement's subjects.
+func checkAttestation(env *sign.Envelope, o *options) ([]string, error) {
+	// What is written is what List parses: it must parse back, within the
+	// size limit List applies.
+	raw, err := envelopeJSON(env)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w: %v", ErrInvalidArgument, ErrNotAttestation, err)
+	}
+	if _, err := sign.ParseEnvelope(raw, sign.WithMaxSize(int(min(o.maxBlob, 1<<40)))); err != nil {
+		return nil, fmt.Errorf("%w: %w: %w", ErrInvalidArgument, ErrNotAttestation, err)
+	}
+	if env.PayloadType != sign.PayloadTypeInToto {
+		return nil, fmt.Errorf("%w: %w: payload type %q, want %q", ErrInvalidArgument, ErrNotAttestation, env.PayloadType, sign.PayloadTypeInToto)
+	}
+	if err := sign.CheckStatement(env.Payload); err != nil {
+		return nil, fmt.Errorf("%w: %w: %w", ErrInvalidArgument, ErrNotAttestation, err)
+	}
+	// Exact key matching, as verifiers read statements; CheckStatement
+	// has vouched for the shape.
+	var st map[string]json.RawMessage
+	var subjects []struct {
+		Digest map[string]string `json:"digest"`
+	}
+	if err := json.Unmarshal(env.Payload, &st); err != nil {
+		return nil, fmt.Errorf("%w: %w: %v", ErrInvalidArgument, ErrNotAttestation, err)
+	}
+	if err := json.Unmarshal(st["subject"], &subjects); err != nil {
+		return nil, fmt.Errorf("%w: %w: %v", ErrInvalidArgument, ErrNotAttestation, err)
+	}
+	var hexes []string
+	for _, s := range subjects {
+		if h := s.Digest["sha256"]; h != "" {
+			hexes = append(hexes, h)
+		}
+	}
+	return hexes, nil
 }
 
 // referrerManifest is an OCI 1.1 image manifest with artifactType and
@@ -204,7 +261,7 @@ func attachReferrer(ctx context.Context, c *client, repo name.Repository, subj v
 		MediaType: mtOCIManifest, Digest: mh, Size: int64(len(mb)),
 		ArtifactType: MediaTypeBundle, Annotations: ann,
 	}
-	if hdr.Get("OCI-Subject") != "" {
+	if processedSubject(hdr, subj.Digest) {
 		return &desc, nil
 	}
 	// The registry did not process the subject: maintain the referrers tag
@@ -219,6 +276,20 @@ func attachReferrer(ctx context.Context, c *client, repo name.Repository, subj v
 		return nil, err
 	}
 	return &desc, nil
+}
+
+// processedSubject reports whether the response to a manifest PUT says
+// the registry processed the manifest's subject: the OCI distribution spec
+// has a registry with the referrers API answer "OCI-Subject: <subject
+// digest>", and a client that does not get it maintain the referrers tag.
+// Only that exact digest counts. Any other value (another digest, several,
+// garbage) from a broken registry or a man in the middle on plain HTTP
+// would otherwise make us skip the tag on a registry that may not list the
+// referrer at all, losing the attestation for every reader; keeping the
+// tag up to date is harmless where the API works.
+func processedSubject(h http.Header, subject v1.Hash) bool {
+	v := h.Values("OCI-Subject")
+	return len(v) == 1 && v[0] == subject.String()
 }
 
 func parseIndex(b []byte) (*v1.IndexManifest, error) {

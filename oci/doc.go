@@ -15,8 +15,12 @@
 //     application/vnd.dsse.envelope.v1+json layer per attestation with the
 //     annotations dev.cosignproject.cosign/signature and predicateType.
 //
-// Attach resolves the image reference to a digest once; every write names
-// that digest, never the caller's tag. Blobs are uploaded before the
+// Attach publishes only what a consumer of the image can accept: a signed
+// in-toto envelope whose statement passes sign.CheckStatement and names
+// the image's digest among its subjects; anything else is refused before
+// the first write (ErrNotAttestation, ErrSubjectMismatch). It resolves the
+// image reference to a digest once; every write names that digest, never
+// the caller's tag. Blobs are uploaded before the
 // manifests that name them. Tag updates (the .att tag and the referrers
 // tag index) are read-modify-write: attaches to one image are serialized
 // within the process, and across processes each writer reads its write

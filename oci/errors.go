@@ -23,8 +23,18 @@ var (
 	// ErrInvalidBundle: a Sigstore bundle does not parse or does not hold
 	// a DSSE envelope.
 	ErrInvalidBundle = errors.New("oci: invalid Sigstore bundle")
-	// ErrInvalidArgument: a nil envelope, unknown layout or similar misuse.
+	// ErrInvalidArgument: a nil envelope, unknown layout or similar misuse;
+	// every error of ErrNotAttestation and ErrSubjectMismatch matches it too.
 	ErrInvalidArgument = errors.New("oci: invalid argument")
+	// ErrNotAttestation: Attach was given an envelope that is not an
+	// in-toto attestation List and verifiers read: unsigned, an empty
+	// signature, over the size limit, another payload type, or a payload
+	// that is not an in-toto statement (then it also matches
+	// sign.ErrInvalidStatement).
+	ErrNotAttestation = errors.New("oci: not an in-toto attestation")
+	// ErrSubjectMismatch: Attach was given a statement none of whose
+	// subjects has the digest of the image it was to be attached to.
+	ErrSubjectMismatch = errors.New("oci: statement is not about this image")
 	// ErrUnauthorized: the registry refused our credentials (401/403).
 	ErrUnauthorized = errors.New("oci: unauthorized")
 )

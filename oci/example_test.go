@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"strings"
 
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/oci/ocitest"
@@ -23,7 +24,9 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	statement := []byte(`{"_type":"https://in-toto.io/Statement/v1","subject":[],` +
+	// The statement is about the image: Attach refuses one that is not.
+	_, hex, _ := strings.Cut(image, "@sha256:")
+	statement := []byte(`{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"app","digest":{"sha256":"` + hex + `"}}],` +
 		`"predicateType":"https://slsa.dev/provenance/v1","predicate":{}}`)
 	env, err := sign.SignStatement(ctx, statement, signer)
 	if err != nil {

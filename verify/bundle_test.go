@@ -156,7 +156,10 @@ func TestVerifyImageBundles(t *testing.T) {
 		bv := &keyBundles{key: verifierOf(t, key)}
 		ref := reg.PushRandomImage(t, "wrongdigest")
 		elsewhere := reg.PushRandomImage(t, "elsewhere")
-		attach(t, ref, envelope(t, imageStatement(t, elsewhere), key), oci.Referrers)
+		attach(t, elsewhere, envelope(t, imageStatement(t, elsewhere), key), oci.Referrers)
+		if n := reg.CopyAttestations(t, elsewhere, ref); n != 1 {
+			t.Fatalf("copied %d attestations, want 1", n)
+		}
 		_, err := verify.VerifyImageBundles(ctx, ref, bv, want, oci.WithInsecure())
 		if !errors.Is(err, verify.ErrNoAttestation) || !errors.Is(err, verify.ErrSubject) || errors.Is(err, verify.ErrSignature) {
 			t.Errorf("err = %v, want ErrNoAttestation and ErrSubject", err)

@@ -83,8 +83,12 @@ func TestVerifyImage(t *testing.T) {
 	t.Run("attestation copied from another image", func(t *testing.T) {
 		a := reg.PushRandomImage(t, "a")
 		b := reg.PushRandomImage(t, "b")
-		// A valid, signed attestation about image a, attached to b.
-		attach(t, b, envelope(t, imageStatement(t, a), key), oci.Legacy)
+		// A valid, signed attestation about image a, copied to b (oci.Attach
+		// refuses to attach it there).
+		attach(t, a, envelope(t, imageStatement(t, a), key), oci.Legacy)
+		if n := reg.CopyAttestations(t, a, b); n != 1 {
+			t.Fatalf("copied %d attestations, want 1", n)
+		}
 		_, err := v.VerifyImage(ctx, b, want, oci.WithInsecure())
 		if !errors.Is(err, verify.ErrNoAttestation) || !errors.Is(err, verify.ErrSubject) {
 			t.Fatalf("err = %v, want ErrNoAttestation and ErrSubject", err)

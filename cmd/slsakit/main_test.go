@@ -159,12 +159,21 @@ func TestCLIImages(t *testing.T) {
 		t.Fatalf("base image not pinned by digest: %s", b)
 	}
 
-	// The same envelope attached to another image does not verify there.
-	slsakit(t, "attach", "--envelope", env, "--image", second, "--insecure-registry", "--layout", "legacy").want(t, exitOK)
-	atts, err := oci.List(context.Background(), second, oci.WithInsecure())
-	if err != nil || len(atts) != 1 || atts[0].Layout != oci.Legacy {
+	// attach writes an envelope for the image it is about, and refuses
+	// another image, writing nothing.
+	slsakit(t, "attach", "--envelope", env, "--image", app, "--insecure-registry", "--layout", "legacy").want(t, exitOK)
+	if atts, err := oci.List(context.Background(), app, oci.WithInsecure()); err != nil || len(atts) != 1 || atts[0].Layout != oci.Both {
 		t.Fatalf("attach: %v %+v", err, atts)
 	}
+	r = slsakit(t, "attach", "--envelope", env, "--image", second, "--insecure-registry", "--layout", "legacy").want(t, exitError)
+	if !strings.Contains(r.stderr, "not about this image") {
+		t.Fatalf("attach to another image: %s", r.stderr)
+	}
+	if atts, err := oci.List(context.Background(), second, oci.WithInsecure()); err != nil || len(atts) != 0 {
+		t.Fatalf("refused attach stored %d attestations (%v)", len(atts), err)
+	}
+	// The same envelope copied to another image does not verify there.
+	reg.CopyAttestations(t, app, second)
 	r = slsakit(t, "verify", "--key", pub, "--image", second, "--insecure-registry").want(t, exitRejected)
 	if !strings.Contains(r.stdout, "subject digest mismatch") {
 		t.Fatalf("copied attestation: %s", r.stdout)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"strings"
 
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/oci/ocitest"
@@ -25,7 +26,9 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	env, err := sign.SignStatement(ctx, []byte(`{"_type":"https://in-toto.io/Statement/v1","predicateType":"https://example.com/p","subject":[{"name":"app","digest":{"sha256":"6ec2e1a8c53c5ab0c6c7b5c1e5e10e4bb8b2ee8c3d3b0c8bc41c0d87f5bd7f3a"}}],"predicate":{}}`), signer)
+	_, hex, _ := strings.Cut(image, "@sha256:") // the statement is about the image
+	env, err := sign.SignStatement(ctx, []byte(`{"_type":"https://in-toto.io/Statement/v1","predicateType":"https://example.com/p",`+
+		`"subject":[{"name":"app","digest":{"sha256":"`+hex+`"}}],"predicate":{}}`), signer)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -1,7 +1,8 @@
 // Package ocitest is a test kit for code that reads or writes attestations
 // on images: an in-process OCI registry on 127.0.0.1 (go-containerregistry's
-// pkg/registry), helpers to push images, and HTTP transports that count
-// requests or inject faults.
+// pkg/registry), helpers to push images and to copy attestations from one
+// image to another (as a registry writer could, for verifier tests), and
+// HTTP transports that count requests or inject faults.
 package ocitest
 
 import (
