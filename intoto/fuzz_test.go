@@ -22,8 +22,10 @@ func upperASCII(s string) string {
 	return string(b)
 }
 
+// hostLike reports whether s can only be a host. An authority with user
+// info ("user@host") is not: user info is case-sensitive (RFC 3986 3.2.1).
 func hostLike(s string) bool {
-	return s != "" && !strings.Contains(s, "%") && (strings.ContainsAny(s, ".:") || strings.EqualFold(s, "localhost"))
+	return s != "" && !strings.ContainsAny(s, "%@") && (strings.ContainsAny(s, ".:") || strings.EqualFold(s, "localhost"))
 }
 
 // recase changes the case of what is case-insensitive in uri: the scheme,
@@ -98,6 +100,8 @@ func FuzzParseImage(f *testing.F) {
 		"pkg:golang/golang.org/x/mod@v0.1.0",
 		"git+https://github.com/example/app@refs/heads/main",
 		" oci://x/y",
+		"git+0://a.@/",
+		"git+https://User@GitHub.com/org/repo@refs/heads/main",
 		"https://example.com/x",
 	} {
 		f.Add(s, h256)
