@@ -40,9 +40,9 @@ var (
 )
 
 // bundleMediaTypes are the media types ParseBundle accepts: versions 0.1 to
-// 0.3 in both spellings Sigstore clients write. sigstore-go reads the same
-// set (and refuses 0.4 and later), so a bundle never parses here yet means
-// something else there.
+// 0.3 in both spellings Sigstore clients write. sigstore-go reads them all
+// (and, in the .vX form, any other version below 0.4, which no client
+// writes): nothing parses here that it would read as another version.
 var bundleMediaTypes = map[string]bool{
 	"application/vnd.dev.sigstore.bundle+json;version=0.1": true,
 	"application/vnd.dev.sigstore.bundle+json;version=0.2": true,
@@ -68,7 +68,8 @@ type Bundle struct {
 	// when the signature was made.
 	VerificationMaterial VerificationMaterial
 	// DSSEEnvelope is the signed envelope. Sigstore verifiers require it
-	// to hold exactly one signature, without a key ID.
+	// to hold exactly one signature, and skip it if its key ID differs
+	// from the one they compute: bundles made here carry none.
 	DSSEEnvelope *Envelope
 	// MessageSignature is a signature over an artifact's digest.
 	MessageSignature *MessageSignature
@@ -158,7 +159,7 @@ func ParseBundle(data []byte, opts ...ParseOption) (*Bundle, error) {
 	if err := strictjson.Check(data); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformedBundle, err)
 	}
-	b, err := decodeBundle(data, cfg)
+	b, err := decodeBundle(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformedBundle, err)
 	}
@@ -341,8 +342,11 @@ func (b *Bundle) validate() error {
 		return bad("verificationMaterial needs exactly one of publicKey, certificate and x509CertificateChain, has %d", n)
 	}
 	for i, e := range vm.TlogEntries {
-		if t := bytes.TrimLeft(e, " \t\r\n"); len(t) == 0 || t[0] != '{' || !json.Valid(e) {
-			return bad("tlogEntries[%d] is not a JSON object", i)
+		if !json.Valid(e) {
+			return bad("tlogEntries[%d] is not JSON", i)
+		}
+		if err := checkProto(e, fmt.Sprintf("tlogEntries[%d]", i), tlogEntrySchema); err != nil {
+			return bad("%v", err)
 		}
 	}
 	for i, ts := range vm.RFC3161Timestamps {
@@ -386,7 +390,7 @@ func (b *Bundle) validate() error {
 // decodeBundle maps the JSON onto a Bundle. Every object is read through
 // fields, which refuses unknown or differently spelled keys; the duplicate
 // keys were refused by strictjson.Check before.
-func decodeBundle(data []byte, cfg parseConfig) (*Bundle, error) {
+func decodeBundle(data []byte) (*Bundle, error) {
 	top, err := fields(bytes.TrimSpace(data), "bundle", "mediaType", "verificationMaterial", "dsseEnvelope", "messageSignature")
 	if err != nil {
 		return nil, err
@@ -403,7 +407,7 @@ func decodeBundle(data []byte, cfg parseConfig) (*Bundle, error) {
 		return nil, err
 	}
 	if raw, ok := top["dsseEnvelope"]; ok {
-		if b.DSSEEnvelope, err = parseEnvelope(raw, cfg, false); err != nil {
+		if b.DSSEEnvelope, err = decodeDSSE(raw); err != nil {
 			return nil, fmt.Errorf("dsseEnvelope: %w", err)
 		}
 	}
@@ -453,9 +457,6 @@ func decodeMaterial(raw json.RawMessage, vm *VerificationMaterial) error {
 		}
 	}
 	if err := eachElement(m["tlogEntries"], "tlogEntries", func(el json.RawMessage) error {
-		if el[0] != '{' {
-			return errors.New("tlogEntries: an entry is not an object")
-		}
 		var c bytes.Buffer
 		if err := json.Compact(&c, el); err != nil {
 			return fmt.Errorf("tlogEntries: %v", err)
@@ -482,6 +483,144 @@ func decodeMaterial(raw json.RawMessage, vm *VerificationMaterial) error {
 			return err
 		}
 		vm.emptyTimestamps = len(vm.RFC3161Timestamps) == 0
+	}
+	return nil
+}
+
+// decodeDSSE reads a bundle's DSSE envelope by ParseEnvelope's rules
+// (exact keys, strict base64, signatures with a sig), except that a missing
+// payload is the empty payload, as protobuf's JSON mapping reads it and
+// MarshalJSON writes it. One pass over the object: the payload, most of a
+// bundle, is not scanned again.
+func decodeDSSE(raw json.RawMessage) (*Envelope, error) {
+	m, err := fields(raw, "dsseEnvelope", "payload", "payloadType", "signatures")
+	if err != nil {
+		return nil, err
+	}
+	env := &Envelope{}
+	if env.PayloadType, err = stringField(m, "payloadType"); err != nil {
+		return nil, err
+	}
+	if env.PayloadType == "" {
+		return nil, errors.New("missing payloadType")
+	}
+	if env.Payload, err = bytesField(m, "payload"); err != nil {
+		return nil, err
+	}
+	if env.Payload == nil {
+		env.Payload = []byte{}
+	}
+	if err := eachElement(m["signatures"], "signatures", func(el json.RawMessage) error {
+		sm, err := fields(el, "signatures[]", "sig", "keyid")
+		if err != nil {
+			return err
+		}
+		var s Signature
+		if s.KeyID, err = stringField(sm, "keyid"); err != nil {
+			return err
+		}
+		if s.Sig, err = bytesField(sm, "sig"); err != nil {
+			return err
+		}
+		if len(s.Sig) == 0 {
+			return fmt.Errorf("signature %d: empty sig", len(env.Signatures))
+		}
+		env.Signatures = append(env.Signatures, s)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if len(env.Signatures) == 0 {
+		return nil, errors.New("no signatures")
+	}
+	return env, nil
+}
+
+// Field kinds of the protobuf messages a log entry is made of.
+type protoField int
+
+const (
+	protoInt64 protoField = iota
+	protoBytes
+	protoString
+	protoBytesList
+)
+
+// tlogEntrySchema is dev.sigstore.rekor.v1.TransparencyLogEntry
+// (protobuf-specs v0.5): field JSON names and kinds, nested messages as
+// maps. Log entries are kept as read, but checked against it, so that none
+// is accepted here that protojson (and so sigstore-go) refuses, or reads
+// from a field spelled another way.
+var tlogEntrySchema = map[string]any{
+	"logIndex":          protoInt64,
+	"logId":             map[string]any{"keyId": protoBytes},
+	"kindVersion":       map[string]any{"kind": protoString, "version": protoString},
+	"integratedTime":    protoInt64,
+	"inclusionPromise":  map[string]any{"signedEntryTimestamp": protoBytes},
+	"canonicalizedBody": protoBytes,
+	"inclusionProof": map[string]any{
+		"logIndex":   protoInt64,
+		"rootHash":   protoBytes,
+		"treeSize":   protoInt64,
+		"hashes":     protoBytesList,
+		"checkpoint": map[string]any{"envelope": protoString},
+	},
+}
+
+// checkProto checks that raw is a JSON object of the message schema: known
+// fields only, spelled as protobuf's JSON mapping writes them, each of its
+// kind (an int64 as a decimal string or integer, bytes as base64).
+func checkProto(raw json.RawMessage, path string, schema map[string]any) error {
+	names := make([]string, 0, len(schema))
+	for k := range schema {
+		names = append(names, k)
+	}
+	m, err := fields(raw, path, names...)
+	if err != nil {
+		return err
+	}
+	for k, v := range m {
+		p := path + "." + k
+		switch kind := schema[k].(type) {
+		case map[string]any:
+			err = checkProto(v, p, kind)
+		case protoField:
+			switch kind {
+			case protoInt64:
+				err = checkInt64(v, p)
+			case protoString:
+				_, err = stringContent(v, p)
+			case protoBytes:
+				_, err = base64Content(v, p)
+			case protoBytesList:
+				err = eachElement(v, p, func(el json.RawMessage) error {
+					_, err := base64Content(el, p+"[]")
+					return err
+				})
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkInt64 accepts a subset of what protojson reads as an int64: a JSON
+// integer, quoted or not, without sign '+', leading zeros or exponent, in
+// range.
+func checkInt64(raw json.RawMessage, path string) error {
+	s := raw
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		s = s[1 : len(s)-1]
+	}
+	digits := bytes.TrimPrefix(s, []byte("-"))
+	ok := len(digits) > 0 && (digits[0] != '0' || len(digits) == 1)
+	for _, c := range digits {
+		ok = ok && c >= '0' && c <= '9'
+	}
+	if _, err := strconv.ParseInt(string(s), 10, 64); err != nil || !ok {
+		return fmt.Errorf("%s is not an int64", path)
 	}
 	return nil
 }
@@ -521,21 +660,25 @@ func decodeMessageSignature(raw json.RawMessage) (*MessageSignature, error) {
 // mapping reads it (sigstore-js writes "timestampVerificationData": null):
 // its key is dropped, so that both readers see the same fields.
 func fields(raw json.RawMessage, what string, allowed ...string) (map[string]json.RawMessage, error) {
-	if len(raw) == 0 || raw[0] != '{' {
-		return nil, fmt.Errorf("%s is not an object", what)
+	ms, err := members(raw, '{')
+	if err != nil {
+		return nil, fmt.Errorf("%s is not an object: %v", what, err)
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, fmt.Errorf("%s: %v", what, err)
-	}
-	for k, v := range m {
+	m := make(map[string]json.RawMessage, len(ms))
+	for _, mb := range ms {
 		known := false
 		for _, a := range allowed {
-			known = known || k == a
+			known = known || mb.key == a
 		}
 		if !known {
-			return nil, fmt.Errorf("%s: unknown field %q", what, k)
+			return nil, fmt.Errorf("%s: unknown field %q", what, mb.key)
 		}
+		if _, dup := m[mb.key]; dup {
+			return nil, fmt.Errorf("%s: duplicate field %q", what, mb.key)
+		}
+		m[mb.key] = mb.value
+	}
+	for k, v := range m {
 		if string(v) == "null" {
 			delete(m, k)
 		}
@@ -549,53 +692,216 @@ func eachElement(raw json.RawMessage, what string, fn func(json.RawMessage) erro
 	if raw == nil {
 		return nil
 	}
-	if raw[0] != '[' {
-		return fmt.Errorf("%s is not an array", what)
-	}
-	var els []json.RawMessage
-	if err := json.Unmarshal(raw, &els); err != nil {
-		return fmt.Errorf("%s: %v", what, err)
+	els, err := members(raw, '[')
+	if err != nil {
+		return fmt.Errorf("%s is not an array: %v", what, err)
 	}
 	for _, el := range els {
-		if string(el) == "null" {
+		if string(el.value) == "null" {
 			return fmt.Errorf("%s: null element", what)
 		}
-		if err := fn(el); err != nil {
+		if err := fn(el.value); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// member is one member of a JSON object (key and value) or array (value).
+type member struct {
+	key   string
+	value json.RawMessage
+}
+
+var errSyntax = errors.New("malformed JSON")
+
+// members splits the JSON object (open '{') or array (open '[') raw into
+// its members without decoding their values, which are subslices of raw.
+// It runs on documents strictjson.Check accepted, and only splits them,
+// which is why it can skip strings with bytes.IndexByte instead of a JSON
+// state machine: a bundle is one large payload string, and encoding/json
+// would scan it once more per level. It never panics on other input.
+func members(raw []byte, open byte) ([]member, error) {
+	closing := byte('}')
+	if open == '[' {
+		closing = ']'
+	}
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != open {
+		return nil, errSyntax
+	}
+	i = skipSpace(raw, i+1)
+	if i < len(raw) && raw[i] == closing {
+		return nil, nil
+	}
+	var out []member
+	for {
+		var m member
+		if open == '{' {
+			end, err := skipString(raw, i)
+			if err != nil {
+				return nil, err
+			}
+			if m.key, err = unquote(raw[i:end]); err != nil {
+				return nil, err
+			}
+			i = skipSpace(raw, end)
+			if i >= len(raw) || raw[i] != ':' {
+				return nil, errSyntax
+			}
+			i = skipSpace(raw, i+1)
+		}
+		end, err := skipValue(raw, i)
+		if err != nil {
+			return nil, err
+		}
+		m.value = raw[i:end]
+		out = append(out, m)
+		i = skipSpace(raw, end)
+		if i >= len(raw) {
+			return nil, errSyntax
+		}
+		switch raw[i] {
+		case ',':
+			i = skipSpace(raw, i+1)
+		case closing:
+			return out, nil
+		default:
+			return nil, errSyntax
+		}
+	}
+}
+
+func skipSpace(raw []byte, i int) int {
+	for i < len(raw) && (raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\n' || raw[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string that starts at raw[i].
+func skipString(raw []byte, i int) (int, error) {
+	if i >= len(raw) || raw[i] != '"' {
+		return 0, errSyntax
+	}
+	for j := i + 1; j < len(raw); {
+		k := bytes.IndexByte(raw[j:], '"')
+		if k < 0 {
+			break
+		}
+		q := j + k
+		n := 0 // backslashes right before the quote: odd escapes it
+		for p := q - 1; p > i && raw[p] == '\\'; p-- {
+			n++
+		}
+		if n%2 == 0 {
+			return q + 1, nil
+		}
+		j = q + 1
+	}
+	return 0, errSyntax
+}
+
+// skipValue returns the index after the value that starts at raw[i].
+func skipValue(raw []byte, i int) (int, error) {
+	if i >= len(raw) {
+		return 0, errSyntax
+	}
+	switch raw[i] {
+	case '"':
+		return skipString(raw, i)
+	case '{', '[':
+		depth := 0
+		for i < len(raw) {
+			switch raw[i] {
+			case '"':
+				end, err := skipString(raw, i)
+				if err != nil {
+					return 0, err
+				}
+				i = end
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1, nil
+				}
+			}
+			i++
+		}
+		return 0, errSyntax
+	}
+	start := i // a number, true, false or null: up to the next delimiter
+	for i < len(raw) && raw[i] != ',' && raw[i] != ']' && raw[i] != '}' && skipSpace(raw, i) == i {
+		i++
+	}
+	if i == start {
+		return 0, errSyntax
+	}
+	return i, nil
+}
+
+// unquote returns the content of the JSON string s (quotes included).
+func unquote(s []byte) (string, error) {
+	if bytes.IndexByte(s, '\\') < 0 {
+		return string(s[1 : len(s)-1]), nil
+	}
+	var out string
+	err := json.Unmarshal(s, &out)
+	return out, err
+}
+
 // stringField returns the string m[k], "" if absent.
 func stringField(m map[string]json.RawMessage, k string) (string, error) {
-	raw, ok := m[k]
-	if !ok {
-		return "", nil
+	b, err := stringContent(m[k], k)
+	return string(b), err
+}
+
+// bytesField returns the base64 bytes m[k], nil if absent or empty.
+func bytesField(m map[string]json.RawMessage, k string) ([]byte, error) {
+	return base64Content(m[k], k)
+}
+
+// stringContent returns the content of the JSON string raw, nil if raw is
+// nil (absent). The document passed strictjson.Check, so a string without
+// a backslash is its own content: it is not scanned again (a payload is
+// megabytes).
+func stringContent(raw json.RawMessage, what string) ([]byte, error) {
+	if raw == nil {
+		return nil, nil
 	}
-	if raw[0] != '"' {
-		return "", fmt.Errorf("%s is not a string", k)
+	if len(raw) < 2 || raw[0] != '"' {
+		return nil, fmt.Errorf("%s is not a string", what)
+	}
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return raw[1 : len(raw)-1], nil
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", fmt.Errorf("%s: %v", k, err)
+		return nil, fmt.Errorf("%s: %v", what, err)
 	}
-	return s, nil
+	return []byte(s), nil
 }
 
-// bytesField returns the base64 bytes m[k], nil if absent. Like protobuf's
-// JSON mapping it takes the standard and the URL-safe alphabet, padded or
-// not; unlike it, it refuses non-zero padding bits.
-func bytesField(m map[string]json.RawMessage, k string) ([]byte, error) {
-	s, err := stringField(m, k)
-	if err != nil || s == "" {
+// base64Content decodes the JSON string raw as base64, nil if absent or
+// empty. Like protobuf's JSON mapping it takes the standard and the
+// URL-safe alphabet, padded or not, and decodes the same bytes; unlike it,
+// it refuses non-zero padding bits.
+func base64Content(raw json.RawMessage, what string) ([]byte, error) {
+	src, err := stringContent(raw, what)
+	if err != nil || len(src) == 0 {
 		return nil, err
 	}
-	b, err := decodeB64(s)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", k, err)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+		enc = enc.Strict()
+		dst := make([]byte, enc.DecodedLen(len(src)))
+		if n, err := enc.Decode(dst, src); err == nil {
+			return dst[:n], nil
+		}
 	}
-	return b, nil
+	return nil, fmt.Errorf("%s: not base64", what)
 }
 
 // rawBytes reads an X509Certificate object: {"rawBytes": base64}.

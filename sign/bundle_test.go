@@ -115,6 +115,21 @@ func TestParseBundleRejects(t *testing.T) {
 		"unknown material field":   r(`"publicKey"`, `"extra":{},"publicKey"`).Replace(validBundle),
 		"null tlog entry":          r(`[{"logIndex":"1"}]`, `[null]`).Replace(validBundle),
 		"tlog entry not object":    r(`[{"logIndex":"1"}]`, `["x"]`).Replace(validBundle),
+		"tlog snake_case":          r(`[{"logIndex":"1"}]`, `[{"log_index":"1"}]`).Replace(validBundle),
+		"tlog both spellings":      r(`[{"logIndex":"1"}]`, `[{"logIndex":"1","log_index":"2"}]`).Replace(validBundle),
+		"tlog other case":          r(`[{"logIndex":"1"}]`, `[{"logIndex":"1","LogIndex":"2"}]`).Replace(validBundle),
+		"tlog unknown field":       r(`[{"logIndex":"1"}]`, `[{"logIndex":"1","extra":1}]`).Replace(validBundle),
+		"tlog fraction":            r(`[{"logIndex":"1"}]`, `[{"logIndex":1.5}]`).Replace(validBundle),
+		"tlog exponent":            r(`[{"logIndex":"1"}]`, `[{"logIndex":1e3}]`).Replace(validBundle),
+		"tlog plus sign":           r(`[{"logIndex":"1"}]`, `[{"logIndex":"+1"}]`).Replace(validBundle),
+		"tlog leading zero":        r(`[{"logIndex":"1"}]`, `[{"logIndex":"-01"}]`).Replace(validBundle),
+		"tlog int64 overflow":      r(`[{"logIndex":"1"}]`, `[{"logIndex":"9223372036854775808"}]`).Replace(validBundle),
+		"tlog int as bool":         r(`[{"logIndex":"1"}]`, `[{"logIndex":true}]`).Replace(validBundle),
+		"tlog bad bytes":           r(`[{"logIndex":"1"}]`, `[{"canonicalizedBody":"!"}]`).Replace(validBundle),
+		"tlog bad nested bytes":    r(`[{"logIndex":"1"}]`, `[{"inclusionProof":{"hashes":["AA","!"]}}]`).Replace(validBundle),
+		"tlog string as number":    r(`[{"logIndex":"1"}]`, `[{"inclusionProof":{"checkpoint":{"envelope":5}}}]`).Replace(validBundle),
+		"tlog message as string":   r(`[{"logIndex":"1"}]`, `[{"logId":"AAEC"}]`).Replace(validBundle),
+		"tlog unknown nested":      r(`[{"logIndex":"1"}]`, `[{"kindVersion":{"kind":"dsse","Kind":"x"}}]`).Replace(validBundle),
 		"both contents":            r(`"dsseEnvelope"`, `"messageSignature":{"signature":"c2ln"},"dsseEnvelope"`).Replace(validBundle),
 		"no content":               r(`,"messageSignature":{"messageDigest":{"algorithm":"SHA2_256","digest":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="},"signature":"c2ln"}`, ``).Replace(validMessageBundle),
 		"two materials":            r(`"publicKey"`, `"certificate":{"rawBytes":"Y2VydA=="},"publicKey"`).Replace(validBundle),
@@ -154,6 +169,29 @@ func TestParseBundleRejects(t *testing.T) {
 	}
 	if _, err := sign.ParseBundle([]byte(validBundle), sign.WithMaxSize(len(validBundle)-1)); !errors.Is(err, sign.ErrTooLarge) {
 		t.Errorf("over the limit: err = %v, want ErrTooLarge", err)
+	}
+}
+
+// Log entries are kept as read but hold to the protobuf schema of a
+// transparency log entry, in every form protojson writes or reads alike.
+func TestParseBundleLogEntries(t *testing.T) {
+	for _, entry := range []string{
+		`{"logIndex":1,"integratedTime":-5,"inclusionProof":null,"logId":{"keyId":"AAEC"}}`,
+		`{"logIndex":"0","inclusionProof":{"logIndex":"9223372036854775807","hashes":["AA==","AAE"],"checkpoint":{"envelope":"x\n"}}}`,
+		`{"kindVersion":{"kind":"hashedrekord","version":"0.0.1"},"inclusionPromise":{"signedEntryTimestamp":"c2V0"},"canonicalizedBody":"e30-_w"}`,
+		`{}`,
+	} {
+		doc := strings.Replace(validBundle, `{"logIndex":"1"}`, entry, 1)
+		b, err := sign.ParseBundle([]byte(doc))
+		if err != nil {
+			t.Errorf("%s: %v", entry, err)
+			continue
+		}
+		var want bytes.Buffer
+		_ = json.Compact(&want, []byte(entry))
+		if got := string(b.VerificationMaterial.TlogEntries[0]); got != want.String() {
+			t.Errorf("entry kept as %s, want %s", got, want.String())
+		}
 	}
 }
 

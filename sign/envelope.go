@@ -136,20 +136,11 @@ func ParseEnvelope(data []byte, opts ...ParseOption) (*Envelope, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	return parseEnvelope(data, cfg, false)
-}
-
-// parseEnvelope is ParseEnvelope. In a bundle (bundled), the whole bundle
-// has passed strictjson.Check already, and a missing payload is the empty
-// payload, as protobuf's JSON mapping reads it (and writes it).
-func parseEnvelope(data []byte, cfg parseConfig, bundled bool) (*Envelope, error) {
 	if len(data) > cfg.maxSize {
 		return nil, fmt.Errorf("%w: envelope is %d bytes, limit %d", ErrTooLarge, len(data), cfg.maxSize)
 	}
-	if !bundled {
-		if err := strictjson.Check(data); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrMalformedEnvelope, err)
-		}
+	if err := strictjson.Check(data); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformedEnvelope, err)
 	}
 	if err := checkEnvelopeKeys(data); err != nil {
 		return nil, err
@@ -162,9 +153,6 @@ func parseEnvelope(data []byte, cfg parseConfig, bundled bool) (*Envelope, error
 	}
 	if w.PayloadType == nil || *w.PayloadType == "" {
 		return nil, fmt.Errorf("%w: missing payloadType", ErrMalformedEnvelope)
-	}
-	if w.Payload == nil && bundled {
-		w.Payload = new(string)
 	}
 	if w.Payload == nil {
 		return nil, fmt.Errorf("%w: missing payload", ErrMalformedEnvelope)

@@ -188,3 +188,130 @@ func TestAttestTwoBundleSigners(t *testing.T) {
 		t.Errorf("log size %d, TSA requests %d: services were called", svc.Log.Size(), svc.TSA.Requests())
 	}
 }
+
+// BenchmarkBundleCodec compares sign.Bundle's strict codec with protojson
+// on the same bytes: a real keyless DSSE bundle, and one whose statement
+// is 16 MiB (an SBOM of a large image).
+func BenchmarkBundleCodec(b *testing.B) {
+	small, err := os.ReadFile("../testdata/sigstore-conformance/rekor2-dsse-happy-path.sigstore.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	sb, err := sign.ParseBundle(small)
+	if err != nil {
+		b.Fatal(err)
+	}
+	big := *sb
+	env := *sb.DSSEEnvelope
+	env.Payload = append([]byte(`{"pad":"`), bytes.Repeat([]byte("x"), 16<<20)...)
+	env.Payload = append(env.Payload, `"}`...)
+	big.DSSEEnvelope = &env
+	large, err := big.MarshalJSON()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, in := range []struct {
+		name string
+		raw  []byte
+	}{{"11KiB", small}, {"16MiB", large}} {
+		parsed, _ := sign.ParseBundle(in.raw)
+		pb := new(protobundle.Bundle)
+		if err := protojson.Unmarshal(in.raw, pb); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(in.name+"/parse/sign", func(b *testing.B) {
+			b.SetBytes(int64(len(in.raw)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := sign.ParseBundle(in.raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(in.name+"/parse/oci-before", func(b *testing.B) {
+			b.SetBytes(int64(len(in.raw)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := parseBundleBefore(in.raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(in.name+"/parse/protojson", func(b *testing.B) {
+			b.SetBytes(int64(len(in.raw)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := protojson.Unmarshal(in.raw, new(protobundle.Bundle)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(in.name+"/marshal/sign", func(b *testing.B) {
+			b.SetBytes(int64(len(in.raw)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := parsed.MarshalJSON(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(in.name+"/marshal/protojson", func(b *testing.B) {
+			b.SetBytes(int64(len(in.raw)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := protojson.Marshal(pb); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// parseBundleBefore is how oci.ParseBundle read a bundle before sign.Bundle
+// (a lax decode, then sign.ParseEnvelope on the envelope): the baseline.
+func parseBundleBefore(raw []byte) (*sign.Envelope, error) {
+	var b struct {
+		MediaType            string          `json:"mediaType"`
+		VerificationMaterial json.RawMessage `json:"verificationMaterial"`
+		DSSEEnvelope         json.RawMessage `json:"dsseEnvelope,omitempty"`
+		MessageSignature     json.RawMessage `json:"messageSignature,omitempty"`
+	}
+	if err := json.NewDecoder(bytes.NewReader(raw)).Decode(&b); err != nil {
+		return nil, err
+	}
+	return sign.ParseEnvelope(b.DSSEEnvelope)
+}
+
+// FuzzBundleAgainstProtojson: a bundle sign.ParseBundle accepts is one
+// protojson accepts too, and reads as the same message as what
+// MarshalJSON writes of it: the two readers never see two bundles.
+func FuzzBundleAgainstProtojson(f *testing.F) {
+	for _, name := range []string{"happy-path-v0.1", "managed-key-happy-path", "rekor2-dsse-happy-path", "intoto-with-custom-trust-root"} {
+		if b, err := os.ReadFile("../testdata/sigstore-conformance/" + name + ".sigstore.json"); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{"hint":"k"},` +
+		`"timestampVerificationData":null},"dsseEnvelope":{"payload":"e30=","payloadType":"t","signatures":[{"sig":"c2ln","keyid":null}]}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b, err := sign.ParseBundle(data)
+		if err != nil {
+			return
+		}
+		in := new(protobundle.Bundle)
+		if err := protojson.Unmarshal(data, in); err != nil {
+			t.Fatalf("sign.ParseBundle accepted what protojson refuses (%v):\n%s", err, data)
+		}
+		out, err := b.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		again := new(protobundle.Bundle)
+		if err := protojson.Unmarshal(out, again); err != nil {
+			t.Fatalf("protojson refuses MarshalJSON's output: %v\n%s", err, out)
+		}
+		if !proto.Equal(in, again) {
+			t.Fatalf("the readers disagree:\ninput  %s\noutput %s", data, out)
+		}
+	})
+}
