@@ -16,10 +16,12 @@ import (
 // the list as packages are added to the core.
 var corePackages = []string{"provenance", "sign", "verify", "oci"}
 
-// heavyModules must stay out of the core's dependencies.
+// heavyModules must stay out of the core's dependencies. The Sigstore
+// bundle is modeled by hand in sign, so protobuf-specs stays out too.
 var heavyModules = []string{
 	"cloud.google.com/go/kms",
 	"github.com/sigstore/sigstore-go",
+	"github.com/sigstore/protobuf-specs",
 }
 
 // depsOf lists, from a scratch module that imports pkgs of this repository
@@ -100,6 +102,24 @@ func TestCoreDependencyWeight(t *testing.T) {
 		t.Errorf("the check is blind: importing kms does not show cloud.google.com/go/kms in %v", withKMS)
 	}
 	t.Logf("core + kms: %d modules, %d packages", len(withKMS), len(kmsPackages))
+}
+
+// TestBundleCodecDependencyWeight: sign, which reads and writes Sigstore
+// bundles, and oci, which attaches them, compile no protobuf runtime at
+// all: the codec is hand-written to protobuf's JSON mapping.
+func TestBundleCodecDependencyWeight(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list over a scratch module")
+	}
+	modules, _ := depsOf(t, "sign", "oci")
+	for _, heavy := range []string{"google.golang.org/protobuf", "github.com/sigstore/protobuf-specs", "github.com/sigstore/sigstore-go"} {
+		if hasModule(modules, heavy) {
+			t.Errorf("importing sign and oci compiles %s", heavy)
+		}
+	}
+	if withKeyless, _ := depsOf(t, "sign/keyless"); !hasModule(withKeyless, "github.com/sigstore/protobuf-specs") {
+		t.Errorf("the check is blind: sign/keyless does not show protobuf-specs in %v", withKeyless)
+	}
 }
 
 // TestSigstoreAdapterDependencyWeight: the sigstore adapter pulls in no

@@ -61,14 +61,9 @@ func Attach(ctx context.Context, ref string, env *sign.Envelope, opts ...Option)
 	if o.layout&Both == 0 || o.layout&^Both != 0 {
 		return nil, fmt.Errorf("%w: layout %v", ErrInvalidArgument, o.layout)
 	}
-	if o.bundle != nil {
-		benv, err := ParseBundle(o.bundle)
-		if err != nil {
-			return nil, err
-		}
-		if !sameEnvelope(benv, env) {
-			return nil, fmt.Errorf("%w: WithBundle's DSSE envelope differs from the envelope", ErrInvalidArgument)
-		}
+	att, err := o.attestation(env)
+	if err != nil {
+		return nil, err
 	}
 	r, err := parseRef(ref, o)
 	if err != nil {
@@ -96,7 +91,7 @@ func Attach(ctx context.Context, ref string, env *sign.Envelope, opts ...Option)
 	defer unlock()
 
 	if o.layout&Referrers != 0 {
-		d, err := attachReferrer(ctx, c, repo, subj, env)
+		d, err := attachReferrer(ctx, c, repo, subj, att)
 		if err != nil {
 			res.Requests = c.requests()
 			return res, err
@@ -104,7 +99,7 @@ func Attach(ctx context.Context, ref string, env *sign.Envelope, opts ...Option)
 		res.Referrer = d
 	}
 	if o.layout&Legacy != 0 {
-		tag, err := attachLegacy(ctx, c, repo, subj.Digest, env)
+		tag, err := attachLegacy(ctx, c, repo, subj.Digest, att)
 		if err != nil {
 			res.Requests = c.requests()
 			return res, err
@@ -171,22 +166,16 @@ func fallbackTag(h v1.Hash) string { return h.Algorithm + "-" + h.Hex }
 
 func legacyTag(h v1.Hash) string { return h.Algorithm + "-" + h.Hex + ".att" }
 
-func attachReferrer(ctx context.Context, c *client, repo name.Repository, subj v1.Descriptor, env *sign.Envelope) (*v1.Descriptor, error) {
-	o := c.o
+func attachReferrer(ctx context.Context, c *client, repo name.Repository, subj v1.Descriptor, att *sign.Attestation) (*v1.Descriptor, error) {
+	o, env := c.o, att.Envelope
 	envJSON, err := envelopeJSON(env)
 	if err != nil {
 		return nil, err
 	}
 	envDigest := sha256Digest(envJSON)
-	bundle := o.bundle
-	if bundle == nil {
-		hint := o.hint
-		if !o.hintSet {
-			hint = env.Signatures[0].KeyID
-		}
-		if bundle, err = makeBundle(env, hint); err != nil {
-			return nil, err
-		}
+	bundle, err := referrerBundle(att, o)
+	if err != nil {
+		return nil, err
 	}
 	bundleDigest := sha256Digest(bundle)
 
@@ -241,9 +230,9 @@ func attachReferrer(ctx context.Context, c *client, repo name.Repository, subj v
 	m := referrerManifest{
 		SchemaVersion: 2,
 		MediaType:     mtOCIManifest,
-		ArtifactType:  MediaTypeBundle,
+		ArtifactType:  sign.MediaTypeBundle,
 		Config:        v1.Descriptor{MediaType: MediaTypeEmpty, Digest: eh, Size: int64(len(emptyJSON))},
-		Layers:        []v1.Descriptor{{MediaType: MediaTypeBundle, Digest: bh, Size: int64(len(bundle))}},
+		Layers:        []v1.Descriptor{{MediaType: sign.MediaTypeBundle, Digest: bh, Size: int64(len(bundle))}},
 		Subject:       &v1.Descriptor{MediaType: subj.MediaType, Digest: subj.Digest, Size: subj.Size},
 		Annotations:   ann,
 	}
@@ -259,7 +248,7 @@ func attachReferrer(ctx context.Context, c *client, repo name.Repository, subj v
 	mh, _ := v1.NewHash(md)
 	desc := v1.Descriptor{
 		MediaType: mtOCIManifest, Digest: mh, Size: int64(len(mb)),
-		ArtifactType: MediaTypeBundle, Annotations: ann,
+		ArtifactType: sign.MediaTypeBundle, Annotations: ann,
 	}
 	if processedSubject(hdr, subj.Digest) {
 		return &desc, nil
@@ -464,16 +453,16 @@ func (c *client) getLegacy(ctx context.Context, repo name.Repository, tag string
 	return &man, nil
 }
 
-func attachLegacy(ctx context.Context, c *client, repo name.Repository, h v1.Hash, env *sign.Envelope) (string, error) {
-	tag := legacyTag(h)
+func attachLegacy(ctx context.Context, c *client, repo name.Repository, h v1.Hash, att *sign.Attestation) (string, error) {
+	tag, env := legacyTag(h), att.Envelope
 	layer, err := envelopeJSON(env)
 	if err != nil {
 		return "", err
 	}
 	ld, _ := v1.NewHash(sha256Digest(layer))
-	ann := map[string]string{}
-	for k, v := range c.o.layerAnn {
-		ann[k] = v
+	ann, err := legacyAnnotations(att, c.o)
+	if err != nil {
+		return "", err
 	}
 	ann[AnnotationSignature] = ""
 	if pt := predicateTypeOf(env); pt != "" {

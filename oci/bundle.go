@@ -2,8 +2,11 @@ package oci
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/slsakit/slsakit/internal/strictjson"
@@ -12,9 +15,6 @@ import (
 
 // Media types and annotations used by cosign and the OCI specs.
 const (
-	// MediaTypeBundle is the Sigstore bundle v0.3 media type (referrer layer
-	// and artifactType).
-	MediaTypeBundle = "application/vnd.dev.sigstore.bundle.v0.3+json"
 	// MediaTypeDSSE is the layer media type of cosign's legacy attestations.
 	MediaTypeDSSE = "application/vnd.dsse.envelope.v1+json"
 	// MediaTypeEmpty is the OCI empty descriptor media type (config "{}").
@@ -43,15 +43,6 @@ var emptyJSON = []byte("{}")
 
 const emptyDigest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
 
-// bundleJSON is the subset of a Sigstore bundle v0.3 we write and read; the
-// field names are those protojson uses.
-type bundleJSON struct {
-	MediaType            string          `json:"mediaType"`
-	VerificationMaterial json.RawMessage `json:"verificationMaterial"`
-	DSSEEnvelope         json.RawMessage `json:"dsseEnvelope,omitempty"`
-	MessageSignature     json.RawMessage `json:"messageSignature,omitempty"`
-}
-
 type wireEnv struct {
 	Payload     string    `json:"payload"`
 	PayloadType string    `json:"payloadType"`
@@ -61,26 +52,6 @@ type wireEnv struct {
 type wireSig struct {
 	Sig   string `json:"sig"`
 	KeyID string `json:"keyid,omitempty"`
-}
-
-// makeBundle returns a Sigstore bundle v0.3 carrying env with a public-key
-// hint as verification material.
-func makeBundle(env *sign.Envelope, hint string) ([]byte, error) {
-	type pk struct {
-		Hint string `json:"hint"`
-	}
-	vm, err := json.Marshal(struct {
-		PublicKey   pk            `json:"publicKey"`
-		TlogEntries []interface{} `json:"tlogEntries"`
-	}{PublicKey: pk{Hint: hint}, TlogEntries: []interface{}{}})
-	if err != nil {
-		return nil, err
-	}
-	de, err := json.Marshal(toWire(env))
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(bundleJSON{MediaType: MediaTypeBundle, VerificationMaterial: vm, DSSEEnvelope: de})
 }
 
 func toWire(env *sign.Envelope) wireEnv {
@@ -99,41 +70,238 @@ func toWire(env *sign.Envelope) wireEnv {
 func envelopeJSON(env *sign.Envelope) ([]byte, error) { return json.Marshal(toWire(env)) }
 
 // ParseBundle extracts the DSSE envelope of a Sigstore bundle (v0.1 to
-// v0.3 JSON). It checks structure only; verifying the signature and the
-// verification material is the verifier's job. The bundle is read as
-// internal/strictjson reads signed JSON (one value, no duplicate or
-// case-folded keys, no key spelled other than protojson writes it), so
-// the envelope taken here is the one a protojson reader such as
-// sigstore-go takes.
+// v0.3 JSON), read strictly by sign.ParseBundle with opts. It checks
+// structure only; verifying the signature and the verification material is
+// the verifier's job. Errors wrap ErrInvalidBundle and sign's error
+// (sign.ErrMalformedBundle, sign.ErrTooLarge).
 func ParseBundle(raw []byte, opts ...sign.ParseOption) (*sign.Envelope, error) {
-	var b bundleJSON
-	if err := strictjson.Unmarshal(raw, &b); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidBundle, err)
-	}
-	if b.MediaType != MediaTypeBundle && !strings.HasPrefix(b.MediaType, mtBundlePfx+"+json;version=0.") {
-		return nil, fmt.Errorf("%w: media type %q", ErrInvalidBundle, b.MediaType)
-	}
-	if len(b.VerificationMaterial) == 0 || string(b.VerificationMaterial) == "null" {
-		return nil, fmt.Errorf("%w: no verificationMaterial", ErrInvalidBundle)
-	}
-	if len(b.DSSEEnvelope) == 0 || string(b.DSSEEnvelope) == "null" {
-		return nil, fmt.Errorf("%w: no dsseEnvelope (not an attestation bundle)", ErrInvalidBundle)
-	}
-	env, err := sign.ParseEnvelope(b.DSSEEnvelope, opts...)
+	b, err := sign.ParseBundle(raw, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidBundle, err)
 	}
-	return env, nil
+	if b.DSSEEnvelope == nil {
+		return nil, fmt.Errorf("%w: no dsseEnvelope (not an attestation bundle)", ErrInvalidBundle)
+	}
+	return b.DSSEEnvelope, nil
 }
 
-// decodeManifest reads a manifest or index from a registry after
-// strictjson.Check: the registry, other clients and this package then all
-// see one subject and one set of layers, whatever JSON reader each uses.
-func decodeManifest(b []byte, v any) error {
-	if err := strictjson.Check(b); err != nil {
-		return err
+// attestation is the sign.Attestation Attach writes: env, and the bundle
+// given with WithBundle, checked to carry env. Everything Attach derives
+// from it is checked here too, before any request.
+func (o *options) attestation(env *sign.Envelope) (*sign.Attestation, error) {
+	a := &sign.Attestation{Envelope: env}
+	if o.bundle != nil {
+		b, err := sign.ParseBundle(o.bundle)
+		if err != nil {
+			return nil, fmt.Errorf("%w: WithBundle: %w", ErrInvalidBundle, err)
+		}
+		a.Bundle = b
 	}
-	return json.Unmarshal(b, v)
+	if err := a.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+	}
+	if _, err := legacyAnnotations(a, o); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// referrerBundle is the referrer layer of a: its bundle, or for a
+// key-signed attestation a bundle of the envelope with a public-key hint
+// (WithPublicKeyHint, default the first signature's keyid) and no log entry.
+func referrerBundle(a *sign.Attestation, o *options) ([]byte, error) {
+	b := a.Bundle
+	if b == nil {
+		hint := o.hint
+		if !o.hintSet {
+			hint = a.Envelope.Signatures[0].KeyID
+		}
+		b = &sign.Bundle{
+			MediaType:            sign.MediaTypeBundle,
+			VerificationMaterial: sign.VerificationMaterial{PublicKey: &sign.PublicKeyIdentifier{Hint: hint}},
+			DSSEEnvelope:         a.Envelope,
+		}
+	}
+	raw, err := b.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidBundle, err)
+	}
+	return raw, nil
+}
+
+// legacyAnnotations are the annotations of a's legacy layer beyond the
+// signature marker and predicate type: cosign's, derived from the bundle,
+// then WithLayerAnnotations' over them.
+func legacyAnnotations(a *sign.Attestation, o *options) (map[string]string, error) {
+	ann := map[string]string{}
+	if a.Bundle != nil {
+		var err error
+		if ann, err = CosignAnnotations(a.Bundle); err != nil {
+			return nil, err
+		}
+	}
+	for k, v := range o.layerAnn {
+		ann[k] = v
+	}
+	return ann, nil
+}
+
+// The layer annotations cosign writes on a legacy (.att or .sig tag)
+// layer signed keyless (verified against cosign v2.6.5 pkg/oci/static):
+// what cosign v2 verifies such a layer with.
+const (
+	// AnnotationCertificate is the PEM leaf certificate.
+	AnnotationCertificate = "dev.sigstore.cosign/certificate"
+	// AnnotationChain is the rest of the chain, PEM, leaf's issuer first.
+	AnnotationChain = "dev.sigstore.cosign/chain"
+	// AnnotationRekorBundle is cosign's "Rekor bundle": a log entry's
+	// signed entry timestamp and the payload it signs.
+	AnnotationRekorBundle = "dev.sigstore.cosign/bundle"
+	// AnnotationRFC3161Timestamp is an RFC 3161 timestamp, as JSON.
+	AnnotationRFC3161Timestamp = "dev.sigstore.cosign/rfc3161timestamp"
+)
+
+// CosignAnnotations converts a Sigstore bundle into the annotations cosign
+// puts on a legacy layer, so that a keyless envelope attached in cosign's
+// legacy layout verifies with cosign v2 verify-attestation: the leaf
+// certificate and the rest of the chain (PEM; the chain annotation is
+// present and empty when the bundle has the leaf only, as cosign writes
+// it), the first log entry that has a signed entry timestamp as cosign's
+// Rekor bundle, and the first RFC 3161 timestamp. Absent parts are left
+// out: a bundle with a public-key hint and nothing else yields none.
+// Attach puts them on the legacy layer of an attestation with a bundle. A
+// log entry that is not protobuf JSON fails with ErrInvalidBundle.
+func CosignAnnotations(b *sign.Bundle) (map[string]string, error) {
+	if b == nil {
+		return nil, fmt.Errorf("%w: nil bundle", ErrInvalidBundle)
+	}
+	vm := &b.VerificationMaterial
+	out := map[string]string{}
+	certs := vm.CertificateChain
+	if len(vm.Certificate) > 0 {
+		certs = [][]byte{vm.Certificate}
+	}
+	if len(certs) > 0 {
+		out[AnnotationCertificate] = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: certs[0]}))
+		var chain []byte
+		for _, c := range certs[1:] {
+			chain = append(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c})...)
+		}
+		out[AnnotationChain] = string(chain)
+	}
+	for i, e := range vm.TlogEntries {
+		rb, err := rekorBundle(e)
+		if err != nil {
+			return nil, fmt.Errorf("%w: tlogEntries[%d]: %v", ErrInvalidBundle, i, err)
+		}
+		if rb != nil {
+			out[AnnotationRekorBundle] = string(rb)
+			break
+		}
+	}
+	if len(vm.RFC3161Timestamps) > 0 {
+		j, err := json.Marshal(struct{ SignedRFC3161Timestamp []byte }{vm.RFC3161Timestamps[0]})
+		if err != nil {
+			return nil, err
+		}
+		out[AnnotationRFC3161Timestamp] = string(j)
+	}
+	return out, nil
+}
+
+// rekorBundle converts a transparency log entry (protobuf JSON,
+// dev.sigstore.rekor.v1.TransparencyLogEntry) into cosign's
+// bundle.RekorBundle JSON; nil for an entry without a signed entry
+// timestamp (an inclusion proof only, as Rekor v2 gives).
+func rekorBundle(entry json.RawMessage) ([]byte, error) {
+	var e map[string]json.RawMessage
+	if err := json.Unmarshal(entry, &e); err != nil {
+		return nil, err
+	}
+	var promise map[string]json.RawMessage
+	if err := unmarshalPresent(e["inclusionPromise"], &promise); err != nil {
+		return nil, fmt.Errorf("inclusionPromise: %v", err)
+	}
+	set, err := protoBytes(promise["signedEntryTimestamp"])
+	if err != nil || len(set) == 0 {
+		return nil, err
+	}
+	var logID map[string]json.RawMessage
+	if err := unmarshalPresent(e["logId"], &logID); err != nil {
+		return nil, fmt.Errorf("logId: %v", err)
+	}
+	keyID, err := protoBytes(logID["keyId"])
+	if err != nil {
+		return nil, fmt.Errorf("logId.keyId: %v", err)
+	}
+	body, err := protoBytes(e["canonicalizedBody"])
+	if err != nil {
+		return nil, fmt.Errorf("canonicalizedBody: %v", err)
+	}
+	index, err := protoInt64(e["logIndex"])
+	if err != nil {
+		return nil, fmt.Errorf("logIndex: %v", err)
+	}
+	when, err := protoInt64(e["integratedTime"])
+	if err != nil {
+		return nil, fmt.Errorf("integratedTime: %v", err)
+	}
+	return json.Marshal(cosignRekorBundle{
+		SignedEntryTimestamp: set,
+		Payload:              cosignRekorPayload{Body: base64Std(body), IntegratedTime: when, LogIndex: index, LogID: hex.EncodeToString(keyID)},
+	})
+}
+
+// cosignRekorBundle is cosign's bundle.RekorBundle, field for field.
+type cosignRekorBundle struct {
+	SignedEntryTimestamp []byte
+	Payload              cosignRekorPayload
+}
+
+// cosignRekorPayload is cosign's bundle.RekorPayload.
+type cosignRekorPayload struct {
+	Body           string `json:"body"`
+	IntegratedTime int64  `json:"integratedTime"`
+	LogIndex       int64  `json:"logIndex"`
+	LogID          string `json:"logID"`
+}
+
+// unmarshalPresent decodes raw into v unless it is absent or null.
+func unmarshalPresent(raw json.RawMessage, v any) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	return json.Unmarshal(raw, v)
+}
+
+// protoBytes decodes a protobuf JSON bytes field: base64, standard or
+// URL-safe, padded or not; absent or null is empty.
+func protoBytes(raw json.RawMessage) ([]byte, error) {
+	var s string
+	if err := unmarshalPresent(raw, &s); err != nil || s == "" {
+		return nil, err
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("not base64")
+}
+
+// protoInt64 decodes a protobuf JSON int64 field: a string (as protojson
+// writes it) or a number; absent or null is 0.
+func protoInt64(raw json.RawMessage) (int64, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, nil
+	}
+	s := string(raw)
+	if raw[0] == '"' {
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return 0, err
+		}
+	}
+	return strconv.ParseInt(s, 10, 64)
 }
 
 // predicateTypeOf reads the predicateType of an in-toto statement payload.
@@ -150,6 +318,16 @@ func predicateTypeOf(env *sign.Envelope) string {
 	return st.PredicateType
 }
 
+// decodeManifest reads a manifest or index from a registry after
+// strictjson.Check: the registry, other clients and this package then all
+// see one subject and one set of layers, whatever JSON reader each uses.
+func decodeManifest(b []byte, v any) error {
+	if err := strictjson.Check(b); err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
 // envelopeKey identifies an envelope by content, independent of encoding.
 func envelopeKey(env *sign.Envelope) string {
 	var b strings.Builder
@@ -164,7 +342,5 @@ func envelopeKey(env *sign.Envelope) string {
 	}
 	return b.String()
 }
-
-func sameEnvelope(a, b *sign.Envelope) bool { return envelopeKey(a) == envelopeKey(b) }
 
 func base64Std(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

@@ -60,9 +60,9 @@ func TestCrossProcessWritersWithoutLock(t *testing.T) {
 					c := newClient(&oo)
 					var err error
 					if tc.legacy {
-						_, err = attachLegacy(context.Background(), c, repo, subj.Digest, testEnv(i))
+						_, err = attachLegacy(context.Background(), c, repo, subj.Digest, &sign.Attestation{Envelope: testEnv(i)})
 					} else {
-						_, err = attachReferrer(context.Background(), c, repo, subj, testEnv(i))
+						_, err = attachReferrer(context.Background(), c, repo, subj, &sign.Attestation{Envelope: testEnv(i)})
 					}
 					errs <- err
 				}(i)
@@ -124,9 +124,9 @@ func TestReadBackDetectsLostUpdate(t *testing.T) {
 			c := newClient(o)
 			var err error
 			if tc.legacy {
-				_, err = attachLegacy(context.Background(), c, repo, subj.Digest, testEnv(1))
+				_, err = attachLegacy(context.Background(), c, repo, subj.Digest, &sign.Attestation{Envelope: testEnv(1)})
 			} else {
-				_, err = attachReferrer(context.Background(), c, repo, subj, testEnv(1))
+				_, err = attachReferrer(context.Background(), c, repo, subj, &sign.Attestation{Envelope: testEnv(1)})
 			}
 			if err != nil {
 				t.Fatal(err)
@@ -163,7 +163,7 @@ func TestConflictExhausted(t *testing.T) {
 	}
 	repo, subj, o := setup(t, ocitest.WithHandler(swallow))
 	o.conflictRetries = 3
-	_, err := attachLegacy(context.Background(), newClient(o), repo, subj.Digest, testEnv(1))
+	_, err := attachLegacy(context.Background(), newClient(o), repo, subj.Digest, &sign.Attestation{Envelope: testEnv(1)})
 	if err == nil || !errors.Is(err, ErrConflict) {
 		t.Fatalf("err = %v, want ErrConflict", err)
 	}

@@ -98,7 +98,7 @@ func checkReferrer(t *testing.T, image string, a oci.Attestation, d *v1.Descript
 	if err := json.Unmarshal(a.Bundle, &b); err != nil {
 		t.Fatal(err)
 	}
-	if b.MediaType != oci.MediaTypeBundle || b.VerificationMaterial.PublicKey.Hint != "test-key" {
+	if b.MediaType != sign.MediaTypeBundle || b.VerificationMaterial.PublicKey.Hint != "test-key" {
 		t.Errorf("bundle = %s", a.Bundle)
 	}
 	ref := mustDigest(t, image).Context().Digest(d.Digest.String())
@@ -121,11 +121,11 @@ func checkReferrer(t *testing.T, image string, a oci.Attestation, d *v1.Descript
 	switch {
 	case m.MediaType != "application/vnd.oci.image.manifest.v1+json":
 		t.Errorf("mediaType %q", m.MediaType)
-	case m.ArtifactType != oci.MediaTypeBundle:
+	case m.ArtifactType != sign.MediaTypeBundle:
 		t.Errorf("artifactType %q", m.ArtifactType)
 	case m.Config.MediaType != oci.MediaTypeEmpty || m.Config.Size != 2:
 		t.Errorf("config %+v", m.Config)
-	case len(m.Layers) != 1 || m.Layers[0].MediaType != oci.MediaTypeBundle:
+	case len(m.Layers) != 1 || m.Layers[0].MediaType != sign.MediaTypeBundle:
 		t.Errorf("layers %+v", m.Layers)
 	case m.Subject == nil || m.Subject.Digest.String() != img.DigestStr() || m.Subject.Size == 0 || m.Subject.MediaType == "":
 		t.Errorf("subject %+v", m.Subject)
@@ -489,7 +489,7 @@ func TestErrors(t *testing.T) {
 		t.Errorf("Resolve missing: %v", err)
 	}
 	other := envelope(t, image, slsaV1, 2)
-	b, _ := json.Marshal(map[string]any{"mediaType": oci.MediaTypeBundle, "verificationMaterial": map[string]any{}, "dsseEnvelope": other})
+	b, _ := json.Marshal(map[string]any{"mediaType": sign.MediaTypeBundle, "verificationMaterial": map[string]any{"publicKey": map[string]any{}}, "dsseEnvelope": other})
 	if _, err := oci.Attach(ctx, image, env, oci.WithInsecure(), oci.WithBundle(b)); !errors.Is(err, oci.ErrInvalidArgument) {
 		t.Errorf("mismatched bundle: %v", err)
 	}
@@ -509,14 +509,22 @@ func TestWithBundle(t *testing.T) {
 	image := reg.PushRandomImage(t, "app")
 	env := envelope(t, image, slsaV1, 1)
 	b, _ := json.Marshal(map[string]any{
-		"mediaType":            oci.MediaTypeBundle,
+		"mediaType":            sign.MediaTypeBundle,
 		"verificationMaterial": map[string]any{"publicKey": map[string]string{"hint": "custom"}},
 		"dsseEnvelope":         env,
 	})
 	attach(t, image, env, oci.WithBundle(b))
 	atts := list(t, image)
-	if len(atts) != 1 || !bytes.Equal(atts[0].Bundle, b) {
-		t.Fatalf("bundle not stored verbatim: %+v", atts)
+	want, err := sign.ParseBundle(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	canonical, _ := want.MarshalJSON()
+	if len(atts) != 1 || !bytes.Equal(atts[0].Bundle, canonical) {
+		t.Fatalf("bundle not stored as sign.Bundle encodes it: %+v", atts)
+	}
+	if want.VerificationMaterial.PublicKey.Hint != "custom" {
+		t.Errorf("hint = %q", want.VerificationMaterial.PublicKey.Hint)
 	}
 }
 

@@ -162,18 +162,21 @@ func WithPublicKeyHint(hint string) Option {
 	return func(o *options) { o.hint, o.hintSet = hint, true }
 }
 
-// WithBundle attaches raw, a caller-made Sigstore bundle v0.3 JSON (for
-// example with a certificate chain, transparency log entries and
-// timestamps), as the referrer layer instead of a bundle made from the
-// envelope. Its DSSE envelope must equal the envelope given to Attach.
+// WithBundle attaches raw, a Sigstore bundle's JSON (a sign.Attestation's
+// Bundle: certificate, transparency log entries, timestamps), as the
+// referrer layer instead of a bundle made from the envelope. It is read
+// strictly (sign.ParseBundle; ErrInvalidBundle) and must carry the
+// envelope given to Attach: the same payload, and only signatures the
+// envelope has (sign.Attestation.Validate; ErrInvalidArgument). It is
+// stored as sign.Bundle encodes it. In the legacy layout, the layer gets
+// the cosign annotations CosignAnnotations derives from it.
 func WithBundle(raw []byte) Option {
 	return func(o *options) { o.bundle = append([]byte(nil), raw...) }
 }
 
 // WithLayerAnnotations adds annotations to the attestation's layer in the
-// legacy layout: for a keyless attestation, the certificate, chain and
-// bundle annotations cosign v2 reads (keyless.CosignAnnotations makes
-// them). They cannot replace the ones slsakit sets (the signature marker
+// legacy layout, over the cosign annotations derived from WithBundle's
+// bundle. They cannot replace the ones slsakit sets (the signature marker
 // and predicateType). The referrers layout ignores them: its bundle
 // already carries that material.
 func WithLayerAnnotations(ann map[string]string) Option {

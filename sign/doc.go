@@ -1,5 +1,7 @@
 // Package sign signs and verifies DSSE envelopes
-// (https://github.com/secure-systems-lab/dsse) behind one small seam.
+// (https://github.com/secure-systems-lab/dsse) behind one small seam, and
+// makes the Attestation (envelope and Sigstore bundle) that oci and verify
+// take.
 //
 // # The seam
 //
@@ -12,11 +14,30 @@
 //	Public() crypto.PublicKey
 //
 // A Signer computes any digest itself, with the hash its algorithm requires.
-// Two optional interfaces widen it without widening the seam:
+// Three optional interfaces widen it without widening the seam:
 // AlgorithmSigner names the signature algorithm (so a verifier picks the RSA
-// padding and hash without being told) and CertificateSigner returns a
-// certificate chain, leaf first, that binds the key to an identity.
+// padding and hash without being told), CertificateSigner returns a
+// certificate chain, leaf first, that binds the key to an identity, and
+// BundleSigner returns the Sigstore bundle of a signature it made.
 // Verifier is the other side: Verify(ctx, data, sig) for one key.
+//
+// # Attestations
+//
+// Attest signs an in-toto statement with one or more Signers and returns an
+// Attestation, the one value that flows on to oci (attach) and verify: the
+// DSSE Envelope with every signature, and the Sigstore Bundle of the
+// signature of a BundleSigner among them (a keyless signer: certificate,
+// transparency log entries, timestamps). A bundle holds exactly one
+// signature, as Sigstore verifiers require, so with other signers beside it
+// the Envelope carries theirs; two BundleSigners fail with ErrBundleSigners.
+// Validate checks that an Attestation's bundle carries its envelope.
+//
+// Bundle is a Sigstore bundle (v0.1 to v0.3) modeled by hand: ParseBundle
+// reads it strictly (size limit, duplicate keys, exact protobuf JSON field
+// names, one content, one verification material) and MarshalJSON writes
+// what protobuf's JSON mapping writes, so sigstore-go and cosign read it;
+// neither needs Sigstore's libraries. MediaTypeBundle is the v0.3 media
+// type.
 //
 // SignEnvelope signs a payload with one or more Signers over the DSSE
 // pre-authentication encoding (PAE); SignStatement does so for an in-toto

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -49,6 +50,57 @@ func Example_signAndVerify() {
 	// Output:
 	// verified: true
 	// payload type: application/vnd.in-toto+json
+}
+
+// Sign an in-toto statement into an Attestation. A key signer yields the
+// DSSE envelope alone; with a BundleSigner among the signers (a Sigstore
+// keyless signer, package sign/keyless) Bundle holds its Sigstore bundle
+// too, and both go to oci.Attach.
+func ExampleAttest() {
+	ctx := context.Background()
+	signer, err := sign.GenerateKey(sign.ECDSAP256SHA256)
+	if err != nil {
+		panic(err)
+	}
+	statement := []byte(`{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"app","digest":{"sha256":"` +
+		`9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}}],"predicateType":"https://slsa.dev/provenance/v1","predicate":{}}`)
+	att, err := sign.Attest(ctx, statement, signer)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("payload type:", att.Envelope.PayloadType)
+	fmt.Println("signatures:", len(att.Envelope.Signatures))
+	fmt.Println("bundle:", att.Bundle != nil)
+	// Output:
+	// payload type: application/vnd.in-toto+json
+	// signatures: 1
+	// bundle: false
+}
+
+// Read a Sigstore bundle strictly, without Sigstore's libraries, and write
+// it back as protobuf's JSON mapping does.
+func ExampleParseBundle() {
+	raw := []byte(`{
+	  "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+	  "verificationMaterial": {"publicKey": {"hint": "SHA256:abc"}},
+	  "dsseEnvelope": {"payload": "e30=", "payloadType": "application/vnd.in-toto+json", "signatures": [{"sig": "c2ln"}]}
+	}`)
+	b, err := sign.ParseBundle(raw)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("hint:", b.VerificationMaterial.PublicKey.Hint)
+	fmt.Println("payload:", string(b.DSSEEnvelope.Payload))
+	out, _ := b.MarshalJSON()
+	fmt.Println(string(out))
+	// A second mediaType, or "media_type" beside it, is refused.
+	_, err = sign.ParseBundle([]byte(`{"mediaType":"a","media_type":"b"}`))
+	fmt.Println(errors.Is(err, sign.ErrMalformedBundle))
+	// Output:
+	// hint: SHA256:abc
+	// payload: {}
+	// {"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{"hint":"SHA256:abc"}},"dsseEnvelope":{"payload":"e30=","payloadType":"application/vnd.in-toto+json","signatures":[{"sig":"c2ln"}]}}
+	// true
 }
 
 // Load a key written by `cosign generate-key-pair`, with the password from

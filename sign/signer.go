@@ -34,6 +34,18 @@ type CertificateSigner interface {
 	CertificateChain() []*x509.Certificate
 }
 
+// BundleSigner is the optional interface of a Signer that can prove more
+// than its signature: a Sigstore keyless signer (certificate, log entry,
+// timestamps). BundleEnvelope returns the bundle of the signature it made
+// on env (env carries other signers' signatures too when it was signed
+// with several); it fails if env holds none of its signatures. Attest
+// calls it; implement it with CertificateSigner and AlgorithmSigner as
+// they apply.
+type BundleSigner interface {
+	Signer
+	BundleEnvelope(ctx context.Context, env *Envelope) (*Bundle, error)
+}
+
 // AlgorithmSigner is the optional interface of a Signer that can name its
 // signature algorithm. Verifiers use it to pick the RSA padding and the hash
 // without being told.

@@ -76,7 +76,7 @@ func bundleOf(t *testing.T, env *sign.Envelope) []byte {
 		t.Fatal(err)
 	}
 	b, err := json.Marshal(map[string]any{
-		"mediaType":            oci.MediaTypeBundle,
+		"mediaType":            sign.MediaTypeBundle,
 		"verificationMaterial": map[string]any{"publicKey": map[string]string{"hint": "test"}},
 		"dsseEnvelope":         json.RawMessage(de),
 	})

@@ -165,7 +165,7 @@ func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	sg, err := sf.sign(ctx, stmt, signer)
+	att, err := sf.sign(ctx, stmt, signer)
 	if err != nil {
 		return err
 	}
@@ -175,7 +175,7 @@ func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	var buf bytes.Buffer
-	if err := sign.WriteJSONL(&buf, sg.env); err != nil {
+	if err := sign.WriteJSONL(&buf, att.Envelope); err != nil {
 		return err
 	}
 	if err := writeOut(*out, buf.Bytes(), stdout); err != nil {
@@ -185,7 +185,7 @@ func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if len(pinned) == 0 {
 			return usagef("--attach needs at least one --image subject")
 		}
-		return sg.attach(ctx, pinned, regOpts, func(s string) { fmt.Fprintln(stderr, s) })
+		return attachAll(ctx, att, pinned, regOpts, func(s string) { fmt.Fprintln(stderr, s) })
 	}
 	return nil
 }

@@ -109,19 +109,19 @@ func runSBOM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer release()
-	sg, err := sf.sign(ctx, stmt, signer)
+	att, err := sf.sign(ctx, stmt, signer)
 	if err != nil {
 		return err
 	}
 	var buf bytes.Buffer
-	if err := sign.WriteJSONL(&buf, sg.env); err != nil {
+	if err := sign.WriteJSONL(&buf, att.Envelope); err != nil {
 		return err
 	}
 	if err := writeOut(*out, buf.Bytes(), stdout); err != nil {
 		return err
 	}
 	if *attach {
-		return sg.attach(ctx, pinned, regOpts, func(s string) { fmt.Fprintln(stderr, s) })
+		return attachAll(ctx, att, pinned, regOpts, func(s string) { fmt.Fprintln(stderr, s) })
 	}
 	return nil
 }

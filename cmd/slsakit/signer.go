@@ -70,47 +70,37 @@ func (f *signerFlags) load(ctx context.Context) (sign.Signer, func(), error) {
 	}
 }
 
-// signed is a signed statement, with its Sigstore bundle when keyless.
-type signed struct {
-	env    *sign.Envelope
-	bundle []byte
-}
-
-// sign signs stmt; a keyless signature also gets its bundle, written to
-// --bundle-out if asked.
-func (f *signerFlags) sign(ctx context.Context, stmt []byte, s sign.Signer) (signed, error) {
-	env, err := sign.SignStatement(ctx, stmt, s)
+// sign signs stmt into an attestation: a keyless signer's comes with its
+// Sigstore bundle, written to --bundle-out if asked.
+func (f *signerFlags) sign(ctx context.Context, stmt []byte, s sign.Signer) (*sign.Attestation, error) {
+	att, err := sign.Attest(ctx, stmt, s)
 	if err != nil {
-		return signed{}, err
+		return nil, err
 	}
-	ks, ok := s.(*keyless.Signer)
-	if !ok {
-		return signed{env: env}, nil
-	}
-	bundle, err := keyless.Bundle(ctx, env, ks)
-	if err != nil {
-		return signed{}, err
-	}
-	if f.bundleOut != "" {
-		if err := os.WriteFile(f.bundleOut, bundle, 0o644); err != nil {
-			return signed{}, err
+	if f.bundleOut != "" && att.Bundle != nil {
+		b, err := att.Bundle.MarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(f.bundleOut, b, 0o644); err != nil {
+			return nil, err
 		}
 	}
-	return signed{env: env, bundle: bundle}, nil
+	return att, nil
 }
 
-// attach attaches to every image; a keyless bundle goes as the referrer
-// and as cosign's annotations on the legacy layer.
-func (sg signed) attach(ctx context.Context, images []string, opts []oci.Option, log func(string)) error {
-	if sg.bundle != nil {
-		ann, err := keyless.CosignAnnotations(sg.bundle)
+// attachAll attaches att to every image; its bundle, if any, is the
+// referrer, and gives the legacy layer cosign's annotations.
+func attachAll(ctx context.Context, att *sign.Attestation, images []string, opts []oci.Option, log func(string)) error {
+	if att.Bundle != nil {
+		b, err := att.Bundle.MarshalJSON()
 		if err != nil {
 			return err
 		}
-		opts = append(opts[:len(opts):len(opts)], oci.WithBundle(sg.bundle), oci.WithLayerAnnotations(ann))
+		opts = append(opts[:len(opts):len(opts)], oci.WithBundle(b))
 	}
 	for _, ref := range images {
-		res, err := oci.Attach(ctx, ref, sg.env, opts...)
+		res, err := oci.Attach(ctx, ref, att.Envelope, opts...)
 		if err != nil {
 			return fmt.Errorf("attach to %s: %w", ref, err)
 		}

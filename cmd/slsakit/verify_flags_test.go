@@ -113,7 +113,7 @@ func newVerifyFixture(t *testing.T) *verifyFixture {
 	}
 	keyBundle := func(name string, env *sign.Envelope) string {
 		t.Helper()
-		b, err := json.Marshal(map[string]any{"mediaType": oci.MediaTypeBundle,
+		b, err := json.Marshal(map[string]any{"mediaType": sign.MediaTypeBundle,
 			"verificationMaterial": map[string]any{"publicKey": map[string]string{"hint": "release"}}, "dsseEnvelope": env})
 		if err != nil {
 			t.Fatal(err)

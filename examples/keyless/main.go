@@ -109,11 +109,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	id := s.Claims()
 	fmt.Fprintf(stderr, "keyless: certificate for %s (issuer %s)\n", id.Identity(), id.Issuer)
-	env, err := sign.SignStatement(ctx, statement, s)
+	att, err := sign.Attest(ctx, statement, s)
 	if err != nil {
 		return err
 	}
-	bundle, err := keyless.Bundle(ctx, env, s)
+	bundle, err := att.Bundle.MarshalJSON()
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/slsakit/slsakit/sign"
 	"github.com/slsakit/slsakit/sign/keyless"
 )
 
@@ -22,7 +23,7 @@ func TestDemo(t *testing.T) {
 		t.Errorf("stderr:\n%s", stderr.String())
 	}
 	b, err := os.ReadFile(out)
-	if err != nil || !bytes.Contains(b, []byte(keyless.MediaTypeBundle)) {
+	if err != nil || !bytes.Contains(b, []byte(sign.MediaTypeBundle)) {
 		t.Errorf("bundle file: %v", err)
 	}
 }

@@ -211,21 +211,27 @@ func run(ctx context.Context, cfg config, stdout io.Writer) error {
 	}
 
 	// Sign.
-	signer, closeSigner, err := loadSigner(ctx, cfg)
+	signer, keylessID, closeSigner, err := loadSigner(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer closeSigner()
-	env, bundle, err := attest(ctx, stmt, signer)
+	att, err := sign.Attest(ctx, stmt, signer)
 	if err != nil {
 		return err
+	}
+	var bundle []byte // keyless only
+	if att.Bundle != nil {
+		if bundle, err = att.Bundle.MarshalJSON(); err != nil {
+			return err
+		}
 	}
 	pubPEM, err := sign.MarshalPublicKey(signer.Public())
 	if err != nil {
 		return err
 	}
 	var jsonl bytes.Buffer
-	if err := sign.WriteJSONL(&jsonl, env); err != nil {
+	if err := sign.WriteJSONL(&jsonl, att.Envelope); err != nil {
 		return err
 	}
 	for name, data := range map[string][]byte{
@@ -247,27 +253,19 @@ func run(ctx context.Context, cfg config, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	attachOpts, err := bundleOptions(bundle)
-	if err != nil {
-		return err
-	}
-	if _, err := oci.Attach(ctx, ref, env, append(append(regOpts, oci.WithLayout(layout)), attachOpts...)...); err != nil {
+	if err := attach(ctx, ref, att, append(regOpts, oci.WithLayout(layout))); err != nil {
 		return fmt.Errorf("attach: %w", err)
 	}
 	if sbomStmt != nil {
-		sbomEnv, sbomBundle, err := attest(ctx, sbomStmt, signer)
+		sbomAtt, err := sign.Attest(ctx, sbomStmt, signer)
 		if err != nil {
 			return err
 		}
-		attachOpts, err := bundleOptions(sbomBundle)
-		if err != nil {
-			return err
-		}
-		if _, err := oci.Attach(ctx, ref, sbomEnv, append(append(regOpts, oci.WithLayout(layout)), attachOpts...)...); err != nil {
+		if err := attach(ctx, ref, sbomAtt, append(regOpts, oci.WithLayout(layout))); err != nil {
 			return fmt.Errorf("attach SBOM: %w", err)
 		}
 	}
-	keylessLine, err := verifyKeyless(ctx, cfg, signer, ref, layout, regOpts)
+	keylessLine, err := verifyKeyless(ctx, cfg, keylessID, ref, layout, regOpts)
 	if err != nil {
 		return err
 	}
@@ -347,21 +345,26 @@ func diffIDs(l v1.Layer) []v1.Hash {
 	return []v1.Hash{d}
 }
 
-// loadSigner returns the signer the flags ask for: a KMS key, a key file,
-// or an ephemeral ECDSA P-256 key.
-func loadSigner(ctx context.Context, cfg config) (sign.Signer, func(), error) {
+// loadSigner returns the signer the flags ask for: a keyless identity (and
+// its token's claims, to verify it by later), a KMS key, a key file, or an
+// ephemeral ECDSA P-256 key.
+func loadSigner(ctx context.Context, cfg config) (sign.Signer, *keyless.Claims, func(), error) {
 	switch {
 	case cfg.keyless && (cfg.kmsKey != "" || cfg.keyPath != ""):
-		return nil, nil, errors.New("-keyless excludes -kms and -key")
+		return nil, nil, nil, errors.New("-keyless excludes -kms and -key")
 	case cfg.keyless:
 		ts := keyless.AmbientToken(cfg.idToken)
 		if ts == nil {
-			return nil, nil, errors.New("-keyless needs an OIDC token: -id-token, $SIGSTORE_ID_TOKEN, or a GitHub Actions job with id-token: write")
+			return nil, nil, nil, errors.New("-keyless needs an OIDC token: -id-token, $SIGSTORE_ID_TOKEN, or a GitHub Actions job with id-token: write")
 		}
 		s, err := keyless.NewSigner(ctx, append(keyless.ServiceURLs(cfg.fulcioURL, cfg.rekorURL, cfg.tsaURL), keyless.WithToken(ts))...)
-		return s, func() {}, err
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		id := s.Claims()
+		return s, &id, func() {}, nil
 	case cfg.kmsKey != "" && cfg.keyPath != "":
-		return nil, nil, errors.New("-kms and -key are exclusive")
+		return nil, nil, nil, errors.New("-kms and -key are exclusive")
 	case cfg.kmsKey != "":
 		var opts []option.ClientOption
 		if cfg.kmsAddr != "" {
@@ -373,15 +376,15 @@ func loadSigner(ctx context.Context, cfg config) (sign.Signer, func(), error) {
 		}
 		s, err := kms.NewSigner(ctx, cfg.kmsKey, kms.WithClientOptions(opts...))
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		return s, func() { s.Close() }, nil
+		return s, nil, func() { s.Close() }, nil
 	case cfg.keyPath != "":
 		s, err := sign.LoadPrivateKeyFile(cfg.keyPath, sign.WithPasswordEnv("COSIGN_PASSWORD"))
-		return s, func() {}, err
+		return s, nil, func() {}, err
 	default:
 		s, err := sign.GenerateKey(sign.ECDSAP256SHA256)
-		return s, func() {}, err
+		return s, nil, func() {}, err
 	}
 }
 
@@ -545,45 +548,26 @@ func buildTarball(path, program string) error {
 	return os.WriteFile(path, buf.Bytes(), 0o644)
 }
 
-// attest signs a statement; a keyless signer's envelope also gets its
-// Sigstore bundle (certificate, log entry, timestamps).
-func attest(ctx context.Context, stmt []byte, signer sign.Signer) (*sign.Envelope, []byte, error) {
-	env, err := sign.SignStatement(ctx, stmt, signer)
-	if err != nil {
-		return nil, nil, err
+// attach attaches att to ref; its Sigstore bundle, if any (keyless), is
+// the referrer and gives the legacy layer cosign's annotations.
+func attach(ctx context.Context, ref string, att *sign.Attestation, opts []oci.Option) error {
+	if att.Bundle != nil {
+		b, err := att.Bundle.MarshalJSON()
+		if err != nil {
+			return err
+		}
+		opts = append(opts[:len(opts):len(opts)], oci.WithBundle(b))
 	}
-	ks, ok := signer.(*keyless.Signer)
-	if !ok {
-		return env, nil, nil
-	}
-	bundle, err := keyless.Bundle(ctx, env, ks)
-	if err != nil {
-		return nil, nil, fmt.Errorf("keyless bundle: %w", err)
-	}
-	return env, bundle, nil
-}
-
-// bundleOptions attaches a keyless bundle as the referrer and cosign's
-// certificate annotations on the legacy layer.
-func bundleOptions(bundle []byte) ([]oci.Option, error) {
-	if bundle == nil {
-		return nil, nil
-	}
-	ann, err := keyless.CosignAnnotations(bundle)
-	if err != nil {
-		return nil, err
-	}
-	return []oci.Option{oci.WithBundle(bundle), oci.WithLayerAnnotations(ann)}, nil
+	_, err := oci.Attach(ctx, ref, att.Envelope, opts...)
+	return err
 }
 
 // verifyKeyless checks the bundle written to the registry against the
-// trusted root and the signer's own identity.
-func verifyKeyless(ctx context.Context, cfg config, signer sign.Signer, ref string, layout oci.Layout, regOpts []oci.Option) (string, error) {
-	ks, ok := signer.(*keyless.Signer)
-	if !ok {
+// trusted root and id, the keyless signer's own identity (nil: not keyless).
+func verifyKeyless(ctx context.Context, cfg config, id *keyless.Claims, ref string, layout oci.Layout, regOpts []oci.Option) (string, error) {
+	if id == nil {
 		return "", nil
 	}
-	id := ks.Claims()
 	line := fmt.Sprintf("identity:   %s (issuer %s)\n", id.Identity(), id.Issuer)
 	if cfg.trustedRoot == "" || layout&oci.Referrers == 0 {
 		return line + "keyless:    bundle not verified here (give -trusted-root and a referrers layout)\n", nil

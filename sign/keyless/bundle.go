@@ -10,8 +10,6 @@ import (
 
 	"github.com/digitorus/timestamp"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
-	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
-	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -19,34 +17,48 @@ import (
 	"github.com/slsakit/slsakit/sign"
 )
 
-// MediaTypeBundle is the Sigstore bundle v0.3 media type.
-const MediaTypeBundle = "application/vnd.dev.sigstore.bundle.v0.3+json"
+// BundleEnvelope wraps the signature s made on env into a Sigstore bundle
+// v0.3 (sign.Bundle): s's certificate as verification material, a
+// timestamp from every timestamp authority and an entry in every Rekor log
+// s was created with. It implements sign.BundleSigner, so sign.Attest calls
+// it. env may carry other signers' signatures; the bundle holds only s's
+// (ErrEnvelope if env has none), without a keyid: Sigstore verifiers refuse
+// a bundled envelope with more than one signature, skip one whose keyid
+// differs from the one they compute, and the keyid is not signed.
+//
+// A certificate past its NotAfter fails with ErrCertificate before any
+// network call: a log entry or timestamp made now could never verify.
+func (s *Signer) BundleEnvelope(ctx context.Context, env *sign.Envelope) (*sign.Bundle, error) {
+	return makeBundle(ctx, env, s, s.cfg)
+}
 
-// Bundle wraps env, signed by s, into a Sigstore bundle v0.3 (JSON) and
-// returns it. The verification material is s's certificate if s is a
-// sign.CertificateSigner (a keyless Signer), otherwise a public-key hint
-// (sign.PublicKeyID). The signature made by s (found by verifying each of
-// env's signatures with s's key; ErrEnvelope if none) is timestamped by
-// every configured timestamp authority and the envelope is entered into
-// every configured Rekor log. The bundled signature carries no keyid:
-// Sigstore verifiers skip a signature whose keyid differs from the one they
-// compute for the key, and the keyid is not signed. Options override the
-// services s was created with (for a plain key signer the defaults are the
-// public-good services: use WithRekorURLs() with no URLs and KeyBundle for
-// an offline bundle).
-func Bundle(ctx context.Context, env *sign.Envelope, s sign.Signer, opts ...Option) ([]byte, error) {
-	if env == nil || s == nil {
-		return nil, fmt.Errorf("%w: nil envelope or signer", ErrEnvelope)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
+// KeyBundle makes the Sigstore bundle of the signature s made on env for a
+// signer that is not a keyless Signer: a key file, a KMS key, your own. The
+// verification material is s's leaf certificate if s is a
+// sign.CertificateSigner with one, else a public-key hint
+// (sign.PublicKeyID); the signature is timestamped and logged as
+// BundleEnvelope does. The services are the defaults (the public-good Rekor,
+// no timestamp authority) unless opts say otherwise: WithRekorURLs() with
+// no URL and no WithTSAURLs makes an offline bundle, without any network
+// call. For a keyless Signer, opts override the services it was created
+// with.
+func KeyBundle(ctx context.Context, env *sign.Envelope, s sign.Signer, opts ...Option) (*sign.Bundle, error) {
 	base := defaultConfig()
 	if ks, ok := s.(*Signer); ok {
 		base = ks.cfg
 	}
 	cfg, err := base.apply(opts)
 	if err != nil {
+		return nil, err
+	}
+	return makeBundle(ctx, env, s, cfg)
+}
+
+func makeBundle(ctx context.Context, env *sign.Envelope, s sign.Signer, cfg config) (*sign.Bundle, error) {
+	if env == nil || s == nil {
+		return nil, fmt.Errorf("%w: nil envelope or signer", ErrEnvelope)
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if cs, ok := s.(sign.CertificateSigner); ok && len(cs.CertificateChain()) > 0 {
@@ -57,11 +69,11 @@ func Bundle(ctx context.Context, env *sign.Envelope, s sign.Signer, opts ...Opti
 				leaf.NotAfter.UTC().Format(time.RFC3339))
 		}
 	}
-	pb, err := newProtoBundle(ctx, env, s)
+	b, err := newBundle(ctx, env, s)
 	if err != nil {
 		return nil, err
 	}
-	sig := pb.GetDsseEnvelope().Signatures[0].Sig
+	sig := b.DSSEEnvelope.Signatures[0].Sig
 	for _, u := range cfg.services.TSAURLs {
 		tsa := sgsign.NewTimestampAuthority(&sgsign.TimestampAuthorityOptions{
 			URL: u, Timeout: cfg.timeout, Retries: cfg.retries, Transport: cfg.transport,
@@ -76,66 +88,43 @@ func Bundle(ctx context.Context, env *sign.Envelope, s sign.Signer, opts ...Opti
 		if err := checkTimestamp(ts, sig); err != nil {
 			return nil, fmt.Errorf("%w: %s: %v", ErrTimestamp, u, err)
 		}
-		vm := pb.VerificationMaterial
-		if vm.TimestampVerificationData == nil {
-			vm.TimestampVerificationData = &protobundle.TimestampVerificationData{}
-		}
-		vm.TimestampVerificationData.Rfc3161Timestamps = append(vm.TimestampVerificationData.Rfc3161Timestamps,
-			&protocommon.RFC3161SignedTimestamp{SignedTimestamp: ts})
+		b.VerificationMaterial.RFC3161Timestamps = append(b.VerificationMaterial.RFC3161Timestamps, ts)
 	}
-	if len(cfg.services.RekorURLs) > 0 {
-		keyPEM, err := verifierPEM(s)
-		if err != nil {
-			return nil, err
-		}
-		for _, u := range cfg.services.RekorURLs {
-			rk := sgsign.NewRekor(&sgsign.RekorOptions{BaseURL: u, Timeout: cfg.timeout, Retries: cfg.retries, Version: 1})
-			if err := rk.GetTransparencyLogEntry(ctx, keyPEM, pb); err != nil {
-				if ctx.Err() != nil {
-					return nil, ctx.Err()
-				}
-				return nil, fmt.Errorf("%w: %s: %v", ErrRekor, u, err)
-			}
-		}
+	if len(cfg.services.RekorURLs) == 0 {
+		return b, nil
 	}
-	return protojson.Marshal(pb)
-}
-
-// KeyBundle wraps env into a Sigstore bundle v0.3 with a public-key hint
-// (sign.PublicKeyID of pub) as verification material, without any network
-// call: no log entry, no timestamp. The signature made by pub's key is the
-// one kept (ErrEnvelope if there is none).
-func KeyBundle(env *sign.Envelope, pub crypto.PublicKey) ([]byte, error) {
-	if env == nil || pub == nil {
-		return nil, fmt.Errorf("%w: nil envelope or key", ErrEnvelope)
-	}
-	pb, err := newProtoBundle(context.Background(), env, pubOnly{pub})
+	keyPEM, err := verifierPEM(s)
 	if err != nil {
 		return nil, err
 	}
-	return protojson.Marshal(pb)
-}
-
-// pubOnly is a sign.Signer view of a public key, used to pick the
-// envelope's signature; it never signs.
-type pubOnly struct{ pub crypto.PublicKey }
-
-func (p pubOnly) Sign(context.Context, []byte) ([]byte, error) {
-	return nil, fmt.Errorf("keyless: public key cannot sign")
-}
-func (p pubOnly) KeyID() string            { id, _ := sign.PublicKeyID(p.pub); return id }
-func (p pubOnly) Public() crypto.PublicKey { return p.pub }
-
-func newProtoBundle(ctx context.Context, env *sign.Envelope, s sign.Signer) (*protobundle.Bundle, error) {
-	pub := s.Public()
-	alg, err := sign.DefaultAlgorithm(pub)
-	if as, ok := s.(sign.AlgorithmSigner); ok {
-		alg, err = as.Algorithm(), nil
+	// sigstore-go's Rekor client reads and extends a protobuf bundle; the
+	// bundle goes there and back through sign.Bundle's codec, so that the
+	// one model stays sign.Bundle.
+	pb, err := toProto(b)
+	if err != nil {
+		return nil, err
 	}
+	for _, u := range cfg.services.RekorURLs {
+		rk := sgsign.NewRekor(&sgsign.RekorOptions{BaseURL: u, Timeout: cfg.timeout, Retries: cfg.retries, Version: 1})
+		if err := rk.GetTransparencyLogEntry(ctx, keyPEM, pb); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, fmt.Errorf("%w: %s: %v", ErrRekor, u, err)
+		}
+	}
+	return fromProto(pb)
+}
+
+// newBundle returns the offline bundle of s's signature on env: certificate
+// or public-key hint, no log entry, no timestamp.
+func newBundle(ctx context.Context, env *sign.Envelope, s sign.Signer) (*sign.Bundle, error) {
+	v, err := sign.VerifierFor(s)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrEnvelope, err)
 	}
-	v, err := sign.NewVerifier(pub, alg)
+	pub := s.Public()
+	hint, err := sign.PublicKeyID(pub)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrEnvelope, err)
 	}
@@ -148,35 +137,46 @@ func newProtoBundle(ctx context.Context, env *sign.Envelope, s sign.Signer) (*pr
 		}
 	}
 	if found == nil {
-		return nil, fmt.Errorf("%w: none of the %d signatures verifies with key %s", ErrEnvelope, len(env.Signatures), v.KeyID())
+		return nil, fmt.Errorf("%w: none of the %d signatures verifies with key %s", ErrEnvelope, len(env.Signatures), hint)
 	}
-	pb := &protobundle.Bundle{
-		MediaType: MediaTypeBundle,
-		Content: &protobundle.Bundle_DsseEnvelope{DsseEnvelope: &protodsse.Envelope{
-			Payload:     append([]byte(nil), env.Payload...),
+	b := &sign.Bundle{
+		MediaType: sign.MediaTypeBundle,
+		DSSEEnvelope: &sign.Envelope{
 			PayloadType: env.PayloadType,
-			Signatures:  []*protodsse.Signature{{Sig: append([]byte(nil), found.Sig...)}},
-		}},
-		VerificationMaterial: &protobundle.VerificationMaterial{},
+			Payload:     append([]byte(nil), env.Payload...),
+			Signatures:  []sign.Signature{{Sig: append([]byte(nil), found.Sig...)}},
+		},
 	}
 	if cs, ok := s.(sign.CertificateSigner); ok && len(cs.CertificateChain()) > 0 {
 		leaf := cs.CertificateChain()[0]
 		if !publicKeysEqual(leaf.PublicKey, pub) {
 			return nil, fmt.Errorf("%w: certificate is for another key", ErrCertificate)
 		}
-		pb.VerificationMaterial.Content = &protobundle.VerificationMaterial_Certificate{
-			Certificate: &protocommon.X509Certificate{RawBytes: leaf.Raw},
-		}
+		b.VerificationMaterial.Certificate = append([]byte(nil), leaf.Raw...)
 	} else {
-		hint, err := sign.PublicKeyID(pub)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrEnvelope, err)
-		}
-		pb.VerificationMaterial.Content = &protobundle.VerificationMaterial_PublicKey{
-			PublicKey: &protocommon.PublicKeyIdentifier{Hint: hint},
-		}
+		b.VerificationMaterial.PublicKey = &sign.PublicKeyIdentifier{Hint: hint}
+	}
+	return b, nil
+}
+
+func toProto(b *sign.Bundle) (*protobundle.Bundle, error) {
+	raw, err := b.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	pb := new(protobundle.Bundle)
+	if err := protojson.Unmarshal(raw, pb); err != nil {
+		return nil, fmt.Errorf("keyless: bundle to protobuf: %v", err)
 	}
 	return pb, nil
+}
+
+func fromProto(pb *protobundle.Bundle) (*sign.Bundle, error) {
+	raw, err := protojson.Marshal(pb)
+	if err != nil {
+		return nil, fmt.Errorf("keyless: bundle from protobuf: %v", err)
+	}
+	return sign.ParseBundle(raw)
 }
 
 // checkTimestamp checks that an RFC 3161 response stamps sig (the TSA is

@@ -12,7 +12,6 @@ import (
 
 	"github.com/slsakit/slsakit/internal/regproc"
 	"github.com/slsakit/slsakit/sign"
-	"github.com/slsakit/slsakit/sign/keyless"
 	"github.com/slsakit/slsakit/sign/keyless/keylesstest"
 )
 
@@ -41,7 +40,11 @@ func TestCosignVerifiesKeylessBundle(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, err := keyless.Bundle(context.Background(), env, s)
+			bundle, err := s.BundleEnvelope(context.Background(), env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := bundle.MarshalJSON()
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,12 +9,12 @@
 // The flow:
 //
 //	s, err := keyless.NewSigner(ctx, keyless.WithToken(keyless.GitHubActions()))
-//	env, err := sign.SignStatement(ctx, statementJSON, s)
-//	bundleJSON, err := keyless.Bundle(ctx, env, s)
+//	att, err := sign.Attest(ctx, statementJSON, s) // att.Bundle: the Sigstore bundle
 //
-// Signer implements sign.CertificateSigner and sign.AlgorithmSigner, so it
-// plugs into everything that takes a sign.Signer. Its key lives in memory
-// only, for the life of the Signer.
+// Signer implements sign.CertificateSigner, sign.AlgorithmSigner and
+// sign.BundleSigner, so it plugs into everything that takes a sign.Signer,
+// and sign.Attest fills the attestation's bundle with BundleEnvelope. Its
+// key lives in memory only, for the life of the Signer.
 //
 // # Tokens
 //
@@ -36,9 +36,10 @@
 //
 // # Key bundles
 //
-// Bundle also wraps envelopes signed by any other sign.Signer, with a
-// public-key hint instead of a certificate; KeyBundle does so offline,
-// without log entry or timestamp.
+// KeyBundle wraps the signature of any other sign.Signer (a key file, a KMS
+// key) into a bundle with a public-key hint instead of a certificate, logged
+// and timestamped by the services its options name, or offline with
+// WithRekorURLs() and no timestamp authority.
 //
 // # Testing
 //

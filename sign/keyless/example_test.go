@@ -12,8 +12,8 @@ import (
 	"github.com/slsakit/slsakit/sign/keyless/keylesstest"
 )
 
-// Sign a statement keyless against loopback Sigstore services and bundle
-// it. In CI, use keyless.WithToken(keyless.GitHubActions()) and the default
+// Sign a statement keyless against loopback Sigstore services: the
+// attestation comes with its Sigstore bundle. In CI, use keyless.WithToken(keyless.GitHubActions()) and the default
 // (public-good) services instead.
 func ExampleNewSigner() {
 	svc, err := keylesstest.Start()
@@ -32,21 +32,16 @@ func ExampleNewSigner() {
 		fmt.Println(err)
 		return
 	}
-	env, err := sign.SignStatement(ctx, []byte(statement), s)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	bundle, err := keyless.Bundle(ctx, env, s)
+	att, err := sign.Attest(ctx, []byte(statement), s)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	fmt.Println("certificate for:", s.Certificate().EmailAddresses[0])
-	fmt.Println("bundle:", len(bundle) > 0, "log entries:", svc.Log.Size())
+	fmt.Println("bundle:", att.Bundle.MediaType, "log entries:", len(att.Bundle.VerificationMaterial.TlogEntries))
 	// Output:
 	// certificate for: builder@example.com
-	// bundle: true log entries: 1
+	// bundle: application/vnd.dev.sigstore.bundle.v0.3+json log entries: 1
 }
 
 // An expired token fails before any network call.
@@ -60,11 +55,17 @@ func ExampleParseToken() {
 	// Output: true
 }
 
-// A file-key envelope as a Sigstore bundle with a public-key hint.
+// A file-key envelope as a Sigstore bundle with a public-key hint, offline:
+// no transparency log (WithRekorURLs with no URL), no timestamp authority.
 func ExampleKeyBundle() {
+	ctx := context.Background()
 	key, _ := sign.GenerateKey(sign.ECDSAP256SHA256)
-	env, _ := sign.SignStatement(context.Background(), []byte(statement), key)
-	b, err := keyless.KeyBundle(env, key.Public())
-	fmt.Println(len(b) > 0, err)
-	// Output: true <nil>
+	env, _ := sign.SignStatement(ctx, []byte(statement), key)
+	b, err := keyless.KeyBundle(ctx, env, key, keyless.WithRekorURLs())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(b.VerificationMaterial.PublicKey.Hint == key.KeyID(), len(b.VerificationMaterial.TlogEntries))
+	// Output: true 0
 }

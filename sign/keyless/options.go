@@ -72,8 +72,8 @@ func ServicesFromSigningConfig(data []byte, now time.Time) (Services, error) {
 	return s, nil
 }
 
-// Option configures NewSigner and Bundle. Options given to NewSigner are
-// the defaults of every Bundle call with that signer.
+// Option configures NewSigner and KeyBundle. Options given to NewSigner
+// are the services of every bundle that signer makes.
 type Option func(*config) error
 
 type config struct {
@@ -187,7 +187,7 @@ func WithRetries(n uint) Option {
 }
 
 // WithClock sets the clock used to check token expiry, and that the
-// certificate is still valid when Bundle runs (default time.Now).
+// certificate is still valid when a bundle is made (default time.Now).
 func WithClock(now func() time.Time) Option {
 	return func(c *config) error {
 		if now == nil {

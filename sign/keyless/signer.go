@@ -22,10 +22,11 @@ import (
 // Signer is a Sigstore keyless signer: an ephemeral ECDSA P-256 key, made
 // when the Signer is created and never written anywhere, bound to an OIDC
 // identity by a short-lived Fulcio certificate. It implements
-// sign.CertificateSigner and sign.AlgorithmSigner. Use it for one build or
-// one batch of signatures; the certificate usually lives ten minutes, and
-// bundles carry a log entry or a timestamp proving the signature was made
-// while it was valid.
+// sign.CertificateSigner, sign.AlgorithmSigner and sign.BundleSigner (so
+// sign.Attest returns its bundle). Use it for one build or one batch of
+// signatures; the certificate usually lives ten minutes, and bundles carry
+// a log entry or a timestamp proving the signature was made while it was
+// valid.
 type Signer struct {
 	priv   *ecdsa.PrivateKey
 	chain  []*x509.Certificate
@@ -36,12 +37,13 @@ type Signer struct {
 var (
 	_ sign.CertificateSigner = (*Signer)(nil)
 	_ sign.AlgorithmSigner   = (*Signer)(nil)
+	_ sign.BundleSigner      = (*Signer)(nil)
 )
 
 // NewSigner makes an ephemeral key and obtains a certificate for it from
 // Fulcio with the ID token from WithToken (required). The token is checked
 // (well formed, not expired) before any network call. Other options set the
-// services and defaults for Bundle; the default services are Sigstore's
+// services BundleEnvelope uses; the default services are Sigstore's
 // public-good instance.
 func NewSigner(ctx context.Context, opts ...Option) (*Signer, error) {
 	cfg, err := defaultConfig().apply(opts)

@@ -2,7 +2,6 @@ package keyless_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -124,8 +123,7 @@ func TestSigningConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, _ := sign.SignStatement(context.Background(), []byte(statement), s)
-	if _, err := keyless.Bundle(context.Background(), env, s); err != nil {
+	if _, err := sign.Attest(context.Background(), []byte(statement), s); err != nil {
 		t.Fatal(err)
 	}
 	if svc.Log.Size() != 1 || svc.TSA.Requests() != 1 {
@@ -150,7 +148,11 @@ func TestBundleContents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := keyless.Bundle(ctx, env, s)
+	b, err := s.BundleEnvelope(ctx, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := b.MarshalJSON()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,11 +160,11 @@ func TestBundleContents(t *testing.T) {
 	if err := protojson.Unmarshal(raw, &pb); err != nil {
 		t.Fatal(err)
 	}
-	if pb.MediaType != keyless.MediaTypeBundle || len(pb.GetDsseEnvelope().GetSignatures()) != 1 {
+	if pb.MediaType != sign.MediaTypeBundle || len(pb.GetDsseEnvelope().GetSignatures()) != 1 {
 		t.Fatalf("bundle = %v", &pb)
 	}
-	if string(pb.GetDsseEnvelope().Signatures[0].Sig) != string(env.Signatures[1].Sig) {
-		t.Error("the bundle does not hold the keyless signer's signature")
+	if string(pb.GetDsseEnvelope().Signatures[0].Sig) != string(env.Signatures[1].Sig) || pb.GetDsseEnvelope().Signatures[0].Keyid != "" {
+		t.Error("the bundle does not hold the keyless signer's signature alone, without keyid")
 	}
 	if string(pb.GetVerificationMaterial().GetCertificate().GetRawBytes()) != string(s.Certificate().Raw) {
 		t.Error("the bundle does not hold the certificate")
@@ -170,20 +172,19 @@ func TestBundleContents(t *testing.T) {
 	if len(pb.GetVerificationMaterial().GetTlogEntries()) != 1 || len(pb.GetVerificationMaterial().GetTimestampVerificationData().GetRfc3161Timestamps()) != 1 {
 		t.Error("want one log entry and one timestamp")
 	}
-	var generic map[string]any
-	if err := json.Unmarshal(raw, &generic); err != nil || generic["mediaType"] != keyless.MediaTypeBundle {
-		t.Errorf("bundle JSON: %v", err)
+	if err := (&sign.Attestation{Envelope: env, Bundle: b}).Validate(); err != nil {
+		t.Errorf("the bundle does not carry the envelope: %v", err)
 	}
 
 	// An envelope the signer did not sign cannot be bundled with its
 	// certificate.
 	env2, _ := sign.SignStatement(ctx, []byte(statement), other)
-	if _, err := keyless.Bundle(ctx, env2, s); !errors.Is(err, keyless.ErrEnvelope) {
+	if _, err := s.BundleEnvelope(ctx, env2); !errors.Is(err, keyless.ErrEnvelope) {
 		t.Errorf("foreign envelope: err = %v, want ErrEnvelope", err)
 	}
 	// Bundling the same envelope twice: the log answers 409 with the existing
 	// entry, which sigstore-go fetches.
-	if _, err := keyless.Bundle(ctx, env, s); err != nil {
+	if _, err := s.BundleEnvelope(ctx, env); err != nil {
 		t.Errorf("second bundle of the same envelope: %v", err)
 	}
 	if svc.Log.Size() != 1 {
@@ -196,18 +197,25 @@ func TestBundleServiceFailures(t *testing.T) {
 	s := newSigner(t, svc)
 	ctx := context.Background()
 	env, _ := sign.SignStatement(ctx, []byte(statement), s)
-	if _, err := keyless.Bundle(ctx, env, s, keyless.WithTSAURLs(svc.URL+"/nowhere")); !errors.Is(err, keyless.ErrTimestamp) {
+	if _, err := keyless.KeyBundle(ctx, env, s, keyless.WithTSAURLs(svc.URL+"/nowhere")); !errors.Is(err, keyless.ErrTimestamp) {
 		t.Errorf("bad TSA: err = %v, want ErrTimestamp", err)
 	}
-	if _, err := keyless.Bundle(ctx, env, s, keyless.WithTSAURLs(), keyless.WithRekorURLs(svc.URL+"/nowhere")); !errors.Is(err, keyless.ErrRekor) {
+	if _, err := keyless.KeyBundle(ctx, env, s, keyless.WithTSAURLs(), keyless.WithRekorURLs(svc.URL+"/nowhere")); !errors.Is(err, keyless.ErrRekor) {
 		t.Errorf("bad Rekor: err = %v, want ErrRekor", err)
 	}
-	if _, err := keyless.Bundle(ctx, nil, s); !errors.Is(err, keyless.ErrEnvelope) {
+	bad := newSigner(t, svc, keyless.WithTSAURLs(svc.URL+"/nowhere"))
+	if _, err := sign.Attest(ctx, []byte(statement), bad); !errors.Is(err, keyless.ErrTimestamp) {
+		t.Errorf("Attest with a bad TSA: err = %v, want ErrTimestamp", err)
+	}
+	if _, err := s.BundleEnvelope(ctx, nil); !errors.Is(err, keyless.ErrEnvelope) {
 		t.Errorf("nil envelope: err = %v", err)
+	}
+	if _, err := keyless.KeyBundle(ctx, env, nil); !errors.Is(err, keyless.ErrEnvelope) {
+		t.Errorf("nil signer: err = %v", err)
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := keyless.Bundle(cctx, env, s); !errors.Is(err, context.Canceled) {
+	if _, err := s.BundleEnvelope(cctx, env); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: err = %v", err)
 	}
 }

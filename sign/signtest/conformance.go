@@ -51,7 +51,12 @@ const samplePayload = `{"_type":"https://in-toto.io/Statement/v1","subject":[{"n
 //   - concurrent Sign calls from 16 goroutines all produce valid signatures
 //     (run with -race to catch data races too);
 //   - a CertificateSigner returns a non-empty chain whose leaf certifies
-//     Public().
+//     Public();
+//   - a BundleSigner's BundleEnvelope, given an envelope it signed beside
+//     another signer, returns a well-formed bundle carrying that envelope
+//     (sign.Attestation.Validate) with exactly one signature, its own and
+//     without keyid (what Sigstore verifiers require), and fails for an
+//     envelope it did not sign. Its services are called.
 //
 // Conformance never calls tb.Fatal: it stops early, after an Errorf, only
 // where further checks would be meaningless.
@@ -116,6 +121,40 @@ func Conformance(tb testing.TB, s sign.Signer, opts ...Option) {
 	checkConcurrent(tb, s, v, cfg.goroutines)
 	if cs, ok := s.(sign.CertificateSigner); ok {
 		checkChain(tb, cs, pub)
+	}
+	if bs, ok := s.(sign.BundleSigner); ok {
+		checkBundle(tb, bs, v)
+	}
+}
+
+func checkBundle(tb testing.TB, bs sign.BundleSigner, v sign.Verifier) {
+	tb.Helper()
+	ctx := context.Background()
+	other := NewSigner("signtest: the other signer")
+	env, err := sign.SignEnvelope(ctx, sign.PayloadTypeInToto, []byte(samplePayload), other, bs)
+	if err != nil {
+		tb.Errorf("signtest: signing beside another signer: %v", err)
+		return
+	}
+	b, err := bs.BundleEnvelope(ctx, env)
+	if err != nil || b == nil {
+		tb.Errorf("signtest: BundleEnvelope of an envelope it signed: %v, %v", b, err)
+		return
+	}
+	if err := (&sign.Attestation{Envelope: env, Bundle: b}).Validate(); err != nil {
+		tb.Errorf("signtest: BundleEnvelope's bundle does not carry the envelope: %v", err)
+		return
+	}
+	if sigs := b.DSSEEnvelope.Signatures; len(sigs) != 1 || sigs[0].KeyID != "" || v.Verify(ctx, env.PAE(), sigs[0].Sig) != nil {
+		tb.Errorf("signtest: a bundle must hold exactly its signer's signature, without keyid; it holds %d", len(sigs))
+	}
+	foreign, err := sign.SignEnvelope(ctx, sign.PayloadTypeInToto, []byte(samplePayload), other)
+	if err != nil {
+		tb.Errorf("signtest: %v", err)
+		return
+	}
+	if b, err := bs.BundleEnvelope(ctx, foreign); err == nil {
+		tb.Errorf("signtest: BundleEnvelope bundled an envelope it did not sign: %+v", b)
 	}
 }
 

@@ -238,6 +238,37 @@ func newCertSigner(t *testing.T, wrongLeaf bool) certSigner {
 	return certSigner{b, []*x509.Certificate{leaf}}
 }
 
+// bundler is a BundleSigner; mode breaks its contract in one way.
+type bundler struct {
+	base
+	mode string
+}
+
+func (b bundler) BundleEnvelope(ctx context.Context, env *sign.Envelope) (*sign.Bundle, error) {
+	v, err := sign.VerifierFor(b)
+	if err != nil {
+		return nil, err
+	}
+	var mine []sign.Signature
+	for _, s := range env.Signatures {
+		if b.mode == "all" || b.mode == "anything" || v.Verify(ctx, env.PAE(), s.Sig) == nil {
+			mine = append(mine, sign.Signature{Sig: s.Sig})
+		}
+	}
+	if len(mine) == 0 {
+		return nil, errors.New("not signed by me")
+	}
+	payload := env.Payload
+	if b.mode == "other payload" {
+		payload = []byte("{}")
+	}
+	return &sign.Bundle{
+		MediaType:            sign.MediaTypeBundle,
+		VerificationMaterial: sign.VerificationMaterial{PublicKey: &sign.PublicKeyIdentifier{Hint: b.KeyID()}},
+		DSSEEnvelope:         &sign.Envelope{PayloadType: env.PayloadType, Payload: payload, Signatures: mine},
+	}, nil
+}
+
 // TestConformanceCatchesBrokenSigners: each broken signer is reported, with
 // a reason that names the broken rule.
 func TestConformanceCatchesBrokenSigners(t *testing.T) {
@@ -264,6 +295,9 @@ func TestConformanceCatchesBrokenSigners(t *testing.T) {
 		{"weak key", weakKey{newBase(t)}, nil, "unsupported key"},
 		{"leaf certifies another key", newCertSigner(t, true), nil, "certifies another key"},
 		{"nil signer", nil, nil, "signer is nil"},
+		{"bundles every signature", bundler{newBase(t), "all"}, nil, "exactly its signer's signature"},
+		{"bundles what it did not sign", bundler{newBase(t), "anything"}, nil, "did not sign"},
+		{"bundles another payload", bundler{newBase(t), "other payload"}, nil, "does not carry the envelope"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -281,8 +315,10 @@ func TestConformanceCatchesBrokenSigners(t *testing.T) {
 		})
 	}
 	// And a correct signer produces no report at all.
-	if errs := runConformance(t, newBase(t)); len(errs) != 0 {
-		t.Errorf("correct signer reported:\n%s", strings.Join(errs, "\n"))
+	for _, good := range []sign.Signer{newBase(t), bundler{newBase(t), ""}} {
+		if errs := runConformance(t, good); len(errs) != 0 {
+			t.Errorf("correct signer %T reported:\n%s", good, strings.Join(errs, "\n"))
+		}
 	}
 }
 

@@ -51,15 +51,15 @@ func attachKeylessStatement(t *testing.T, svc *keylesstest.Services, ref, email 
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, err := sign.SignStatement(ctx, st, s)
+	att, err := sign.Attest(ctx, st, s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bundle, err := signkeyless.Bundle(ctx, env, s)
+	bundle, err := att.Bundle.MarshalJSON()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := oci.Attach(ctx, ref, env, oci.WithBundle(bundle), oci.WithLayout(oci.Referrers), oci.WithInsecure()); err != nil {
+	if _, err := oci.Attach(ctx, ref, att.Envelope, oci.WithBundle(bundle), oci.WithLayout(oci.Referrers), oci.WithInsecure()); err != nil {
 		t.Fatalf("Attach: %v", err)
 	}
 }

@@ -36,11 +36,11 @@ func TestArtifactDigestStrong(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, err := sign.SignStatement(ctx, st, s)
+	att, err := sign.Attest(ctx, st, s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := signkeyless.Bundle(ctx, env, s)
+	b, err := att.Bundle.MarshalJSON()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,15 +48,24 @@ func signBundle(t testing.TB, svc *keylesstest.Services, tok string, opts ...sig
 		t.Fatalf("NewSigner: %v", err)
 	}
 	st, d := statement(t, "artifact-bytes")
-	env, err := sign.SignStatement(ctx, st, s)
+	att, err := sign.Attest(ctx, st, s)
 	if err != nil {
-		t.Fatalf("SignStatement: %v", err)
+		t.Fatalf("Attest: %v", err)
 	}
-	b, err := signkeyless.Bundle(ctx, env, s)
+	return marshalBundle(t, att.Bundle, nil), d
+}
+
+// marshalBundle returns the JSON of a bundle made without error.
+func marshalBundle(t testing.TB, b *sign.Bundle, err error) []byte {
+	t.Helper()
 	if err != nil {
-		t.Fatalf("Bundle: %v", err)
+		t.Fatalf("bundle: %v", err)
 	}
-	return b, d
+	raw, err := b.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
 }
 
 func emailToken(t testing.TB, iss *keylesstest.Issuer, email string) string {
@@ -386,10 +395,8 @@ func TestKeyBundle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := signkeyless.KeyBundle(env, ks.Public())
-	if err != nil {
-		t.Fatal(err)
-	}
+	kb, err := signkeyless.KeyBundle(context.Background(), env, ks, signkeyless.WithRekorURLs())
+	b := marshalBundle(t, kb, err)
 	v, err := keyless.NewVerifier(keyless.WithPublicKey(ks.Public())) // no root: no log required
 	if err != nil {
 		t.Fatal(err)
@@ -413,7 +420,7 @@ func TestKeyBundle(t *testing.T) {
 	if _, err := v3.Verify(context.Background(), b, keyless.WithArtifactDigest("sha256", d)); !errors.Is(err, keyless.ErrIdentity) {
 		t.Errorf("identity policy: err = %v, want ErrIdentity", err)
 	}
-	if _, err := signkeyless.KeyBundle(env, other.Public()); !errors.Is(err, signkeyless.ErrEnvelope) {
+	if _, err := signkeyless.KeyBundle(context.Background(), env, other, signkeyless.WithRekorURLs()); !errors.Is(err, signkeyless.ErrEnvelope) {
 		t.Errorf("KeyBundle with another key: err = %v, want ErrEnvelope", err)
 	}
 }
@@ -546,10 +553,8 @@ func TestKeyBundleWithLogAndTimestamp(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := svc.SigningServices()
-	b, err := signkeyless.Bundle(ctx, env, ks, signkeyless.WithRekorURLs(srv.RekorURLs...), signkeyless.WithTSAURLs(srv.TSAURLs...))
-	if err != nil {
-		t.Fatal(err)
-	}
+	kb, err := signkeyless.KeyBundle(ctx, env, ks, signkeyless.WithRekorURLs(srv.RekorURLs...), signkeyless.WithTSAURLs(srv.TSAURLs...))
+	b := marshalBundle(t, kb, err)
 	v := newVerifier(t, svc, keyless.WithPublicKey(ks.Public()), keyless.WithSignedTimestampThreshold(1))
 	res, err := v.Verify(ctx, b, keyless.WithArtifactDigest("sha256", d))
 	if err != nil {
@@ -577,11 +582,8 @@ func TestKeyIDHintIsIgnored(t *testing.T) {
 	}
 	st, d := statement(t, "a")
 	env, _ := sign.SignStatement(context.Background(), st, ks)
-	b, err := signkeyless.KeyBundle(env, ks.Public())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b = mutate(t, b, func(m map[string]any) {
+	kb, err := signkeyless.KeyBundle(context.Background(), env, ks, signkeyless.WithRekorURLs())
+	b := mutate(t, marshalBundle(t, kb, err), func(m map[string]any) {
 		m["dsseEnvelope"].(map[string]any)["signatures"].([]any)[0].(map[string]any)["keyid"] = ks.KeyID()
 	})
 	v, _ := keyless.NewVerifier(keyless.WithPublicKey(ks.Public()), keyless.WithTlogThreshold(0))
