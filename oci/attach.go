@@ -192,17 +192,14 @@ func attachReferrer(ctx context.Context, c *client, repo name.Repository, subj v
 
 	// One request tells us whether the envelope is already attached and
 	// whether the empty config blob is already in the repository.
-	idx, supported, err := c.referrers(ctx, repo, subj.Digest.String())
+	existing, supported, err := c.referrers(ctx, repo, subj.Digest.String())
 	if err != nil {
 		return nil, err
 	}
-	var existing *v1.IndexManifest
-	if supported {
-		if existing, err = parseIndex(idx); err != nil {
+	if !supported {
+		if existing, err = c.getIndex(ctx, repo, fallbackTag(subj.Digest)); err != nil {
 			return nil, err
 		}
-	} else if existing, err = c.getIndex(ctx, repo, fallbackTag(subj.Digest)); err != nil {
-		return nil, err
 	}
 	configKnown := false
 	if existing != nil {
