@@ -188,6 +188,11 @@ func attachReferrer(ctx context.Context, c *client, repo name.Repository, subj v
 			return nil, err
 		}
 	}
+	// One referrer over List's download cap fails List for the image, for
+	// every reader: refuse it before the first write.
+	if int64(len(bundle)) > o.maxBlob {
+		return nil, fmt.Errorf("%w: %w: bundle is %d bytes, limit %d", ErrInvalidArgument, ErrNotAttestation, len(bundle), o.maxBlob)
+	}
 	bundleDigest := sha256Digest(bundle)
 
 	// One request tells us whether the envelope is already attached and
