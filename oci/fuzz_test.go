@@ -78,7 +78,7 @@ func FuzzParseBundle(f *testing.F) {
 			}
 		}
 		// Written into a bundle and read back, it is the same envelope.
-		b, err := json.Marshal(map[string]any{"mediaType": oci.MediaTypeBundle,
+		b, err := json.Marshal(map[string]any{"mediaType": sign.MediaTypeBundle,
 			"verificationMaterial": map[string]any{"publicKey": map[string]string{"hint": "h"}}, "dsseEnvelope": env})
 		if err != nil {
 			t.Fatalf("accepted envelope does not marshal: %v", err)

@@ -123,7 +123,7 @@ func TestAttachRefusesWhatConsumersReject(t *testing.T) {
 // paddedBundle is a bundle of env with pad bytes of public-key hint.
 func paddedBundle(t *testing.T, env *sign.Envelope, pad int) []byte {
 	t.Helper()
-	return mustJSON(t, map[string]any{"mediaType": oci.MediaTypeBundle,
+	return mustJSON(t, map[string]any{"mediaType": sign.MediaTypeBundle,
 		"verificationMaterial": map[string]any{"publicKey": map[string]string{"hint": strings.Repeat("h", pad)}}, "dsseEnvelope": env})
 }
 
