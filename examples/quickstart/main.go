@@ -197,7 +197,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) error {
 				if err := os.WriteFile(filepath.Join(cfg.out, name), doc.data, 0o644); err != nil {
 					return err
 				}
-				sum, _, _ := provenance.HashReader(bytes.NewReader(doc.data))
+				sum, _ := provenance.HashReader(bytes.NewReader(doc.data))
 				if err := rec.AddByproduct(provenance.ResourceDescriptor{Name: name, Digest: sum, MediaType: doc.mediaType}); err != nil {
 					return err
 				}
@@ -432,7 +432,7 @@ func makeSBOM(program string, subjects []sbom.Subject) ([]byte, map[string]sbomD
 }
 
 func fileDigest(ctx context.Context, path string) map[string]string {
-	d, _, err := provenance.HashFile(ctx, path)
+	d, err := provenance.HashFile(ctx, path)
 	if err != nil {
 		return nil
 	}
