@@ -322,7 +322,7 @@ func (r *Recorder) Statement() (*intoto.Statement, error) {
 	st := &intoto.Statement{
 		Type:          StatementTypeV1,
 		Subject:       subs,
-		PredicateType: PredicateSLSAProvenance1,
+		PredicateType: PredicateSLSAProvenanceV1,
 		Predicate:     pred,
 	}
 	if err := st.Validate(); err != nil {

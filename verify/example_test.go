@@ -35,7 +35,7 @@ func Example() {
 	want, _ := verify.DigestOfReader(strings.NewReader(artifact))
 	res, err := v.Verify(ctx, envJSON, verify.Expectations{
 		SubjectDigest: want,
-		PredicateType: provenance.PredicateSLSAProvenance1,
+		PredicateType: provenance.PredicateSLSAProvenanceV1,
 		BuilderID:     "https://ci.example.com/builder@v1",
 	})
 	fmt.Println("error:", err)

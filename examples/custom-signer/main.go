@@ -202,7 +202,7 @@ func verifyAttestation(ctx context.Context, envelope, chainPEM []byte, roots *x5
 	}
 	return v.Verify(ctx, envelope, verify.Expectations{
 		SubjectDigest: subject,
-		PredicateType: provenance.PredicateSLSAProvenance1,
+		PredicateType: provenance.PredicateSLSAProvenanceV1,
 		BuilderID:     wantID, // who built it is who signed it
 		BuildType:     buildType,
 	})

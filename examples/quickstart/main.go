@@ -277,7 +277,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) error {
 		fmt.Fprint(stdout, res)
 		return err
 	}
-	imgRes, err := verifyImage(ctx, ref, pubPEM, provenance.PredicateSLSAProvenance1, regOpts)
+	imgRes, err := verifyImage(ctx, ref, pubPEM, provenance.PredicateSLSAProvenanceV1, regOpts)
 	if err != nil {
 		return fmt.Errorf("verify image provenance: %w", err)
 	}
@@ -396,7 +396,7 @@ func verifyImage(ctx context.Context, ref string, pubPEM []byte, predicateType s
 		return nil, err
 	}
 	want := verify.Expectations{PredicateType: predicateType}
-	if predicateType == provenance.PredicateSLSAProvenance1 {
+	if predicateType == provenance.PredicateSLSAProvenanceV1 {
 		want.BuilderID, want.BuildType = builderID, buildType
 	}
 	return v.VerifyImage(ctx, ref, want, opts...)
@@ -500,7 +500,7 @@ func verifyEnvelope(ctx context.Context, v *verify.Verifier, env *sign.Envelope,
 	}
 	return v.VerifyEnvelope(ctx, env, verify.Expectations{
 		SubjectDigest: digest,
-		PredicateType: provenance.PredicateSLSAProvenance1,
+		PredicateType: provenance.PredicateSLSAProvenanceV1,
 		BuilderID:     builderID,
 		BuildType:     buildType,
 	})
@@ -577,7 +577,7 @@ func verifyKeyless(ctx context.Context, cfg config, id *keyless.Claims, ref stri
 	if err != nil {
 		return "", err
 	}
-	atts, err := oci.List(ctx, ref, append(regOpts, oci.WithLayout(oci.Referrers), oci.WithPredicateType(provenance.PredicateSLSAProvenance1))...)
+	atts, err := oci.List(ctx, ref, append(regOpts, oci.WithLayout(oci.Referrers), oci.WithPredicateType(provenance.PredicateSLSAProvenanceV1))...)
 	if err != nil {
 		return "", err
 	}

@@ -169,7 +169,7 @@ func TestQuickstartFormatsAndRegistry(t *testing.T) {
 				}
 				types[a.PredicateType] = true
 			}
-			if !types[provenance.PredicateSLSAProvenance1] || !types[sbom.PredicateSPDX] {
+			if !types[provenance.PredicateSLSAProvenanceV1] || !types[sbom.PredicateSPDX] {
 				t.Fatalf("predicate types: %v", types)
 			}
 		})
