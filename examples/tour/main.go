@@ -29,6 +29,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -99,7 +100,7 @@ func main() {
 }
 
 func run(ctx context.Context, cfg config, stdout io.Writer) error {
-	layout, err := oci.ParseLayout(cfg.format)
+	layout, err := oci.ParseLayout(cmp.Or(cfg.format, "referrers"))
 	if err != nil {
 		return err
 	}
