@@ -109,6 +109,11 @@ func (g GitHubActions) Collect(ctx context.Context, env Env) (*Facts, error) {
 	if err != nil {
 		return nil, err
 	}
+	if strings.Count(server, "/") != 2 {
+		// GitHub and GitHub Enterprise Server live at a host's root; a
+		// path would shift every repository URL built on it.
+		return nil, factErr(ErrInvalidFact, r.platform, "GITHUB_SERVER_URL", "%q has a path", server)
+	}
 	repo, ref, event := vals["GITHUB_REPOSITORY"], vals["GITHUB_REF"], vals["GITHUB_EVENT_NAME"]
 	if !validRepoPath(repo, 2, 2) {
 		return nil, factErr(ErrInvalidFact, r.platform, "GITHUB_REPOSITORY", "%q is not owner/name", repo)

@@ -200,6 +200,7 @@ func TestGitHubForgedEnvironments(t *testing.T) {
 		{"push event payload of a pull request", githubEnv("push", "refs/pull/42/merge", "/ev/pr-fork.json"), ErrPlatformMismatch, "GITHUB_EVENT_PATH"},
 		{"dispatch at another ref", githubEnv("workflow_dispatch", "refs/heads/dev", "/ev/dispatch.json"), ErrPlatformMismatch, "GITHUB_REF"},
 		{"server with credentials", with(push, "GITHUB_SERVER_URL", "https://user:tok@github.com"), ErrInvalidFact, "GITHUB_SERVER_URL"},
+		{"server with a path", with(push, "GITHUB_SERVER_URL", "https://github.com/mallory"), ErrInvalidFact, "GITHUB_SERVER_URL"},
 		{"plain http server", with(push, "GITHUB_SERVER_URL", "http://github.com"), ErrInvalidFact, "GITHUB_SERVER_URL"},
 		{"repository path traversal", with(push, "GITHUB_REPOSITORY", "octocat/../mallory"), ErrInvalidFact, "GITHUB_REPOSITORY"},
 		{"short ref", with(push, "GITHUB_REF", "main", "GITHUB_WORKFLOW_REF", "octocat/hello-world/.github/workflows/release.yml@main"), ErrInvalidFact, "GITHUB_REF"},
