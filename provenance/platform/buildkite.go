@@ -31,14 +31,10 @@ func (b Buildkite) Collect(ctx context.Context, env Env) (*Facts, error) {
 	if !b.Detect(env) {
 		return nil, factErr(ErrPlatformMissing, r.platform, "BUILDKITE", "not \"true\"")
 	}
-	vals := map[string]string{}
-	for _, k := range []string{"BUILDKITE_ORGANIZATION_SLUG", "BUILDKITE_PIPELINE_SLUG", "BUILDKITE_BUILD_URL",
-		"BUILDKITE_JOB_ID", "BUILDKITE_REPO", "BUILDKITE_SOURCE"} {
-		v, err := r.need(k)
-		if err != nil {
-			return nil, err
-		}
-		vals[k] = v
+	vals, err := r.needAll("BUILDKITE_ORGANIZATION_SLUG", "BUILDKITE_PIPELINE_SLUG", "BUILDKITE_BUILD_URL",
+		"BUILDKITE_JOB_ID", "BUILDKITE_REPO", "BUILDKITE_SOURCE")
+	if err != nil {
+		return nil, err
 	}
 	org, pipeline := vals["BUILDKITE_ORGANIZATION_SLUG"], vals["BUILDKITE_PIPELINE_SLUG"]
 	if !validRepoPath(org, 1, 1) || !validRepoPath(pipeline, 1, 1) {
@@ -65,25 +61,14 @@ func (b Buildkite) Collect(ctx context.Context, env Env) (*Facts, error) {
 	tag, branch, pr := r.opt("BUILDKITE_TAG"), r.opt("BUILDKITE_BRANCH"), r.opt("BUILDKITE_PULL_REQUEST")
 	switch {
 	case pr != "" && pr != "false":
-		if !isDigits(pr) {
-			return nil, factErr(ErrInvalidFact, r.platform, "BUILDKITE_PULL_REQUEST", "%q is not a number", pr)
-		}
 		if tag != "" {
 			return nil, factErr(ErrPlatformMismatch, r.platform, "BUILDKITE_TAG", "set in a pull request build")
 		}
+		m, err := r.pullRequest("BUILDKITE_PULL_REQUEST", r.opt("BUILDKITE_PULL_REQUEST_BASE_BRANCH"), "BUILDKITE_PULL_REQUEST_REPO", repo)
+		if err != nil {
+			return nil, err
+		}
 		ref = "refs/pull/" + pr + "/head"
-		m := map[string]any{"number": pr, "fork": false}
-		if base := r.opt("BUILDKITE_PULL_REQUEST_BASE_BRANCH"); base != "" {
-			m["baseRef"] = "refs/heads/" + base
-		}
-		if u := r.opt("BUILDKITE_PULL_REQUEST_REPO"); u != "" {
-			head, err := r.gitURL("BUILDKITE_PULL_REQUEST_REPO", u)
-			if err != nil {
-				return nil, err
-			}
-			m["headRepository"] = head
-			m["fork"] = !strings.EqualFold(head, repo)
-		}
 		external["pullRequest"] = m
 	case tag != "":
 		ref = "refs/tags/" + tag
@@ -101,11 +86,7 @@ func (b Buildkite) Collect(ctx context.Context, env Env) (*Facts, error) {
 	src := Source{Repository: repo, Ref: ref, Commit: sha}
 	external["source"] = sourceParam(src)
 	internal := map[string]any{"jobID": vals["BUILDKITE_JOB_ID"]}
-	for key, v := range map[string]string{"buildID": "BUILDKITE_BUILD_ID", "agentID": "BUILDKITE_AGENT_ID"} {
-		if s := r.opt(v); s != "" {
-			internal[key] = s
-		}
-	}
+	r.optInto(internal, map[string]string{"buildID": "BUILDKITE_BUILD_ID", "agentID": "BUILDKITE_AGENT_ID"})
 	return &Facts{
 		Platform:     r.platform,
 		BuilderID:    builder,

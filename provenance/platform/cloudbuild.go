@@ -1,9 +1,6 @@
 package platform
 
-import (
-	"context"
-	"strings"
-)
+import "context"
 
 // CloudBuildBuildType is Google Cloud Build's build type. Its
 // externalParameters.buildConfigSource holds the source repository
@@ -45,22 +42,21 @@ func (c CloudBuild) Collect(ctx context.Context, env Env) (*Facts, error) {
 	if !c.Detect(env) {
 		return nil, factErr(ErrPlatformMissing, r.platform, "BUILDER_OUTPUT/BUILD_ID", "not set")
 	}
-	vals := map[string]string{}
-	for _, k := range []string{"PROJECT_ID", "LOCATION", "BUILD_ID", "REPO_FULL_NAME"} {
-		v, err := r.need(k)
-		if err != nil {
-			return nil, err
+	vals, err := r.needAll("PROJECT_ID", "LOCATION", "BUILD_ID", "REPO_FULL_NAME")
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range []string{"PROJECT_ID", "LOCATION", "BUILD_ID"} {
+		// They become path segments of the builder and invocation IDs.
+		if !validRepoPath(vals[k], 1, 1) {
+			return nil, factErr(ErrInvalidFact, r.platform, k, "%q is not a name", vals[k])
 		}
-		if k != "REPO_FULL_NAME" && !validRepoPath(v, 1, 1) {
-			return nil, factErr(ErrInvalidFact, r.platform, k, "%q is not a name", v)
-		}
-		vals[k] = v
 	}
 	host := c.RepositoryHost
 	if host == "" {
 		host = "https://github.com"
 	}
-	host, err := r.httpsURL("RepositoryHost", host)
+	host, err = r.httpsURL("RepositoryHost", host)
 	if err != nil {
 		return nil, err
 	}
@@ -94,11 +90,7 @@ func (c CloudBuild) Collect(ctx context.Context, env Env) (*Facts, error) {
 		builder, trigger = base+"/triggers/"+t, "trigger"
 	}
 	system := map[string]any{"BUILD_ID": vals["BUILD_ID"], "PROJECT_ID": vals["PROJECT_ID"], "LOCATION": vals["LOCATION"]}
-	for _, k := range []string{"TRIGGER_NAME", "SERVICE_ACCOUNT_EMAIL", "PROJECT_NUMBER"} {
-		if v := r.opt(k); v != "" {
-			system[k] = v
-		}
-	}
+	r.optInto(system, map[string]string{"TRIGGER_NAME": "TRIGGER_NAME", "SERVICE_ACCOUNT_EMAIL": "SERVICE_ACCOUNT_EMAIL", "PROJECT_NUMBER": "PROJECT_NUMBER"})
 	return &Facts{
 		Platform:     r.platform,
 		BuilderID:    builder,
@@ -121,28 +113,17 @@ func cloudBuildRef(r reader, repo string, external map[string]any) (string, erro
 	var ref string
 	switch {
 	case pr != "":
-		if !isDigits(pr) {
-			return "", factErr(ErrInvalidFact, r.platform, "_PR_NUMBER", "%q is not a number", pr)
-		}
 		if tag != "" {
 			return "", factErr(ErrPlatformMismatch, r.platform, "TAG_NAME", "set in a pull request build")
 		}
-		ref = "refs/pull/" + pr + "/head"
-		m := map[string]any{"number": pr, "fork": false}
-		if b := r.opt("_BASE_BRANCH"); b != "" {
-			m["baseRef"] = "refs/heads/" + b
+		m, err := r.pullRequest("_PR_NUMBER", r.opt("_BASE_BRANCH"), "_HEAD_REPO_URL", repo)
+		if err != nil {
+			return "", err
 		}
 		if b := r.opt("_HEAD_BRANCH"); b != "" {
 			m["headRef"] = "refs/heads/" + b
 		}
-		if u := r.opt("_HEAD_REPO_URL"); u != "" {
-			head, err := r.gitURL("_HEAD_REPO_URL", u)
-			if err != nil {
-				return "", err
-			}
-			m["headRepository"] = head
-			m["fork"] = !strings.EqualFold(head, repo)
-		}
+		ref = "refs/pull/" + pr + "/head"
 		external["pullRequest"] = m
 	case tag != "" && branch != "":
 		return "", factErr(ErrPlatformMismatch, r.platform, "TAG_NAME/BRANCH_NAME", "both set")

@@ -96,14 +96,10 @@ func (g GitHubActions) Collect(ctx context.Context, env Env) (*Facts, error) {
 	if !g.Detect(env) {
 		return nil, factErr(ErrPlatformMissing, r.platform, "GITHUB_ACTIONS", "not \"true\"")
 	}
-	vals := map[string]string{}
-	for _, k := range []string{"GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_REF", "GITHUB_WORKFLOW_REF",
-		"GITHUB_EVENT_NAME", "GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT", "GITHUB_EVENT_PATH"} {
-		v, err := r.need(k)
-		if err != nil {
-			return nil, err
-		}
-		vals[k] = v
+	vals, err := r.needAll("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_REF", "GITHUB_WORKFLOW_REF",
+		"GITHUB_EVENT_NAME", "GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT", "GITHUB_EVENT_PATH")
+	if err != nil {
+		return nil, err
 	}
 	server, err := r.httpsURL("GITHUB_SERVER_URL", vals["GITHUB_SERVER_URL"])
 	if err != nil {
@@ -125,10 +121,8 @@ func (g GitHubActions) Collect(ctx context.Context, env Env) (*Facts, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range []string{"GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT"} {
-		if !isDigits(vals[k]) {
-			return nil, factErr(ErrInvalidFact, r.platform, k, "%q is not a number", vals[k])
-		}
+	if err := r.numbers(vals, "GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT"); err != nil {
+		return nil, err
 	}
 	path, err := workflowPath(r, repo, vals["GITHUB_WORKFLOW_REF"], ref)
 	if err != nil {
@@ -155,16 +149,12 @@ func (g GitHubActions) Collect(ctx context.Context, env Env) (*Facts, error) {
 		buildType = GitHubWorkflowBuildType
 	}
 	gh := map[string]any{"event_name": event}
-	for key, v := range map[string]string{
+	r.optInto(gh, map[string]string{
 		"repository_id":       "GITHUB_REPOSITORY_ID",
 		"repository_owner_id": "GITHUB_REPOSITORY_OWNER_ID",
 		"actor_id":            "GITHUB_ACTOR_ID",
 		"runner_environment":  "RUNNER_ENVIRONMENT",
-	} {
-		if s := r.opt(v); s != "" {
-			gh[key] = s
-		}
-	}
+	})
 	if id, ok := gh["repository_id"].(string); ok && ev.Repository != nil && ev.Repository.ID != "" && ev.Repository.ID.String() != id {
 		return nil, factErr(ErrPlatformMismatch, r.platform, "GITHUB_REPOSITORY_ID", "%q, the event's repository is %s", id, ev.Repository.ID)
 	}

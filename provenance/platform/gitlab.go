@@ -59,14 +59,10 @@ func (g GitLabCI) Collect(ctx context.Context, env Env) (*Facts, error) {
 	if !g.Detect(env) {
 		return nil, factErr(ErrPlatformMissing, r.platform, "GITLAB_CI", "not \"true\"")
 	}
-	vals := map[string]string{}
-	for _, k := range []string{"CI_SERVER_URL", "CI_PROJECT_PATH", "CI_PROJECT_URL", "CI_COMMIT_REF_NAME",
-		"CI_PIPELINE_SOURCE", "CI_PIPELINE_ID", "CI_JOB_ID", "CI_JOB_URL", "CI_JOB_NAME", "CI_RUNNER_ID"} {
-		v, err := r.need(k)
-		if err != nil {
-			return nil, err
-		}
-		vals[k] = v
+	vals, err := r.needAll("CI_SERVER_URL", "CI_PROJECT_PATH", "CI_PROJECT_URL", "CI_COMMIT_REF_NAME",
+		"CI_PIPELINE_SOURCE", "CI_PIPELINE_ID", "CI_JOB_ID", "CI_JOB_URL", "CI_JOB_NAME", "CI_RUNNER_ID")
+	if err != nil {
+		return nil, err
 	}
 	server, err := r.httpsURL("CI_SERVER_URL", vals["CI_SERVER_URL"])
 	if err != nil {
@@ -87,10 +83,8 @@ func (g GitLabCI) Collect(ctx context.Context, env Env) (*Facts, error) {
 	if !strings.HasPrefix(jobURL, project+"/-/jobs/") {
 		return nil, factErr(ErrPlatformMismatch, r.platform, "CI_JOB_URL", "%q is not a job of %s", jobURL, project)
 	}
-	for _, k := range []string{"CI_PIPELINE_ID", "CI_JOB_ID", "CI_RUNNER_ID"} {
-		if !isDigits(vals[k]) {
-			return nil, factErr(ErrInvalidFact, r.platform, k, "%q is not a number", vals[k])
-		}
+	if err := r.numbers(vals, "CI_PIPELINE_ID", "CI_JOB_ID", "CI_RUNNER_ID"); err != nil {
+		return nil, err
 	}
 	sha, err := r.commit("CI_COMMIT_SHA")
 	if err != nil {

@@ -33,13 +33,9 @@ func (j Jenkins) Collect(ctx context.Context, env Env) (*Facts, error) {
 	if !j.Detect(env) {
 		return nil, factErr(ErrPlatformMissing, r.platform, "JENKINS_URL/BUILD_URL", "not set")
 	}
-	vals := map[string]string{}
-	for _, k := range []string{"JENKINS_URL", "BUILD_URL", "JOB_NAME", "BUILD_NUMBER", "GIT_URL"} {
-		v, err := r.need(k)
-		if err != nil {
-			return nil, err
-		}
-		vals[k] = v
+	vals, err := r.needAll("JENKINS_URL", "BUILD_URL", "JOB_NAME", "BUILD_NUMBER", "GIT_URL")
+	if err != nil {
+		return nil, err
 	}
 	server, err := r.httpsURL("JENKINS_URL", vals["JENKINS_URL"])
 	if err != nil {
@@ -52,8 +48,8 @@ func (j Jenkins) Collect(ctx context.Context, env Env) (*Facts, error) {
 	if !strings.HasPrefix(buildURL, server+"/") {
 		return nil, factErr(ErrPlatformMismatch, r.platform, "BUILD_URL", "%q is not on JENKINS_URL %q", buildURL, server)
 	}
-	if !isDigits(vals["BUILD_NUMBER"]) {
-		return nil, factErr(ErrInvalidFact, r.platform, "BUILD_NUMBER", "%q is not a number", vals["BUILD_NUMBER"])
+	if err := r.numbers(vals, "BUILD_NUMBER"); err != nil {
+		return nil, err
 	}
 	repo, err := r.gitURL("GIT_URL", vals["GIT_URL"])
 	if err != nil {

@@ -179,6 +179,7 @@ func TestCloudBuildPullRequestAndForged(t *testing.T) {
 	collectErr(t, CloudBuild{}, with(b, "REF_NAME", "dev"), ErrPlatformMismatch, "REF_NAME")
 	collectErr(t, CloudBuild{}, with(pr, "TAG_NAME", "v1"), ErrPlatformMismatch, "TAG_NAME")
 	collectErr(t, CloudBuild{}, without(b, "BRANCH_NAME"), ErrPlatformMissing, "BRANCH_NAME")
+	collectErr(t, CloudBuild{}, with(pr, "_PR_NUMBER", "42/../1"), ErrInvalidFact, "_PR_NUMBER")
 	collectErr(t, CloudBuild{}, without(b, "REPO_FULL_NAME"), ErrPlatformMissing, "REPO_FULL_NAME")
 	collectErr(t, CloudBuild{}, with(b, "REPO_FULL_NAME", "../evil"), ErrInvalidFact, "REPO_FULL_NAME")
 	collectErr(t, CloudBuild{}, with(b, "PROJECT_ID", "p/../q"), ErrInvalidFact, "PROJECT_ID")
@@ -282,6 +283,7 @@ func TestBuildkite(t *testing.T) {
 	}
 	collectErr(t, Buildkite{}, with(buildkiteEnv(), "BUILDKITE_BUILD_URL", "https://buildkite.com/mallory/hello/builds/1"), ErrPlatformMismatch, "BUILDKITE_BUILD_URL")
 	collectErr(t, Buildkite{}, with(pr, "BUILDKITE_TAG", "v1"), ErrPlatformMismatch, "BUILDKITE_TAG")
+	collectErr(t, Buildkite{}, with(pr, "BUILDKITE_PULL_REQUEST", "9x"), ErrInvalidFact, "BUILDKITE_PULL_REQUEST")
 	collectErr(t, Buildkite{}, with(buildkiteEnv(), "BUILDKITE_BRANCH", ""), ErrPlatformMissing, "BUILDKITE_BRANCH")
 }
 

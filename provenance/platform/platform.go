@@ -280,6 +280,63 @@ func (r reader) need(key string) (string, error) {
 	return v, nil
 }
 
+// needAll returns the variables keys, each of which must be set.
+func (r reader) needAll(keys ...string) (map[string]string, error) {
+	vals := make(map[string]string, len(keys))
+	for _, k := range keys {
+		v, err := r.need(k)
+		if err != nil {
+			return nil, err
+		}
+		vals[k] = v
+	}
+	return vals, nil
+}
+
+// numbers checks that the variables keys of vals are decimal numbers.
+func (r reader) numbers(vals map[string]string, keys ...string) error {
+	for _, k := range keys {
+		if !isDigits(vals[k]) {
+			return factErr(ErrInvalidFact, r.platform, k, "%q is not a number", vals[k])
+		}
+	}
+	return nil
+}
+
+// optInto sets m[key] to the variable named by vars[key] for each one
+// that is set and non-empty.
+func (r reader) optInto(m map[string]any, vars map[string]string) {
+	for key, v := range vars {
+		if s := r.opt(v); s != "" {
+			m[key] = s
+		}
+	}
+}
+
+// pullRequest records a pull request by its number (the variable
+// numberVar), its base branch and its head repository (the variable
+// headVar, a clone URL); "fork" is true when the head repository is not
+// repo.
+func (r reader) pullRequest(numberVar, baseBranch, headVar, repo string) (map[string]any, error) {
+	number := r.opt(numberVar)
+	if !isDigits(number) {
+		return nil, factErr(ErrInvalidFact, r.platform, numberVar, "%q is not a number", number)
+	}
+	m := map[string]any{"number": number, "fork": false}
+	if baseBranch != "" {
+		m["baseRef"] = "refs/heads/" + baseBranch
+	}
+	if u := r.opt(headVar); u != "" {
+		head, err := r.gitURL(headVar, u)
+		if err != nil {
+			return nil, err
+		}
+		m["headRepository"] = head
+		m["fork"] = !strings.EqualFold(head, repo)
+	}
+	return m, nil
+}
+
 // opt returns a variable, "" when unset.
 func (r reader) opt(key string) string {
 	v, _ := r.env.LookupEnv(key)

@@ -60,13 +60,9 @@ func (t Tekton) Collect(ctx context.Context, env Env) (*Facts, error) {
 	if !t.Detect(env) {
 		return nil, factErr(ErrPlatformMissing, r.platform, TektonReadyFile, "cannot be read")
 	}
-	vals := map[string]string{}
-	for _, k := range []string{"TEKTON_TASKRUN_NAME", "TEKTON_TASKRUN_NAMESPACE", "TEKTON_TASKRUN_UID", "CHAINS_GIT_URL"} {
-		v, err := r.need(k)
-		if err != nil {
-			return nil, err
-		}
-		vals[k] = v
+	vals, err := r.needAll("TEKTON_TASKRUN_NAME", "TEKTON_TASKRUN_NAMESPACE", "TEKTON_TASKRUN_UID", "CHAINS_GIT_URL")
+	if err != nil {
+		return nil, err
 	}
 	repo, err := r.gitURL("CHAINS_GIT_URL", vals["CHAINS_GIT_URL"])
 	if err != nil {
