@@ -18,11 +18,15 @@ const envCommit = "c27d339ee6075c1f744c5d4b200f7901aad2c369"
 // cleared (the tests may themselves run in some CI).
 func githubJob(t *testing.T) {
 	t.Helper()
+	githubJobAt(t, "push", "refs/heads/main", `{"ref":"refs/heads/main","after":"`+envCommit+`","repository":{"id":1296269,"full_name":"octocat/hello-world"}}`)
+}
+
+func githubJobAt(t *testing.T, event, ref, payload string) {
+	t.Helper()
 	for _, k := range []string{"GITLAB_CI", "BUILDER_OUTPUT", "BUILD_ID", "BUILDKITE", "JENKINS_URL", "BUILD_URL"} {
 		t.Setenv(k, "")
 	}
 	ev := filepath.Join(t.TempDir(), "event.json")
-	payload := `{"ref":"refs/heads/main","after":"` + envCommit + `","repository":{"id":1296269,"full_name":"octocat/hello-world"}}`
 	if err := os.WriteFile(ev, []byte(payload), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -32,10 +36,10 @@ func githubJob(t *testing.T) {
 		"GITHUB_REPOSITORY":          "octocat/hello-world",
 		"GITHUB_REPOSITORY_ID":       "1296269",
 		"GITHUB_REPOSITORY_OWNER_ID": "583231",
-		"GITHUB_REF":                 "refs/heads/main",
+		"GITHUB_REF":                 ref,
 		"GITHUB_SHA":                 envCommit,
-		"GITHUB_WORKFLOW_REF":        "octocat/hello-world/.github/workflows/release.yml@refs/heads/main",
-		"GITHUB_EVENT_NAME":          "push",
+		"GITHUB_WORKFLOW_REF":        "octocat/hello-world/.github/workflows/release.yml@" + ref,
+		"GITHUB_EVENT_NAME":          event,
 		"GITHUB_EVENT_PATH":          ev,
 		"GITHUB_RUN_ID":              "1536140711",
 		"GITHUB_RUN_ATTEMPT":         "1",
@@ -146,4 +150,46 @@ func TestAttestFromEnvRefusesForgedOrAmbiguous(t *testing.T) {
 	if r := attest().want(t, exitError); !strings.Contains(r.stderr, "not detected") {
 		t.Fatalf("stderr: %s", r.stderr)
 	}
+}
+
+// A policy written against the GitHub build type accepts what --from-env
+// records for a push to main and refuses a fork's pull request, by the
+// source rule and by the pull_request parameter alike.
+func TestAttestFromEnvThenPolicy(t *testing.T) {
+	dir := t.TempDir()
+	key, _ := keys(t, dir, "release")
+	art := filepath.Join(dir, "app")
+	if err := os.WriteFile(art, []byte("app"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	policy := func(name, rules string) string {
+		p := filepath.Join(dir, name)
+		body := "version: 1\n" + rules + "signers:\n  - artifacts: app\n    keys: [{file: release.pub}]\n"
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	bySource := policy("source.yaml", "buildTypes: ["+platform.GitHubWorkflowBuildType+", "+platform.GitHubEventBuildType+"]\n"+
+		"builders: [{id: https://github.com/octocat/hello-world/.github/workflows/release.yml, versions: [\"refs/heads/*\", \"refs/pull/*\"]}]\n"+
+		"source: {repository: git+https://github.com/octocat/hello-world, refs: [refs/heads/main]}\n")
+	byParam := policy("param.yaml", "parameters: [{name: pull_request, forbidden: true}]\n")
+	env := filepath.Join(dir, "app.intoto.jsonl")
+	attest := func() {
+		slsakit(t, "attest", "--from-env", "--key", key, "--out", env, art).want(t, exitOK)
+	}
+
+	githubJob(t)
+	attest()
+	slsakit(t, "verify", "--policy", bySource, "--envelope", env, art).want(t, exitOK)
+	slsakit(t, "verify", "--policy", byParam, "--envelope", env, art).want(t, exitOK)
+
+	fork := `{"number":42,"pull_request":{"number":42,"head":{"ref":"main","sha":"` + envCommit + `","repo":{"full_name":"mallory/hello-world"}},` +
+		`"base":{"ref":"main","repo":{"full_name":"octocat/hello-world"}}},"repository":{"id":1296269,"full_name":"octocat/hello-world"}}`
+	githubJobAt(t, "pull_request", "refs/pull/42/merge", fork)
+	attest()
+	if r := slsakit(t, "verify", "--policy", bySource, "--envelope", env, art).want(t, exitRejected); !strings.Contains(r.stdout+r.stderr, "source") {
+		t.Fatalf("fork PR refused for another reason:\n%s%s", r.stdout, r.stderr)
+	}
+	slsakit(t, "verify", "--policy", byParam, "--envelope", env, art).want(t, exitRejected)
 }
