@@ -87,7 +87,7 @@ func (b Buildkite) Collect(ctx context.Context, env Env) (*Facts, error) {
 	external["source"] = sourceParam(src)
 	internal := map[string]any{"jobID": vals["BUILDKITE_JOB_ID"]}
 	r.optInto(internal, map[string]string{"buildID": "BUILDKITE_BUILD_ID", "agentID": "BUILDKITE_AGENT_ID"})
-	return &Facts{
+	return r.done(&Facts{
 		Platform:     r.platform,
 		BuilderID:    builder,
 		BuildType:    BuildkiteBuildType,
@@ -96,5 +96,5 @@ func (b Buildkite) Collect(ctx context.Context, env Env) (*Facts, error) {
 		Trigger:      vals["BUILDKITE_SOURCE"],
 		External:     external,
 		Internal:     internal,
-	}, nil
+	})
 }

@@ -91,7 +91,7 @@ func (c CloudBuild) Collect(ctx context.Context, env Env) (*Facts, error) {
 	}
 	system := map[string]any{"BUILD_ID": vals["BUILD_ID"], "PROJECT_ID": vals["PROJECT_ID"], "LOCATION": vals["LOCATION"]}
 	r.optInto(system, map[string]string{"TRIGGER_NAME": "TRIGGER_NAME", "SERVICE_ACCOUNT_EMAIL": "SERVICE_ACCOUNT_EMAIL", "PROJECT_NUMBER": "PROJECT_NUMBER"})
-	return &Facts{
+	return r.done(&Facts{
 		Platform:     r.platform,
 		BuilderID:    builder,
 		BuildType:    CloudBuildBuildType,
@@ -100,7 +100,7 @@ func (c CloudBuild) Collect(ctx context.Context, env Env) (*Facts, error) {
 		Trigger:      trigger,
 		External:     external,
 		Internal:     map[string]any{"systemSubstitutions": system},
-	}, nil
+	})
 }
 
 // cloudBuildRef reads the ref: a pull request trigger sets _PR_NUMBER

@@ -62,12 +62,12 @@ func (g Generic) Collect(ctx context.Context, _ Env) (*Facts, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return &Facts{
+	return reader{platform: name}.done(&Facts{
 		Platform:     name,
 		BuilderID:    g.BuilderID,
 		BuildType:    bt,
 		InvocationID: g.InvocationID,
 		Source:       src,
 		External:     external,
-	}, nil
+	})
 }

@@ -117,6 +117,9 @@ func (g GitHubActions) Collect(ctx context.Context, env Env) (*Facts, error) {
 	if err := r.fullRef("GITHUB_REF", ref); err != nil {
 		return nil, err
 	}
+	if strings.Trim(event, "abcdefghijklmnopqrstuvwxyz_") != "" {
+		return nil, factErr(ErrInvalidFact, r.platform, "GITHUB_EVENT_NAME", "%q is not an event name", event)
+	}
 	sha, err := r.commit("GITHUB_SHA")
 	if err != nil {
 		return nil, err
@@ -158,7 +161,7 @@ func (g GitHubActions) Collect(ctx context.Context, env Env) (*Facts, error) {
 	if id, ok := gh["repository_id"].(string); ok && ev.Repository != nil && ev.Repository.ID != "" && ev.Repository.ID.String() != id {
 		return nil, factErr(ErrPlatformMismatch, r.platform, "GITHUB_REPOSITORY_ID", "%q, the event's repository is %s", id, ev.Repository.ID)
 	}
-	return &Facts{
+	return r.done(&Facts{
 		Platform:     r.platform,
 		BuilderID:    server + "/" + vals["GITHUB_WORKFLOW_REF"],
 		BuildType:    buildType,
@@ -167,7 +170,7 @@ func (g GitHubActions) Collect(ctx context.Context, env Env) (*Facts, error) {
 		Trigger:      event,
 		External:     external,
 		Internal:     map[string]any{"github": gh},
-	}, nil
+	})
 }
 
 // workflowPath takes GITHUB_WORKFLOW_REF ("owner/repo/.github/workflows/

@@ -112,7 +112,7 @@ func (g GitLabCI) Collect(ctx context.Context, env Env) (*Facts, error) {
 	}
 	// Protected refs are what GitLab lets only maintainers push to.
 	internal["protectedRef"] = r.is("CI_COMMIT_REF_PROTECTED", "true")
-	return &Facts{
+	return r.done(&Facts{
 		Platform:     r.platform,
 		BuilderID:    server + "/-/runners/" + vals["CI_RUNNER_ID"],
 		BuildType:    GitLabCIBuildType,
@@ -121,7 +121,7 @@ func (g GitLabCI) Collect(ctx context.Context, env Env) (*Facts, error) {
 		Trigger:      vals["CI_PIPELINE_SOURCE"],
 		External:     external,
 		Internal:     internal,
-	}, nil
+	})
 }
 
 // gitlabRef tells the three kinds of pipeline apart: a tag pipeline sets

@@ -111,7 +111,7 @@ func (j Jenkins) Collect(ctx context.Context, env Env) (*Facts, error) {
 	if n := r.opt("NODE_NAME"); n != "" {
 		internal["node"] = n
 	}
-	return &Facts{
+	return r.done(&Facts{
 		Platform:     r.platform,
 		BuilderID:    server,
 		BuildType:    JenkinsBuildType,
@@ -120,5 +120,5 @@ func (j Jenkins) Collect(ctx context.Context, env Env) (*Facts, error) {
 		Trigger:      trigger,
 		External:     external,
 		Internal:     internal,
-	}, nil
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/provenance"
@@ -278,6 +279,50 @@ func (r reader) need(key string) (string, error) {
 		return "", factErr(ErrPlatformMissing, r.platform, key, "not set")
 	}
 	return v, nil
+}
+
+// done checks the facts a platform read before handing them out: every
+// string in them must be valid UTF-8, which environment variables need
+// not be and provenance must be, so a malformed value fails here, named,
+// rather than later in a Recorder.
+func (r reader) done(f *Facts) (*Facts, error) {
+	for name, v := range map[string]string{"builder ID": f.BuilderID, "invocation ID": f.InvocationID,
+		"trigger": f.Trigger, "repository": f.Source.Repository, "ref": f.Source.Ref} {
+		if !utf8.ValidString(v) {
+			return nil, factErr(ErrInvalidFact, r.platform, name, "%q is not UTF-8", v)
+		}
+	}
+	for name, m := range map[string]map[string]any{"externalParameters": f.External, "internalParameters": f.Internal} {
+		if bad, ok := invalidUTF8(m); ok {
+			return nil, factErr(ErrInvalidFact, r.platform, name, "%q is not UTF-8", bad)
+		}
+	}
+	return f, nil
+}
+
+// invalidUTF8 returns the first string of v, key or value at any depth,
+// that is not valid UTF-8.
+func invalidUTF8(v any) (string, bool) {
+	switch t := v.(type) {
+	case string:
+		return t, !utf8.ValidString(t)
+	case map[string]any:
+		for k, e := range t {
+			if !utf8.ValidString(k) {
+				return k, true
+			}
+			if bad, ok := invalidUTF8(e); ok {
+				return bad, true
+			}
+		}
+	case []any:
+		for _, e := range t {
+			if bad, ok := invalidUTF8(e); ok {
+				return bad, true
+			}
+		}
+	}
+	return "", false
 }
 
 // needAll returns the variables keys, each of which must be set.

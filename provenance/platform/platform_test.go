@@ -240,3 +240,38 @@ func TestOSEnvReadsProcess(t *testing.T) {
 		t.Fatal("missing file read")
 	}
 }
+
+// TestNoVariableBreaksRecording: a variable of any platform, emptied or
+// given bytes that are not UTF-8 or a trailing newline, is either refused
+// by Collect with a *FactError or yields facts a Recorder turns into a
+// valid statement: nothing slips through to fail (or panic) later.
+func TestNoVariableBreaksRecording(t *testing.T) {
+	fixtures := map[Platform]MapEnv{
+		GitHubActions{}: githubPushEnv(), GitLabCI{}: gitlabMREnv("mallory/hello"), CloudBuild{}: cloudBuildBranchEnv(),
+		Tekton{}: tektonEnv(), Buildkite{}: buildkiteEnv(), Jenkins{}: jenkinsEnv(),
+	}
+	for p, env := range fixtures {
+		for k, v := range env.Vars {
+			for _, bad := range []string{"", "\xff", v + "\xff", "\xc3" + v, v + "\n", v + "\x00"} {
+				f, err := p.Collect(context.Background(), with(env, k, bad))
+				if err != nil {
+					var fe *FactError
+					if !errors.As(err, &fe) {
+						t.Errorf("%s %s=%q: %v is not a *FactError", p.Name(), k, bad, err)
+					}
+					continue
+				}
+				rec, err := f.NewRecorder()
+				if err == nil {
+					err = rec.AddSubject(provenance.Subject{Name: "app", Digest: provenance.DigestSet{"sha256": subjectHex}})
+				}
+				if err == nil {
+					_, err = rec.MarshalStatement()
+				}
+				if err != nil {
+					t.Errorf("%s %s=%q: collected, then %v", p.Name(), k, bad, err)
+				}
+			}
+		}
+	}
+}

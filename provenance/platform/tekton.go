@@ -96,7 +96,7 @@ func (t Tekton) Collect(ctx context.Context, env Env) (*Facts, error) {
 	if p := r.opt("TEKTON_PIPELINERUN_NAME"); p != "" {
 		internal["pipelineRun"] = p
 	}
-	return &Facts{
+	return r.done(&Facts{
 		Platform:     r.platform,
 		BuilderID:    builder,
 		BuildType:    TektonBuildType,
@@ -108,5 +108,5 @@ func (t Tekton) Collect(ctx context.Context, env Env) (*Facts, error) {
 			map[string]any{"name": "CHAINS-GIT_COMMIT", "value": sha},
 		}}},
 		Internal: internal,
-	}, nil
+	})
 }
