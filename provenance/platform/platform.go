@@ -175,6 +175,10 @@ const OverriddenKey = "slsakitOverridden"
 // NewRecorder returns a Recorder filled with the facts: builder ID, build
 // type, invocation ID, external and internal parameters, and the source as
 // a resolved dependency.
+//
+// A 64-digit commit (a SHA-256 repository) fails with
+// provenance.ErrInvalidDescriptor: the in-toto Go library's Validate
+// (v1.2.0) takes 40-digit gitCommit digests only, as GitMaterial notes.
 func (f *Facts) NewRecorder(opts ...provenance.RecorderOption) (*provenance.Recorder, error) {
 	if f.BuilderID == "" || f.BuildType == "" {
 		return nil, factErr(ErrPlatformMissing, f.Platform, "builderID/buildType", "empty")
