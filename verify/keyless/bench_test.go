@@ -6,12 +6,13 @@ import (
 	"testing"
 
 	"github.com/slsakit/slsakit/sign/keyless/keylesstest"
+	"github.com/slsakit/slsakit/verify"
 	"github.com/slsakit/slsakit/verify/keyless"
 )
 
 func BenchmarkVerifyPublicGood(b *testing.B) {
 	v, err := keyless.NewVerifier(keyless.WithTrustedRootFile("testdata/trusted-root-public-good.json"),
-		keyless.WithIdentity(keyless.Identity{Issuer: npmIssuer, SAN: npmSAN}))
+		keyless.WithIdentity(verify.Identity{Issuer: npmIssuer, Subject: npmSAN}))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -30,7 +31,7 @@ func BenchmarkVerifyPublicGood(b *testing.B) {
 func BenchmarkVerifyLoopback(b *testing.B) {
 	svc := keylesstest.New(b)
 	bundle, d := signBundle(b, svc, emailToken(b, svc.Issuer, testEmail))
-	v := newVerifier(b, svc, keyless.WithIdentity(keyless.Identity{Issuer: svc.Issuer.URL(), SAN: testEmail}), keyless.WithSignedTimestampThreshold(1))
+	v := newVerifier(b, svc, keyless.WithIdentity(verify.Identity{Issuer: svc.Issuer.URL(), Subject: testEmail}), keyless.WithSignedTimestampThreshold(1))
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := v.Verify(context.Background(), bundle, keyless.WithArtifactDigest("sha256", d)); err != nil {
