@@ -242,6 +242,9 @@ func authenticate(ctx context.Context, r *Result, auth Authenticator, att *sign.
 	if len(names) > 0 {
 		got += ": " + strings.Join(names, ", ")
 	}
+	if len(au.Times) > 0 {
+		got += ", signed at " + stamp(au.Times[0])
+	}
 	r.pass("signature", want, got)
 	r.Envelope, r.Signers, r.Times = au.Envelope, au.Signers, au.Times
 	return au

@@ -132,7 +132,7 @@ func TestVerifyImageKeyless(t *testing.T) {
 			t.Fatalf("result: %+v", res)
 		}
 		r := res.Verified()[0]
-		if c := checkOf(r, "signature"); c.Outcome != verify.Passed || !strings.Contains(c.Got, "alice (issuer https://issuer.example.com)") {
+		if c := checkOf(r, "signature"); c.Outcome != verify.Passed || !strings.Contains(c.Got, "alice (issuer https://issuer.example.com), signed at 2026-01-02T03:04:05Z") {
 			t.Errorf("signature check = %+v", c)
 		}
 		if len(r.Signers) != 1 || r.Signers[0].Identity == nil || r.Signers[0].Identity.Subject != "alice" ||
