@@ -177,21 +177,23 @@ func attachReferrer(ctx context.Context, c *client, repo name.Repository, subj v
 	if err != nil {
 		return nil, err
 	}
+	// One referrer over List's download cap fails List for the image, for
+	// every reader: refuse it before the first write.
+	if int64(len(bundle)) > o.maxBlob {
+		return nil, fmt.Errorf("%w: %w: bundle is %d bytes, limit %d", ErrInvalidArgument, ErrNotAttestation, len(bundle), o.maxBlob)
+	}
 	bundleDigest := sha256Digest(bundle)
 
 	// One request tells us whether the envelope is already attached and
 	// whether the empty config blob is already in the repository.
-	idx, supported, err := c.referrers(ctx, repo, subj.Digest.String())
+	existing, supported, err := c.referrers(ctx, repo, subj.Digest.String())
 	if err != nil {
 		return nil, err
 	}
-	var existing *v1.IndexManifest
-	if supported {
-		if existing, err = parseIndex(idx); err != nil {
+	if !supported {
+		if existing, err = c.getIndex(ctx, repo, fallbackTag(subj.Digest)); err != nil {
 			return nil, err
 		}
-	} else if existing, err = c.getIndex(ctx, repo, fallbackTag(subj.Digest)); err != nil {
-		return nil, err
 	}
 	configKnown := false
 	if existing != nil {

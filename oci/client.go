@@ -20,6 +20,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
@@ -533,25 +534,204 @@ func (c *client) getBlob(ctx context.Context, repo name.Repository, digest strin
 	return resp.body, nil
 }
 
-// referrers calls the referrers API. supported is false when the registry
-// does not implement it (404 or other non-200 status per the spec).
-func (c *client) referrers(ctx context.Context, repo name.Repository, digest string) (body []byte, supported bool, err error) {
-	resp, err := c.do(ctx, request{
-		method: http.MethodGet, url: c.url(repo, "/referrers/"+digest), repo: repo,
-		header:  http.Header{"Accept": {mtOCIIndex}},
-		ok:      []int{http.StatusOK, http.StatusNotFound, http.StatusBadRequest, http.StatusMethodNotAllowed},
-		maxBody: c.o.maxManifest,
-	})
+// referrers calls the referrers API and merges its pages. supported is
+// false when the registry does not implement it (404 or other non-200
+// status per the spec, or a body that is not an image index). A registry
+// that cannot return every descriptor at once pages the list with a Link
+// header (rel="next", RFC 8288; distribution spec, "Listing Referrers"):
+// the pages are followed on the same scheme and host only (a request
+// carries the registry's credentials), and bounded together by
+// maxReferrerPages, maxReferrers descriptors and the manifest size cap for
+// all pages (ErrTooManyReferrers, ErrTooLarge), so that no registry makes
+// us read forever.
+func (c *client) referrers(ctx context.Context, repo name.Repository, digest string) (idx *v1.IndexManifest, supported bool, err error) {
+	first := c.url(repo, "/referrers/"+digest)
+	base, err := url.Parse(first)
 	if err != nil {
-		return nil, false, err
+		return nil, false, fmt.Errorf("%w: %q: %v", ErrInvalidReference, first, err)
 	}
-	if resp.status != http.StatusOK {
-		return nil, false, nil
+	seen := map[string]int{}
+	inIdx := map[v1.Hash]bool{}
+	var total int64
+	for page, next := 0, first; next != ""; page++ {
+		if page == maxReferrerPages {
+			return nil, false, fmt.Errorf("%w: referrers of %s@%s: more than %d pages", ErrTooManyReferrers, repo, digest, maxReferrerPages)
+		}
+		seen[next] = page
+		if total >= c.o.maxManifest {
+			return nil, false, fmt.Errorf("%w: referrers of %s@%s: more than %d bytes", ErrTooLarge, repo, digest, c.o.maxManifest)
+		}
+		ok := []int{http.StatusOK}
+		if page == 0 {
+			ok = append(ok, http.StatusNotFound, http.StatusBadRequest, http.StatusMethodNotAllowed)
+		}
+		resp, err := c.do(ctx, request{
+			method: http.MethodGet, url: next, repo: repo,
+			header: http.Header{"Accept": {mtOCIIndex}}, ok: ok,
+			maxBody: c.o.maxManifest - total, // one cap for the whole list
+		})
+		if err != nil {
+			return nil, false, err
+		}
+		ct := resp.header.Get("Content-Type")
+		if ct != "" && !strings.HasPrefix(ct, mtOCIIndex) || resp.status != http.StatusOK {
+			if page == 0 {
+				// Some registries answer unknown paths with 200 HTML.
+				return nil, false, nil
+			}
+			return nil, false, fmt.Errorf("%w: referrers page %d of %s@%s is %q", ErrInvalidManifest, page+1, repo, digest, ct)
+		}
+		total += int64(len(resp.body))
+		pi, err := parseIndex(resp.body)
+		if err != nil {
+			return nil, false, err
+		}
+		if idx == nil {
+			idx = &v1.IndexManifest{SchemaVersion: pi.SchemaVersion, MediaType: pi.MediaType, Annotations: pi.Annotations}
+		}
+		for _, d := range pi.Manifests {
+			// A list that changes while it is paged can repeat an entry.
+			if !inIdx[d.Digest] {
+				inIdx[d.Digest] = true
+				idx.Manifests = append(idx.Manifests, d)
+			}
+		}
+		if len(idx.Manifests) > maxReferrers {
+			return nil, false, fmt.Errorf("%w: referrers of %s@%s: more than %d descriptors", ErrTooManyReferrers, repo, digest, maxReferrers)
+		}
+		if next, err = nextPage(resp, base); err != nil {
+			return nil, false, fmt.Errorf("referrers of %s@%s: %w", repo, digest, err)
+		}
+		if p, loop := seen[next]; loop && next != "" {
+			return nil, false, fmt.Errorf("%w: referrers of %s@%s: page %d links back to page %d", ErrTooManyReferrers, repo, digest, page+1, p+1)
+		}
 	}
-	ct := resp.header.Get("Content-Type")
-	if ct != "" && !strings.HasPrefix(ct, mtOCIIndex) {
-		// Some registries answer unknown paths with 200 HTML.
-		return nil, false, nil
+	return idx, true, nil
+}
+
+// Bounds on a paged referrers list.
+const (
+	// maxReferrerPages bounds the requests one referrers list costs.
+	maxReferrerPages = 64
+	// maxReferrers bounds the descriptors of one referrers list, each of
+	// which List may download.
+	maxReferrers = 10000
+)
+
+// nextPage returns the absolute URL of the response's Link rel="next"
+// target, "" if there is none. The target is resolved against the URL
+// that answered and must stay on base's scheme and host, under /v2/.
+func nextPage(resp *response, base *url.URL) (string, error) {
+	var targets []string
+	for _, v := range resp.header.Values("Link") {
+		links, err := parseLinks(v)
+		if err != nil {
+			return "", fmt.Errorf("%w: Link header %q: %v", ErrInvalidManifest, v, err)
+		}
+		for _, l := range links {
+			if l.next {
+				targets = append(targets, l.target)
+			}
+		}
 	}
-	return resp.body, true, nil
+	if len(targets) == 0 {
+		return "", nil
+	}
+	var out string
+	for _, t := range targets {
+		u, err := resp.url.Parse(t)
+		if err != nil {
+			return "", fmt.Errorf("%w: Link target %q: %v", ErrInvalidManifest, t, err)
+		}
+		u.Fragment, u.RawFragment = "", ""
+		switch {
+		case u.Scheme != base.Scheme || !strings.EqualFold(u.Host, base.Host) || u.User != nil:
+			return "", fmt.Errorf("%w: Link target %q leaves %s://%s", ErrInvalidManifest, t, base.Scheme, base.Host)
+		case !strings.HasPrefix(u.EscapedPath(), "/v2/"):
+			return "", fmt.Errorf("%w: Link target %q is not a registry API path", ErrInvalidManifest, t)
+		case out != "" && out != u.String():
+			return "", fmt.Errorf("%w: two next pages: %q and %q", ErrInvalidManifest, out, u.String())
+		}
+		out = u.String()
+	}
+	return out, nil
+}
+
+// link is one link-value of a Link header.
+type link struct {
+	target string
+	next   bool // rel includes "next"
+}
+
+// parseLinks parses a Link header value (RFC 8288, section 3):
+// comma-separated `<URI-Reference> *( ";" param )`, param values tokens or
+// quoted strings, in which commas and semicolons do not separate.
+func parseLinks(v string) ([]link, error) {
+	var out []link
+	s := v
+	for {
+		s = strings.TrimLeft(s, " \t")
+		if s == "" {
+			return out, nil
+		}
+		if s[0] == ',' { // empty list elements are allowed
+			s = s[1:]
+			continue
+		}
+		if s[0] != '<' {
+			return nil, errors.New("link-value does not start with <")
+		}
+		end := strings.IndexByte(s, '>')
+		if end < 0 {
+			return nil, errors.New("unterminated <URI-Reference>")
+		}
+		l := link{target: strings.TrimSpace(s[1:end])}
+		s = s[end+1:]
+		for {
+			s = strings.TrimLeft(s, " \t")
+			if s == "" || s[0] == ',' {
+				break
+			}
+			if s[0] != ';' {
+				return nil, fmt.Errorf("unexpected %q after a link parameter", s[0])
+			}
+			s = strings.TrimLeft(s[1:], " \t")
+			i := strings.IndexAny(s, "=;,")
+			if i < 0 {
+				i = len(s)
+			}
+			name := strings.ToLower(strings.TrimSpace(s[:i]))
+			s = s[i:]
+			var val string
+			if s != "" && s[0] == '=' {
+				s = strings.TrimLeft(s[1:], " \t")
+				if s != "" && s[0] == '"' {
+					var b strings.Builder
+					j := 1
+					for ; j < len(s) && s[j] != '"'; j++ {
+						if s[j] == '\\' && j+1 < len(s) {
+							j++
+						}
+						b.WriteByte(s[j])
+					}
+					if j == len(s) {
+						return nil, errors.New("unterminated quoted string")
+					}
+					val, s = b.String(), s[j+1:]
+				} else {
+					k := strings.IndexAny(s, ";,")
+					if k < 0 {
+						k = len(s)
+					}
+					val, s = strings.TrimSpace(s[:k]), s[k:]
+				}
+			}
+			if name == "rel" {
+				for _, r := range strings.Fields(val) {
+					l.next = l.next || strings.EqualFold(r, "next")
+				}
+			}
+		}
+		out = append(out, l)
+	}
 }

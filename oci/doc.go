@@ -37,7 +37,11 @@
 //
 // List reads both layouts, skips entries whose annotations rule them out
 // before downloading them, caps every download (ErrTooLarge), checks every
-// digest, and parses envelopes with sign.ParseEnvelope. It verifies no
+// digest, and parses envelopes with sign.ParseEnvelope. A referrers list
+// the registry pages (Link rel="next") is read whole, following links on
+// the registry's own scheme and host only, within 64 pages, 10,000
+// descriptors and the manifest size cap for all pages together
+// (ErrTooManyReferrers, ErrTooLarge); Attach reads it the same way. It verifies no
 // signature: hand the attestations to a verifier.
 //
 // Plain HTTP is used only with WithInsecure. Credentials come from

@@ -18,8 +18,12 @@ var (
 	// read-modify-write retries were exhausted.
 	ErrConflict = errors.New("oci: concurrent update conflict")
 	// ErrInvalidManifest: the registry returned a manifest, index or blob that
-	// does not parse or does not match its digest.
+	// does not parse or does not match its digest, or a referrers page
+	// whose Link header does not parse or points off the registry.
 	ErrInvalidManifest = errors.New("oci: invalid manifest or blob")
+	// ErrTooManyReferrers: the registry pages an image's referrers list
+	// beyond the bounds (64 pages, 10,000 descriptors) or in a loop.
+	ErrTooManyReferrers = errors.New("oci: referrers list too long")
 	// ErrInvalidBundle: a Sigstore bundle does not parse or does not hold
 	// a DSSE envelope.
 	ErrInvalidBundle = errors.New("oci: invalid Sigstore bundle")

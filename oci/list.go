@@ -101,17 +101,14 @@ func (l *lister) wantType(annotated string) bool {
 }
 
 func (l *lister) referrers(ctx context.Context) error {
-	body, ok, err := l.c.referrers(ctx, l.repo, l.subj.String())
+	idx, ok, err := l.c.referrers(ctx, l.repo, l.subj.String())
 	if err != nil {
 		return err
 	}
-	var idx *v1.IndexManifest
-	if ok {
-		if idx, err = parseIndex(body); err != nil {
+	if !ok {
+		if idx, err = l.c.getIndex(ctx, l.repo, fallbackTag(l.subj)); err != nil {
 			return err
 		}
-	} else if idx, err = l.c.getIndex(ctx, l.repo, fallbackTag(l.subj)); err != nil {
-		return err
 	}
 	if idx == nil {
 		return nil

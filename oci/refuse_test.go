@@ -65,6 +65,8 @@ func TestAttachRefusesWhatConsumersReject(t *testing.T) {
 			{"empty signature", &emptySig, nil, oci.ErrNotAttestation},
 			{"empty payload type", &untyped, nil, oci.ErrNotAttestation},
 			{"over the size limit", good, []oci.Option{oci.WithMaxBytes(200)}, oci.ErrNotAttestation},
+			// The legacy layout writes no bundle.
+			{"bundle over the size limit (referrers)", good, []oci.Option{oci.WithMaxBytes(int64(len(mustJSON(t, good)) + 100)), oci.WithBundle(paddedBundle(t, good, 200))}, oci.ErrNotAttestation},
 			{"another payload type", rawEnvelope("application/json", good.Payload), nil, oci.ErrNotAttestation},
 			{"cosign simple signing", rawEnvelope("application/vnd.dev.cosign.simplesigning.v1+json", good.Payload), nil, oci.ErrNotAttestation},
 			{"empty payload", rawEnvelope(sign.PayloadTypeInToto, nil), nil, sign.ErrInvalidStatement},
@@ -83,6 +85,9 @@ func TestAttachRefusesWhatConsumersReject(t *testing.T) {
 		}
 		for _, tc := range cases {
 			for _, layout := range []oci.Layout{oci.Referrers, oci.Legacy} {
+				if layout == oci.Legacy && strings.HasSuffix(tc.name, "(referrers)") {
+					continue
+				}
 				ref := image
 				if strings.HasSuffix(tc.name, "by tag") {
 					ref = reg.Host() + "/app:latest"
@@ -113,6 +118,13 @@ func TestAttachRefusesWhatConsumersReject(t *testing.T) {
 			t.Fatalf("referrersAPI=%v: multi-subject statement: %d attestations", refOn, len(atts))
 		}
 	}
+}
+
+// paddedBundle is a bundle of env with pad bytes of public-key hint.
+func paddedBundle(t *testing.T, env *sign.Envelope, pad int) []byte {
+	t.Helper()
+	return mustJSON(t, map[string]any{"mediaType": sign.MediaTypeBundle,
+		"verificationMaterial": map[string]any{"publicKey": map[string]string{"hint": strings.Repeat("h", pad)}}, "dsseEnvelope": env})
 }
 
 func mustJSON(t *testing.T, v any) []byte {

@@ -234,7 +234,7 @@ func cloneRD(p *intoto.ResourceDescriptor) *intoto.ResourceDescriptor {
 // AddSubjectFile hashes the file at path and adds it as a subject named by
 // the file's base name.
 func (r *Recorder) AddSubjectFile(ctx context.Context, path string, opts ...HashOption) error {
-	d, _, err := HashFile(ctx, path, opts...)
+	d, err := HashFile(ctx, path, opts...)
 	if err != nil {
 		return err
 	}
@@ -322,7 +322,7 @@ func (r *Recorder) Statement() (*intoto.Statement, error) {
 	st := &intoto.Statement{
 		Type:          StatementTypeV1,
 		Subject:       subs,
-		PredicateType: PredicateSLSAProvenance1,
+		PredicateType: PredicateSLSAProvenanceV1,
 		Predicate:     pred,
 	}
 	if err := st.Validate(); err != nil {

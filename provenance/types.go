@@ -15,10 +15,10 @@ import (
 
 // Statement and predicate type URIs.
 const (
-	StatementTypeV1          = "https://in-toto.io/Statement/v1"
-	StatementTypeV01         = "https://in-toto.io/Statement/v0.1"
-	PredicateSLSAProvenance1 = "https://slsa.dev/provenance/v1"
-	PredicateSLSAProvenance2 = "https://slsa.dev/provenance/v0.2"
+	StatementTypeV1            = "https://in-toto.io/Statement/v1"
+	StatementTypeV01           = "https://in-toto.io/Statement/v0.1"
+	PredicateSLSAProvenanceV1  = "https://slsa.dev/provenance/v1"
+	PredicateSLSAProvenanceV02 = "https://slsa.dev/provenance/v0.2"
 )
 
 // Sentinel errors. Errors returned by this package wrap one of them; test

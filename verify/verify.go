@@ -20,7 +20,7 @@ type Expectations struct {
 	// Sigstore bundle is verified for it). Get it with DigestOfFile.
 	SubjectDigest provenance.DigestSet
 	// PredicateType is the exact predicate type URI, e.g.
-	// provenance.PredicateSLSAProvenance1.
+	// provenance.PredicateSLSAProvenanceV1.
 	PredicateType string
 	// BuilderID is the exact builder.id of SLSA provenance.
 	BuilderID string

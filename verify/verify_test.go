@@ -114,7 +114,7 @@ func (k keyVerifier) VerifyEnvelope(ctx context.Context, env *sign.Envelope, wan
 func fullExpect() verify.Expectations {
 	return verify.Expectations{
 		SubjectDigest: digestOf("artifact"),
-		PredicateType: provenance.PredicateSLSAProvenance1,
+		PredicateType: provenance.PredicateSLSAProvenanceV1,
 		BuilderID:     builderID,
 		BuildType:     buildType,
 	}
@@ -167,7 +167,7 @@ func TestVerifyTamper(t *testing.T) {
 	good := signed(t, statement(t, "artifact"), key)
 	v := newVerifier(t, verify.WithPublicKeys(key.Public()))
 
-	swappedPredicate := bytes.Replace(statement(t, "artifact"), []byte(provenance.PredicateSLSAProvenance1), []byte("https://slsa.dev/provenance/v9"), 1)
+	swappedPredicate := bytes.Replace(statement(t, "artifact"), []byte(provenance.PredicateSLSAProvenanceV1), []byte("https://slsa.dev/provenance/v9"), 1)
 	// A payload whose predicateType appears twice: a validly signed but
 	// ambiguous document must be refused.
 	dup := bytes.Replace(statement(t, "artifact"), []byte(`"predicateType"`),

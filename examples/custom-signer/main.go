@@ -144,7 +144,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) error {
 
 	// The consumer side: trust bundle and expected SPIFFE ID come from its
 	// own configuration; envelope and chain from the producer.
-	digest, _, err := provenance.HashReader(bytes.NewReader(artifact))
+	digest, err := provenance.HashReader(bytes.NewReader(artifact))
 	if err != nil {
 		return err
 	}
@@ -206,7 +206,7 @@ func verifyAttestation(ctx context.Context, envelope, chainPEM []byte, roots *x5
 	}
 	return verify.Verify(ctx, auth, att, verify.Expectations{
 		SubjectDigest: subject,
-		PredicateType: provenance.PredicateSLSAProvenance1,
+		PredicateType: provenance.PredicateSLSAProvenanceV1,
 		BuilderID:     wantID, // who built it is who signed it
 		BuildType:     buildType,
 	})

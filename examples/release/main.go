@@ -279,7 +279,7 @@ func verifyRelease(ctx context.Context, dist, provenanceFile string, pubPEM []by
 		}
 		res, err := verify.Verify(ctx, auth, att, verify.Expectations{
 			SubjectDigest: digest,
-			PredicateType: provenance.PredicateSLSAProvenance1,
+			PredicateType: provenance.PredicateSLSAProvenanceV1,
 			BuilderID:     builderID,
 			BuildType:     buildType,
 		})
@@ -304,7 +304,7 @@ func verifyImage(ctx context.Context, ref string, pubPEM []byte, regOpts []oci.O
 	}
 	n := 0
 	for _, want := range []verify.Expectations{
-		{PredicateType: provenance.PredicateSLSAProvenance1, BuilderID: builderID, BuildType: buildType},
+		{PredicateType: provenance.PredicateSLSAProvenanceV1, BuilderID: builderID, BuildType: buildType},
 		{PredicateType: sbom.PredicateSPDX},
 	} {
 		res, err := verify.VerifyImage(ctx, auth, ref, want, regOpts...)
@@ -334,7 +334,7 @@ signers:
   - artifacts: "%s/**"
     keys:
       - file: signer.pub
-`, builderID, buildType, provenance.PredicateSLSAProvenance1, sbom.PredicateSPDX, registryHost)
+`, builderID, buildType, provenance.PredicateSLSAProvenanceV1, sbom.PredicateSPDX, registryHost)
 }
 
 func evaluatePolicy(ctx context.Context, policyFile, ref string, regOpts []oci.Option) (*verify.Report, error) {

@@ -74,7 +74,7 @@ func TestCoreVerifyImageKeyless(t *testing.T) {
 	reg := ocitest.NewRegistry(t)
 	ref := reg.PushRandomImage(t, "app")
 	attachKeyless(t, svc, ref, testEmail)
-	want := verify.Expectations{PredicateType: provenance.PredicateSLSAProvenance1, BuilderID: coreBuilder}
+	want := verify.Expectations{PredicateType: provenance.PredicateSLSAProvenanceV1, BuilderID: coreBuilder}
 
 	good := newVerifier(t, svc, keyless.WithIdentity(verify.Identity{Issuer: svc.Issuer.URL(), Subject: testEmail}))
 	res, err := verify.VerifyImage(ctx, good, reg.Host()+"/app:latest", want, oci.WithInsecure())
