@@ -494,3 +494,27 @@ func attsOf(envs ...*sign.Envelope) []*sign.Attestation {
 	}
 	return out
 }
+
+// TestMismatchedPair: an attestation whose envelope and bundle disagree
+// (an attacker swapped the envelope beside an authentic bundle) is judged
+// by what the authenticator vouched for, and only that is read.
+func TestMismatchedPair(t *testing.T) {
+	ctx := context.Background()
+	alice, stranger := genKey(t, sign.ECDSAP256SHA256), genKey(t, sign.ECDSAP256SHA256)
+	good := envelope(t, statement(t, "artifact"), alice)
+	evil := envelope(t, statement(t, "evil"), stranger)
+	att := &sign.Attestation{Envelope: evil, Bundle: bundleOf(t, good)}
+	bv := &keyBundles{key: verifierOf(t, alice), name: "alice"}
+	r, err := verify.Verify(ctx, bv, att, verify.Expectations{SubjectDigest: digestOf("artifact")})
+	if err != nil || string(r.Envelope.Payload) != string(good.Payload) {
+		t.Fatalf("the authentic bundle: err = %v, envelope read %q", err, r.Envelope.Payload)
+	}
+	if _, err := verify.Verify(ctx, bv, att, verify.Expectations{SubjectDigest: digestOf("evil")}); !errors.Is(err, verify.ErrSubject) {
+		t.Fatalf("the swapped envelope's claim was believed: err = %v", err)
+	}
+	// Keys verify the envelope beside it, which the stranger signed.
+	keys := newVerifier(t, verify.WithPublicKeys(alice.Public()))
+	if _, err := verify.Verify(ctx, verify.AnyOf(keys.auth), att, verify.Expectations{SubjectDigest: digestOf("evil")}); !errors.Is(err, verify.ErrSignature) {
+		t.Fatalf("keys: err = %v", err)
+	}
+}

@@ -47,7 +47,7 @@ type PolicyError struct {
 
 func (e *PolicyError) Error() string {
 	var b strings.Builder
-	b.WriteString("policy")
+	b.WriteString("verify: policy")
 	if e.File != "" {
 		b.WriteString(" " + e.File)
 	}

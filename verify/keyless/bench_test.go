@@ -5,6 +5,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/sign/keyless/keylesstest"
 	"github.com/slsakit/slsakit/verify"
 	"github.com/slsakit/slsakit/verify/keyless"
@@ -35,6 +36,31 @@ func BenchmarkVerifyLoopback(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := v.Verify(context.Background(), bundle, keyless.WithArtifactDigest("sha256", d)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAuthenticatePublicGood is BenchmarkVerifyPublicGood through the
+// verify.Authenticator seam: the parsed bundle is written back to JSON for
+// sigstore-go, and the result turned into signers and times.
+func BenchmarkAuthenticatePublicGood(b *testing.B) {
+	v, err := keyless.NewVerifier(keyless.WithTrustedRootFile("testdata/trusted-root-public-good.json"),
+		keyless.WithIdentity(verify.Identity{Issuer: npmIssuer, Subject: npmSAN}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw, err := os.ReadFile("testdata/npm-sigstore-1.3.0-provenance.sigstore.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	att, err := verify.ParseAttestation(raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := v.Authenticate(context.Background(), att, intoto.DigestSet{"sha512": npmDigest}); err != nil {
 			b.Fatal(err)
 		}
 	}
