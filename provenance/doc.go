@@ -48,5 +48,12 @@
 // took, such as cosign v2.6.5's "invocationID" spelling or a v0.2 predicate
 // mapped onto the v1 view. WithStrictV1 accepts canonical v1 only.
 //
+// # Build platforms
+//
+// Subpackage platform reads the builder ID, build type, invocation,
+// source and parameters from the CI platform running the build (GitHub
+// Actions, GitLab CI, Cloud Build, Tekton, Buildkite, Jenkins) and returns
+// a Recorder filled with them; see its documentation.
+//
 // Errors wrap the sentinel errors of this package; test with errors.Is.
 package provenance

@@ -153,7 +153,7 @@ func (r *Recorder) AddByproduct(rds ...ResourceDescriptor) error {
 func convertAll(rds []ResourceDescriptor) ([]*intoto.ResourceDescriptor, error) {
 	ps := make([]*intoto.ResourceDescriptor, 0, len(rds))
 	for _, rd := range rds {
-		p, err := rd.toProto()
+		p, err := toProto(rd)
 		if err != nil {
 			return nil, err
 		}
@@ -176,7 +176,7 @@ func (r *Recorder) AddSubject(subjects ...Subject) error {
 		if len(s.Digest) == 0 {
 			return fmt.Errorf("%w: subject %q without a digest", ErrInvalidDescriptor, s.Name)
 		}
-		p, err := s.toProto()
+		p, err := toProto(s)
 		if err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/provenance"
+	"github.com/slsakit/slsakit/provenance/platform"
 	"github.com/slsakit/slsakit/sign"
 )
 
@@ -478,7 +479,7 @@ func (e *Engine) checkProvenance(r *Result, pv *provenance.Provenance) {
 		}
 	}
 	if p.Source != nil {
-		checkSource(r, p.Source, pv.ResolvedDependencies, pv.ExternalParameters)
+		checkSource(r, p.Source, pv.ResolvedDependencies, pv.BuildType, pv.ExternalParameters)
 	}
 	if p.MaxAge > 0 {
 		e.checkAge(r, pv)
@@ -535,15 +536,15 @@ func contains(list []string, s string) bool {
 }
 
 // checkSource looks for a git material "<repository>@<ref>" with a
-// gitCommit digest. A material without a ref in its URI takes the ref from
-// externalParameters.workflow (SLSA's GitHub Actions build type) when that
-// names the same repository; the commit must still be a material's digest.
-func checkSource(r *Result, s *SourceRule, deps []provenance.ResourceDescriptor, params map[string]any) {
+// gitCommit digest. A material without a ref in its URI takes the ref the
+// build type's external parameters name (sourceParameters) when they name
+// the same repository; the commit must still be a material's digest.
+func checkSource(r *Result, s *SourceRule, deps []provenance.ResourceDescriptor, buildType string, params map[string]any) {
 	want := s.Repository
 	if len(s.Refs) > 0 {
 		want += "@" + strings.Join(s.Refs, " | ")
 	}
-	wfRepo, wfRef := workflowSource(params)
+	wfRepo, wfRef, where := sourceParameters(buildType, params)
 	wantRepo := gitRepository(s.Repository)
 	var seen []string
 	for _, d := range deps {
@@ -556,7 +557,7 @@ func checkSource(r *Result, s *SourceRule, deps []provenance.ResourceDescriptor,
 		got := d.URI
 		if ref == "" && wfRef != "" && wfRepo != "" && gitRepository(wfRepo) == repo {
 			ref = wfRef
-			got += " (ref " + wfRef + " from externalParameters.workflow)"
+			got += " (ref " + wfRef + " from externalParameters." + where + ")"
 		}
 		if repo != wantRepo || !intoto.Strong(provenance.AlgGitCommit, d.Digest[provenance.AlgGitCommit]) {
 			continue
@@ -589,12 +590,35 @@ func gitRepository(uri string) string {
 	return uri
 }
 
-// workflowSource reads externalParameters.workflow.{repository,ref}.
-func workflowSource(params map[string]any) (repo, ref string) {
-	wf, _ := params["workflow"].(map[string]any)
-	repo, _ = wf["repository"].(string)
-	ref, _ = wf["ref"].(string)
-	return repo, ref
+// sourceParameters maps a build type's external parameters to the source
+// repository and ref they name, and says under which key:
+//   - the GitHub Actions workflow types (SLSA's, GitHub's own, slsakit's for
+//     other events): workflow.{repository,ref};
+//   - Cloud Build's google-worker type: buildConfigSource.{repository,ref},
+//     the ref only when it is a ref (it may be a commit);
+//   - slsakit's GitLab CI, Buildkite, Jenkins and generic types:
+//     source.{repository,ref};
+//   - Tekton Chains' types: none (buildConfigSource there is where the
+//     Task came from, not the source built);
+//   - any other type: workflow.{repository,ref}, as before build types
+//     were told apart.
+func sourceParameters(buildType string, params map[string]any) (repo, ref, key string) {
+	key = "workflow"
+	switch buildType {
+	case platform.CloudBuildBuildType:
+		key = "buildConfigSource"
+	case platform.GitLabCIBuildType, platform.BuildkiteBuildType, platform.JenkinsBuildType, platform.GenericBuildType:
+		key = "source"
+	case platform.TektonBuildType, platform.TektonBuildType + "-tekton":
+		return "", "", ""
+	}
+	m, _ := params[key].(map[string]any)
+	repo, _ = m["repository"].(string)
+	ref, _ = m["ref"].(string)
+	if !strings.HasPrefix(ref, "refs/") {
+		ref = ""
+	}
+	return repo, ref, key
 }
 
 // checkMaterials applies the material rules. Images are told apart by

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/provenance"
+	"github.com/slsakit/slsakit/provenance/platform"
 	"github.com/slsakit/slsakit/sign"
 )
 
@@ -53,9 +56,10 @@ func (r *registryFlags) options() ([]oci.Option, error) {
 }
 
 func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("attest", "--builder-id URI (--key KEY | --kms REF | --keyless) [flags] [FILE]...", stderr)
+	fs := newFlags("attest", "(--builder-id URI | --from-env) (--key KEY | --kms REF | --keyless) [flags] [FILE]...", stderr)
 	var (
-		builderID    = fs.String("builder-id", "", "builder ID URI (required)")
+		fromEnv      = fs.Bool("from-env", false, "read builder ID, build type, invocation, source and parameters from the CI platform's environment (GitHub Actions, GitLab CI, Cloud Build, Tekton, Buildkite, Jenkins); explicit flags win and are recorded as overridden")
+		builderID    = fs.String("builder-id", "", "builder ID URI (required without --from-env)")
 		buildType    = fs.String("build-type", defaultBuildType, "build type URI")
 		paramsJSON   = fs.String("params-json", "", "file holding a JSON object of external parameters")
 		gitDir       = fs.String("git", "", "record this git checkout as the source material")
@@ -88,10 +92,10 @@ func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *builderID == "" {
-		return usagef("--builder-id is required")
+	if *builderID == "" && !*fromEnv {
+		return usagef("--builder-id is required (or --from-env in a CI job)")
 	}
-	if len(params) == 0 && *paramsJSON == "" {
+	if len(params) == 0 && *paramsJSON == "" && !*fromEnv {
 		return usagef("SLSA provenance needs the build's external parameters (what it was asked to build): give --param NAME=VALUE or --params-json FILE")
 	}
 	if fs.NArg() == 0 && len(images) == 0 && len(dirs) == 0 {
@@ -118,11 +122,27 @@ func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if times != nil {
 		opts = append(opts, provenance.WithClock(times))
 	}
-	rec := provenance.NewRecorder(provenance.Builder{ID: *builderID}, *buildType, opts...)
+	extParams, err := readParams(params, *paramsJSON)
+	if err != nil {
+		return err
+	}
+	var rec *provenance.Recorder
+	if *fromEnv {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		rec, err = recorderFromEnv(ctx, platform.OSEnv(), set, *builderID, *buildType, *invocationID, *gitDir != "", extParams, opts, stderr)
+		if err != nil {
+			return err
+		}
+	} else {
+		rec = provenance.NewRecorder(provenance.Builder{ID: *builderID}, *buildType, opts...)
+	}
 	rec.Start()
 
-	if err := addParams(rec, params, *paramsJSON); err != nil {
-		return err
+	for _, p := range extParams {
+		if err := rec.SetExternalParameter(p.name, p.value); err != nil {
+			return err
+		}
 	}
 	var imageOpts []provenance.ImageOption
 	if *resolveTags {
@@ -263,37 +283,86 @@ func clockFrom(started, finished string) (func() time.Time, error) {
 	}, nil
 }
 
-func addParams(rec *provenance.Recorder, params []string, file string) error {
+// param is one external parameter given on the command line.
+type param struct {
+	name  string
+	value any
+}
+
+// readParams reads --params-json, then --param (which wins on a name
+// given by both), in that order.
+func readParams(params []string, file string) ([]param, error) {
+	var out []param
 	if file != "" {
 		data, err := os.ReadFile(file)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		var obj map[string]any
 		if err := json.Unmarshal(data, &obj); err != nil {
-			return fmt.Errorf("--params-json %s: want a JSON object: %w", file, err)
+			return nil, fmt.Errorf("--params-json %s: want a JSON object: %w", file, err)
 		}
-		for k, v := range obj {
-			if err := rec.SetExternalParameter(k, v); err != nil {
-				return err
-			}
+		keys := make([]string, 0, len(obj))
+		for k := range obj {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			out = append(out, param{k, obj[k]})
 		}
 	}
 	for _, p := range params {
 		k, raw, ok := strings.Cut(p, "=")
 		if !ok || k == "" {
-			return usagef("--param %q: want NAME=VALUE", p)
+			return nil, usagef("--param %q: want NAME=VALUE", p)
 		}
 		var v any = raw
 		var js any
 		if json.Unmarshal([]byte(raw), &js) == nil {
 			v = js
 		}
-		if err := rec.SetExternalParameter(k, v); err != nil {
-			return err
+		out = append(out, param{k, v})
+	}
+	return out, nil
+}
+
+// recorderFromEnv collects the CI platform's facts from env and applies
+// the flags given explicitly (set), which win. Each fact a flag replaced
+// or added is named in internalParameters (platform.OverriddenKey), so a
+// reader can tell what the platform said from what the caller typed.
+func recorderFromEnv(ctx context.Context, env platform.Env, set map[string]bool, builderID, buildType, invocationID string,
+	gitSource bool, params []param, opts []provenance.RecorderOption, stderr io.Writer) (*provenance.Recorder, error) {
+	facts, err := platform.Collect(ctx, env, platform.DefaultPlatforms()...)
+	if err != nil {
+		return nil, fmt.Errorf("--from-env: %w", err)
+	}
+	override := func(name string) { facts.Overridden = append(facts.Overridden, name) }
+	if set["builder-id"] {
+		facts.BuilderID = builderID
+		override("builderID")
+	}
+	if set["build-type"] {
+		facts.BuildType = buildType
+		override("buildType")
+	}
+	if set["invocation-id"] {
+		facts.InvocationID = invocationID
+		override("invocationID")
+	}
+	if gitSource {
+		// --git records the checkout as the source instead.
+		facts.Source = platform.Source{}
+		override("source")
+	}
+	seen := map[string]bool{}
+	for _, p := range params {
+		if !seen[p.name] {
+			seen[p.name] = true
+			override("externalParameters." + p.name)
 		}
 	}
-	return nil
+	fmt.Fprintf(stderr, "attest: build platform %s, builder %s, source %s@%s\n", facts.Platform, facts.BuilderID, facts.Source.Repository, facts.Source.Ref)
+	return facts.NewRecorder(opts...)
 }
 
 func addMaterials(ctx context.Context, rec *provenance.Recorder, materials, baseImages []string, imageOpts []provenance.ImageOption, gitDir, goModDir string, goBinaries []string) error {

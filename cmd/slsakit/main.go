@@ -1,7 +1,7 @@
 // Command slsakit records, signs, attaches and verifies supply-chain
 // attestations from any build system, using only slsakit's public API.
 //
-//	slsakit attest  --builder-id URI --key cosign.key [--image REF]... [FILE]...
+//	slsakit attest  (--builder-id URI | --from-env) --key cosign.key [--image REF]... [FILE]...
 //	slsakit verify  (--key cosign.pub | --policy policy.yaml | --certificate-oidc-issuer ISS ...) (--envelope F FILE | --bundle B FILE | --image REF)
 //	slsakit attach  --envelope F --image REF
 //	slsakit keygen  [--dir DIR] [--name cosign]

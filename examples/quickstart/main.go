@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/slsakit/slsakit/internal/demo"
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sbom"
@@ -90,7 +91,7 @@ func run(ctx context.Context, out, keyPath, registry, format string, stdout io.W
 	if err != nil {
 		return err
 	}
-	bomStmt, err := bom.SPDXStatement(sbom.Subject{Name: repo, Digest: image.Digest})
+	bomStmt, err := bom.SPDXStatement(intoto.ResourceDescriptor{Name: repo, Digest: image.Digest})
 	if err != nil {
 		return err
 	}

@@ -41,6 +41,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/oci/ocitest"
 	"github.com/slsakit/slsakit/provenance"
@@ -165,8 +166,8 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*summary, error) {
 		return nil, fmt.Errorf("sbom: %w", err)
 	}
 	sbomStmt, err := bom.SPDXStatement(
-		sbom.Subject{Name: repo, Digest: map[string]string{"sha256": img.digest}},
-		sbom.Subject{Name: kubectlPath, Digest: kubectlDigest},
+		intoto.ResourceDescriptor{Name: repo, Digest: map[string]string{"sha256": img.digest}},
+		intoto.ResourceDescriptor{Name: kubectlPath, Digest: kubectlDigest},
 	)
 	if err != nil {
 		return nil, err

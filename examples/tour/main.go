@@ -44,6 +44,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/slsakit/slsakit/internal/demo"
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/kms"
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/oci/ocitest"
@@ -179,7 +180,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) error {
 	// in the provenance as a byproduct, attested about the same subjects.
 	var sbomStmt []byte
 	if program != "" {
-		stmt, docs, err := makeSBOM(program, []sbom.Subject{
+		stmt, docs, err := makeSBOM(program, []intoto.ResourceDescriptor{
 			{Name: repo, Digest: map[string]string{"sha256": imgDigest.Hex}},
 			{Name: filepath.Base(artifact), Digest: fileDigest(ctx, artifact)},
 		})
@@ -368,7 +369,7 @@ type sbomDoc struct {
 }
 
 // makeSBOM returns the SPDX statement about subjects and both documents.
-func makeSBOM(program string, subjects []sbom.Subject) ([]byte, map[string]sbomDoc, error) {
+func makeSBOM(program string, subjects []intoto.ResourceDescriptor) ([]byte, map[string]sbomDoc, error) {
 	s, err := sbom.FromBinary(program, sbom.WithMainVersion("v1.0.0"), sbom.WithToolName("slsakit-tour", "v1"))
 	if err != nil {
 		return nil, nil, err
