@@ -56,7 +56,13 @@ func genKey(t *testing.T, alg sign.Algorithm) *sign.KeySigner {
 
 func signed(t *testing.T, payload []byte, signers ...sign.Signer) []byte {
 	t.Helper()
-	env, err := sign.SignEnvelope(context.Background(), sign.PayloadTypeInToto, payload, signers...)
+	return signedAs(t, sign.PayloadTypeInToto, payload, signers...)
+}
+
+// signedAs is signed with another payload type.
+func signedAs(t *testing.T, payloadType string, payload []byte, signers ...sign.Signer) []byte {
+	t.Helper()
+	env, err := sign.SignEnvelope(context.Background(), payloadType, payload, signers...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,17 +192,7 @@ func TestVerifyTamper(t *testing.T) {
 		// signature, and a trusted key's signature over another type is
 		// refused after authentication.
 		{"changed payloadType", mutateEnvelope(t, good, func(e *sign.Envelope) { e.PayloadType = "application/json" }), fullExpect(), verify.ErrSignature},
-		{"signed payloadType other than in-toto", func() []byte {
-			env, err := sign.SignEnvelope(ctx, "application/json", statement(t, "artifact"), key)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := json.Marshal(env)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return b
-		}(), fullExpect(), verify.ErrPayloadType},
+		{"signed payloadType other than in-toto", signedAs(t, "application/json", statement(t, "artifact"), key), fullExpect(), verify.ErrPayloadType},
 		{"subject digest mismatch", signed(t, statement(t, "other artifact"), key), fullExpect(), verify.ErrSubject},
 		{"swapped predicate type", signed(t, swappedPredicate, key), fullExpect(), verify.ErrPredicateType},
 		{"duplicate JSON keys in payload", signedRaw(t, dup, key), fullExpect(), verify.ErrMalformed},

@@ -11,7 +11,8 @@ import (
 	"github.com/slsakit/slsakit/verify/keyless"
 )
 
-func BenchmarkVerifyPublicGood(b *testing.B) {
+// publicGood is a verifier of the npm bundle, and the bundle.
+func publicGood(b *testing.B) (*keyless.Verifier, []byte) {
 	v, err := keyless.NewVerifier(keyless.WithTrustedRootFile("testdata/trusted-root-public-good.json"),
 		keyless.WithIdentity(verify.Identity{Issuer: npmIssuer, Subject: npmSAN}))
 	if err != nil {
@@ -21,6 +22,11 @@ func BenchmarkVerifyPublicGood(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return v, bundle
+}
+
+func BenchmarkVerifyPublicGood(b *testing.B) {
+	v, bundle := publicGood(b)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := v.Verify(context.Background(), bundle, keyless.WithArtifactDigest("sha512", npmDigest)); err != nil {
@@ -45,15 +51,7 @@ func BenchmarkVerifyLoopback(b *testing.B) {
 // verify.Authenticator seam: the parsed bundle is written back to JSON for
 // sigstore-go, and the result turned into signers and times.
 func BenchmarkAuthenticatePublicGood(b *testing.B) {
-	v, err := keyless.NewVerifier(keyless.WithTrustedRootFile("testdata/trusted-root-public-good.json"),
-		keyless.WithIdentity(verify.Identity{Issuer: npmIssuer, Subject: npmSAN}))
-	if err != nil {
-		b.Fatal(err)
-	}
-	raw, err := os.ReadFile("testdata/npm-sigstore-1.3.0-provenance.sigstore.json")
-	if err != nil {
-		b.Fatal(err)
-	}
+	v, raw := publicGood(b)
 	att, err := verify.ParseAttestation(raw)
 	if err != nil {
 		b.Fatal(err)
