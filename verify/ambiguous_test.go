@@ -84,11 +84,11 @@ func TestVSAAmbiguousVerdict(t *testing.T) {
 		t.Fatal(err)
 	}
 	art := verify.Artifact{Name: "registry.example.com/app", Digest: digestOf("artifact")}
-	rep, err := full.Evaluate(ctx, art, []*sign.Envelope{envelope(t, build{}.statement(t), builderKey)})
+	rep, err := full.Evaluate(ctx, art, attsOf(envelope(t, build{}.statement(t), builderKey)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	passed, err := full.VSA(rep, verify.VSAOptions{VerifierID: verifierID, Now: func() time.Time { return now }})
+	passed, err := full.VSA(rep, verify.VSAOptions{VerifierID: verifierID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestVSAAmbiguousVerdict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := fast.Evaluate(ctx, art, []*sign.Envelope{envelope(t, passed, verifierKey)}); err != nil {
+	if _, err := fast.Evaluate(ctx, art, attsOf(envelope(t, passed, verifierKey))); err != nil {
 		t.Fatalf("the unaltered VSA: %v", err)
 	}
 	for name, with := range map[string]string{
@@ -111,7 +111,7 @@ func TestVSAAmbiguousVerdict(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			stmt := bytes.Replace(passed, []byte(verdict), []byte(with), 1)
-			r, err := fast.Evaluate(ctx, art, []*sign.Envelope{envelope(t, stmt, verifierKey)})
+			r, err := fast.Evaluate(ctx, art, attsOf(envelope(t, stmt, verifierKey)))
 			if !errors.Is(err, verify.ErrNoAttestation) {
 				t.Fatalf("err = %v, want the full evaluation's ErrNoAttestation\n%s", err, r)
 			}

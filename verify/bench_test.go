@@ -35,7 +35,7 @@ func BenchmarkEvaluate(b *testing.B) {
 	}
 	env := envelope(t, build{}.statement(t), key)
 	art := verify.Artifact{Name: "registry.example.com/app", Digest: digestOf("artifact")}
-	if _, err := eng.Evaluate(ctx, art, []*sign.Envelope{env}); err != nil {
+	if _, err := eng.Evaluate(ctx, art, attsOf(env)); err != nil {
 		b.Fatal(err)
 	}
 	pae := env.PAE()
@@ -44,7 +44,7 @@ func BenchmarkEvaluate(b *testing.B) {
 	b.Run("policy", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := eng.Evaluate(ctx, art, []*sign.Envelope{env}); err != nil {
+			if _, err := eng.Evaluate(ctx, art, attsOf(env)); err != nil {
 				b.Fatal(err)
 			}
 		}

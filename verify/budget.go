@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/slsakit/slsakit/sign"
 )
 
 // Default limits of a Budget. An honest dependency graph (an image, its
@@ -21,10 +23,10 @@ const (
 
 // ErrBudget: one evaluation reached a limit of the verifier's Budget. The
 // artifact fails; the *BudgetError names the limit.
-var ErrBudget = errors.New("verification budget exhausted")
+var ErrBudget = errors.New("verify: verification budget exhausted")
 
 // Budget bounds the work of one top-level evaluation (Evaluate,
-// EvaluateAttestations, EvaluateImage), dependencies included, so that
+// EvaluateImage), dependencies included, so that
 // what the verifier spends is set by the verifier and not by whoever
 // writes the attestations and provenances it reads. A zero (or negative)
 // field means its default. Give it to NewEngine with WithBudget.
@@ -134,7 +136,7 @@ type walk struct {
 func newWalk(b Budget) *walk { return &walk{b: b} }
 
 type fetched struct {
-	atts []Attestation
+	atts []*sign.Attestation
 	err  error
 }
 
@@ -197,7 +199,7 @@ func (w *walk) spend(counter *int, n, max int, limit string) error {
 
 // fetch returns the attestations of image, fetching each image once per
 // walk (failures included: they are not retried).
-func (w *walk) fetch(ctx context.Context, f Fetcher, image string) ([]Attestation, error) {
+func (w *walk) fetch(ctx context.Context, f Fetcher, image string) ([]*sign.Attestation, error) {
 	if r, ok := w.fetched[image]; ok {
 		return r.atts, r.err
 	}
@@ -207,7 +209,7 @@ func (w *walk) fetch(ctx context.Context, f Fetcher, image string) ([]Attestatio
 	if err := w.spend(&w.fetches, 1, w.b.Fetches, "Fetches"); err != nil {
 		return nil, err
 	}
-	atts, err := fetchAttestations(ctx, f, image)
+	atts, err := f.Fetch(ctx, image)
 	if err != nil {
 		if cerr := ctxErr(ctx); cerr != nil {
 			// The fetch failed because the evaluation is over, not

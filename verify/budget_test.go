@@ -35,7 +35,7 @@ type graph struct {
 	signed  map[string][]*sign.Envelope
 }
 
-func (g *graph) Fetch(ctx context.Context, image string) ([]*sign.Envelope, error) {
+func (g *graph) Fetch(ctx context.Context, image string) ([]*sign.Attestation, error) {
 	g.mu.Lock()
 	g.fetched = append(g.fetched, image)
 	n := len(g.fetched)
@@ -52,7 +52,7 @@ func (g *graph) Fetch(ctx context.Context, image string) ([]*sign.Envelope, erro
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if envs, ok := g.signed[name]; ok {
-		return envs, nil
+		return attsOf(envs...), nil
 	}
 	stmt := imageBuild(g.t, name, builderID, g.deps(name)...)
 	var envs []*sign.Envelope
@@ -63,7 +63,7 @@ func (g *graph) Fetch(ctx context.Context, image string) ([]*sign.Envelope, erro
 		g.signed = map[string][]*sign.Envelope{}
 	}
 	g.signed[name] = envs
-	return envs, nil
+	return attsOf(envs...), nil
 }
 
 func (g *graph) fetches() []string {
@@ -97,7 +97,7 @@ func evaluateGraph(t *testing.T, ctx context.Context, g *graph, maxDepth int, op
 		t.Fatal(err)
 	}
 	root := envelope(t, imageBuild(t, "n0", builderID, g.deps("n0")...), g.key)
-	return eng.Evaluate(ctx, verify.Artifact{Name: "registry.example.com/n0", Digest: digestOf("n0")}, []*sign.Envelope{root})
+	return eng.Evaluate(ctx, verify.Artifact{Name: "registry.example.com/n0", Digest: digestOf("n0")}, attsOf(root))
 }
 
 // completeDAG: image i depends on every image j > i, the worst case of a
@@ -267,7 +267,7 @@ func TestDependencySameDigestOtherName(t *testing.T) {
 		{URI: "oci://registry.example.com/base", Digest: provenance.DigestSet{"sha256": imageDigest("base")}},
 		{URI: "oci://registry.example.com/other/base", Digest: provenance.DigestSet{"sha256": imageDigest("base")}},
 	}}.statement(t)
-	rep, err := eng.Evaluate(ctx, verify.Artifact{Name: "registry.example.com/app", Digest: digestOf("app")}, []*sign.Envelope{envelope(t, stmt, key)})
+	rep, err := eng.Evaluate(ctx, verify.Artifact{Name: "registry.example.com/app", Digest: digestOf("app")}, attsOf(envelope(t, stmt, key)))
 	if !errors.Is(err, verify.ErrNoAttestation) {
 		t.Fatalf("other/base signed by the wrong key passed: %v\n%s", err, rep)
 	}
@@ -381,7 +381,7 @@ func TestBudget(t *testing.T) {
 			t.Fatal(err)
 		}
 		env := envelope(t, imageBuild(t, "n0", builderID), key)
-		_, err = eng.Evaluate(ctx, verify.Artifact{Name: "registry.example.com/n0", Digest: digestOf("n0")}, []*sign.Envelope{env, env, env})
+		_, err = eng.Evaluate(ctx, verify.Artifact{Name: "registry.example.com/n0", Digest: digestOf("n0")}, attsOf(env, env, env))
 		var be *verify.BudgetError
 		if !errors.As(err, &be) || be.Limit != "AttestationsPerArtifact" || be.Budget.AttestationsPerArtifact != 2 {
 			t.Fatalf("err = %v", err)
@@ -430,12 +430,12 @@ func BenchmarkDependencyDAG(b *testing.B) {
 			}
 			root := []*sign.Envelope{envelope(t, imageBuild(t, "n0", builderID, g.deps("n0")...), g.key)}
 			art := verify.Artifact{Name: "registry.example.com/n0", Digest: digestOf("n0")}
-			if _, err := eng.Evaluate(ctx, art, root); err != nil {
+			if _, err := eng.Evaluate(ctx, art, attsOf(root...)); err != nil {
 				b.Fatal(err)
 			}
 			g.fetched = nil
 			for b.Loop() {
-				if _, err := eng.Evaluate(ctx, art, root); err != nil {
+				if _, err := eng.Evaluate(ctx, art, attsOf(root...)); err != nil {
 					b.Fatal(err)
 				}
 			}

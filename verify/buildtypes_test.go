@@ -73,7 +73,7 @@ func TestSourceRuleReadsEachBuildType(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			stmt := build{buildType: c.buildType, params: c.params, materials: c.materials}.statement(t)
-			rep, err := eng.Evaluate(ctx, verify.Artifact{Name: "registry.example.com/app", Digest: digestOf("artifact")}, []*sign.Envelope{envelope(t, stmt, key)})
+			rep, err := eng.Evaluate(ctx, verify.Artifact{Name: "registry.example.com/app", Digest: digestOf("artifact")}, attsOf(envelope(t, stmt, key)))
 			if c.pass {
 				if err != nil {
 					t.Fatalf("want pass: %v\n%s", err, rep)

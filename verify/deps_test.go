@@ -22,14 +22,14 @@ type fakeRegistry struct {
 	fail    map[string]error
 }
 
-func (f *fakeRegistry) Fetch(_ context.Context, image string) ([]*sign.Envelope, error) {
+func (f *fakeRegistry) Fetch(_ context.Context, image string) ([]*sign.Attestation, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.fetched = append(f.fetched, image)
 	if err := f.fail[image]; err != nil {
 		return nil, err
 	}
-	return f.atts[image], nil
+	return attsOf(f.atts[image]...), nil
 }
 
 func imageDigest(s string) string { return digestOf(s)["sha256"] }
@@ -151,7 +151,7 @@ func TestDependencies(t *testing.T) {
 				t.Fatal(err)
 			}
 			app := envelope(t, c.app, appKey)
-			rep, err := eng.Evaluate(ctx, art, []*sign.Envelope{app})
+			rep, err := eng.Evaluate(ctx, art, attsOf(app))
 			for _, w := range c.want {
 				if !errors.Is(err, w) {
 					t.Errorf("err = %v, want errors.Is %v", err, w)

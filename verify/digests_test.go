@@ -95,7 +95,8 @@ func TestSubjectDigestAlgorithms(t *testing.T) {
 }
 
 // TestBundleDigestStrong: a bundle is never verified for a weak or unknown
-// expected digest (main asked the bundle verifier for "crc32:...").
+// expected digest (main asked the bundle verifier for "crc32:..."): no
+// authenticator is even asked.
 func TestBundleDigestStrong(t *testing.T) {
 	ctx := context.Background()
 	key := genKey(t, sign.ECDSAP256SHA256)
@@ -108,7 +109,7 @@ func TestBundleDigestStrong(t *testing.T) {
 			alg = k
 		}
 		env := envelope(t, subjectStatement(alg, want[alg]), key)
-		res, err := verify.VerifyBundle(ctx, bv, bundleOf(t, env), verify.Expectations{SubjectDigest: want})
+		res, err := verify.Verify(ctx, bv, bundled(t, env), verify.Expectations{SubjectDigest: want})
 		if !errors.Is(err, verify.ErrSubject) {
 			t.Errorf("%v: err = %v\n%s", want, err, res)
 		}
@@ -132,7 +133,7 @@ func TestEngineArtifactDigest(t *testing.T) {
 	// main: an artifact known only by an unknown algorithm matched a
 	// subject the attacker wrote with it.
 	env := envelope(t, subjectStatement("crc32", "deadbeef"), root)
-	rep, err := eng.Evaluate(ctx, verify.Artifact{Name: "app", Digest: provenance.DigestSet{"crc32": "deadbeef"}}, []*sign.Envelope{env})
+	rep, err := eng.Evaluate(ctx, verify.Artifact{Name: "app", Digest: provenance.DigestSet{"crc32": "deadbeef"}}, attsOf(env))
 	if !errors.Is(err, verify.ErrSubject) {
 		t.Fatalf("err = %v\n%s", err, rep)
 	}
@@ -185,7 +186,7 @@ func TestRequireDigestsStrong(t *testing.T) {
 				{URI: "https://example.com/tool.tar.gz", Digest: provenance.DigestSet{placeholder: "x"}},
 			}}.statement(t)
 			stmt = tamper(t, stmt, `"`+placeholder+`":"x"`, fmt.Sprintf("%q:%q", c.alg, c.val))
-			rep, err := eng.Evaluate(ctx, verify.Artifact{Name: "registry.example.com/app", Digest: digestOf("artifact")}, []*sign.Envelope{envelope(t, stmt, root)})
+			rep, err := eng.Evaluate(ctx, verify.Artifact{Name: "registry.example.com/app", Digest: digestOf("artifact")}, attsOf(envelope(t, stmt, root)))
 			if c.want == nil {
 				if err != nil {
 					t.Fatalf("want pass: %v\n%s", err, rep)
@@ -256,7 +257,7 @@ func TestRequireImageDigestsSpellings(t *testing.T) {
 			}}.statement(t)
 			uri := fmt.Sprintf("%q", c.uri)
 			stmt = tamper(t, stmt, `"urn:placeholder"`, uri)
-			rep, err := eng.Evaluate(ctx, verify.Artifact{Name: "registry.example.com/app", Digest: digestOf("artifact")}, []*sign.Envelope{envelope(t, stmt, root)})
+			rep, err := eng.Evaluate(ctx, verify.Artifact{Name: "registry.example.com/app", Digest: digestOf("artifact")}, attsOf(envelope(t, stmt, root)))
 			if c.pass {
 				if err != nil {
 					t.Fatalf("want pass: %v\n%s", err, rep)
@@ -324,7 +325,7 @@ func TestDependencySpellings(t *testing.T) {
 			stmt := build{builder: builderID, subject: "app", params: map[string]any{"target": "release"},
 				materials: []provenance.ResourceDescriptor{{URI: "urn:placeholder", Digest: c.digest}}}.statement(t)
 			stmt = tamper(t, stmt, `"urn:placeholder"`, fmt.Sprintf("%q", c.uri))
-			rep, err := eng.Evaluate(ctx, verify.Artifact{Name: "registry.example.com/app", Digest: digestOf("app")}, []*sign.Envelope{envelope(t, stmt, appKey)})
+			rep, err := eng.Evaluate(ctx, verify.Artifact{Name: "registry.example.com/app", Digest: digestOf("app")}, attsOf(envelope(t, stmt, appKey)))
 			if fmt.Sprint(reg.fetched) != fmt.Sprint(c.fetched) {
 				t.Errorf("fetched %v, want %v", reg.fetched, c.fetched)
 			}
@@ -384,7 +385,7 @@ func TestSourceSpellings(t *testing.T) {
 			stmt := build{params: c.params, materials: []provenance.ResourceDescriptor{{URI: "urn:placeholder", Digest: provenance.DigestSet{placeholder: "x"}}}}.statement(t)
 			stmt = tamper(t, stmt, `"urn:placeholder"`, fmt.Sprintf("%q", c.uri))
 			stmt = tamper(t, stmt, `"`+placeholder+`":"x"`, c.digest)
-			rep, err := eng.Evaluate(ctx, verify.Artifact{Name: "registry.example.com/app", Digest: digestOf("artifact")}, []*sign.Envelope{envelope(t, stmt, root)})
+			rep, err := eng.Evaluate(ctx, verify.Artifact{Name: "registry.example.com/app", Digest: digestOf("artifact")}, attsOf(envelope(t, stmt, root)))
 			if c.pass {
 				if err != nil {
 					t.Fatalf("want pass: %v\n%s", err, rep)
@@ -415,7 +416,7 @@ func TestVSASubjectStrong(t *testing.T) {
 	d := digestOf("artifact")["sha256"]
 	m5 := strings.Repeat("5", 32)
 	art := verify.Artifact{Name: "app", Digest: provenance.DigestSet{"sha256": strings.ToUpper(d), "md5": m5}}
-	rep, err := eng.Evaluate(ctx, art, []*sign.Envelope{envelope(t, build{}.statement(t), key)})
+	rep, err := eng.Evaluate(ctx, art, attsOf(envelope(t, build{}.statement(t), key)))
 	if err != nil {
 		t.Fatalf("%v\n%s", err, rep)
 	}
@@ -459,7 +460,7 @@ func TestDependencyCycleDigestCase(t *testing.T) {
 		t.Fatal(err)
 	}
 	art := verify.Artifact{Name: "registry.example.com/app", Digest: provenance.DigestSet{"sha256": strings.ToUpper(imageDigest("app"))}}
-	rep, err := eng.Evaluate(ctx, art, []*sign.Envelope{envelope(t, imageBuild(t, "app", builderID, "base"), key)})
+	rep, err := eng.Evaluate(ctx, art, attsOf(envelope(t, imageBuild(t, "app", builderID, "base"), key)))
 	if !errors.Is(err, verify.ErrDependency) || !strings.Contains(rep.String(), "cycle:") {
 		t.Fatalf("err = %v\n%s", err, rep)
 	}

@@ -19,26 +19,26 @@ import (
 // Errors of policy evaluation, beside those of Verify. Match with errors.Is.
 var (
 	// ErrNoTrustedSigners: no signer rule of the policy covers the artifact.
-	ErrNoTrustedSigners = errors.New("no signer rule covers the artifact")
+	ErrNoTrustedSigners = errors.New("verify: no signer rule covers the artifact")
 	// ErrNoAttestation: no attestation was signed by the artifact's trusted
 	// signers and about the artifact's digest.
-	ErrNoAttestation = errors.New("no trusted attestation for the artifact")
+	ErrNoAttestation = errors.New("verify: no trusted attestation for the artifact")
 	// ErrMissingPredicate: a required predicate type has no trusted attestation.
-	ErrMissingPredicate = errors.New("required predicate missing")
+	ErrMissingPredicate = errors.New("verify: required predicate missing")
 	// ErrSource: the provenance does not name the required source.
-	ErrSource = errors.New("unexpected source")
+	ErrSource = errors.New("verify: unexpected source")
 	// ErrMaterial: a material breaks the material rules (e.g. an image by tag).
-	ErrMaterial = errors.New("material not pinned")
+	ErrMaterial = errors.New("verify: material not pinned")
 	// ErrParameter: an external parameter breaks its rule.
-	ErrParameter = errors.New("external parameter not allowed")
+	ErrParameter = errors.New("verify: external parameter not allowed")
 	// ErrTooOld: the build finished longer ago than the policy's maxAge.
-	ErrTooOld = errors.New("attestation too old")
+	ErrTooOld = errors.New("verify: attestation too old")
 	// ErrDependency: an image material's own attestations fail its policy,
 	// cannot be fetched, or form a cycle.
-	ErrDependency = errors.New("dependency not verified")
+	ErrDependency = errors.New("verify: dependency not verified")
 	// ErrUnsupported: the policy asks for something this build of slsakit
 	// cannot check (it fails closed).
-	ErrUnsupported = errors.New("unsupported policy feature")
+	ErrUnsupported = errors.New("verify: unsupported policy feature")
 )
 
 // KeyResolver turns a KMS key reference of a policy into a verifier; for
@@ -53,7 +53,7 @@ type engineConfig struct {
 	now      func() time.Time
 	vsa      []vsaConfig
 	fetcher  Fetcher
-	identity IdentityVerifier
+	identity IdentityAuthenticator
 	budget   Budget
 }
 
@@ -63,36 +63,14 @@ type engineConfig struct {
 // carries the evaluation's deadline, which a Fetcher must honour for the
 // Time limit to hold.
 type Fetcher interface {
-	Fetch(ctx context.Context, image string) ([]*sign.Envelope, error)
+	Fetch(ctx context.Context, image string) ([]*sign.Attestation, error)
 }
 
-// AttestationFetcher is a Fetcher that can also return the Sigstore
-// bundles stored with the envelopes. When the engine's Fetcher implements
-// it, dependencies are evaluated with their bundles, so that signer rules
-// with identities can apply to them; otherwise with envelopes only.
-// OCIFetcher implements it.
-type AttestationFetcher interface {
-	Fetcher
-	FetchAttestations(ctx context.Context, image string) ([]Attestation, error)
-}
-
-// Attestation is one attestation presented to Engine.EvaluateAttestations:
-// a DSSE envelope, a Sigstore bundle that holds one, or both (as oci.List
-// returns them). Key rules verify the envelope, identity rules the bundle.
-type Attestation struct {
-	Envelope *sign.Envelope
-	Bundle   []byte
-}
-
-// IdentityVerifier turns the keyless identities of one signer rule into a
-// BundleVerifier that accepts bundles signed by one of them only. The
-// keyless package provides one (keyless.IdentityVerifier) with its trusted
-// root.
-type IdentityVerifier func(ids []Identity) (BundleVerifier, error)
-
-// WithIdentityVerifier lets the engine check signer rules with keyless
-// identities; without it NewEngine refuses such rules with ErrUnsupported.
-func WithIdentityVerifier(f IdentityVerifier) EngineOption {
+// WithIdentities lets the engine check signer rules with keyless
+// identities: f makes each rule's Authenticator (keyless.Identities
+// provides one), with the engine's clock. Without it NewEngine refuses such
+// rules with ErrUnsupported.
+func WithIdentities(f IdentityAuthenticator) EngineOption {
 	return func(c *engineConfig) { c.identity = f }
 }
 
@@ -105,9 +83,9 @@ func WithKeyResolver(r KeyResolver) EngineOption { return func(c *engineConfig) 
 
 // WithClock sets the engine's clock (default time.Now; nil means the
 // default): maxAge, the freshness of trusted VSAs, the timeVerified of the
-// VSAs the engine writes, and the signing times a keyless verifier checks
-// (when it is a ClockedBundleVerifier) are all judged by it, so that one
-// clock decides every time in an evaluation.
+// VSAs the engine writes, and the signing times the authenticators of
+// keyless identities check (WithIdentities) are all judged by it, so that
+// one clock decides every time in an evaluation.
 func WithClock(now func() time.Time) EngineOption {
 	return func(c *engineConfig) {
 		if now != nil {
@@ -135,49 +113,9 @@ type Engine struct {
 type compiledRule struct {
 	index int
 	pat   pattern
-	v     *Verifier      // the rule's keys; nil if it has none
-	bv    BundleVerifier // the rule's identities; nil if it has none
-}
-
-// verify checks one attestation against the rule: its bundle with the
-// rule's identities, or its envelope with the rule's keys. With both, either
-// suffices; when both fail, the bundle's checks come first, named
-// "bundle.<check>".
-func (rule compiledRule) verify(ctx context.Context, a Attestation, want Expectations) (*Result, error) {
-	var bundleRes *Result
-	if rule.bv != nil && len(a.Bundle) > 0 {
-		r, err := VerifyBundle(ctx, rule.bv, a.Bundle, want)
-		if err == nil || rule.v == nil || a.Envelope == nil {
-			if r.Envelope == nil {
-				r.Envelope = a.Envelope // for the report; not authenticated
-			}
-			return r, err
-		}
-		bundleRes = r
-	}
-	var r *Result
-	switch {
-	case rule.v != nil && a.Envelope != nil:
-		r, _ = rule.v.VerifyEnvelope(ctx, a.Envelope, want)
-	case rule.v != nil:
-		r = &Result{}
-		r.fail("envelope", "a DSSE envelope", "none", fmt.Errorf("%w: a key rule verifies a DSSE envelope and the attestation has none", ErrMalformed))
-		skipStatement(r)
-	default: // identities only, and no bundle
-		r = &Result{Envelope: a.Envelope}
-		r.fail("signature", "a Sigstore bundle by a trusted identity", "an envelope without bundle",
-			fmt.Errorf("%w: the signer rule trusts keyless identities only, and the attestation has no Sigstore bundle", ErrSignature))
-		skipStatement(r)
-	}
-	if bundleRes != nil && !r.Passed() {
-		checks := make([]Check, 0, len(bundleRes.Checks)+len(r.Checks))
-		for _, c := range bundleRes.Checks {
-			c.Name = "bundle." + c.Name
-			checks = append(checks, c)
-		}
-		r.Checks = append(checks, r.Checks...)
-	}
-	return r, r.Err()
+	// auth trusts the rule's keys (with its threshold), its identities, or
+	// either.
+	auth Authenticator
 }
 
 // NewEngine validates p and loads every key it names.
@@ -211,55 +149,64 @@ func NewEngine(ctx context.Context, p *Policy, opts ...EngineOption) (*Engine, e
 		}
 	}
 	for i, tv := range cfg.vsa {
-		v, err := New(WithKeys(tv.keys...))
+		auth, err := Keys(WithKeys(tv.keys...))
 		if err != nil || tv.id == "" || tv.maxAge <= 0 {
 			return nil, fmt.Errorf("verify: trusted VSA verifier %d needs an ID, a max age and keys: %v", i, err)
 		}
-		e.vsa = append(e.vsa, trustedVSA{id: tv.id, maxAge: tv.maxAge, v: v})
+		e.vsa = append(e.vsa, trustedVSA{id: tv.id, maxAge: tv.maxAge, auth: auth})
 	}
 	for i, r := range p.Signers {
-		f := fmt.Sprintf("signers[%d]", i)
-		var bv BundleVerifier
-		if len(r.Identities) > 0 {
-			if cfg.identity == nil {
-				return nil, p.errAt(f+".identities", "%w: keyless identities need a keyless verifier (WithIdentityVerifier)", ErrUnsupported)
-			}
-			var err error
-			if bv, err = cfg.identity(r.Identities); err != nil {
-				return nil, p.errAt(f+".identities", "%w", err)
-			}
-			if bv == nil {
-				return nil, p.errAt(f+".identities", "the IdentityVerifier returned no verifier")
-			}
-			if cv, ok := bv.(ClockedBundleVerifier); ok {
-				if bv = cv.WithClock(cfg.now); bv == nil {
-					return nil, p.errAt(f+".identities", "the verifier's WithClock returned no verifier")
-				}
-			}
+		auth, err := compileSigners(ctx, p, i, r, cfg)
+		if err != nil {
+			return nil, err
 		}
-		var keys []sign.Verifier
-		for j, k := range r.Keys {
-			kv, err := p.loadKey(ctx, k, cfg.resolver)
-			if err != nil {
-				return nil, p.errAt(fmt.Sprintf("%s.keys[%d]", f, j), "%w", err)
-			}
-			keys = append(keys, kv)
-		}
-		rule := compiledRule{index: i, pat: compilePattern(r.Artifacts), bv: bv}
-		if len(keys) > 0 {
-			th := r.Threshold
-			if th == 0 {
-				th = 1
-			}
-			v, err := New(WithKeys(keys...), WithThreshold(th))
-			if err != nil {
-				return nil, p.errAt(f, "%w", err)
-			}
-			rule.v = v
-		}
-		e.rules = append(e.rules, rule)
+		e.rules = append(e.rules, compiledRule{index: i, pat: compilePattern(r.Artifacts), auth: auth})
 	}
 	return e, nil
+}
+
+// compileSigners makes the Authenticator of signer rule i: its keys with
+// its threshold, its identities through the engine's IdentityAuthenticator
+// (with the engine's clock), or either of the two.
+func compileSigners(ctx context.Context, p *Policy, i int, r SignerRule, cfg engineConfig) (Authenticator, error) {
+	f := fmt.Sprintf("signers[%d]", i)
+	var ids Authenticator
+	if len(r.Identities) > 0 {
+		if cfg.identity == nil {
+			return nil, p.errAt(f+".identities", "%w: keyless identities need a keyless authenticator (WithIdentities)", ErrUnsupported)
+		}
+		var err error
+		if ids, err = cfg.identity(r.Identities, cfg.now); err != nil {
+			return nil, p.errAt(f+".identities", "%w", err)
+		}
+		if ids == nil {
+			return nil, p.errAt(f+".identities", "the IdentityAuthenticator returned no authenticator")
+		}
+	}
+	var keys []sign.Verifier
+	for j, k := range r.Keys {
+		kv, err := p.loadKey(ctx, k, cfg.resolver)
+		if err != nil {
+			return nil, p.errAt(fmt.Sprintf("%s.keys[%d]", f, j), "%w", err)
+		}
+		keys = append(keys, kv)
+	}
+	if len(keys) == 0 {
+		return ids, nil
+	}
+	th := r.Threshold
+	if th == 0 {
+		th = 1
+	}
+	ka, err := Keys(WithKeys(keys...), WithThreshold(th))
+	if err != nil {
+		return nil, p.errAt(f, "%w", err)
+	}
+	if ids == nil {
+		return ka, nil
+	}
+	// Identities first: an attestation with a bundle is usually keyless.
+	return AnyOf(ids, ka), nil
 }
 
 func (p *Policy) loadKey(ctx context.Context, k KeyRef, resolve KeyResolver) (sign.Verifier, error) {
@@ -373,33 +320,18 @@ func (e *Engine) rule(name string) (compiledRule, bool) {
 	return best, found
 }
 
-// Evaluate judges an artifact by its attestations. Each envelope is
-// verified with the keys of the most specific signer rule for the
-// artifact's name, and must have the artifact's digest as a subject; the
-// ones that pass are the trusted attestations. Then required predicates are
-// looked for among them, and the provenance rules are applied to each
-// trusted SLSA provenance: the artifact passes when one of them meets every
-// rule. The error joins the failed checks' errors. An envelope alone cannot
-// satisfy a rule of keyless identities: use EvaluateAttestations with the
-// Sigstore bundles.
-func (e *Engine) Evaluate(ctx context.Context, art Artifact, envs []*sign.Envelope) (*Report, error) {
-	return e.evaluateTop(ctx, art, envelopeAttestations(envs))
-}
-
-// EvaluateAttestations is Evaluate for attestations that may carry a
-// Sigstore bundle. The signer rule's keys verify envelopes (with its
-// threshold); its identities verify bundles, with the BundleVerifier made
-// by the engine's IdentityVerifier, for the artifact's digest; a rule with
-// both trusts an attestation that either verifies.
-func (e *Engine) EvaluateAttestations(ctx context.Context, art Artifact, atts []Attestation) (*Report, error) {
-	return e.evaluateTop(ctx, art, atts)
-}
-
-// evaluateTop starts a walk with the engine's budget: the deadline of its
-// Time limit, and counters and memory shared by every artifact judged
-// below.
-func (e *Engine) evaluateTop(ctx context.Context, art Artifact, atts []Attestation) (*Report, error) {
+// Evaluate judges an artifact by its attestations. Each is authenticated
+// by the most specific signer rule for the artifact's name (its keys with
+// its threshold, its keyless identities, or either), and must have the
+// artifact's digest as a subject; the ones that pass are the trusted
+// attestations. Then required predicates are looked for among them, and
+// the provenance rules are applied to each trusted SLSA provenance: the
+// artifact passes when one of them meets every rule. The error joins the
+// failed checks' errors.
+func (e *Engine) Evaluate(ctx context.Context, art Artifact, atts []*sign.Attestation) (*Report, error) {
 	w := newWalk(e.budget)
+	// The walk's budget: the deadline of its Time limit, and counters and
+	// memory shared by every artifact judged below.
 	ctx, cancel := context.WithTimeoutCause(ctx, e.budget.Time, &BudgetError{Limit: "Time", Budget: e.budget})
 	defer cancel()
 	return e.evaluate(ctx, w, art, atts, &visit{path: []string{strings.ToLower(art.Digest[provenance.AlgSHA256])}})
@@ -413,16 +345,8 @@ type visit struct {
 	reach bitset
 }
 
-func envelopeAttestations(envs []*sign.Envelope) []Attestation {
-	atts := make([]Attestation, len(envs))
-	for i, env := range envs {
-		atts[i] = Attestation{Envelope: env}
-	}
-	return atts
-}
-
 // evaluate judges art at v, spending from w.
-func (e *Engine) evaluate(ctx context.Context, w *walk, art Artifact, atts []Attestation, v *visit) (*Report, error) {
+func (e *Engine) evaluate(ctx context.Context, w *walk, art Artifact, atts []*sign.Attestation, v *visit) (*Report, error) {
 	rep := &Report{Artifact: art}
 	res := &Result{}
 	defer func() { rep.Checks = res.Checks }()
@@ -447,13 +371,7 @@ func (e *Engine) evaluate(ctx context.Context, w *walk, art Artifact, atts []Att
 		return rep, res.Err()
 	}
 	if len(e.vsa) > 0 {
-		var envs []*sign.Envelope
-		for _, a := range atts {
-			if a.Envelope != nil {
-				envs = append(envs, a.Envelope)
-			}
-		}
-		ok, why := e.fastPath(ctx, art, envs)
+		ok, why := e.fastPath(ctx, art, atts)
 		if ok {
 			res.pass("vsa", "a PASSED VSA from a trusted verifier", "accepted: full evaluation not needed")
 			return rep, nil
@@ -474,7 +392,7 @@ func (e *Engine) evaluate(ctx context.Context, w *walk, art Artifact, atts []Att
 
 	var trusted []*provenance.Statement
 	for _, a := range atts {
-		r, err := rule.verify(ctx, a, Expectations{SubjectDigest: art.Digest})
+		r, err := Verify(ctx, rule.auth, a, Expectations{SubjectDigest: art.Digest})
 		rep.Attestations = append(rep.Attestations, r)
 		if err == nil {
 			trusted = append(trusted, r.Statement)
@@ -933,15 +851,3 @@ func (e *dependencyError) Error() string {
 }
 
 func (e *dependencyError) Unwrap() []error { return []error{ErrDependency, e.err} }
-
-// fetchAttestations fetches with bundles when f can, else envelopes only.
-func fetchAttestations(ctx context.Context, f Fetcher, image string) ([]Attestation, error) {
-	if af, ok := f.(AttestationFetcher); ok {
-		return af.FetchAttestations(ctx, image)
-	}
-	envs, err := f.Fetch(ctx, image)
-	if err != nil {
-		return nil, err
-	}
-	return envelopeAttestations(envs), nil
-}

@@ -27,23 +27,28 @@ func Example() {
 	env, _ := sign.SignStatement(ctx, stmt, key)
 	envJSON, _ := json.Marshal(env)
 
-	// The consumer's side: trusted key, expectations, verify.
-	v, err := verify.New(verify.WithPublicKeys(key.Public()))
+	// The consumer's side: whom to trust, what to expect, verify.
+	auth, err := verify.Keys(verify.WithPublicKeys(key.Public()))
+	if err != nil {
+		panic(err)
+	}
+	att, err := verify.ParseAttestation(envJSON)
 	if err != nil {
 		panic(err)
 	}
 	want, _ := verify.DigestOfReader(strings.NewReader(artifact))
-	res, err := v.Verify(ctx, envJSON, verify.Expectations{
+	res, err := verify.Verify(ctx, auth, att, verify.Expectations{
 		SubjectDigest: want,
 		PredicateType: provenance.PredicateSLSAProvenanceV1,
 		BuilderID:     "https://ci.example.com/builder@v1",
 	})
 	fmt.Println("error:", err)
 	fmt.Println("builder:", res.Statement.Provenance.BuilderID)
+	fmt.Println("signed by the trusted key:", res.Signers[0].KeyID == key.KeyID())
 
 	// A tampered artifact fails the subject check, and says so.
 	bad, _ := verify.DigestOfReader(strings.NewReader("tampered bytes"))
-	_, err = v.Verify(ctx, envJSON, verify.Expectations{SubjectDigest: bad})
+	_, err = verify.Verify(ctx, auth, att, verify.Expectations{SubjectDigest: bad})
 	var ce *verify.CheckError
 	if errors.As(err, &ce) {
 		fmt.Println("failed check:", ce.Check)
@@ -51,59 +56,37 @@ func Example() {
 	// Output:
 	// error: <nil>
 	// builder: https://ci.example.com/builder@v1
+	// signed by the trusted key: true
 	// failed check: subject
 }
 
-// trustKey is a stand-in BundleVerifier for the example: the keyless
-// package's Verifier is the real one (certificate chain, identity,
-// transparency log). It reads the DSSE envelope out of the bundle and
-// accepts it when key signed it.
-type trustKey struct{ key sign.Verifier }
-
-func (k trustKey) VerifyBundle(ctx context.Context, bundle []byte, digest string) (*sign.Envelope, error) {
-	var b struct {
-		DSSEEnvelope json.RawMessage `json:"dsseEnvelope"`
-	}
-	if err := json.Unmarshal(bundle, &b); err != nil {
-		return nil, err
-	}
-	env, err := sign.ParseEnvelope(b.DSSEEnvelope)
-	if err != nil {
-		return nil, err
-	}
-	for _, s := range env.Signatures {
-		if k.key.Verify(ctx, env.PAE(), s.Sig) == nil {
-			return env, nil
-		}
-	}
-	return nil, errors.New("untrusted bundle")
-}
-
-// A bundle is verified by a BundleVerifier for the artifact's digest; only
-// then is its statement read and checked.
-func ExampleVerifyBundle() {
+// A release is trusted when both release managers signed it, or the CI
+// key did: AnyOf combines the two rules.
+func ExampleAnyOf() {
 	ctx := context.Background()
-	key, _ := sign.GenerateKey(sign.Ed25519)
+	alice, _ := sign.GenerateKey(sign.Ed25519)
+	bob, _ := sign.GenerateKey(sign.Ed25519)
+	ci, _ := sign.GenerateKey(sign.ECDSAP256SHA256)
+	managers, _ := verify.Keys(verify.WithPublicKeys(alice.Public(), bob.Public()), verify.WithThreshold(2))
+	robot, _ := verify.Keys(verify.WithPublicKeys(ci.Public()))
+	auth := verify.AnyOf(managers, robot)
+
 	digest, _ := provenance.HashReader(strings.NewReader("artifact bytes"))
 	rec := provenance.NewRecorder(provenance.Builder{ID: "https://ci.example.com/builder@v1"}, "https://example.com/make@v1")
 	_ = rec.SetExternalParameter("target", "release")
 	_ = rec.AddSubject(provenance.Subject{Name: "app", Digest: digest})
 	stmt, _ := rec.MarshalStatement()
-	env, _ := sign.SignStatement(ctx, stmt, key)
-	envJSON, _ := json.Marshal(env)
-	bundle, _ := json.Marshal(map[string]any{"dsseEnvelope": json.RawMessage(envJSON)})
-
-	kv, _ := sign.VerifierFor(key)
-	res, err := verify.VerifyBundle(ctx, trustKey{kv}, bundle, verify.Expectations{
-		SubjectDigest: digest,
-		BuilderID:     "https://ci.example.com/builder@v1",
-	})
-	fmt.Println("error:", err)
-	for _, c := range res.Checks[:2] {
-		fmt.Println(c.Name, c.Outcome)
+	want := verify.Expectations{SubjectDigest: digest}
+	for _, signers := range [][]sign.Signer{{alice}, {alice, bob}, {ci}} {
+		att, err := sign.Attest(ctx, stmt, signers...)
+		if err != nil {
+			panic(err)
+		}
+		_, err = verify.Verify(ctx, auth, att, want)
+		fmt.Printf("%d signer(s): trusted %v\n", len(signers), err == nil)
 	}
 	// Output:
-	// error: <nil>
-	// signature passed
-	// payloadType passed
+	// 1 signer(s): trusted false
+	// 2 signer(s): trusted true
+	// 1 signer(s): trusted true
 }

@@ -55,14 +55,15 @@ func resolveImage(ctx context.Context, ref string, opts []oci.Option) (*ImageRes
 	return &ImageResult{Image: repo + "@" + digest, Name: repo, Digest: provenance.DigestSet{provenance.AlgSHA256: hex}}, nil
 }
 
-// VerifyImage fetches the attestations of the image ref (a tag is resolved
-// to its digest once) and verifies each: signature first, then the
-// statement, whose subject must be the image's digest (want.SubjectDigest
-// is replaced by it). It fails with ErrNoAttestation, joined with each
-// attestation's failure, when none passes. opts configure registry access
-// (oci.WithInsecure, oci.WithAuth, …); with want.PredicateType set, only
-// attestations of that type are downloaded.
-func (v *Verifier) VerifyImage(ctx context.Context, ref string, want Expectations, opts ...oci.Option) (*ImageResult, error) {
+// VerifyImage verifies the attestations of the image ref (a tag is
+// resolved to its digest once, and only the digest is used from then on):
+// each is verified with Verify, with auth, against want whose
+// SubjectDigest is replaced by the image's digest. It fails with
+// ErrNoAttestation, joined with each attestation's failure, when none
+// passes. opts configure registry access (oci.WithInsecure, oci.WithAuth,
+// oci.WithLayout, …); with want.PredicateType set, only attestations of
+// that type are downloaded.
+func VerifyImage(ctx context.Context, auth Authenticator, ref string, want Expectations, opts ...oci.Option) (*ImageResult, error) {
 	img, err := resolveImage(ctx, ref, opts)
 	if err != nil {
 		return nil, err
@@ -70,14 +71,14 @@ func (v *Verifier) VerifyImage(ctx context.Context, ref string, want Expectation
 	if want.PredicateType != "" {
 		opts = append(opts[:len(opts):len(opts)], oci.WithPredicateType(want.PredicateType))
 	}
-	envs, err := oci.Fetch(ctx, img.Image, opts...)
+	atts, err := listAttestations(ctx, img.Image, opts)
 	if err != nil {
 		return img, err
 	}
 	want.SubjectDigest = img.Digest
 	var errs []error
-	for _, env := range envs {
-		r, err := v.VerifyEnvelope(ctx, env, want)
+	for _, a := range atts {
+		r, err := Verify(ctx, auth, a, want)
 		img.Attestations = append(img.Attestations, r)
 		if err != nil {
 			errs = append(errs, err)
@@ -85,14 +86,14 @@ func (v *Verifier) VerifyImage(ctx context.Context, ref string, want Expectation
 	}
 	if len(img.Verified()) == 0 {
 		return img, errors.Join(append([]error{&CheckError{Check: "attestations", Want: "at least 1 verified attestation",
-			Got: fmt.Sprintf("0 of %d", len(envs)), Err: ErrNoAttestation}}, errs...)...)
+			Got: fmt.Sprintf("0 of %d", len(atts)), Err: ErrNoAttestation}}, errs...)...)
 	}
 	return img, nil
 }
 
 // EvaluateImage resolves ref to a digest, lists its attestations (both
 // layouts, with the Sigstore bundles of referrers) and evaluates them with
-// EvaluateAttestations, with the image's repository as the artifact name.
+// Evaluate, with the image's repository as the artifact name.
 func (e *Engine) EvaluateImage(ctx context.Context, ref string, opts ...oci.Option) (*Report, error) {
 	img, err := resolveImage(ctx, ref, opts)
 	if err != nil {
@@ -102,32 +103,38 @@ func (e *Engine) EvaluateImage(ctx context.Context, ref string, opts ...oci.Opti
 	if err != nil {
 		return nil, err
 	}
-	return e.EvaluateAttestations(ctx, Artifact{Name: img.Name, Digest: img.Digest}, atts)
+	return e.Evaluate(ctx, Artifact{Name: img.Name, Digest: img.Digest}, atts)
 }
 
-func listAttestations(ctx context.Context, image string, opts []oci.Option) ([]Attestation, error) {
+// listAttestations is this package's one use of oci.List: it turns what
+// a registry holds into the attestations every verifier here takes. A
+// bundle that does not parse (which oci.List would already have skipped)
+// leaves the attestation with its envelope only, so that a rule of keys
+// can still judge it and a rule of identities refuses it.
+func listAttestations(ctx context.Context, image string, opts []oci.Option) ([]*sign.Attestation, error) {
 	list, err := oci.List(ctx, image, opts...)
 	if err != nil {
 		return nil, err
 	}
-	atts := make([]Attestation, len(list))
+	atts := make([]*sign.Attestation, len(list))
 	for i, a := range list {
-		atts[i] = Attestation{Envelope: a.Envelope, Bundle: a.Bundle}
+		atts[i] = &sign.Attestation{Envelope: a.Envelope}
+		if len(a.Bundle) > 0 {
+			if b, err := sign.ParseBundle(a.Bundle); err == nil {
+				atts[i].Bundle = b
+			}
+		}
 	}
 	return atts, nil
 }
 
-// OCIFetcher returns a Fetcher that reads attestations from registries
-// with the oci package, for policies that verify dependencies. It is an
-// AttestationFetcher: dependencies are evaluated with their bundles.
+// OCIFetcher returns a Fetcher that reads attestations (with their
+// Sigstore bundles) from registries with the oci package, for policies
+// that verify dependencies.
 func OCIFetcher(opts ...oci.Option) Fetcher { return ociFetcher(opts) }
 
 type ociFetcher []oci.Option
 
-func (f ociFetcher) Fetch(ctx context.Context, image string) ([]*sign.Envelope, error) {
-	return oci.Fetch(ctx, image, f...)
-}
-
-func (f ociFetcher) FetchAttestations(ctx context.Context, image string) ([]Attestation, error) {
+func (f ociFetcher) Fetch(ctx context.Context, image string) ([]*sign.Attestation, error) {
 	return listAttestations(ctx, image, f)
 }

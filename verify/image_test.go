@@ -59,7 +59,7 @@ func TestVerifyImage(t *testing.T) {
 			ref := reg.PushRandomImage(t, repo)
 			attach(t, ref, envelope(t, imageStatement(t, ref), key), layout)
 
-			res, err := v.VerifyImage(ctx, ref, want, oci.WithInsecure())
+			res, err := verify.VerifyImage(ctx, v.auth, ref, want, oci.WithInsecure())
 			if err != nil {
 				t.Fatalf("VerifyImage: %v", err)
 			}
@@ -67,7 +67,7 @@ func TestVerifyImage(t *testing.T) {
 				t.Fatalf("result: %+v", res)
 			}
 			// By tag: resolved to the same digest.
-			byTag, err := v.VerifyImage(ctx, reg.Host()+"/"+repo+":latest", want, oci.WithInsecure())
+			byTag, err := verify.VerifyImage(ctx, v.auth, reg.Host()+"/"+repo+":latest", want, oci.WithInsecure())
 			if err != nil || byTag.Image != ref {
 				t.Fatalf("by tag: %v %+v", err, byTag)
 			}
@@ -76,7 +76,7 @@ func TestVerifyImage(t *testing.T) {
 
 	t.Run("unsigned image", func(t *testing.T) {
 		ref := reg.PushRandomImage(t, "unsigned")
-		if _, err := v.VerifyImage(ctx, ref, want, oci.WithInsecure()); !errors.Is(err, verify.ErrNoAttestation) {
+		if _, err := verify.VerifyImage(ctx, v.auth, ref, want, oci.WithInsecure()); !errors.Is(err, verify.ErrNoAttestation) {
 			t.Fatalf("err = %v", err)
 		}
 	})
@@ -89,7 +89,7 @@ func TestVerifyImage(t *testing.T) {
 		if n := reg.CopyAttestations(t, a, b); n != 1 {
 			t.Fatalf("copied %d attestations, want 1", n)
 		}
-		_, err := v.VerifyImage(ctx, b, want, oci.WithInsecure())
+		_, err := verify.VerifyImage(ctx, v.auth, b, want, oci.WithInsecure())
 		if !errors.Is(err, verify.ErrNoAttestation) || !errors.Is(err, verify.ErrSubject) {
 			t.Fatalf("err = %v, want ErrNoAttestation and ErrSubject", err)
 		}
@@ -97,7 +97,7 @@ func TestVerifyImage(t *testing.T) {
 	t.Run("signed by another key", func(t *testing.T) {
 		ref := reg.PushRandomImage(t, "stranger")
 		attach(t, ref, envelope(t, imageStatement(t, ref), genKey(t, sign.Ed25519)), oci.Referrers)
-		if _, err := v.VerifyImage(ctx, ref, want, oci.WithInsecure()); !errors.Is(err, verify.ErrSignature) {
+		if _, err := verify.VerifyImage(ctx, v.auth, ref, want, oci.WithInsecure()); !errors.Is(err, verify.ErrSignature) {
 			t.Fatalf("err = %v", err)
 		}
 	})

@@ -35,7 +35,7 @@ const MaxPolicySize = 1 << 20
 
 // ErrPolicy is wrapped by every error about the policy itself (as opposed
 // to the attestations it judges).
-var ErrPolicy = errors.New("invalid policy")
+var ErrPolicy = errors.New("verify: invalid policy")
 
 // PolicyError points at the line and field of a policy file that is wrong.
 type PolicyError struct {
@@ -47,7 +47,7 @@ type PolicyError struct {
 
 func (e *PolicyError) Error() string {
 	var b strings.Builder
-	b.WriteString("policy")
+	b.WriteString("verify: policy")
 	if e.File != "" {
 		b.WriteString(" " + e.File)
 	}
@@ -177,9 +177,10 @@ type SignerRule struct {
 	Keys []KeyRef `yaml:"keys,omitempty" json:"keys,omitempty"`
 	// Threshold is how many distinct keys must sign; default 1.
 	Threshold int `yaml:"threshold,omitempty" json:"threshold,omitempty"`
-	// Identities are trusted keyless identities (certificate issuer and
-	// subject); they need a keyless verifier (WithIdentityVerifier). An
-	// attestation verified by a key or by an identity is trusted.
+	// Identities are trusted keyless identities (certificate issuer,
+	// subject and Fulcio extensions); they need a keyless authenticator
+	// (WithIdentities). An attestation verified by a key or by an identity
+	// is trusted.
 	Identities []Identity `yaml:"identities,omitempty" json:"identities,omitempty"`
 }
 
@@ -190,15 +191,6 @@ type KeyRef struct {
 	PEM  string `yaml:"pem,omitempty" json:"pem,omitempty"`
 	File string `yaml:"file,omitempty" json:"file,omitempty"`
 	KMS  string `yaml:"kms,omitempty" json:"kms,omitempty"`
-}
-
-// Identity is a keyless signer identity: the OIDC issuer (exact) and the
-// certificate subject (SAN), exact or as a regular expression that must
-// match in full (the keyless verifier anchors it).
-type Identity struct {
-	Issuer        string `yaml:"issuer" json:"issuer"`
-	Subject       string `yaml:"subject,omitempty" json:"subject,omitempty"`
-	SubjectRegexp string `yaml:"subjectRegexp,omitempty" json:"subjectRegexp,omitempty"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("720h").
@@ -561,17 +553,42 @@ func (p *Policy) validate() error {
 		}
 		for j, id := range s.Identities {
 			g := fmt.Sprintf("%s.identities[%d]", f, j)
-			if err := absoluteURI(id.Issuer); err != nil {
-				return p.errAt(g+".issuer", "%v", err)
+			if err := validateIdentity(id); err != nil {
+				return p.errAt(g+err.field, "%v", err.err)
 			}
-			if (id.Subject == "") == (id.SubjectRegexp == "") {
-				return p.errAt(g, "exactly one of subject and subjectRegexp")
-			}
-			if id.SubjectRegexp != "" {
-				if _, err := regexp.Compile(id.SubjectRegexp); err != nil {
-					return p.errAt(g+".subjectRegexp", "%v", err)
-				}
-			}
+		}
+	}
+	return nil
+}
+
+type identityError struct {
+	field string // ".issuer", ... or "" for the identity itself
+	err   error
+}
+
+// validateIdentity checks a policy identity: exactly one of issuer (an
+// absolute URI) and issuerRegexp, exactly one of subject and
+// subjectRegexp, regular expressions that compile. The Fulcio extension
+// fields are free text compared exactly; an empty one is not checked (a
+// file cannot write one empty: the schema walk refuses it).
+func validateIdentity(id Identity) *identityError {
+	if (id.Issuer == "") == (id.IssuerRegexp == "") {
+		return &identityError{"", errors.New("exactly one of issuer and issuerRegexp")}
+	}
+	if id.Issuer != "" {
+		if err := absoluteURI(id.Issuer); err != nil {
+			return &identityError{".issuer", err}
+		}
+	}
+	if (id.Subject == "") == (id.SubjectRegexp == "") {
+		return &identityError{"", errors.New("exactly one of subject and subjectRegexp")}
+	}
+	for _, re := range []struct{ field, expr string }{{".issuerRegexp", id.IssuerRegexp}, {".subjectRegexp", id.SubjectRegexp}} {
+		if re.expr == "" {
+			continue
+		}
+		if _, err := regexp.Compile(re.expr); err != nil {
+			return &identityError{re.field, err}
 		}
 	}
 	return nil

@@ -254,7 +254,7 @@ func TestPolicyTable(t *testing.T) {
 			if art == "" {
 				art = "registry.example.com/app"
 			}
-			rep, err := eng.Evaluate(ctx, verify.Artifact{Name: art, Digest: digestOf("artifact")}, c.envs(t))
+			rep, err := eng.Evaluate(ctx, verify.Artifact{Name: art, Digest: digestOf("artifact")}, attsOf(c.envs(t)...))
 			if c.want == nil {
 				if err != nil {
 					t.Fatalf("want pass, got %v\n%s", err, rep)
@@ -290,10 +290,10 @@ func TestPolicyThreshold(t *testing.T) {
 		t.Fatal(err)
 	}
 	art := verify.Artifact{Name: "x", Digest: digestOf("artifact")}
-	if _, err := eng.Evaluate(ctx, art, []*sign.Envelope{envelope(t, build{}.statement(t), a)}); !errors.Is(err, verify.ErrNoAttestation) {
+	if _, err := eng.Evaluate(ctx, art, attsOf(envelope(t, build{}.statement(t), a))); !errors.Is(err, verify.ErrNoAttestation) {
 		t.Fatalf("one of two keys: %v", err)
 	}
-	if rep, err := eng.Evaluate(ctx, art, []*sign.Envelope{envelope(t, build{}.statement(t), a, b)}); err != nil {
+	if rep, err := eng.Evaluate(ctx, art, attsOf(envelope(t, build{}.statement(t), a, b))); err != nil {
 		t.Fatalf("both keys: %v\n%s", err, rep)
 	}
 }
@@ -361,7 +361,7 @@ func TestPolicyFileKeysAndJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := eng.Evaluate(ctx, verify.Artifact{Name: "app", Digest: digestOf("artifact")}, []*sign.Envelope{envelope(t, build{}.statement(t), key)}); err != nil {
+	if rep, err := eng.Evaluate(ctx, verify.Artifact{Name: "app", Digest: digestOf("artifact")}, attsOf(envelope(t, build{}.statement(t), key))); err != nil {
 		t.Fatalf("%v\n%s", err, rep)
 	}
 	// A KMS key without a resolver, and keyless identities, fail closed.
@@ -388,7 +388,7 @@ func TestPolicyFileKeysAndJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := eng.Evaluate(ctx, verify.Artifact{Name: "app", Digest: digestOf("artifact")}, []*sign.Envelope{envelope(t, build{}.statement(t), key)}); err != nil {
+	if _, err := eng.Evaluate(ctx, verify.Artifact{Name: "app", Digest: digestOf("artifact")}, attsOf(envelope(t, build{}.statement(t), key))); err != nil {
 		t.Fatal(err)
 	}
 }

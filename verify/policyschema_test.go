@@ -17,6 +17,7 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sign"
 	"github.com/slsakit/slsakit/verify"
@@ -117,6 +118,15 @@ func deepCopy(t testing.TB, v any) any {
 	return out
 }
 
+// allExtensions is a policy identity with every Fulcio extension set.
+func allExtensions() map[string]any {
+	id := map[string]any{"issuer": "https://issuer.example.com", "subject": "ci@example.com"}
+	for _, f := range (&verify.Identity{}).Extensions() {
+		id[f.Name] = "v-" + f.Name
+	}
+	return id
+}
+
 func pemBlock(t testing.TB, s sign.Signer) string {
 	t.Helper()
 	b, err := sign.MarshalPublicKey(s.Public())
@@ -151,7 +161,7 @@ func maximalPolicy(t testing.TB, pem string) map[string]any {
 			"artifacts":  "**",
 			"threshold":  1,
 			"keys":       []any{map[string]any{"pem": pem}, map[string]any{"file": "k.pub"}, map[string]any{"kms": "test://k"}},
-			"identities": []any{map[string]any{"issuer": "https://issuer.example.com", "subject": "ci@example.com"}, map[string]any{"issuer": "https://issuer.example.com", "subjectRegexp": "ci@.*"}},
+			"identities": []any{map[string]any{"issuer": "https://issuer.example.com", "subject": "ci@example.com"}, map[string]any{"issuerRegexp": "https://issuer[.]example[.]com", "subjectRegexp": "ci@.*"}, allExtensions()},
 		}},
 	}
 	b, err := yaml.Marshal(doc)
@@ -315,33 +325,48 @@ func setGo(v reflect.Value, parts []string, prefix string) (string, bool) {
 // mapFetcher serves attestations by "repo@sha256:hex".
 type mapFetcher map[string][]*sign.Envelope
 
-func (m mapFetcher) Fetch(_ context.Context, image string) ([]*sign.Envelope, error) {
-	return m[image], nil
+func (m mapFetcher) Fetch(_ context.Context, image string) ([]*sign.Attestation, error) {
+	return attsOf(m[image]...), nil
 }
 
-// fakeBundle is the stand-in Sigstore bundle of fakeIdentities: the
-// identity it claims and the envelope. The keyless package does the real
-// matching (tested there); here the point is that the engine hands the
-// rule's identities to the verifier and obeys its verdict.
-type fakeBundle struct {
-	Issuer, Subject string
-	Envelope        *sign.Envelope
+// fakeBundle is the stand-in Sigstore bundle of fakeIdentities: a bundle
+// whose key hint is the JSON of the identity it claims. The keyless
+// package does the real matching (tested there); here the point is that
+// the engine hands the rule's identities, every field of them, to the
+// authenticator and obeys its verdict.
+func fakeBundle(t *testing.T, claim verify.Identity, env *sign.Envelope) *sign.Attestation {
+	t.Helper()
+	hint, err := json.Marshal(claim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := bundleOf(t, env)
+	b.VerificationMaterial.PublicKey.Hint = string(hint)
+	return &sign.Attestation{Envelope: env, Bundle: b}
 }
 
 type fakeIdentities []verify.Identity
 
-func (ids fakeIdentities) VerifyBundle(_ context.Context, b []byte, _ string) (*sign.Envelope, error) {
-	var fb fakeBundle
-	if err := json.Unmarshal(b, &fb); err != nil {
+func (ids fakeIdentities) Authenticate(_ context.Context, att *sign.Attestation, _ intoto.DigestSet) (*verify.Authenticated, error) {
+	if att.Bundle == nil {
+		return nil, errors.New("no bundle")
+	}
+	var claim verify.Identity
+	if err := json.Unmarshal([]byte(att.Bundle.VerificationMaterial.PublicKey.Hint), &claim); err != nil {
 		return nil, err
 	}
+	full := func(expr, s string) bool { return regexp.MustCompile(`^(?:` + expr + `)$`).MatchString(s) }
 	for _, id := range ids {
-		if id.Issuer != fb.Issuer {
+		if id.Issuer != "" && id.Issuer != claim.Issuer || id.IssuerRegexp != "" && !full(id.IssuerRegexp, claim.Issuer) ||
+			id.Subject != "" && id.Subject != claim.Subject || id.SubjectRegexp != "" && !full(id.SubjectRegexp, claim.Subject) {
 			continue
 		}
-		if id.Subject != "" && id.Subject == fb.Subject ||
-			id.SubjectRegexp != "" && regexp.MustCompile(`^(?:`+id.SubjectRegexp+`)$`).MatchString(fb.Subject) {
-			return fb.Envelope, nil
+		ok, got := true, claim.Extensions()
+		for i, f := range id.Extensions() {
+			ok = ok && (f.Value == "" || f.Value == got[i].Value)
+		}
+		if ok {
+			return &verify.Authenticated{Envelope: att.Bundle.DSSEEnvelope, Signers: []verify.Signer{{Identity: &claim}}}, nil
 		}
 	}
 	return nil, errors.New("identity not trusted")
@@ -354,7 +379,7 @@ func (ids fakeIdentities) VerifyBundle(_ context.Context, b []byte, _ string) (*
 type enforceCase struct {
 	pass, fail string // policy bodies; SIGNERS is replaced by the default signer rule
 	art        string // artifact digest name; default "artifact"
-	atts       func(t *testing.T) []verify.Attestation
+	atts       func(t *testing.T) []*sign.Attestation
 	fetch      mapFetcher
 	want       error
 }
@@ -381,20 +406,23 @@ func TestSchemaEveryFieldIsEnforced(t *testing.T) {
 	idRule := func(id string) string { return signers("    identities:\n      - " + id + "\n") }
 	const goodID = "issuer: https://issuer.example.com\n        subject: ci@example.com"
 
-	good := func(t *testing.T) []verify.Attestation {
-		return []verify.Attestation{{Envelope: envelope(t, build{}.statement(t), root)}}
+	good := func(t *testing.T) []*sign.Attestation {
+		return attsOf(envelope(t, build{}.statement(t), root))
 	}
-	signedBy := func(b build, s ...sign.Signer) func(t *testing.T) []verify.Attestation {
-		return func(t *testing.T) []verify.Attestation {
-			return []verify.Attestation{{Envelope: envelope(t, b.statement(t), s...)}}
+	signedBy := func(b build, s ...sign.Signer) func(t *testing.T) []*sign.Attestation {
+		return func(t *testing.T) []*sign.Attestation {
+			return attsOf(envelope(t, b.statement(t), s...))
 		}
 	}
-	bundled := func(t *testing.T) []verify.Attestation {
-		b, err := json.Marshal(fakeBundle{Issuer: "https://issuer.example.com", Subject: "ci@example.com", Envelope: envelope(t, build{}.statement(t), stranger)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return []verify.Attestation{{Bundle: b}}
+	// The bundle claims ci@example.com at issuer.example.com, with every
+	// Fulcio extension set to "v-" and its name.
+	claim := verify.Identity{Issuer: "https://issuer.example.com", Subject: "ci@example.com"}
+	claimExt := reflect.ValueOf(&claim).Elem()
+	for _, f := range claim.Extensions() {
+		claimExt.FieldByNameFunc(func(n string) bool { return strings.EqualFold(n, f.Name) }).SetString("v-" + f.Name)
+	}
+	bundled := func(t *testing.T) []*sign.Attestation {
+		return []*sign.Attestation{fakeBundle(t, claim, envelope(t, build{}.statement(t), stranger))}
 	}
 	image := func(name string) provenance.ResourceDescriptor {
 		return provenance.ResourceDescriptor{URI: "oci://registry.example.com/" + name, Digest: provenance.DigestSet{"sha256": digestOf(name)["sha256"]}}
@@ -454,6 +482,14 @@ func TestSchemaEveryFieldIsEnforced(t *testing.T) {
 		"signers[].identities[].issuer":        {pass: idRule(goodID), fail: idRule("issuer: https://other.example.com\n        subject: ci@example.com"), atts: bundled, want: verify.ErrNoAttestation},
 		"signers[].identities[].subject":       {pass: idRule(goodID), fail: idRule("issuer: https://issuer.example.com\n        subject: other@example.com"), atts: bundled, want: verify.ErrNoAttestation},
 		"signers[].identities[].subjectRegexp": {pass: idRule("issuer: https://issuer.example.com\n        subjectRegexp: ci@.*"), fail: idRule("issuer: https://issuer.example.com\n        subjectRegexp: other@.*"), atts: bundled, want: verify.ErrNoAttestation},
+		"signers[].identities[].issuerRegexp":  {pass: idRule("issuerRegexp: https://issuer[.]example[.]com\n        subject: ci@example.com"), fail: idRule("issuerRegexp: https://other[.].*\n        subject: ci@example.com"), atts: bundled, want: verify.ErrNoAttestation},
+	}
+	// Every Fulcio extension of an identity: the claimed value passes,
+	// another fails.
+	for _, f := range claim.Extensions() {
+		cases["signers[].identities[]."+f.Name] = enforceCase{
+			pass: idRule(goodID + "\n        " + f.Name + ": " + f.Value), fail: idRule(goodID + "\n        " + f.Name + ": other"),
+			atts: bundled, want: verify.ErrNoAttestation}
 	}
 	// version selects the schema; it is not a rule an attestation can fail.
 	exempt := []string{"version"}
@@ -467,7 +503,9 @@ func TestSchemaEveryFieldIsEnforced(t *testing.T) {
 		}
 		return nil, errors.New("unknown key")
 	})
-	identities := verify.WithIdentityVerifier(func(ids []verify.Identity) (verify.BundleVerifier, error) { return fakeIdentities(ids), nil })
+	identities := verify.WithIdentities(func(ids []verify.Identity, _ func() time.Time) (verify.Authenticator, error) {
+		return fakeIdentities(ids), nil
+	})
 	load := func(t *testing.T, body string) (*verify.Policy, any) {
 		t.Helper()
 		if !regexp.MustCompile(`(?m)^signers:`).MatchString(body) && !strings.Contains(body, "SIGNERS") {
@@ -511,7 +549,7 @@ func TestSchemaEveryFieldIsEnforced(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				rep, err := eng.EvaluateAttestations(ctx, art, c.atts(t))
+				rep, err := eng.Evaluate(ctx, art, c.atts(t))
 				return rep, err, tree
 			}
 			if rep, err, _ := run(c.pass); err != nil {
@@ -653,7 +691,7 @@ func TestPolicyValuesThatLoad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rep, err := eng.Evaluate(ctx, verify.Artifact{Name: "app", Digest: digestOf("artifact")}, []*sign.Envelope{env})
+		rep, err := eng.Evaluate(ctx, verify.Artifact{Name: "app", Digest: digestOf("artifact")}, attsOf(env))
 		if (err == nil) != c.pass {
 			t.Errorf("%q: err = %v, want pass %v\n%s", c.rule, err, c.pass, rep)
 		}
@@ -716,7 +754,7 @@ func TestPolicyGoBuiltChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := eng.Evaluate(context.Background(), verify.Artifact{Name: "app", Digest: digestOf("artifact")}, []*sign.Envelope{envelope(t, build{}.statement(t), key)}); err != nil {
+	if rep, err := eng.Evaluate(context.Background(), verify.Artifact{Name: "app", Digest: digestOf("artifact")}, attsOf(envelope(t, build{}.statement(t), key))); err != nil {
 		t.Fatalf("map[string]string equals: %v\n%s", err, rep)
 	}
 }
@@ -739,7 +777,7 @@ func TestParameterRuleAddedAfterNewEngineFailsClosed(t *testing.T) {
 		{Name: "absent"},
 	} {
 		p.Parameters = []verify.ParameterRule{r}
-		if _, err := eng.Evaluate(ctx, verify.Artifact{Name: "app", Digest: digestOf("artifact")}, []*sign.Envelope{env}); !errors.Is(err, verify.ErrParameter) {
+		if _, err := eng.Evaluate(ctx, verify.Artifact{Name: "app", Digest: digestOf("artifact")}, attsOf(env)); !errors.Is(err, verify.ErrParameter) {
 			t.Errorf("%+v added after NewEngine: err = %v, want ErrParameter", r, err)
 		}
 	}

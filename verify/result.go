@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sign"
@@ -29,13 +30,23 @@ type Check struct {
 	Reason  string
 }
 
-// Result reports a verification: every check in the order made, the keys
-// whose signatures verified, and the statement once it was authenticated.
+// Result reports a verification: every check in the order made, who
+// signed and when, and the statement once it was authenticated.
 type Result struct {
-	Envelope  *sign.Envelope
-	Statement *provenance.Statement // nil unless the signatures verified and it parsed
-	Signers   []string              // sign.PublicKeyID of each trusted key that signed
-	Checks    []Check
+	// Envelope is the envelope the Authenticator vouched for; when
+	// authentication failed, the one the attestation presented (for the
+	// report: it is not authenticated, and Statement is nil).
+	Envelope *sign.Envelope
+	// Statement is nil unless the attestation was authenticated and it
+	// parsed.
+	Statement *provenance.Statement
+	// Signers are who signed, as the Authenticator verified: trusted keys
+	// or certificate identities.
+	Signers []Signer
+	// Times are when it was signed, as verified (transparency log,
+	// timestamp authorities); empty for key signatures.
+	Times  []time.Time
+	Checks []Check
 }
 
 // Err joins the errors of the failed checks; nil when none failed.
@@ -64,7 +75,7 @@ func (r *Result) String() string {
 		fmt.Fprintf(&b, "  %-7s %-13s", c.Outcome, c.Name)
 		switch c.Outcome {
 		case Failed:
-			fmt.Fprintf(&b, " %v", errors.Unwrap(c.Err))
+			fmt.Fprintf(&b, " %s", unprefixed(errors.Unwrap(c.Err)))
 			if c.Want != "" || c.Got != "" {
 				fmt.Fprintf(&b, " (want %s, got %s)", quoteOrNone(c.Want), quoteOrNone(c.Got))
 			}

@@ -24,7 +24,7 @@ func checkStatement(r *Result, payload []byte, want Expectations, maxSize int) {
 			sentinel = ErrPredicateType
 		}
 		r.fail("statement", "", "", fmt.Errorf("%w: %w", sentinel, err))
-		for _, name := range statementChecks[1:] {
+		for _, name := range statementChecks[2:] {
 			r.skip(name, "statement unreadable")
 		}
 		return

@@ -54,7 +54,9 @@ type TimeError struct {
 	Limit  time.Time
 }
 
-func (e *TimeError) Error() string {
+func (e *TimeError) Error() string { return "verify: " + e.problem() }
+
+func (e *TimeError) problem() string {
 	switch e.Problem {
 	case TimeMissing:
 		if isUnixZero(e.Time) {

@@ -2,145 +2,12 @@ package verify
 
 import (
 	"context"
-	"crypto"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sign"
 )
-
-// DefaultMaxSignatures bounds how many signatures one envelope may carry;
-// each is tried against every trusted key, so the bound caps the work an
-// attacker-supplied envelope can cause.
-const DefaultMaxSignatures = 16
-
-// Option configures a Verifier.
-type Option func(*config) error
-
-type config struct {
-	keys          []sign.Verifier
-	threshold     int
-	payloadType   string
-	maxSize       int
-	maxSignatures int
-}
-
-// WithKeys trusts signatures made by these verifiers' keys. Use
-// sign.NewVerifier for a public key, or kms.NewVerifier for a KMS key.
-func WithKeys(keys ...sign.Verifier) Option {
-	return func(c *config) error {
-		for i, k := range keys {
-			if k == nil {
-				return fmt.Errorf("verify: key %d is nil", i)
-			}
-		}
-		c.keys = append(c.keys, keys...)
-		return nil
-	}
-}
-
-// WithPublicKeys trusts these public keys with their default algorithm
-// (ECDSA by curve, Ed25519, RSA PKCS#1 v1.5 SHA-256). For RSA-PSS build the
-// verifier with sign.NewVerifier and pass it to WithKeys.
-func WithPublicKeys(pubs ...crypto.PublicKey) Option {
-	return func(c *config) error {
-		for i, p := range pubs {
-			v, err := sign.NewVerifier(p, "")
-			if err != nil {
-				return fmt.Errorf("verify: public key %d: %w", i, err)
-			}
-			c.keys = append(c.keys, v)
-		}
-		return nil
-	}
-}
-
-// WithPublicKeyPEM trusts the PEM-encoded public keys (PKIX "PUBLIC KEY" or
-// a certificate), as written by cosign generate-key-pair or quickstart.
-func WithPublicKeyPEM(pems ...[]byte) Option {
-	return func(c *config) error {
-		for i, p := range pems {
-			pub, err := sign.LoadPublicKey(p)
-			if err != nil {
-				return fmt.Errorf("verify: PEM key %d: %w", i, err)
-			}
-			if err := WithPublicKeys(pub)(c); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-}
-
-// WithThreshold requires signatures by at least n distinct trusted keys.
-// The default is 1.
-func WithThreshold(n int) Option {
-	return func(c *config) error {
-		if n < 1 {
-			return fmt.Errorf("verify: threshold %d < 1", n)
-		}
-		c.threshold = n
-		return nil
-	}
-}
-
-// WithPayloadType sets the payload type the envelope must carry. The
-// default is sign.PayloadTypeInToto.
-func WithPayloadType(t string) Option {
-	return func(c *config) error { c.payloadType = t; return nil }
-}
-
-// WithMaxSize sets the largest serialized envelope accepted, in bytes.
-func WithMaxSize(n int) Option {
-	return func(c *config) error { c.maxSize = n; return nil }
-}
-
-// Verifier checks DSSE envelopes against trusted keys and the statements
-// inside them against expectations. It is safe for concurrent use.
-type Verifier struct {
-	cfg config
-	ids []string // PublicKeyID of each key, parallel to cfg.keys
-}
-
-// New returns a Verifier. At least one key is required.
-func New(opts ...Option) (*Verifier, error) {
-	cfg := config{
-		threshold:     1,
-		payloadType:   sign.PayloadTypeInToto,
-		maxSize:       sign.DefaultMaxEnvelopeSize,
-		maxSignatures: DefaultMaxSignatures,
-	}
-	for _, o := range opts {
-		if err := o(&cfg); err != nil {
-			return nil, err
-		}
-	}
-	if len(cfg.keys) == 0 {
-		return nil, ErrNoKeys
-	}
-	v := &Verifier{cfg: cfg, ids: make([]string, len(cfg.keys))}
-	for i, k := range cfg.keys {
-		id, err := sign.PublicKeyID(k.Public())
-		if err != nil {
-			return nil, fmt.Errorf("verify: key %d: %w", i, err)
-		}
-		v.ids[i] = id
-	}
-	if distinct(v.ids) < cfg.threshold {
-		return nil, fmt.Errorf("verify: threshold %d is more than the %d distinct keys configured", cfg.threshold, distinct(v.ids))
-	}
-	return v, nil
-}
-
-func distinct(ids []string) int {
-	seen := map[string]bool{}
-	for _, id := range ids {
-		seen[id] = true
-	}
-	return len(seen)
-}
 
 // Expectations are what the statement must say. Empty fields are not
 // checked (their checks are reported as skipped).
@@ -148,8 +15,9 @@ type Expectations struct {
 	// SubjectDigest must match one subject of the statement: every algorithm
 	// the two digest sets share must agree, and they must share a strong
 	// one (intoto.DigestSet.MatchesStrong). It must validate and hold a
-	// strong algorithm itself; hex values may be in either case.
-	// Get it with provenance.HashFile or provenance.HashReader.
+	// strong algorithm itself; hex values may be in either case. It is
+	// also what the Authenticator is told the attestation is about (a
+	// Sigstore bundle is verified for it). Get it with DigestOfFile.
 	SubjectDigest provenance.DigestSet
 	// PredicateType is the exact predicate type URI, e.g.
 	// provenance.PredicateSLSAProvenanceV1.
@@ -160,91 +28,103 @@ type Expectations struct {
 	BuildType string
 }
 
-// Verify parses a serialized DSSE envelope and verifies it; see
-// VerifyEnvelope.
-func (v *Verifier) Verify(ctx context.Context, envelope []byte, want Expectations) (*Result, error) {
-	r := &Result{}
-	if len(envelope) > v.cfg.maxSize {
-		r.fail("envelope", "", "", fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(envelope), v.cfg.maxSize))
-		return r, r.Err()
-	}
-	env, err := sign.ParseEnvelope(envelope, sign.WithMaxSize(v.cfg.maxSize))
-	if err != nil {
-		sentinel := ErrMalformed
-		if errors.Is(err, sign.ErrTooLarge) {
-			sentinel = ErrTooLarge
-		}
-		r.fail("envelope", "", "", fmt.Errorf("%w: %w", sentinel, err))
-		return r, r.Err()
-	}
-	return v.VerifyEnvelope(ctx, env, want)
-}
+// statementChecks are the checks of what the payload says, skipped while
+// it is not authenticated.
+var statementChecks = []string{"payloadType", "statement", "predicateType", "subject", "builder", "buildType"}
 
-// VerifyEnvelope verifies env in this order, and trusts nothing it has not
-// checked yet: payload type; signatures by at least the threshold of
-// distinct trusted keys; only then the statement is parsed and its
-// predicate type, subject digest, builder ID and build type are compared
-// with want. The Result lists every check; the error joins a CheckError for
-// each failure, so errors.Is works for each sentinel.
-func (v *Verifier) VerifyEnvelope(ctx context.Context, env *sign.Envelope, want Expectations) (*Result, error) {
-	r := &Result{Envelope: env}
-	if env == nil {
-		r.fail("envelope", "", "", fmt.Errorf("%w: nil envelope", ErrMalformed))
-		return r, r.Err()
+// Verify authenticates att with auth and then, only then, reads its
+// statement and checks it against want, in this order:
+//
+//  1. envelope: att is an attestation with a DSSE envelope (its own or
+//     its bundle's);
+//  2. signature: auth vouches for the envelope (who signed and when are
+//     in Result.Signers and Result.Times);
+//  3. payloadType: exactly sign.PayloadTypeInToto;
+//  4. statement: the payload parses (in-toto Statement v1 or v0.1; SLSA
+//     provenance v1 or v0.2), strictly;
+//  5. predicateType, subject, builder, buildType: compared exactly with
+//     want.
+//
+// The Result lists every check, passed, failed or skipped (the statement's
+// checks are skipped when authentication failed: an unauthenticated
+// payload is never read). The error joins a *CheckError per failed check,
+// each unwrapping to a sentinel such as ErrSignature or ErrSubject.
+func Verify(ctx context.Context, auth Authenticator, att *sign.Attestation, want Expectations) (*Result, error) {
+	r := &Result{Envelope: presented(att)} // for the report until authenticated
+	if r.Envelope == nil {
+		r.fail("envelope", "a DSSE envelope", "none", fmt.Errorf("%w: no attestation envelope", ErrMalformed))
+		return r, skipStatement(r, "signature")
 	}
 	r.pass("envelope", "", "")
-
-	if env.PayloadType != v.cfg.payloadType {
-		r.fail("payloadType", v.cfg.payloadType, env.PayloadType, ErrPayloadType)
-	} else {
-		r.pass("payloadType", v.cfg.payloadType, env.PayloadType)
-	}
-	v.checkSignatures(ctx, r, env)
-	if err := r.Err(); err != nil {
-		// Never read an unauthenticated payload.
-		for _, name := range statementChecks {
-			r.skip(name, "signature not verified")
+	// An expected digest that weak or unknown algorithms could meet is a
+	// caller's mistake: refuse it before any authenticator is asked to
+	// verify a signature over it (a bundle is verified for the artifact).
+	subject := want.SubjectDigest
+	if len(subject) > 0 {
+		norm, err := expectedDigest(subject)
+		if err != nil {
+			r.fail("subject", "a strong expected digest", subject.String(), err)
+			for _, name := range append([]string{"signature"}, statementChecks...) {
+				if name != "subject" {
+					r.skip(name, "no usable expected digest")
+				}
+			}
+			return r, r.Err()
 		}
-		return r, err
+		subject = norm
 	}
-	checkStatement(r, env.Payload, want, v.cfg.maxSize)
+	au := authenticate(ctx, r, auth, att, subject)
+	if au == nil {
+		return r, skipStatement(r)
+	}
+	checkPayload(r, au.Envelope, want)
 	return r, r.Err()
 }
 
-var statementChecks = []string{"statement", "predicateType", "subject", "builder", "buildType"}
+// skipStatement reports the statement checks (and the named others) as
+// skipped and returns r's error: an unauthenticated payload is never read.
+func skipStatement(r *Result, also ...string) error {
+	for _, name := range append(also, statementChecks...) {
+		r.skip(name, "signature not verified")
+	}
+	return r.Err()
+}
 
-func (v *Verifier) checkSignatures(ctx context.Context, r *Result, env *sign.Envelope) {
-	want := fmt.Sprintf("%d of %d trusted keys", v.cfg.threshold, distinct(v.ids))
-	if len(env.Signatures) > v.cfg.maxSignatures {
-		r.fail("signature", want, fmt.Sprintf("%d signatures", len(env.Signatures)),
-			fmt.Errorf("%w: %d signatures, limit %d", ErrMalformed, len(env.Signatures), v.cfg.maxSignatures))
+// checkPayload checks an authenticated envelope's payload type, then its
+// statement.
+func checkPayload(r *Result, env *sign.Envelope, want Expectations) {
+	if env.PayloadType != sign.PayloadTypeInToto {
+		r.fail("payloadType", sign.PayloadTypeInToto, env.PayloadType, ErrPayloadType)
+		for _, name := range statementChecks[1:] {
+			r.skip(name, "not an in-toto statement")
+		}
 		return
 	}
-	pae := env.PAE()
-	signed := map[string]bool{} // distinct trusted key IDs with a valid signature
-	for _, s := range env.Signatures {
-		for i, k := range v.cfg.keys {
-			if signed[v.ids[i]] {
-				continue
-			}
-			if err := ctx.Err(); err != nil {
-				r.fail("signature", want, "", err)
-				return
-			}
-			if k.Verify(ctx, pae, s.Sig) == nil {
-				signed[v.ids[i]] = true
-				r.Signers = append(r.Signers, v.ids[i])
-				break
-			}
+	r.pass("payloadType", sign.PayloadTypeInToto, env.PayloadType)
+	checkStatement(r, env.Payload, want, sign.DefaultMaxEnvelopeSize)
+}
+
+// ParseAttestation reads one serialized attestation: a DSSE envelope's
+// JSON, or a Sigstore bundle's JSON that holds one (the bundle's envelope
+// is then also the attestation's Envelope). A document cannot be both:
+// envelopes refuse unknown fields such as a bundle's mediaType. opts set
+// the size limit of either (sign.WithMaxSize). Input that is neither fails
+// with ErrMalformed, input over the limit with ErrTooLarge; nothing is
+// verified.
+func ParseAttestation(data []byte, opts ...sign.ParseOption) (*sign.Attestation, error) {
+	env, eerr := sign.ParseEnvelope(data, opts...)
+	if eerr == nil {
+		return &sign.Attestation{Envelope: env}, nil
+	}
+	b, berr := sign.ParseBundle(data, opts...)
+	if berr == nil {
+		if b.DSSEEnvelope == nil {
+			return nil, fmt.Errorf("%w: the bundle holds a message signature, not an attestation", ErrMalformed)
 		}
+		return &sign.Attestation{Envelope: b.DSSEEnvelope, Bundle: b}, nil
 	}
-	got := fmt.Sprintf("%d trusted signer(s)", len(signed))
-	switch {
-	case len(signed) == 0:
-		r.fail("signature", want, got, ErrSignature)
-	case len(signed) < v.cfg.threshold:
-		r.fail("signature", want, got, ErrThreshold)
-	default:
-		r.pass("signature", want, got+": "+strings.Join(r.Signers, ", "))
+	if errors.Is(eerr, sign.ErrTooLarge) || errors.Is(berr, sign.ErrTooLarge) {
+		return nil, fmt.Errorf("%w: %w", ErrTooLarge, berr)
 	}
+	return nil, fmt.Errorf("%w: neither a DSSE envelope (%w) nor a Sigstore bundle (%w)", ErrMalformed, eerr, berr)
 }

@@ -56,7 +56,13 @@ func genKey(t *testing.T, alg sign.Algorithm) *sign.KeySigner {
 
 func signed(t *testing.T, payload []byte, signers ...sign.Signer) []byte {
 	t.Helper()
-	env, err := sign.SignEnvelope(context.Background(), sign.PayloadTypeInToto, payload, signers...)
+	return signedAs(t, sign.PayloadTypeInToto, payload, signers...)
+}
+
+// signedAs is signed with another payload type.
+func signedAs(t *testing.T, payloadType string, payload []byte, signers ...sign.Signer) []byte {
+	t.Helper()
+	env, err := sign.SignEnvelope(context.Background(), payloadType, payload, signers...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,13 +90,31 @@ func signedRaw(t *testing.T, payload []byte, s sign.Signer) []byte {
 	return b
 }
 
-func newVerifier(t *testing.T, opts ...verify.Option) *verify.Verifier {
+// keyVerifier verifies serialized or parsed envelopes with the key
+// Authenticator, as a caller holding them would: parse, then Verify.
+type keyVerifier struct{ auth *verify.KeyAuthenticator }
+
+func newVerifier(t *testing.T, opts ...verify.KeyOption) keyVerifier {
 	t.Helper()
-	v, err := verify.New(opts...)
+	a, err := verify.Keys(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return v
+	return keyVerifier{a}
+}
+
+func (k keyVerifier) Verify(ctx context.Context, raw []byte, want verify.Expectations) (*verify.Result, error) {
+	att, err := verify.ParseAttestation(raw)
+	if err != nil {
+		// What verify.Verify would report had it been handed the bytes.
+		ce := &verify.CheckError{Check: "envelope", Err: err}
+		return &verify.Result{Checks: []verify.Check{{Name: "envelope", Outcome: verify.Failed, Err: ce}}}, ce
+	}
+	return verify.Verify(ctx, k.auth, att, want)
+}
+
+func (k keyVerifier) VerifyEnvelope(ctx context.Context, env *sign.Envelope, want verify.Expectations) (*verify.Result, error) {
+	return verify.Verify(ctx, k.auth, &sign.Attestation{Envelope: env}, want)
 }
 
 func fullExpect() verify.Expectations {
@@ -113,7 +137,7 @@ func TestVerifyPasses(t *testing.T) {
 	if res.Statement == nil || res.Statement.Provenance.BuilderID != builderID {
 		t.Fatalf("statement not returned: %+v", res.Statement)
 	}
-	if len(res.Signers) != 1 || res.Signers[0] != key.KeyID() {
+	if len(res.Signers) != 1 || res.Signers[0].KeyID != key.KeyID() || res.Signers[0].Identity != nil || len(res.Times) != 0 {
 		t.Fatalf("signers = %v, want [%s]", res.Signers, key.KeyID())
 	}
 	for _, c := range res.Checks {
@@ -147,7 +171,7 @@ func TestVerifyTamper(t *testing.T) {
 	key := genKey(t, sign.ECDSAP256SHA256)
 	other := genKey(t, sign.ECDSAP256SHA256)
 	good := signed(t, statement(t, "artifact"), key)
-	v := newVerifier(t, verify.WithPublicKeys(key.Public()), verify.WithMaxSize(1<<20))
+	v := newVerifier(t, verify.WithPublicKeys(key.Public()))
 
 	swappedPredicate := bytes.Replace(statement(t, "artifact"), []byte(provenance.PredicateSLSAProvenanceV1), []byte("https://slsa.dev/provenance/v9"), 1)
 	// A payload whose predicateType appears twice: a validly signed but
@@ -164,12 +188,14 @@ func TestVerifyTamper(t *testing.T) {
 		{"flipped payload byte", mutateEnvelope(t, good, func(e *sign.Envelope) { e.Payload[len(e.Payload)/2] ^= 1 }), fullExpect(), verify.ErrSignature},
 		{"flipped signature byte", mutateEnvelope(t, good, func(e *sign.Envelope) { e.Signatures[0].Sig[10] ^= 1 }), fullExpect(), verify.ErrSignature},
 		{"wrong key", signed(t, statement(t, "artifact"), other), fullExpect(), verify.ErrSignature},
-		{"wrong payloadType", mutateEnvelope(t, good, func(e *sign.Envelope) { e.PayloadType = "application/json" }), fullExpect(), verify.ErrPayloadType},
+		// The payload type is signed (PAE): changing it breaks the
+		// signature, and a trusted key's signature over another type is
+		// refused after authentication.
+		{"changed payloadType", mutateEnvelope(t, good, func(e *sign.Envelope) { e.PayloadType = "application/json" }), fullExpect(), verify.ErrSignature},
+		{"signed payloadType other than in-toto", signedAs(t, "application/json", statement(t, "artifact"), key), fullExpect(), verify.ErrPayloadType},
 		{"subject digest mismatch", signed(t, statement(t, "other artifact"), key), fullExpect(), verify.ErrSubject},
 		{"swapped predicate type", signed(t, swappedPredicate, key), fullExpect(), verify.ErrPredicateType},
 		{"duplicate JSON keys in payload", signedRaw(t, dup, key), fullExpect(), verify.ErrMalformed},
-		{"truncated envelope", good[:len(good)-7], fullExpect(), verify.ErrMalformed},
-		{"oversize input", append(bytes.Repeat([]byte(" "), 1<<20), good...), fullExpect(), verify.ErrTooLarge},
 		{"builder near-miss (trailing slash)", good, func() verify.Expectations { e := fullExpect(); e.BuilderID += "/"; return e }(), verify.ErrBuilder},
 		{"builder near-miss (case)", good, func() verify.Expectations {
 			e := fullExpect()
@@ -222,8 +248,8 @@ func TestUnauthenticatedPayloadIsNotRead(t *testing.T) {
 			skipped++
 		}
 	}
-	if skipped != 5 {
-		t.Fatalf("want 5 skipped statement checks, got %d:\n%s", skipped, res)
+	if skipped != 6 {
+		t.Fatalf("want 6 skipped statement checks, got %d:\n%s", skipped, res)
 	}
 }
 
@@ -249,7 +275,7 @@ func TestThreshold(t *testing.T) {
 		t.Fatalf("a + stranger: err = %v, want ErrThreshold", err)
 	}
 	// Trusting the same key twice does not let one signature meet 2.
-	if _, err := verify.New(verify.WithPublicKeys(a.Public(), a.Public()), verify.WithThreshold(2)); err == nil {
+	if _, err := verify.Keys(verify.WithPublicKeys(a.Public(), a.Public()), verify.WithThreshold(2)); err == nil {
 		t.Fatal("threshold 2 over one distinct key was accepted")
 	}
 }
@@ -267,18 +293,18 @@ func TestTooManySignatures(t *testing.T) {
 	}
 }
 
-func TestNewErrors(t *testing.T) {
-	if _, err := verify.New(); !errors.Is(err, verify.ErrNoKeys) {
+func TestKeysErrors(t *testing.T) {
+	if _, err := verify.Keys(); !errors.Is(err, verify.ErrNoKeys) {
 		t.Fatalf("no keys: %v", err)
 	}
-	if _, err := verify.New(verify.WithPublicKeyPEM([]byte("not pem"))); err == nil {
+	if _, err := verify.Keys(verify.WithPublicKeyPEM([]byte("not pem"))); err == nil {
 		t.Fatal("bad PEM accepted")
 	}
-	if _, err := verify.New(verify.WithKeys(nil)); err == nil {
+	if _, err := verify.Keys(verify.WithKeys(nil)); err == nil {
 		t.Fatal("nil key accepted")
 	}
 	key := genKey(t, sign.Ed25519)
-	if _, err := verify.New(verify.WithPublicKeys(key.Public()), verify.WithThreshold(0)); err == nil {
+	if _, err := verify.Keys(verify.WithPublicKeys(key.Public()), verify.WithThreshold(0)); err == nil {
 		t.Fatal("threshold 0 accepted")
 	}
 }
@@ -330,6 +356,47 @@ func TestNonProvenancePredicate(t *testing.T) {
 	for _, want := range []error{verify.ErrPredicateType, verify.ErrBuilder, verify.ErrBuildType} {
 		if !errors.Is(err, want) {
 			t.Errorf("err = %v, want it to include %v", err, want)
+		}
+	}
+}
+
+// TestParseAttestation: serialized attestations are read strictly, as an
+// envelope or as a bundle, never as something in between; what is neither
+// is ErrMalformed, what is over the limit ErrTooLarge.
+func TestParseAttestation(t *testing.T) {
+	key := genKey(t, sign.ECDSAP256SHA256)
+	good := signed(t, statement(t, "artifact"), key)
+	att, err := verify.ParseAttestation(good)
+	if err != nil || att.Envelope == nil || att.Bundle != nil {
+		t.Fatalf("envelope: %+v, %v", att, err)
+	}
+	env := att.Envelope
+	b, err := json.Marshal(&sign.Bundle{MediaType: sign.MediaTypeBundle,
+		VerificationMaterial: sign.VerificationMaterial{PublicKey: &sign.PublicKeyIdentifier{Hint: "k"}},
+		DSSEEnvelope:         &sign.Envelope{PayloadType: env.PayloadType, Payload: env.Payload, Signatures: []sign.Signature{{Sig: env.Signatures[0].Sig}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	att, err = verify.ParseAttestation(b)
+	if err != nil || att.Bundle == nil || att.Envelope != att.Bundle.DSSEEnvelope || att.Validate() != nil {
+		t.Fatalf("bundle: %+v, %v", att, err)
+	}
+	// The bundle's envelope verifies with the key like any envelope.
+	if res, err := verify.Verify(context.Background(), newVerifier(t, verify.WithPublicKeys(key.Public())).auth, att, fullExpect()); err != nil {
+		t.Fatalf("bundle with keys: %v\n%s", err, res)
+	}
+	for name, tc := range map[string]struct {
+		in   []byte
+		want error
+	}{
+		"truncated envelope": {good[:len(good)-7], verify.ErrMalformed},
+		"truncated bundle":   {b[:len(b)-3], verify.ErrMalformed},
+		"both shapes":        {bytes.Replace(good, []byte(`{`), []byte(`{"mediaType":"`+sign.MediaTypeBundle+`",`), 1), verify.ErrMalformed},
+		"oversize input":     {append(bytes.Repeat([]byte(" "), sign.DefaultMaxBundleSize), good...), verify.ErrTooLarge},
+		"empty":              {nil, verify.ErrMalformed},
+	} {
+		if _, err := verify.ParseAttestation(tc.in); !errors.Is(err, tc.want) {
+			t.Errorf("%s: err = %v, want %v", name, err, tc.want)
 		}
 	}
 }

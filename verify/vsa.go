@@ -25,7 +25,7 @@ import (
 const PredicateVSA = "https://slsa.dev/verification_summary/v1"
 
 // ErrVSA: a VSA offered as a fast path was not acceptable.
-var ErrVSA = errors.New("verification summary not acceptable")
+var ErrVSA = errors.New("verify: verification summary not acceptable")
 
 // VSAOptions describe the verifier that issues a VSA.
 type VSAOptions struct {
@@ -41,9 +41,6 @@ type VSAOptions struct {
 	// so nothing is claimed by default beyond SLSA_BUILD_LEVEL_1 (signed
 	// provenance exists) for a pass.
 	VerifiedLevels []string
-	// Now is the clock for timeVerified; default: the engine's clock
-	// (WithClock).
-	Now func() time.Time
 }
 
 // VSA returns an in-toto statement (JSON) summarizing the report as a SLSA
@@ -64,10 +61,9 @@ func (e *Engine) VSA(rep *Report, o VSAOptions) ([]byte, error) {
 		return nil, fmt.Errorf("verify: VSA subject: %w", err)
 	}
 	subject = subject.Strong()
+	// timeVerified is read from the engine's clock (WithClock), the one
+	// that judged the report.
 	now := e.now
-	if o.Now != nil {
-		now = o.Now
-	}
 	result, levels := "FAILED", []string{}
 	if rep.Passed() {
 		result, levels = "PASSED", o.VerifiedLevels
@@ -137,7 +133,7 @@ func (e *Engine) VSA(rep *Report, o VSAOptions) ([]byte, error) {
 type trustedVSA struct {
 	id     string
 	maxAge time.Duration
-	v      *Verifier
+	auth   *KeyAuthenticator
 }
 
 // WithTrustedVSA accepts, in place of a full evaluation, a VSA issued by
@@ -233,14 +229,15 @@ func readVSA(pred []byte) (vsaView, error) {
 }
 
 // fastPath returns the check of the first acceptable VSA, or the reasons
-// none was acceptable (nil when no envelope is a VSA of a trusted verifier).
+// none was acceptable (nil when no attestation is a VSA of a trusted
+// verifier).
 // Freshness is judged on the engine's clock: a timeVerified that is
 // missing or later than the clock plus ClockSkew is refused, whatever
 // maxAge says.
-func (e *Engine) fastPath(ctx context.Context, art Artifact, envs []*sign.Envelope) (ok bool, why []string) {
+func (e *Engine) fastPath(ctx context.Context, art Artifact, atts []*sign.Attestation) (ok bool, why []string) {
 	for _, tv := range e.vsa {
-		for _, env := range envs {
-			r, err := tv.v.VerifyEnvelope(ctx, env, Expectations{SubjectDigest: art.Digest, PredicateType: PredicateVSA})
+		for _, att := range atts {
+			r, err := Verify(ctx, tv.auth, att, Expectations{SubjectDigest: art.Digest, PredicateType: PredicateVSA})
 			if err != nil {
 				continue
 			}

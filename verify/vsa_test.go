@@ -31,13 +31,18 @@ func TestVSA(t *testing.T) {
 	}
 	art := verify.Artifact{Name: "registry.example.com/app", Digest: digestOf("artifact")}
 	prov := envelope(t, build{}.statement(t), builderKey)
-	rep, err := full.Evaluate(ctx, art, []*sign.Envelope{prov})
+	rep, err := full.Evaluate(ctx, art, attsOf(prov))
 	if err != nil {
 		t.Fatal(err)
 	}
 	vsaFor := func(t *testing.T, rep *verify.Report, id string, when time.Time, signer sign.Signer) *sign.Envelope {
 		t.Helper()
-		stmt, err := full.VSA(rep, verify.VSAOptions{VerifierID: id, PolicyURI: "https://example.com/policy.yaml", Now: func() time.Time { return when }})
+		// The VSA is dated by the clock of the engine that writes it.
+		at, err := verify.NewEngine(ctx, pol, verify.WithClock(func() time.Time { return when }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stmt, err := at.VSA(rep, verify.VSAOptions{VerifierID: id, PolicyURI: "https://example.com/policy.yaml"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -66,18 +71,18 @@ func TestVSA(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The VSA alone admits the artifact.
-	r, err := fast.Evaluate(ctx, art, []*sign.Envelope{good})
+	r, err := fast.Evaluate(ctx, art, attsOf(good))
 	if err != nil || !strings.Contains(r.String(), "passed  vsa") {
 		t.Fatalf("fast path: %v\n%s", err, r)
 	}
 
-	failedRep, _ := full.Evaluate(ctx, art, nil)
+	failedRep, _ := full.Evaluate(ctx, art, attsOf(nil...))
 	otherPol, _ := verify.ParsePolicy([]byte(polDoc + "maxAge: 1h\n"))
 	otherEngine, _ := verify.NewEngine(ctx, otherPol, verify.WithClock(clock))
-	otherRep, _ := otherEngine.Evaluate(ctx, art, []*sign.Envelope{prov})
-	otherPolicyStmt, _ := otherEngine.VSA(otherRep, verify.VSAOptions{VerifierID: verifierID, Now: clock})
+	otherRep, _ := otherEngine.Evaluate(ctx, art, attsOf(prov))
+	otherPolicyStmt, _ := otherEngine.VSA(otherRep, verify.VSAOptions{VerifierID: verifierID})
 	otherArt := verify.Artifact{Name: "registry.example.com/other", Digest: art.Digest}
-	otherArtRep, _ := full.Evaluate(ctx, otherArt, []*sign.Envelope{prov})
+	otherArtRep, _ := full.Evaluate(ctx, otherArt, attsOf(prov))
 
 	for name, env := range map[string]*sign.Envelope{
 		"FAILED verdict":       vsaFor(t, failedRep, verifierID, now, verifierKey),
@@ -89,7 +94,7 @@ func TestVSA(t *testing.T) {
 		"for another artifact": vsaFor(t, otherArtRep, verifierID, now, verifierKey),
 	} {
 		t.Run(name, func(t *testing.T) {
-			r, err := fast.Evaluate(ctx, art, []*sign.Envelope{env})
+			r, err := fast.Evaluate(ctx, art, attsOf(env))
 			// Refused as a fast path, so the full evaluation runs and finds no
 			// provenance.
 			if !errors.Is(err, verify.ErrNoAttestation) {
@@ -101,7 +106,7 @@ func TestVSA(t *testing.T) {
 		})
 	}
 	// With the provenance beside a refused VSA, the full evaluation passes.
-	if _, err := fast.Evaluate(ctx, art, []*sign.Envelope{vsaFor(t, rep, verifierID, now.Add(-25*time.Hour), verifierKey), prov}); err != nil {
+	if _, err := fast.Evaluate(ctx, art, attsOf(vsaFor(t, rep, verifierID, now.Add(-25*time.Hour), verifierKey), prov)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -144,7 +149,7 @@ func newVSAFixture(t testing.TB) vsaFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := full.Evaluate(ctx, art, []*sign.Envelope{env})
+	rep, err := full.Evaluate(ctx, art, attsOf(env))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +190,7 @@ func (fx vsaFixture) fastPathTaken(t testing.TB, stmt []byte) (bool, *verify.Rep
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := fx.fast.Evaluate(context.Background(), fx.art, []*sign.Envelope{env})
+	rep, err := fx.fast.Evaluate(context.Background(), fx.art, attsOf(env))
 	return err == nil, rep
 }
 

@@ -183,151 +183,123 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	file := fs.Arg(0)
+	if mode == byIdentity && reg.format == "" {
+		// Keyless attestations are Sigstore bundles, which only referrers
+		// hold: do not download the legacy layout's envelopes to refuse them.
+		regOpts = append(regOpts, oci.WithLayout(oci.Referrers))
+	}
 
+	// What is verified: the image, or FILE with its attestations.
+	tgt := verifyTarget{image: *image}
+	if *image == "" {
+		if tgt.art, tgt.atts, err = fileArtifact(ctx, fs.Arg(0), *envelope, *bundlePath, *name); err != nil {
+			return err
+		}
+	}
+
+	// Whom to trust: a policy, or one Authenticator and the requirements.
 	if mode == byPolicy {
-		p, err := verify.LoadPolicyFile(*policyPath)
-		if err != nil {
-			return usagef("%v", err)
-		}
-		engOpts := []verify.EngineOption{verify.WithFetcher(verify.OCIFetcher(regOpts...)),
-			verify.WithKeyResolver(kms.Resolver(kmsOptions(*kmsEndpoint)))}
-		if *trustedRoot != "" {
-			engOpts = append(engOpts, verify.WithIdentityVerifier(verifykeyless.IdentityVerifier(verifykeyless.WithTrustedRootFile(*trustedRoot))))
-		}
-		eng, err := verify.NewEngine(ctx, p, engOpts...)
+		eng, err := policyEngine(ctx, *policyPath, *trustedRoot, *kmsEndpoint, regOpts)
 		if err != nil {
 			return err
 		}
-		var rep *verify.Report
-		if *image != "" {
-			rep, err = eng.EvaluateImage(ctx, *image, regOpts...)
-		} else {
-			var art verify.Artifact
-			var atts []verify.Attestation
-			if art, atts, err = fileArtifact(ctx, file, *envelope, *bundlePath, *name); err != nil {
-				return err
-			}
-			rep, err = eng.EvaluateAttestations(ctx, art, atts)
-		}
-		if rep == nil {
-			return err
-		}
-		if perr := printResult(stdout, *jsonOut, reportJSON(rep), rep.String()); perr != nil {
-			return perr
-		}
-		if err != nil {
-			return &rejected{errors.New("the policy is not met")}
-		}
-		return nil
+		return tgt.evaluate(ctx, stdout, *jsonOut, eng, regOpts)
 	}
-
-	want := verify.Expectations{PredicateType: *predicateType, BuilderID: *builderID, BuildType: *buildType}
-	if mode == byIdentity {
-		return verifyKeyless(ctx, stdout, *jsonOut, keylessArgs{
-			root: *trustedRoot, issuer: *issuer, identity: *identity, identityRe: *identityRe,
-			image: *image, bundle: *bundlePath, file: file,
-		}, want, regOpts)
-	}
-	var pems [][]byte
-	for _, k := range keys {
-		b, err := os.ReadFile(k)
-		if err != nil {
-			return err
-		}
-		pems = append(pems, b)
-	}
-	vopts := []verify.Option{verify.WithPublicKeyPEM(pems...), verify.WithThreshold(*threshold)}
-	for _, ref := range kmsKeys {
-		kv, err := kms.NewVerifier(ctx, ref, kmsOptions(*kmsEndpoint))
-		if err != nil {
-			return err
-		}
-		vopts = append(vopts, verify.WithKeys(kv))
-	}
-	v, err := verify.New(vopts...)
-	if err != nil {
-		return usagef("%v", err)
-	}
-	if *image != "" {
-		res, err := v.VerifyImage(ctx, *image, want, regOpts...)
-		if res == nil {
-			return err
-		}
-		var text string
-		var js []any
-		for _, a := range res.Attestations {
-			text += a.String()
-			js = append(js, resultJSON(a))
-		}
-		if len(res.Attestations) == 0 {
-			text = "no attestations found for " + res.Image + "\n"
-		}
-		if perr := printResult(stdout, *jsonOut, map[string]any{"image": res.Image, "passed": err == nil, "attestations": js}, text); perr != nil {
-			return perr
-		}
-		if err != nil {
-			return &rejected{fmt.Errorf("no attestation of %s verified", res.Image)}
-		}
-		return nil
-	}
-	art, atts, err := fileArtifact(ctx, file, *envelope, *bundlePath, "")
+	auth, err := authenticator(ctx, trustFlags{
+		keys: keys, kmsKeys: kmsKeys, kmsEndpoint: *kmsEndpoint, threshold: *threshold,
+		root: *trustedRoot, issuer: *issuer, identity: *identity, identityRe: *identityRe,
+	})
 	if err != nil {
 		return err
 	}
-	want.SubjectDigest = art.Digest
-	var text string
-	var js []any
-	passed := 0
-	for _, a := range atts {
-		// A bundle's envelope is verified with the keys like any envelope.
-		r, err := v.VerifyEnvelope(ctx, a.Envelope, want)
-		text += r.String()
-		js = append(js, resultJSON(r))
-		if err == nil {
-			passed++
-		}
-	}
-	if perr := printResult(stdout, *jsonOut, map[string]any{"artifact": art.Name, "digest": art.Digest, "passed": passed > 0, "attestations": js}, text); perr != nil {
-		return perr
-	}
-	if passed == 0 {
-		return &rejected{fmt.Errorf("no attestation of %s verified", art.Name)}
-	}
-	return nil
+	want := verify.Expectations{PredicateType: *predicateType, BuilderID: *builderID, BuildType: *buildType}
+	return tgt.verify(ctx, stdout, *jsonOut, auth, want, regOpts)
 }
 
-type keylessArgs struct {
+// trustFlags are the flags that say whom to trust without a policy: keys
+// and KMS keys with a threshold, or one keyless identity under a root
+// (checkVerifyFlags lets only one kind through).
+type trustFlags struct {
+	keys, kmsKeys                      []string
+	kmsEndpoint                        string
+	threshold                          int
 	root, issuer, identity, identityRe string
-	image, bundle, file                string
 }
 
-// verifyKeyless checks Sigstore bundles against a trusted root and one
-// signer identity: the image's referrer bundles, or FILE's --bundle.
-func verifyKeyless(ctx context.Context, stdout io.Writer, asJSON bool, a keylessArgs, want verify.Expectations, regOpts []oci.Option) error {
-	kv, err := verifykeyless.NewVerifier(verifykeyless.WithTrustedRootFile(a.root),
-		verifykeyless.WithIdentity(verifykeyless.Identity{Issuer: a.issuer, SAN: a.identity, SANRegexp: a.identityRe}))
-	if err != nil {
-		return usagef("%v", err)
+// authenticator builds the one Authenticator the trust flags describe.
+func authenticator(ctx context.Context, f trustFlags) (verify.Authenticator, error) {
+	if f.issuer != "" {
+		v, err := verifykeyless.NewVerifier(verifykeyless.WithTrustedRootFile(f.root),
+			verifykeyless.WithIdentity(verify.Identity{Issuer: f.issuer, Subject: f.identity, SubjectRegexp: f.identityRe}))
+		if err != nil {
+			return nil, usagef("%v", err)
+		}
+		return v, nil
 	}
+	var pems [][]byte
+	for _, k := range f.keys {
+		b, err := os.ReadFile(k)
+		if err != nil {
+			return nil, err
+		}
+		pems = append(pems, b)
+	}
+	opts := []verify.KeyOption{verify.WithPublicKeyPEM(pems...), verify.WithThreshold(f.threshold)}
+	for _, ref := range f.kmsKeys {
+		kv, err := kms.NewVerifier(ctx, ref, kmsOptions(f.kmsEndpoint))
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, verify.WithKeys(kv))
+	}
+	a, err := verify.Keys(opts...)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	return a, nil
+}
+
+// policyEngine loads the policy file and builds its engine: KMS keys
+// through the endpoint, identities with the trusted root, dependencies
+// fetched from registries.
+func policyEngine(ctx context.Context, path, root, kmsEndpoint string, regOpts []oci.Option) (*verify.Engine, error) {
+	p, err := verify.LoadPolicyFile(path)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	opts := []verify.EngineOption{verify.WithFetcher(verify.OCIFetcher(regOpts...)),
+		verify.WithKeyResolver(kms.Resolver(kmsOptions(kmsEndpoint)))}
+	if root != "" {
+		opts = append(opts, verify.WithIdentities(verifykeyless.Identities(verifykeyless.WithTrustedRootFile(root))))
+	}
+	return verify.NewEngine(ctx, p, opts...)
+}
+
+// verifyTarget is what verify checks: an image (its attestations come from
+// its registry), or a file's artifact with the attestations given for it.
+type verifyTarget struct {
+	image string
+	art   verify.Artifact
+	atts  []*sign.Attestation
+}
+
+// verify checks every attestation of the target with auth and want; the
+// target passes when one does.
+func (tg verifyTarget) verify(ctx context.Context, stdout io.Writer, asJSON bool, auth verify.Authenticator, want verify.Expectations, regOpts []oci.Option) error {
+	subject, digest := tg.art.Name, tg.art.Digest
 	var results []*verify.Result
-	subject := a.image
-	if a.image != "" {
-		res, err := verify.VerifyImageBundles(ctx, a.image, kv, want, regOpts...)
+	if tg.image != "" {
+		res, err := verify.VerifyImage(ctx, auth, tg.image, want, regOpts...)
 		if res == nil {
 			return err
 		}
-		results, subject = res.Attestations, res.Image
+		subject, digest, results = res.Image, res.Digest, res.Attestations
 	} else {
-		raw, err := os.ReadFile(a.bundle)
-		if err != nil {
-			return err
+		want.SubjectDigest = digest
+		for _, a := range tg.atts {
+			r, _ := verify.Verify(ctx, auth, a, want)
+			results = append(results, r)
 		}
-		if want.SubjectDigest, err = verify.DigestOfFile(ctx, a.file); err != nil {
-			return err
-		}
-		r, _ := verify.VerifyBundle(ctx, kv, raw, want)
-		results, subject = []*verify.Result{r}, a.file
 	}
 	var text string
 	var js []any
@@ -340,13 +312,34 @@ func verifyKeyless(ctx context.Context, stdout io.Writer, asJSON bool, a keyless
 		}
 	}
 	if len(results) == 0 {
-		text = "no Sigstore bundles found for " + subject + "\n"
+		text = "no attestations found for " + subject + "\n"
 	}
-	if err := printResult(stdout, asJSON, map[string]any{"subject": subject, "passed": passed > 0, "attestations": js}, text); err != nil {
+	if err := printResult(stdout, asJSON, map[string]any{"subject": subject, "digest": digest, "passed": passed > 0, "attestations": js}, text); err != nil {
 		return err
 	}
 	if passed == 0 {
-		return &rejected{fmt.Errorf("no bundle of %s verified for that identity", subject)}
+		return &rejected{fmt.Errorf("no attestation of %s verified", subject)}
+	}
+	return nil
+}
+
+// evaluate judges the target by the policy engine.
+func (tg verifyTarget) evaluate(ctx context.Context, stdout io.Writer, asJSON bool, eng *verify.Engine, regOpts []oci.Option) error {
+	var rep *verify.Report
+	var err error
+	if tg.image != "" {
+		rep, err = eng.EvaluateImage(ctx, tg.image, regOpts...)
+	} else {
+		rep, err = eng.Evaluate(ctx, tg.art, tg.atts)
+	}
+	if rep == nil {
+		return err
+	}
+	if perr := printResult(stdout, asJSON, reportJSON(rep), rep.String()); perr != nil {
+		return perr
+	}
+	if err != nil {
+		return &rejected{errors.New("the policy is not met")}
 	}
 	return nil
 }
@@ -354,7 +347,7 @@ func verifyKeyless(ctx context.Context, stdout io.Writer, asJSON bool, a keyless
 // fileArtifact hashes a file and reads its attestations: the envelopes of
 // envelopePath, or the Sigstore bundle at bundlePath with its DSSE
 // envelope (unauthenticated until verified).
-func fileArtifact(ctx context.Context, path, envelopePath, bundlePath, name string) (verify.Artifact, []verify.Attestation, error) {
+func fileArtifact(ctx context.Context, path, envelopePath, bundlePath, name string) (verify.Artifact, []*sign.Attestation, error) {
 	digest, err := verify.DigestOfFile(ctx, path)
 	if err != nil {
 		return verify.Artifact{}, nil, err
@@ -368,11 +361,14 @@ func fileArtifact(ctx context.Context, path, envelopePath, bundlePath, name stri
 		if err != nil {
 			return verify.Artifact{}, nil, err
 		}
-		env, err := oci.ParseBundle(raw)
+		b, err := sign.ParseBundle(raw)
 		if err != nil {
 			return verify.Artifact{}, nil, fmt.Errorf("%s: %w", bundlePath, err)
 		}
-		return art, []verify.Attestation{{Envelope: env, Bundle: raw}}, nil
+		if b.DSSEEnvelope == nil {
+			return verify.Artifact{}, nil, fmt.Errorf("%s: the bundle holds a message signature, not an attestation", bundlePath)
+		}
+		return art, []*sign.Attestation{{Envelope: b.DSSEEnvelope, Bundle: b}}, nil
 	}
 	f, err := os.Open(envelopePath)
 	if err != nil {
@@ -386,9 +382,9 @@ func fileArtifact(ctx context.Context, path, envelopePath, bundlePath, name stri
 	if len(envs) == 0 {
 		return verify.Artifact{}, nil, fmt.Errorf("%s holds no envelope", envelopePath)
 	}
-	atts := make([]verify.Attestation, len(envs))
+	atts := make([]*sign.Attestation, len(envs))
 	for i, env := range envs {
-		atts[i] = verify.Attestation{Envelope: env}
+		atts[i] = &sign.Attestation{Envelope: env}
 	}
 	return art, atts, nil
 }
@@ -425,7 +421,7 @@ func checksJSON(cs []verify.Check) []checkJSON {
 }
 
 func resultJSON(r *verify.Result) map[string]any {
-	m := map[string]any{"passed": r.Passed(), "checks": checksJSON(r.Checks), "signers": r.Signers}
+	m := map[string]any{"passed": r.Passed(), "checks": checksJSON(r.Checks), "signers": r.Signers, "times": r.Times}
 	if r.Statement != nil {
 		m["predicateType"] = r.Statement.PredicateType
 	}

@@ -67,7 +67,7 @@ func serve(policyPath, listen, cert, key, trustedRoot string, insecure, allowTag
 	}
 	opts := []verify.EngineOption{verify.WithFetcher(verify.OCIFetcher(reg...))}
 	if trustedRoot != "" {
-		opts = append(opts, verify.WithIdentityVerifier(verifykeyless.IdentityVerifier(verifykeyless.WithTrustedRootFile(trustedRoot))))
+		opts = append(opts, verify.WithIdentities(verifykeyless.Identities(verifykeyless.WithTrustedRootFile(trustedRoot))))
 	}
 	eng, err := verify.NewEngine(context.Background(), p, opts...)
 	if err != nil {

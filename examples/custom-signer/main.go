@@ -196,11 +196,15 @@ func verifyAttestation(ctx context.Context, envelope, chainPEM []byte, roots *x5
 	if err != nil {
 		return nil, fmt.Errorf("%w: leaf key: %v", ErrChain, err)
 	}
-	v, err := verify.New(verify.WithKeys(key))
+	auth, err := verify.Keys(verify.WithKeys(key))
 	if err != nil {
 		return nil, err
 	}
-	return v.Verify(ctx, envelope, verify.Expectations{
+	att, err := verify.ParseAttestation(envelope)
+	if err != nil {
+		return nil, err
+	}
+	return verify.Verify(ctx, auth, att, verify.Expectations{
 		SubjectDigest: subject,
 		PredicateType: provenance.PredicateSLSAProvenanceV1,
 		BuilderID:     wantID, // who built it is who signed it

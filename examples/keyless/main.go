@@ -32,6 +32,7 @@ import (
 	"github.com/slsakit/slsakit/sign"
 	"github.com/slsakit/slsakit/sign/keyless"
 	"github.com/slsakit/slsakit/sign/keyless/keylesstest"
+	"github.com/slsakit/slsakit/verify"
 	verifykeyless "github.com/slsakit/slsakit/verify/keyless"
 )
 
@@ -142,7 +143,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	v, err := verifykeyless.NewVerifier(verifykeyless.WithTrustedRootJSON(root),
-		verifykeyless.WithIdentity(verifykeyless.Identity{Issuer: id.Issuer, SAN: id.Identity()}))
+		verifykeyless.WithIdentity(verify.Identity{Issuer: id.Issuer, Subject: id.Identity()}))
 	if err != nil {
 		return err
 	}

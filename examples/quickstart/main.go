@@ -111,12 +111,12 @@ func run(ctx context.Context, out, keyPath, registry, format string, stdout io.W
 
 	// 5. Verify from the registry, as a consumer would: signed by this key,
 	// about this image, by this builder.
-	v, err := verify.New(verify.WithPublicKeys(signer.Public()))
+	auth, err := verify.Keys(verify.WithPublicKeys(signer.Public()))
 	if err != nil {
 		return err
 	}
 	want := verify.Expectations{PredicateType: provenance.PredicateSLSAProvenanceV1, BuilderID: builderID, BuildType: buildType}
-	res, err := v.VerifyImage(ctx, ref, want, regOpts...)
+	res, err := verify.VerifyImage(ctx, auth, ref, want, regOpts...)
 	if err != nil {
 		return err
 	}

@@ -256,7 +256,11 @@ func verifyRelease(ctx context.Context, dist, provenanceFile string, pubPEM []by
 	if err != nil {
 		return 0, err
 	}
-	v, err := verify.New(verify.WithPublicKeyPEM(pubPEM))
+	auth, err := verify.Keys(verify.WithPublicKeyPEM(pubPEM))
+	if err != nil {
+		return 0, err
+	}
+	att, err := verify.ParseAttestation(envelope)
 	if err != nil {
 		return 0, err
 	}
@@ -274,7 +278,7 @@ func verifyRelease(ctx context.Context, dist, provenanceFile string, pubPEM []by
 		if err != nil {
 			return err
 		}
-		res, err := v.Verify(ctx, envelope, verify.Expectations{
+		res, err := verify.Verify(ctx, auth, att, verify.Expectations{
 			SubjectDigest: digest,
 			PredicateType: provenance.PredicateSLSAProvenanceV1,
 			BuilderID:     builderID,
@@ -295,7 +299,7 @@ func verifyRelease(ctx context.Context, dist, provenanceFile string, pubPEM []by
 // verifyImage verifies the image's provenance and SBOM attestations from
 // the registry and returns how many verified.
 func verifyImage(ctx context.Context, ref string, pubPEM []byte, regOpts []oci.Option) (int, error) {
-	v, err := verify.New(verify.WithPublicKeyPEM(pubPEM))
+	auth, err := verify.Keys(verify.WithPublicKeyPEM(pubPEM))
 	if err != nil {
 		return 0, err
 	}
@@ -304,7 +308,7 @@ func verifyImage(ctx context.Context, ref string, pubPEM []byte, regOpts []oci.O
 		{PredicateType: provenance.PredicateSLSAProvenanceV1, BuilderID: builderID, BuildType: buildType},
 		{PredicateType: sbom.PredicateSPDX},
 	} {
-		res, err := v.VerifyImage(ctx, ref, want, regOpts...)
+		res, err := verify.VerifyImage(ctx, auth, ref, want, regOpts...)
 		if err != nil {
 			return 0, fmt.Errorf("verify image %s: %w", want.PredicateType, err)
 		}

@@ -37,7 +37,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
+	"time"
 
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
@@ -352,7 +352,7 @@ func loadSigner(ctx context.Context, cfg config) (sign.Signer, *keyless.Claims, 
 // verifyImage fetches the image's attestations of one predicate type and
 // verifies them; provenance must also name our builder and build type.
 func verifyImage(ctx context.Context, ref string, pubPEM []byte, predicateType string, opts []oci.Option) (*verify.ImageResult, error) {
-	v, err := verify.New(verify.WithPublicKeyPEM(pubPEM))
+	auth, err := verify.Keys(verify.WithPublicKeyPEM(pubPEM))
 	if err != nil {
 		return nil, err
 	}
@@ -360,7 +360,7 @@ func verifyImage(ctx context.Context, ref string, pubPEM []byte, predicateType s
 	if predicateType == provenance.PredicateSLSAProvenanceV1 {
 		want.BuilderID, want.BuildType = builderID, buildType
 	}
-	return v.VerifyImage(ctx, ref, want, opts...)
+	return verify.VerifyImage(ctx, auth, ref, want, opts...)
 }
 
 type sbomDoc struct {
@@ -417,19 +417,15 @@ func verifyFiles(ctx context.Context, dir, artifact string) (*verify.Result, err
 	if len(envs) != 1 {
 		return nil, errors.New("want exactly one envelope")
 	}
-	v, err := verify.New(verify.WithPublicKeyPEM(pub))
+	auth, err := verify.Keys(verify.WithPublicKeyPEM(pub))
 	if err != nil {
 		return nil, err
 	}
-	return verifyEnvelope(ctx, v, envs[0], artifact)
-}
-
-func verifyEnvelope(ctx context.Context, v *verify.Verifier, env *sign.Envelope, artifact string) (*verify.Result, error) {
 	digest, err := verify.DigestOfFile(ctx, artifact)
 	if err != nil {
 		return nil, err
 	}
-	return v.VerifyEnvelope(ctx, env, verify.Expectations{
+	return verify.Verify(ctx, auth, &sign.Attestation{Envelope: envs[0]}, verify.Expectations{
 		SubjectDigest: digest,
 		PredicateType: provenance.PredicateSLSAProvenanceV1,
 		BuilderID:     builderID,
@@ -461,26 +457,22 @@ func verifyKeyless(ctx context.Context, cfg config, id *keyless.Claims, ref stri
 	if cfg.trustedRoot == "" || layout&oci.Referrers == 0 {
 		return line + "keyless:    bundle not verified here (give -trusted-root and a referrers layout)\n", nil
 	}
-	v, err := verifykeyless.NewVerifier(verifykeyless.WithTrustedRootFile(cfg.trustedRoot),
-		verifykeyless.WithIdentity(verifykeyless.Identity{Issuer: id.Issuer, SAN: id.Identity()}))
+	auth, err := verifykeyless.NewVerifier(verifykeyless.WithTrustedRootFile(cfg.trustedRoot),
+		verifykeyless.WithIdentity(verify.Identity{Issuer: id.Issuer, Subject: id.Identity()}))
 	if err != nil {
 		return "", err
 	}
-	atts, err := oci.List(ctx, ref, append(regOpts, oci.WithLayout(oci.Referrers), oci.WithPredicateType(provenance.PredicateSLSAProvenanceV1))...)
+	opts := append(regOpts[:len(regOpts):len(regOpts)], oci.WithLayout(oci.Referrers))
+	res, err := verify.VerifyImage(ctx, auth, ref, verify.Expectations{PredicateType: provenance.PredicateSLSAProvenanceV1}, opts...)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("keyless bundle from the registry: %w", err)
 	}
-	_, hex, _ := strings.Cut(ref, "@")
-	for _, a := range atts {
-		if a.Bundle == nil {
-			continue
-		}
-		if _, err := v.VerifyBundle(ctx, a.Bundle, hex); err != nil {
-			return "", fmt.Errorf("keyless bundle from the registry: %w", err)
-		}
-		return line + "keyless:    bundle from the registry verified against the trusted root and this identity\n", nil
+	r := res.Verified()[0]
+	when := "at an unverified time"
+	if len(r.Times) > 0 {
+		when = "logged at " + r.Times[0].UTC().Format(time.RFC3339)
 	}
-	return "", errors.New("no keyless bundle found on the image")
+	return line + fmt.Sprintf("keyless:    bundle from the registry verified against the trusted root: signed by %s, %s\n", r.Signers[0], when), nil
 }
 
 // signerName names the signer for the summary: a KMS key by its reference

@@ -9,6 +9,7 @@ import (
 	builder "github.com/slsakit/slsakit/examples/unit-test"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/provenance/provtest"
+	"github.com/slsakit/slsakit/sign"
 	"github.com/slsakit/slsakit/sign/signtest"
 	"github.com/slsakit/slsakit/verify"
 )
@@ -45,11 +46,12 @@ func TestBuildRecordsProvenance(t *testing.T) {
 		"predicate.buildDefinition.resolvedDependencies")
 
 	// And the signature verifies with the test key.
-	v, err := verify.New(verify.WithKeys(signtest.Verifier(t, b.Signer)))
+	auth, err := verify.Keys(verify.WithKeys(signtest.Verifier(t, b.Signer)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := v.VerifyEnvelope(ctx, rel.Envelope, verify.Expectations{SubjectDigest: appDigest, BuilderID: b.ID}); err != nil {
+	att := &sign.Attestation{Envelope: rel.Envelope}
+	if _, err := verify.Verify(ctx, auth, att, verify.Expectations{SubjectDigest: appDigest, BuilderID: b.ID}); err != nil {
 		t.Fatal(err)
 	}
 }

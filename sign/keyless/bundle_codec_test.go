@@ -20,6 +20,7 @@ import (
 
 	"github.com/slsakit/slsakit/sign"
 	"github.com/slsakit/slsakit/sign/keyless/keylesstest"
+	"github.com/slsakit/slsakit/verify"
 	verifykeyless "github.com/slsakit/slsakit/verify/keyless"
 )
 
@@ -147,7 +148,7 @@ func TestAttestKeylessWithKeySigner(t *testing.T) {
 		t.Fatal(err)
 	}
 	v, err := verifykeyless.NewVerifier(verifykeyless.WithTrustedRootJSON(tr),
-		verifykeyless.WithIdentity(verifykeyless.Identity{Issuer: svc.Issuer.URL(), SAN: "builder@example.com"}))
+		verifykeyless.WithIdentity(verify.Identity{Issuer: svc.Issuer.URL(), Subject: "builder@example.com"}))
 	if err != nil {
 		t.Fatal(err)
 	}

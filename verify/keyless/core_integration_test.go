@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/oci/ocitest"
@@ -65,8 +66,9 @@ func attachKeylessStatement(t *testing.T, svc *keylesstest.Services, ref, email 
 }
 
 // The core verify package checks keyless attestations of an image through
-// the BundleVerifier seam, with the real keyless stack behind it.
-func TestCoreVerifyImageBundles(t *testing.T) {
+// the Authenticator seam, with the real keyless stack behind it, and the
+// results say who signed and when.
+func TestCoreVerifyImageKeyless(t *testing.T) {
 	ctx := context.Background()
 	svc := keylesstest.New(t)
 	reg := ocitest.NewRegistry(t)
@@ -74,17 +76,26 @@ func TestCoreVerifyImageBundles(t *testing.T) {
 	attachKeyless(t, svc, ref, testEmail)
 	want := verify.Expectations{PredicateType: provenance.PredicateSLSAProvenanceV1, BuilderID: coreBuilder}
 
-	good := newVerifier(t, svc, keyless.WithIdentity(keyless.Identity{Issuer: svc.Issuer.URL(), SAN: testEmail}))
-	res, err := verify.VerifyImageBundles(ctx, reg.Host()+"/app:latest", good, want, oci.WithInsecure())
+	good := newVerifier(t, svc, keyless.WithIdentity(verify.Identity{Issuer: svc.Issuer.URL(), Subject: testEmail}))
+	res, err := verify.VerifyImage(ctx, good, reg.Host()+"/app:latest", want, oci.WithInsecure())
 	if err != nil {
-		t.Fatalf("VerifyImageBundles: %v", err)
+		t.Fatalf("VerifyImage: %v", err)
 	}
 	if len(res.Verified()) != 1 || res.Image != ref || res.Verified()[0].Statement.Provenance.BuilderID != coreBuilder {
 		t.Fatalf("result: %+v", res)
 	}
+	// Who and when: the certificate's identity and the log's time.
+	r := res.Verified()[0]
+	if len(r.Signers) != 1 || r.Signers[0].Identity == nil || r.Signers[0].Identity.Subject != testEmail ||
+		r.Signers[0].Identity.Issuer != svc.Issuer.URL() || r.Signers[0].KeyID == "" {
+		t.Errorf("signers = %+v, want %s at %s with the certificate's key ID", r.Signers, testEmail, svc.Issuer.URL())
+	}
+	if len(r.Times) == 0 || time.Since(r.Times[0]) > time.Hour || time.Until(r.Times[0]) > verify.ClockSkew {
+		t.Errorf("times = %v, want the log's integrated time", r.Times)
+	}
 
-	bad := newVerifier(t, svc, keyless.WithIdentity(keyless.Identity{Issuer: svc.Issuer.URL(), SAN: "mallory@example.com"}))
-	_, err = verify.VerifyImageBundles(ctx, ref, bad, want, oci.WithInsecure())
+	bad := newVerifier(t, svc, keyless.WithIdentity(verify.Identity{Issuer: svc.Issuer.URL(), Subject: "mallory@example.com"}))
+	_, err = verify.VerifyImage(ctx, bad, ref, want, oci.WithInsecure())
 	for _, target := range []error{verify.ErrNoAttestation, verify.ErrSignature, keyless.ErrIdentity} {
 		if !errors.Is(err, target) {
 			t.Errorf("wrong SAN: err = %v, want %v", err, target)
@@ -92,14 +103,14 @@ func TestCoreVerifyImageBundles(t *testing.T) {
 	}
 
 	// The statement checks still apply after the bundle verified.
-	_, err = verify.VerifyImageBundles(ctx, ref, good, verify.Expectations{BuilderID: "https://evil.example.com"}, oci.WithInsecure())
+	_, err = verify.VerifyImage(ctx, good, ref, verify.Expectations{BuilderID: "https://evil.example.com"}, oci.WithInsecure())
 	if !errors.Is(err, verify.ErrBuilder) || !errors.Is(err, verify.ErrNoAttestation) {
 		t.Errorf("wrong builder: err = %v", err)
 	}
 }
 
 // A policy file with identities, evaluated on an image through
-// keyless.IdentityVerifier.
+// keyless.Identities.
 func TestCorePolicyIdentities(t *testing.T) {
 	ctx := context.Background()
 	svc := keylesstest.New(t)
@@ -114,7 +125,7 @@ func TestCorePolicyIdentities(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	idv := verify.WithIdentityVerifier(keyless.IdentityVerifier(keyless.WithTrustedRootJSON(tr)))
+	idv := verify.WithIdentities(keyless.Identities(keyless.WithTrustedRootJSON(tr)))
 
 	policy := func(issuer, subject string) *verify.Policy {
 		t.Helper()
@@ -161,22 +172,22 @@ func TestCorePolicyIdentities(t *testing.T) {
 
 	// Without trust anchor the hook fails, and NewEngine with it.
 	if _, err := verify.NewEngine(ctx, policy(svc.Issuer.URL(), "subject: "+testEmail),
-		verify.WithIdentityVerifier(keyless.IdentityVerifier())); !errors.Is(err, keyless.ErrConfig) {
+		verify.WithIdentities(keyless.Identities())); !errors.Is(err, keyless.ErrConfig) {
 		t.Errorf("no trusted root: err = %v, want ErrConfig", err)
 	}
 }
 
 // A policy engine that checks signer rules with keyless identities
 // (`identities:` in a policy file) against a Sigstore trusted root.
-func ExampleIdentityVerifier() {
+func ExampleIdentities() {
 	ctx := context.Background()
 	p, err := verify.LoadPolicyFile("policy.yaml")
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	eng, err := verify.NewEngine(ctx, p, verify.WithIdentityVerifier(
-		keyless.IdentityVerifier(keyless.WithTrustedRootFile("trusted_root.json"))))
+	eng, err := verify.NewEngine(ctx, p, verify.WithIdentities(
+		keyless.Identities(keyless.WithTrustedRootFile("trusted_root.json"))))
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -10,6 +10,7 @@ import (
 	"github.com/slsakit/slsakit/sign"
 	signkeyless "github.com/slsakit/slsakit/sign/keyless"
 	"github.com/slsakit/slsakit/sign/keyless/keylesstest"
+	"github.com/slsakit/slsakit/verify"
 	"github.com/slsakit/slsakit/verify/keyless"
 )
 
@@ -44,7 +45,7 @@ func TestArtifactDigestStrong(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := newVerifier(t, svc, keyless.WithIdentity(keyless.Identity{Issuer: svc.Issuer.URL(), SAN: testEmail}))
+	v := newVerifier(t, svc, keyless.WithIdentity(verify.Identity{Issuer: svc.Issuer.URL(), Subject: testEmail}))
 	for _, c := range []struct{ alg, hex string }{
 		{"md5", m5}, {"crc32", "deadbeef"}, {"SHA256", d}, {"sha-256", d}, {"sha256", d[:63]},
 	} {

@@ -1,16 +1,27 @@
-// Package keyless verifies Sigstore bundles (v0.1 to v0.3) that hold a DSSE
-// envelope: keyless bundles (a Fulcio certificate) against a trusted root
-// and an identity policy, and key bundles (a public-key hint) against a
-// public key.
+// Package keyless authenticates Sigstore bundles (v0.1 to v0.3) that hold
+// a DSSE envelope, for the verify package: keyless bundles (a Fulcio
+// certificate) against a trusted root and an identity policy, and key
+// bundles (a public-key hint) against a public key.
 //
-//	v, err := keyless.NewVerifier(
+// A Verifier is a verify.Authenticator: give it to verify.Verify or
+// verify.VerifyImage, and the Result says who signed (the certificate
+// identity) and when (the verified log and timestamp times).
+//
+//	auth, err := keyless.NewVerifier(
 //		keyless.WithTrustedRootFile("trusted_root.json"),
-//		keyless.WithIdentity(keyless.Identity{
+//		keyless.WithIdentity(verify.Identity{
 //			Issuer:              "https://token.actions.githubusercontent.com",
-//			SAN:                 "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main",
+//			Subject:             "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main",
 //			SourceRepositoryRef: "refs/heads/main",
 //		}))
-//	res, err := v.Verify(ctx, bundleJSON, keyless.WithArtifactDigest("sha256", imageDigestHex))
+//	res, err := verify.VerifyImage(ctx, auth, "registry.example.com/app:v1", want)
+//
+// A policy engine checks signer rules with identities through Identities:
+//
+//	engine, err := verify.NewEngine(ctx, policy,
+//		verify.WithIdentities(keyless.Identities(keyless.WithTrustedRootFile("trusted_root.json"))))
+//
+// Verifier.Verify is the lower-level call on a bundle's bytes.
 //
 // Verification is sigstore-go's (pkg/verify): transparency-log entries
 // (signed entry timestamp, inclusion proof, checkpoint, and the entry's

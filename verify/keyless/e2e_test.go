@@ -13,9 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/sign"
 	signkeyless "github.com/slsakit/slsakit/sign/keyless"
 	"github.com/slsakit/slsakit/sign/keyless/keylesstest"
+	"github.com/slsakit/slsakit/verify"
 	"github.com/slsakit/slsakit/verify/keyless"
 )
 
@@ -93,7 +95,7 @@ func newVerifier(t testing.TB, svc *keylesstest.Services, opts ...keyless.Option
 func TestEndToEndEmail(t *testing.T) {
 	svc := keylesstest.New(t)
 	b, d := signBundle(t, svc, emailToken(t, svc.Issuer, testEmail))
-	v := newVerifier(t, svc, keyless.WithIdentity(keyless.Identity{Issuer: svc.Issuer.URL(), SAN: testEmail}),
+	v := newVerifier(t, svc, keyless.WithIdentity(verify.Identity{Issuer: svc.Issuer.URL(), Subject: testEmail}),
 		keyless.WithSignedTimestampThreshold(1))
 	res, err := v.Verify(context.Background(), b, keyless.WithArtifactDigest("sha256", d))
 	if err != nil {
@@ -127,17 +129,17 @@ func TestEndToEndRegexpAndSeveralIdentities(t *testing.T) {
 	svc := keylesstest.New(t)
 	b, d := signBundle(t, svc, emailToken(t, svc.Issuer, testEmail))
 	v := newVerifier(t, svc,
-		keyless.WithIdentity(keyless.Identity{Issuer: "https://accounts.example.com", SAN: testEmail}),
-		keyless.WithIdentity(keyless.Identity{IssuerRegexp: `http://127\.0\.0\.1:\d+/oidc/.*`, SANRegexp: `.*@example\.com`}))
+		keyless.WithIdentity(verify.Identity{Issuer: "https://accounts.example.com", Subject: testEmail}),
+		keyless.WithIdentity(verify.Identity{IssuerRegexp: `http://127\.0\.0\.1:\d+/oidc/.*`, SubjectRegexp: `.*@example\.com`}))
 	res, err := v.Verify(context.Background(), b, keyless.WithArtifactDigest("sha256", d))
 	if err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
-	if res.Signer.Matched.SANRegexp == "" {
+	if res.Signer.Matched.SubjectRegexp == "" {
 		t.Errorf("matched %+v, want the regexp identity", res.Signer.Matched)
 	}
 	// Regexps are anchored: a prefix match is not a match.
-	v = newVerifier(t, svc, keyless.WithIdentity(keyless.Identity{IssuerRegexp: `http://127\.0\.0\.1:\d+/oidc/.*`, SANRegexp: `builder`}))
+	v = newVerifier(t, svc, keyless.WithIdentity(verify.Identity{IssuerRegexp: `http://127\.0\.0\.1:\d+/oidc/.*`, SubjectRegexp: `builder`}))
 	if _, err := v.Verify(context.Background(), b, keyless.WithArtifactDigest("sha256", d)); !errors.Is(err, keyless.ErrIdentity) {
 		t.Errorf("unanchored SAN regexp: err = %v, want ErrIdentity", err)
 	}
@@ -154,8 +156,8 @@ func TestGitHubWorkflowIdentity(t *testing.T) {
 	}
 	b, d := signBundle(t, svc, tok)
 	san := "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main"
-	good := keyless.Identity{
-		Issuer: svc.Issuer.URL(), SAN: san,
+	good := verify.Identity{
+		Issuer: svc.Issuer.URL(), Subject: san,
 		SourceRepositoryURI: "https://github.com/acme/app", SourceRepositoryRef: "refs/heads/main",
 		SourceRepositoryDigest: "0123456789abcdef0123456789abcdef01234567",
 		BuildSignerURI:         san, BuildConfigURI: san, BuildTrigger: "push", RunnerEnvironment: "github-hosted",
@@ -167,15 +169,15 @@ func TestGitHubWorkflowIdentity(t *testing.T) {
 	if res.Signer.Extensions.SourceRepositoryURI != "https://github.com/acme/app" || res.Signer.Extensions.GithubWorkflowRepository != "acme/app" {
 		t.Errorf("extensions = %+v", res.Signer.Extensions)
 	}
-	for name, mut := range map[string]func(*keyless.Identity){
-		"ref":        func(i *keyless.Identity) { i.SourceRepositoryRef = "refs/heads/dev" },
-		"repository": func(i *keyless.Identity) { i.SourceRepositoryURI = "https://github.com/evil/app" },
-		"digest":     func(i *keyless.Identity) { i.SourceRepositoryDigest = strings.Repeat("f", 40) },
-		"workflow": func(i *keyless.Identity) {
+	for name, mut := range map[string]func(*verify.Identity){
+		"ref":        func(i *verify.Identity) { i.SourceRepositoryRef = "refs/heads/dev" },
+		"repository": func(i *verify.Identity) { i.SourceRepositoryURI = "https://github.com/evil/app" },
+		"digest":     func(i *verify.Identity) { i.SourceRepositoryDigest = strings.Repeat("f", 40) },
+		"workflow": func(i *verify.Identity) {
 			i.BuildConfigURI = "https://github.com/acme/app/.github/workflows/other.yml@refs/heads/main"
 		},
-		"san": func(i *keyless.Identity) {
-			i.SAN = "https://github.com/acme/app/.github/workflows/other.yml@refs/heads/main"
+		"san": func(i *verify.Identity) {
+			i.Subject = "https://github.com/acme/app/.github/workflows/other.yml@refs/heads/main"
 		},
 	} {
 		id := good
@@ -191,12 +193,12 @@ func TestRejectsWrongIdentityAndIssuer(t *testing.T) {
 	svc := keylesstest.New(t)
 	b, d := signBundle(t, svc, emailToken(t, svc.Issuer, testEmail))
 	ctx := context.Background()
-	_, err := newVerifier(t, svc, keyless.WithIdentity(keyless.Identity{Issuer: svc.Issuer.URL(), SAN: "mallory@example.com"})).
+	_, err := newVerifier(t, svc, keyless.WithIdentity(verify.Identity{Issuer: svc.Issuer.URL(), Subject: "mallory@example.com"})).
 		Verify(ctx, b, keyless.WithArtifactDigest("sha256", d))
 	if !errors.Is(err, keyless.ErrIdentity) || errors.Is(err, keyless.ErrIssuer) {
 		t.Errorf("wrong SAN: err = %v, want ErrIdentity", err)
 	}
-	_, err = newVerifier(t, svc, keyless.WithIdentity(keyless.Identity{Issuer: "https://accounts.google.com", SAN: testEmail})).
+	_, err = newVerifier(t, svc, keyless.WithIdentity(verify.Identity{Issuer: "https://accounts.google.com", Subject: testEmail})).
 		Verify(ctx, b, keyless.WithArtifactDigest("sha256", d))
 	if !errors.Is(err, keyless.ErrIssuer) {
 		t.Errorf("wrong issuer: err = %v, want ErrIssuer", err)
@@ -209,7 +211,7 @@ func TestRejectsWrongIdentityAndIssuer(t *testing.T) {
 		t.Fatal(err)
 	}
 	b2, _ := signBundle(t, svc, emailToken(t, other, testEmail))
-	_, err = newVerifier(t, svc, keyless.WithIdentity(keyless.Identity{Issuer: svc.Issuer.URL(), SAN: testEmail})).
+	_, err = newVerifier(t, svc, keyless.WithIdentity(verify.Identity{Issuer: svc.Issuer.URL(), Subject: testEmail})).
 		Verify(ctx, b2, keyless.WithArtifactDigest("sha256", d))
 	if !errors.Is(err, keyless.ErrIssuer) {
 		t.Errorf("other issuer: err = %v, want ErrIssuer", err)
@@ -220,7 +222,7 @@ func TestRejectsOtherArtifact(t *testing.T) {
 	svc := keylesstest.New(t)
 	b, _ := signBundle(t, svc, emailToken(t, svc.Issuer, testEmail))
 	_, other := statement(t, "other-artifact")
-	v := newVerifier(t, svc, keyless.WithIdentity(keyless.Identity{Issuer: svc.Issuer.URL(), SAN: testEmail}))
+	v := newVerifier(t, svc, keyless.WithIdentity(verify.Identity{Issuer: svc.Issuer.URL(), Subject: testEmail}))
 	if _, err := v.Verify(context.Background(), b, keyless.WithArtifactDigest("sha256", other)); !errors.Is(err, keyless.ErrArtifact) {
 		t.Errorf("err = %v, want ErrArtifact", err)
 	}
@@ -240,7 +242,7 @@ func TestRejectsExpiredCertificate(t *testing.T) {
 	// The signer's clock is as wrong as the CA's, or Bundle would refuse.
 	signerClock := signkeyless.WithClock(func() time.Time { return time.Now().Add(-time.Hour + time.Minute) })
 	b, d := signBundle(t, svc, emailToken(t, svc.Issuer, testEmail), signerClock)
-	v := newVerifier(t, svc, keyless.WithIdentity(keyless.Identity{Issuer: svc.Issuer.URL(), SAN: testEmail}))
+	v := newVerifier(t, svc, keyless.WithIdentity(verify.Identity{Issuer: svc.Issuer.URL(), Subject: testEmail}))
 	if _, err := v.Verify(context.Background(), b, keyless.WithArtifactDigest("sha256", d)); !errors.Is(err, keyless.ErrCertificateExpired) {
 		t.Errorf("err = %v, want ErrCertificateExpired", err)
 	}
@@ -248,7 +250,7 @@ func TestRejectsExpiredCertificate(t *testing.T) {
 
 func TestTimestampOnlyAndNoTime(t *testing.T) {
 	svc := keylesstest.New(t)
-	id := keyless.WithIdentity(keyless.Identity{Issuer: svc.Issuer.URL(), SAN: testEmail})
+	id := keyless.WithIdentity(verify.Identity{Issuer: svc.Issuer.URL(), Subject: testEmail})
 	ctx := context.Background()
 
 	tsaOnly, d := signBundle(t, svc, emailToken(t, svc.Issuer, testEmail), signkeyless.WithRekorURLs())
@@ -312,7 +314,7 @@ func TestRejectsTamperedLogEntry(t *testing.T) {
 		signBundle(t, svc, emailToken(t, svc.Issuer, testEmail))
 	}
 	b, d := signBundle(t, svc, emailToken(t, svc.Issuer, testEmail))
-	v := newVerifier(t, svc, keyless.WithIdentity(keyless.Identity{Issuer: svc.Issuer.URL(), SAN: testEmail}))
+	v := newVerifier(t, svc, keyless.WithIdentity(verify.Identity{Issuer: svc.Issuer.URL(), Subject: testEmail}))
 	ctx := context.Background()
 	if _, err := v.Verify(ctx, b, keyless.WithArtifactDigest("sha256", d)); err != nil {
 		t.Fatalf("untampered: %v", err)
@@ -362,7 +364,7 @@ func TestRejectsTamperedLogEntry(t *testing.T) {
 func TestRejectsTamperedSignatureWithoutLog(t *testing.T) {
 	svc := keylesstest.New(t)
 	b, d := signBundle(t, svc, emailToken(t, svc.Issuer, testEmail), signkeyless.WithRekorURLs())
-	v := newVerifier(t, svc, keyless.WithIdentity(keyless.Identity{Issuer: svc.Issuer.URL(), SAN: testEmail}), keyless.WithTlogThreshold(0))
+	v := newVerifier(t, svc, keyless.WithIdentity(verify.Identity{Issuer: svc.Issuer.URL(), Subject: testEmail}), keyless.WithTlogThreshold(0))
 	bad := mutate(t, b, func(m map[string]any) {
 		e := m["dsseEnvelope"].(map[string]any)
 		e["payloadType"] = "application/vnd.in-toto+jsoN"
@@ -375,11 +377,11 @@ func TestRejectsTamperedSignatureWithoutLog(t *testing.T) {
 func TestRejectsUntrustedServices(t *testing.T) {
 	svc, other := keylesstest.New(t), keylesstest.New(t)
 	b, d := signBundle(t, svc, emailToken(t, svc.Issuer, testEmail))
-	v := newVerifier(t, other, keyless.WithIdentity(keyless.Identity{Issuer: svc.Issuer.URL(), SAN: testEmail}))
+	v := newVerifier(t, other, keyless.WithIdentity(verify.Identity{Issuer: svc.Issuer.URL(), Subject: testEmail}))
 	if _, err := v.Verify(context.Background(), b, keyless.WithArtifactDigest("sha256", d)); !errors.Is(err, keyless.ErrTlog) {
 		t.Errorf("log of another instance: err = %v, want ErrTlog", err)
 	}
-	v = newVerifier(t, other, keyless.WithIdentity(keyless.Identity{Issuer: svc.Issuer.URL(), SAN: testEmail}), keyless.WithTlogThreshold(0))
+	v = newVerifier(t, other, keyless.WithIdentity(verify.Identity{Issuer: svc.Issuer.URL(), Subject: testEmail}), keyless.WithTlogThreshold(0))
 	if _, err := v.Verify(context.Background(), b, keyless.WithArtifactDigest("sha256", d)); !errors.Is(err, keyless.ErrTimestamp) {
 		t.Errorf("TSA of another instance: err = %v, want ErrTimestamp", err)
 	}
@@ -416,7 +418,7 @@ func TestKeyBundle(t *testing.T) {
 	}
 	// An identity policy does not accept a key-signed bundle.
 	svc := keylesstest.New(t)
-	v3 := newVerifier(t, svc, keyless.WithIdentity(keyless.Identity{Issuer: svc.Issuer.URL(), SAN: testEmail}))
+	v3 := newVerifier(t, svc, keyless.WithIdentity(verify.Identity{Issuer: svc.Issuer.URL(), Subject: testEmail}))
 	if _, err := v3.Verify(context.Background(), b, keyless.WithArtifactDigest("sha256", d)); !errors.Is(err, keyless.ErrIdentity) {
 		t.Errorf("identity policy: err = %v, want ErrIdentity", err)
 	}
@@ -433,7 +435,7 @@ const (
 
 func TestPublicGoodBundles(t *testing.T) {
 	ctx := context.Background()
-	good := keyless.Identity{Issuer: npmIssuer, SAN: npmSAN,
+	good := verify.Identity{Issuer: npmIssuer, Subject: npmSAN,
 		SourceRepositoryURI: "https://github.com/sigstore/sigstore-js", SourceRepositoryRef: "refs/heads/main"}
 	v, err := keyless.NewVerifier(keyless.WithTrustedRootFile("testdata/trusted-root-public-good.json"), keyless.WithIdentity(good))
 	if err != nil {
@@ -462,12 +464,12 @@ func TestPublicGoodBundles(t *testing.T) {
 	}
 
 	for name, c := range map[string]struct {
-		id   keyless.Identity
+		id   verify.Identity
 		want error
 	}{
-		"wrong SAN":    {keyless.Identity{Issuer: npmIssuer, SAN: "https://github.com/evil/sigstore-js/.github/workflows/release.yml@refs/heads/main"}, keyless.ErrIdentity},
-		"wrong ref":    {keyless.Identity{Issuer: npmIssuer, SAN: npmSAN, SourceRepositoryRef: "refs/heads/dev"}, keyless.ErrIdentity},
-		"wrong issuer": {keyless.Identity{Issuer: "https://accounts.google.com", SAN: npmSAN}, keyless.ErrIssuer},
+		"wrong SAN":    {verify.Identity{Issuer: npmIssuer, Subject: "https://github.com/evil/sigstore-js/.github/workflows/release.yml@refs/heads/main"}, keyless.ErrIdentity},
+		"wrong ref":    {verify.Identity{Issuer: npmIssuer, Subject: npmSAN, SourceRepositoryRef: "refs/heads/dev"}, keyless.ErrIdentity},
+		"wrong issuer": {verify.Identity{Issuer: "https://accounts.google.com", Subject: npmSAN}, keyless.ErrIssuer},
 	} {
 		v, err := keyless.NewVerifier(keyless.WithTrustedRootFile("testdata/trusted-root-public-good.json"), keyless.WithIdentity(c.id))
 		if err != nil {
@@ -486,8 +488,8 @@ func TestConfigAndMalformedInput(t *testing.T) {
 	if _, err := keyless.NewVerifier(keyless.WithTrustedRootFile("testdata/trusted-root-public-good.json")); !errors.Is(err, keyless.ErrConfig) {
 		t.Errorf("no identity: err = %v", err)
 	}
-	for _, id := range []keyless.Identity{
-		{SAN: "a"}, {Issuer: "i"}, {Issuer: "i", IssuerRegexp: "i", SAN: "a"}, {Issuer: "i", SANRegexp: "("},
+	for _, id := range []verify.Identity{
+		{Subject: "a"}, {Issuer: "i"}, {Issuer: "i", IssuerRegexp: "i", Subject: "a"}, {Issuer: "i", SubjectRegexp: "("},
 	} {
 		if _, err := keyless.NewVerifier(keyless.WithTrustedRootFile("testdata/trusted-root-public-good.json"), keyless.WithIdentity(id)); !errors.Is(err, keyless.ErrConfig) {
 			t.Errorf("identity %+v: err = %v, want ErrConfig", id, err)
@@ -497,7 +499,7 @@ func TestConfigAndMalformedInput(t *testing.T) {
 		t.Errorf("bad root: err = %v", err)
 	}
 	v, err := keyless.NewVerifier(keyless.WithTrustedRootFile("testdata/trusted-root-public-good.json"),
-		keyless.WithIdentity(keyless.Identity{Issuer: npmIssuer, SAN: npmSAN}), keyless.WithMaxBundleSize(20000))
+		keyless.WithIdentity(verify.Identity{Issuer: npmIssuer, Subject: npmSAN}), keyless.WithMaxBundleSize(20000))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -526,7 +528,7 @@ func TestRejectsExpiredCertificateTimestampOnly(t *testing.T) {
 	svc.CA.SetClock(func() time.Time { return time.Now().Add(-time.Hour) })
 	signerClock := signkeyless.WithClock(func() time.Time { return time.Now().Add(-time.Hour + time.Minute) })
 	b, d := signBundle(t, svc, emailToken(t, svc.Issuer, testEmail), signkeyless.WithRekorURLs(), signerClock)
-	v := newVerifier(t, svc, keyless.WithIdentity(keyless.Identity{Issuer: svc.Issuer.URL(), SAN: testEmail}), keyless.WithTlogThreshold(0))
+	v := newVerifier(t, svc, keyless.WithIdentity(verify.Identity{Issuer: svc.Issuer.URL(), Subject: testEmail}), keyless.WithTlogThreshold(0))
 	if _, err := v.Verify(context.Background(), b, keyless.WithArtifactDigest("sha256", d)); !errors.Is(err, keyless.ErrCertificateExpired) {
 		t.Errorf("err = %v, want ErrCertificateExpired", err)
 	}
@@ -596,18 +598,55 @@ func TestKeyIDHintIsIgnored(t *testing.T) {
 	}
 }
 
-func TestVerifyBundleDigestForm(t *testing.T) {
+// TestAuthenticate: the Authenticator seam verifies the bundle for the
+// expected artifact (sha256 first, else the first strong algorithm; any,
+// when none is expected) and says who signed and when.
+func TestAuthenticate(t *testing.T) {
+	ctx := context.Background()
 	svc := keylesstest.New(t)
 	b, d := signBundle(t, svc, emailToken(t, svc.Issuer, testEmail))
-	v := newVerifier(t, svc, keyless.WithIdentity(keyless.Identity{Issuer: svc.Issuer.URL(), SAN: testEmail}))
-	env, err := v.VerifyBundle(context.Background(), b, "sha256:"+d)
-	if err != nil || env == nil || env.PayloadType != sign.PayloadTypeInToto {
-		t.Fatalf("VerifyBundle: %v, %v", env, err)
+	att, err := verify.ParseAttestation(b)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := v.VerifyBundle(context.Background(), b, "sha256:"+strings.Repeat("0", 64)); !errors.Is(err, keyless.ErrArtifact) {
-		t.Errorf("other digest: err = %v", err)
+	v := newVerifier(t, svc, keyless.WithIdentity(verify.Identity{Issuer: svc.Issuer.URL(), Subject: testEmail}))
+	for name, subject := range map[string]intoto.DigestSet{
+		"sha256":         {"sha256": d},
+		"uppercase hex":  {"sha256": strings.ToUpper(d)},
+		"and a weak one": {"sha256": d, "md5": strings.Repeat("0", 32)},
+		"any artifact":   nil,
+	} {
+		au, err := v.Authenticate(ctx, att, subject)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if au.Envelope.PayloadType != sign.PayloadTypeInToto || len(au.Signers) != 1 || au.Signers[0].Identity == nil ||
+			au.Signers[0].Identity.Subject != testEmail || au.Signers[0].Identity.Issuer != svc.Issuer.URL() || len(au.Times) == 0 {
+			t.Errorf("%s: authenticated %+v, signers %+v", name, au, au.Signers)
+		}
 	}
-	if _, err := v.VerifyBundle(context.Background(), b, d); !errors.Is(err, keyless.ErrConfig) {
-		t.Errorf("bare hex: err = %v", err)
+	for name, c := range map[string]struct {
+		subject intoto.DigestSet
+		want    []error
+	}{
+		"other digest": {intoto.DigestSet{"sha256": strings.Repeat("0", 64)}, []error{verify.ErrSignature, keyless.ErrArtifact}},
+		"sha512 only":  {intoto.DigestSet{"sha512": strings.Repeat("0", 128)}, []error{verify.ErrSignature, keyless.ErrArtifact}},
+		"weak only":    {intoto.DigestSet{"md5": strings.Repeat("0", 32)}, []error{verify.ErrSubject}},
+		"misspelled":   {intoto.DigestSet{"SHA256": d}, []error{verify.ErrSubject}},
+	} {
+		_, err := v.Authenticate(ctx, att, c.subject)
+		for _, want := range c.want {
+			if !errors.Is(err, want) {
+				t.Errorf("%s: err = %v, want %v", name, err, want)
+			}
+		}
+	}
+	// An envelope without its bundle carries no certificate.
+	if _, err := v.Authenticate(ctx, &sign.Attestation{Envelope: att.Envelope}, intoto.DigestSet{"sha256": d}); !errors.Is(err, verify.ErrSignature) || !errors.Is(err, keyless.ErrBundle) {
+		t.Errorf("no bundle: err = %v", err)
+	}
+	if _, err := v.Authenticate(ctx, nil, nil); !errors.Is(err, verify.ErrSignature) {
+		t.Errorf("nil attestation: err = %v", err)
 	}
 }

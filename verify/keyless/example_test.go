@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/slsakit/slsakit/verify"
 	"github.com/slsakit/slsakit/verify/keyless"
 )
 
@@ -13,9 +14,9 @@ import (
 func ExampleVerifier_Verify() {
 	v, err := keyless.NewVerifier(
 		keyless.WithTrustedRootFile("testdata/trusted-root-public-good.json"),
-		keyless.WithIdentity(keyless.Identity{
+		keyless.WithIdentity(verify.Identity{
 			Issuer:              "https://token.actions.githubusercontent.com",
-			SAN:                 "https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main",
+			Subject:             "https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main",
 			SourceRepositoryURI: "https://github.com/sigstore/sigstore-js",
 		}))
 	if err != nil {

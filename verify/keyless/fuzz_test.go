@@ -6,6 +6,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/slsakit/slsakit/verify"
 	"github.com/slsakit/slsakit/verify/keyless"
 )
 
@@ -21,7 +22,7 @@ func FuzzVerify(f *testing.F) {
 	}
 	f.Add([]byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{"hint":"x"}},"dsseEnvelope":{"payload":"e30=","payloadType":"application/vnd.in-toto+json","signatures":[{"sig":"AAAA"}]}}`))
 	v, err := keyless.NewVerifier(keyless.WithTrustedRootFile("testdata/trusted-root-public-good.json"),
-		keyless.WithIdentity(keyless.Identity{Issuer: npmIssuer, SAN: "https://github.com/nobody/none/.github/workflows/x.yml@refs/heads/main"}))
+		keyless.WithIdentity(verify.Identity{Issuer: npmIssuer, Subject: "https://github.com/nobody/none/.github/workflows/x.yml@refs/heads/main"}))
 	if err != nil {
 		f.Fatal(err)
 	}

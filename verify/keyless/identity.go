@@ -6,52 +6,23 @@ import (
 	"regexp"
 
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+
+	"github.com/slsakit/slsakit/verify"
 )
 
-// Identity is an expected signer identity. Issuer (or IssuerRegexp) and SAN
-// (or SANRegexp) are required; regular expressions must match the whole
-// value (they are anchored). The other fields, when set, must equal
-// Fulcio's certificate extensions exactly; for a GitHub Actions workflow:
-//
-//	SAN:                 https://github.com/OWNER/REPO/.github/workflows/build.yml@refs/heads/main
-//	Issuer:              https://token.actions.githubusercontent.com
-//	SourceRepositoryURI: https://github.com/OWNER/REPO
-//	SourceRepositoryRef: refs/heads/main
-type Identity struct {
-	Issuer       string
-	IssuerRegexp string
-	SAN          string
-	SANRegexp    string
-
-	// SourceRepositoryURI is the repository the build ran from (OID 1.12).
-	SourceRepositoryURI string
-	// SourceRepositoryRef is the git ref built (OID 1.14).
-	SourceRepositoryRef string
-	// SourceRepositoryDigest is the commit built (OID 1.13).
-	SourceRepositoryDigest string
-	// BuildSignerURI is the workflow that signed, with its ref (OID 1.9).
-	BuildSignerURI string
-	// BuildConfigURI is the top-level workflow file, with its ref (OID 1.18).
-	BuildConfigURI string
-	// BuildTrigger is the event that started the build (OID 1.20).
-	BuildTrigger string
-	// RunnerEnvironment is github-hosted or self-hosted (OID 1.11).
-	RunnerEnvironment string
-}
-
 type matcher struct {
-	id       Identity
+	id       verify.Identity
 	issuerRe *regexp.Regexp
 	sanRe    *regexp.Regexp
 }
 
-func compileIdentity(id Identity) (matcher, error) {
+func compileIdentity(id verify.Identity) (matcher, error) {
 	m := matcher{id: id}
 	if (id.Issuer == "") == (id.IssuerRegexp == "") {
 		return m, fmt.Errorf("%w: identity needs exactly one of Issuer and IssuerRegexp", ErrConfig)
 	}
-	if (id.SAN == "") == (id.SANRegexp == "") {
-		return m, fmt.Errorf("%w: identity needs exactly one of SAN and SANRegexp", ErrConfig)
+	if (id.Subject == "") == (id.SubjectRegexp == "") {
+		return m, fmt.Errorf("%w: identity needs exactly one of Subject and SubjectRegexp", ErrConfig)
 	}
 	var err error
 	if id.IssuerRegexp != "" {
@@ -59,9 +30,9 @@ func compileIdentity(id Identity) (matcher, error) {
 			return m, fmt.Errorf("%w: IssuerRegexp: %v", ErrConfig, err)
 		}
 	}
-	if id.SANRegexp != "" {
-		if m.sanRe, err = regexp.Compile("^(?:" + id.SANRegexp + ")$"); err != nil {
-			return m, fmt.Errorf("%w: SANRegexp: %v", ErrConfig, err)
+	if id.SubjectRegexp != "" {
+		if m.sanRe, err = regexp.Compile("^(?:" + id.SubjectRegexp + ")$"); err != nil {
+			return m, fmt.Errorf("%w: SubjectRegexp: %v", ErrConfig, err)
 		}
 	}
 	return m, nil
@@ -74,33 +45,51 @@ func (m matcher) issuerOK(s certificate.Summary) bool {
 	return s.Extensions.Issuer == m.id.Issuer
 }
 
-// subjectErr checks SAN and extensions; it returns nil on a match.
+// subjectErr checks SAN and extensions; it returns nil on a match. The
+// extensions are compared through verify.Identity.Extensions, the one list
+// of them, so that every field a policy can set is checked.
 func (m matcher) subjectErr(s certificate.Summary) error {
 	if m.sanRe != nil && !m.sanRe.MatchString(s.SubjectAlternativeName) {
-		return fmt.Errorf("SAN %q does not match %q", s.SubjectAlternativeName, m.id.SANRegexp)
+		return fmt.Errorf("SAN %q does not match %q", s.SubjectAlternativeName, m.id.SubjectRegexp)
 	}
-	if m.sanRe == nil && s.SubjectAlternativeName != m.id.SAN {
-		return fmt.Errorf("SAN %q is not %q", s.SubjectAlternativeName, m.id.SAN)
+	if m.sanRe == nil && s.SubjectAlternativeName != m.id.Subject {
+		return fmt.Errorf("SAN %q is not %q", s.SubjectAlternativeName, m.id.Subject)
 	}
-	for _, f := range []struct{ name, want, got string }{
-		{"source repository URI", m.id.SourceRepositoryURI, s.Extensions.SourceRepositoryURI},
-		{"source repository ref", m.id.SourceRepositoryRef, s.Extensions.SourceRepositoryRef},
-		{"source repository digest", m.id.SourceRepositoryDigest, s.Extensions.SourceRepositoryDigest},
-		{"build signer URI", m.id.BuildSignerURI, s.Extensions.BuildSignerURI},
-		{"build config URI", m.id.BuildConfigURI, s.Extensions.BuildConfigURI},
-		{"build trigger", m.id.BuildTrigger, s.Extensions.BuildTrigger},
-		{"runner environment", m.id.RunnerEnvironment, s.Extensions.RunnerEnvironment},
-	} {
-		if f.want != "" && f.want != f.got {
-			return fmt.Errorf("%s %q is not %q", f.name, f.got, f.want)
+	got := certIdentity(s).Extensions()
+	for i, want := range m.id.Extensions() {
+		if want.Value != "" && want.Value != got[i].Value {
+			return fmt.Errorf("%s %q is not %q", want.Name, got[i].Value, want.Value)
 		}
 	}
 	return nil
 }
 
+// certIdentity is what the certificate says, as a verify.Identity.
+func certIdentity(s certificate.Summary) *verify.Identity {
+	e := s.Extensions
+	return &verify.Identity{
+		Issuer:                              e.Issuer,
+		Subject:                             s.SubjectAlternativeName,
+		BuildSignerURI:                      e.BuildSignerURI,
+		BuildSignerDigest:                   e.BuildSignerDigest,
+		RunnerEnvironment:                   e.RunnerEnvironment,
+		SourceRepositoryURI:                 e.SourceRepositoryURI,
+		SourceRepositoryDigest:              e.SourceRepositoryDigest,
+		SourceRepositoryRef:                 e.SourceRepositoryRef,
+		SourceRepositoryIdentifier:          e.SourceRepositoryIdentifier,
+		SourceRepositoryOwnerURI:            e.SourceRepositoryOwnerURI,
+		SourceRepositoryOwnerIdentifier:     e.SourceRepositoryOwnerIdentifier,
+		BuildConfigURI:                      e.BuildConfigURI,
+		BuildConfigDigest:                   e.BuildConfigDigest,
+		BuildTrigger:                        e.BuildTrigger,
+		RunInvocationURI:                    e.RunInvocationURI,
+		SourceRepositoryVisibilityAtSigning: e.SourceRepositoryVisibilityAtSigning,
+	}
+}
+
 // matchIdentities returns the first identity that matches s, or ErrIssuer
 // when no identity accepts the issuer, or ErrIdentity.
-func matchIdentities(ms []matcher, s certificate.Summary) (*Identity, error) {
+func matchIdentities(ms []matcher, s certificate.Summary) (*verify.Identity, error) {
 	var subjErr error
 	for i := range ms {
 		if !ms[i].issuerOK(s) {
@@ -133,5 +122,5 @@ type SignerIdentity struct {
 	// Certificate is the leaf certificate.
 	Certificate *x509.Certificate
 	// Matched is the policy identity that accepted it.
-	Matched Identity
+	Matched verify.Identity
 }

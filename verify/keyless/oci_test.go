@@ -7,9 +7,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/oci/ocitest"
+	"github.com/slsakit/slsakit/sign"
 	"github.com/slsakit/slsakit/sign/keyless/keylesstest"
+	"github.com/slsakit/slsakit/verify"
 	"github.com/slsakit/slsakit/verify/keyless"
 )
 
@@ -39,18 +42,23 @@ func TestEndToEndThroughRegistry(t *testing.T) {
 	if len(atts) != 1 || atts[0].Bundle == nil {
 		t.Fatalf("attestations = %+v", atts)
 	}
-	v := newVerifier(t, svc, keyless.WithIdentity(keyless.Identity{Issuer: svc.Issuer.URL(), SAN: testEmail}))
-	if _, err := v.VerifyBundle(ctx, atts[0].Bundle, "sha256:"+digest); err != nil {
+	b, err := sign.ParseBundle(atts[0].Bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	att := &sign.Attestation{Envelope: atts[0].Envelope, Bundle: b}
+	v := newVerifier(t, svc, keyless.WithIdentity(verify.Identity{Issuer: svc.Issuer.URL(), Subject: testEmail}))
+	if _, err := v.Authenticate(ctx, att, intoto.DigestSet{"sha256": digest}); err != nil {
 		t.Fatalf("verify fetched bundle: %v", err)
 	}
 	// The same bundle presented for another image is refused.
 	other := reg.PushRandomImage(t, "other")
-	_, otherDigest, _ := strings.Cut(other, "@")
-	if _, err := v.VerifyBundle(ctx, atts[0].Bundle, otherDigest); !errors.Is(err, keyless.ErrArtifact) {
+	_, otherDigest, _ := strings.Cut(other, "@sha256:")
+	if _, err := v.Authenticate(ctx, att, intoto.DigestSet{"sha256": otherDigest}); !errors.Is(err, keyless.ErrArtifact) {
 		t.Errorf("other image: err = %v, want ErrArtifact", err)
 	}
-	bad := newVerifier(t, svc, keyless.WithIdentity(keyless.Identity{Issuer: svc.Issuer.URL(), SAN: "mallory@example.com"}))
-	if _, err := bad.VerifyBundle(ctx, atts[0].Bundle, "sha256:"+digest); !errors.Is(err, keyless.ErrIdentity) {
+	bad := newVerifier(t, svc, keyless.WithIdentity(verify.Identity{Issuer: svc.Issuer.URL(), Subject: "mallory@example.com"}))
+	if _, err := bad.Authenticate(ctx, att, intoto.DigestSet{"sha256": digest}); !errors.Is(err, keyless.ErrIdentity) {
 		t.Errorf("wrong identity: err = %v, want ErrIdentity", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/slsakit/slsakit/provenance"
+	"github.com/slsakit/slsakit/sign"
 	signkeyless "github.com/slsakit/slsakit/sign/keyless"
 	"github.com/slsakit/slsakit/sign/keyless/keylesstest"
 	"github.com/slsakit/slsakit/verify"
@@ -36,7 +37,7 @@ func TestRejectsFutureSigningTimes(t *testing.T) {
 			svc.TSA.SetClock(ahead)
 			svc.Issuer.SetClock(ahead)
 			b, d := signBundle(t, svc, emailToken(t, svc.Issuer, testEmail), append(c.opts, signkeyless.WithClock(ahead))...)
-			opts := append([]keyless.Option{keyless.WithIdentity(keyless.Identity{Issuer: svc.Issuer.URL(), SAN: testEmail})}, c.verifier...)
+			opts := append([]keyless.Option{keyless.WithIdentity(verify.Identity{Issuer: svc.Issuer.URL(), Subject: testEmail})}, c.verifier...)
 			_, err := newVerifier(t, svc, opts...).Verify(ctx, b, keyless.WithArtifactDigest("sha256", d))
 			var te *verify.TimeError
 			if !errors.Is(err, c.want) || !errors.Is(err, verify.ErrTime) || !errors.As(err, &te) || te.Problem != verify.TimeInFuture {
@@ -59,7 +60,7 @@ func TestVerifierClock(t *testing.T) {
 	ctx := context.Background()
 	svc := keylesstest.New(t)
 	b, d := signBundle(t, svc, emailToken(t, svc.Issuer, testEmail))
-	id := keyless.WithIdentity(keyless.Identity{Issuer: svc.Issuer.URL(), SAN: testEmail})
+	id := keyless.WithIdentity(verify.Identity{Issuer: svc.Issuer.URL(), Subject: testEmail})
 	behind := keyless.WithClock(func() time.Time { return time.Now().Add(-time.Hour) })
 	if _, err := newVerifier(t, svc, id, behind).Verify(ctx, b, keyless.WithArtifactDigest("sha256", d)); !errors.Is(err, verify.ErrTime) {
 		t.Errorf("clock an hour behind: err = %v, want ErrTime", err)
@@ -100,11 +101,15 @@ func TestEngineClockReachesKeyless(t *testing.T) {
 		{"an hour ago", func() time.Time { return time.Now().Add(-time.Hour) }, verify.ErrTime},
 	} {
 		eng, err := verify.NewEngine(ctx, p, verify.WithClock(c.clock),
-			verify.WithIdentityVerifier(keyless.IdentityVerifier(keyless.WithTrustedRootJSON(tr))))
+			verify.WithIdentities(keyless.Identities(keyless.WithTrustedRootJSON(tr))))
 		if err != nil {
 			t.Fatal(err)
 		}
-		rep, err := eng.EvaluateAttestations(ctx, art, []verify.Attestation{{Bundle: b}})
+		att, err := verify.ParseAttestation(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := eng.Evaluate(ctx, art, []*sign.Attestation{att})
 		if c.want == nil && err != nil {
 			t.Errorf("%s: %v\n%s", c.name, err, rep)
 		}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/tuf"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
@@ -102,8 +103,11 @@ func WithTUF(opts *tuf.Options) Option {
 }
 
 // WithIdentity adds an accepted signer identity; a certificate must match
-// one of them. Required for certificate-signed bundles.
-func WithIdentity(id Identity) Option {
+// one of them. Required for certificate-signed bundles. Exactly one of
+// Issuer and IssuerRegexp and one of Subject (the certificate's SAN) and
+// SubjectRegexp must be set; regular expressions must match the whole
+// value; every Fulcio extension field set must match exactly.
+func WithIdentity(id verify.Identity) Option {
 	return func(c *config) error {
 		m, err := compileIdentity(id)
 		if err != nil {
@@ -182,7 +186,7 @@ func WithMaxBundleSize(n int) Option {
 // WithClock sets the clock that verified signing times are judged against
 // (default time.Now): a log entry's integrated time or a signed timestamp
 // later than now + verify.ClockSkew fails the bundle. A policy engine
-// replaces it with its own clock (Verifier.WithClock).
+// passes its own clock (see Identities).
 func WithClock(now func() time.Time) Option {
 	return func(c *config) error {
 		if now == nil {
@@ -540,29 +544,84 @@ func hashFor(pub crypto.PublicKey) crypto.Hash {
 	return crypto.SHA256
 }
 
-// WithClock returns a copy of v whose signing times are judged against
-// now (nil: v's own clock), as verify.ClockedBundleVerifier asks: a policy
-// engine passes its clock this way.
-func (v *Verifier) WithClock(now func() time.Time) verify.BundleVerifier {
-	c := *v
-	if now != nil {
-		c.cfg.now = now
-	}
-	return &c
+// The verifier is the verify package's Authenticator of Sigstore bundles.
+var _ verify.Authenticator = (*Verifier)(nil)
+
+// String says what the verifier trusts, for verify's reports.
+func (v *Verifier) String() string {
+	return "a Sigstore bundle by a trusted identity"
 }
 
-// VerifyBundle is Verify for one artifact digest written "algorithm:hex"
-// (an OCI image digest, for example), returning only the verified
-// envelope: a shape that a hook of the core verify package can take without
-// importing sigstore-go.
-func (v *Verifier) VerifyBundle(ctx context.Context, bundle []byte, digest string) (*sign.Envelope, error) {
-	alg, hexDigest, ok := strings.Cut(digest, ":")
-	if !ok || alg == "" || hexDigest == "" {
-		return nil, fmt.Errorf("%w: digest %q is not algorithm:hex", ErrConfig, digest)
+// Authenticate is Verify for verify.Verify, the policy engine and every
+// other caller of the verify.Authenticator seam: it verifies att's
+// Sigstore bundle for the artifact subject (its sha256 when it has one,
+// else its lexically first strong algorithm; any artifact when subject is
+// empty, for callers that check the statement's subject themselves, as
+// verify.Verify does) and returns the envelope, the signer (the
+// certificate identity and key ID, or the trusted key's ID for a
+// key-signed bundle) and the verified signing times. An attestation
+// without a bundle fails: the envelope alone carries no certificate.
+// Errors wrap verify.ErrSignature (verify.ErrSubject for an unusable
+// subject) and this package's sentinel, except ctx's own error.
+func (v *Verifier) Authenticate(ctx context.Context, att *sign.Attestation, subject intoto.DigestSet) (*verify.Authenticated, error) {
+	if att == nil || att.Bundle == nil {
+		return nil, fmt.Errorf("%w: %w: the attestation has no Sigstore bundle", verify.ErrSignature, ErrBundle)
 	}
-	res, err := v.Verify(ctx, bundle, WithArtifactDigest(alg, hexDigest))
+	var opts []VerifyOption
+	if len(subject) == 0 {
+		opts = append(opts, WithAnyArtifact())
+	} else {
+		alg, hex, ok := pickDigest(subject)
+		if !ok {
+			return nil, fmt.Errorf("%w: a bundle is verified for the artifact's digest, and %v has no strong algorithm", verify.ErrSubject, subject)
+		}
+		opts = append(opts, WithArtifactDigest(alg, hex))
+	}
+	raw, err := att.Bundle.MarshalJSON()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w: %w", verify.ErrSignature, ErrBundle, err)
 	}
-	return res.Envelope, nil
+	res, err := v.Verify(ctx, raw, opts...)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %w", verify.ErrSignature, err)
+	}
+	au := &verify.Authenticated{Envelope: res.Envelope}
+	for _, t := range res.Timestamps {
+		au.Times = append(au.Times, t.Time)
+	}
+	if res.Signer != nil {
+		s := verify.Signer{Identity: certIdentity(certificate.Summary{
+			SubjectAlternativeName: res.Signer.SAN, Extensions: res.Signer.Extensions})}
+		if res.Signer.Certificate != nil {
+			s.KeyID, _ = sign.PublicKeyID(res.Signer.Certificate.PublicKey)
+		}
+		au.Signers = []verify.Signer{s}
+	} else {
+		// The trusted key verified the signature: name it by its ID, not
+		// by the bundle's unsigned hint.
+		id, err := sign.PublicKeyID(v.cfg.pubKey)
+		if err != nil {
+			id = res.KeyID
+		}
+		au.Signers = []verify.Signer{{KeyID: id}}
+	}
+	return au, nil
+}
+
+// pickDigest chooses the digest of subject a bundle is verified for:
+// sha256 when present, else the lexically first strong algorithm, hex in
+// lowercase. None when no entry is strong.
+func pickDigest(subject intoto.DigestSet) (alg, hex string, ok bool) {
+	for a, h := range subject {
+		if !intoto.Strong(a, strings.ToLower(h)) {
+			continue
+		}
+		if !ok || a == intoto.AlgSHA256 || (alg != intoto.AlgSHA256 && a < alg) {
+			alg, hex, ok = a, strings.ToLower(h), true
+		}
+	}
+	return alg, hex, ok
 }
