@@ -196,6 +196,7 @@ func attachReferrer(ctx context.Context, c *client, repo name.Repository, subj v
 		}
 	}
 	configKnown := false
+	atts := 0
 	if existing != nil {
 		for i, d := range existing.Manifests {
 			if d.Annotations[AnnotationEnvelopeDigest] == envDigest {
@@ -204,7 +205,14 @@ func attachReferrer(ctx context.Context, c *client, repo name.Repository, subj v
 			if strings.HasPrefix(string(d.ArtifactType), mtBundlePfx) || d.Annotations[AnnotationBundleContent] != "" {
 				configKnown = true
 			}
+			if attestationReferrer(d) {
+				atts++
+			}
 		}
+	}
+	// One more than List reads would make the image unlistable.
+	if err := c.checkCount(atts+1, "referrers of "+repo.Name()+"@"+subj.Digest.String()); err != nil {
+		return nil, err
 	}
 
 	if !configKnown {
@@ -361,6 +369,15 @@ func updateFallback(ctx context.Context, c *client, repo name.Repository, tag st
 			seen[desc.Digest] = true
 			known = append(known, desc)
 		}
+		n := 0
+		for _, d := range known {
+			if attestationReferrer(d) {
+				n++
+			}
+		}
+		if err := c.checkCount(n, repo.Name()+":"+tag); err != nil {
+			return err
+		}
 		idx := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: known}
 		b, err := json.Marshal(idx)
 		if err != nil {
@@ -511,6 +528,15 @@ func attachLegacy(ctx context.Context, c *client, repo name.Repository, h v1.Has
 		if !seen[ld] {
 			seen[ld] = true
 			known = append(known, ours)
+		}
+		n := 0
+		for _, d := range known {
+			if d.MediaType == MediaTypeDSSE {
+				n++
+			}
+		}
+		if err := c.checkCount(n, repo.Name()+":"+tag); err != nil {
+			return "", err
 		}
 		var keep map[string]string
 		if base != nil {

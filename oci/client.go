@@ -368,13 +368,37 @@ type manifestResp struct {
 // getManifest fetches a manifest by tag or digest. A missing manifest is
 // (nil, nil) when allowMissing.
 func (c *client) getManifest(ctx context.Context, repo name.Repository, ref string, allowMissing bool) (*manifestResp, error) {
+	return c.getManifestMax(ctx, repo, ref, allowMissing, c.o.maxManifest)
+}
+
+// getManifestOf fetches the manifest d names by digest, held to d's size
+// as getBlob holds blobs: a registry cannot make us read more than the
+// index it listed d in declared.
+func (c *client) getManifestOf(ctx context.Context, repo name.Repository, d v1.Descriptor) (*manifestResp, error) {
+	if d.Size <= 0 {
+		return nil, fmt.Errorf("%w: manifest %s: descriptor size %d", ErrInvalidManifest, d.Digest, d.Size)
+	}
+	m, err := c.getManifestMax(ctx, repo, d.Digest.String(), false, min(d.Size, c.o.maxManifest))
+	if errors.Is(err, ErrTooLarge) && d.Size <= c.o.maxManifest {
+		return nil, fmt.Errorf("%w: manifest %s is longer than its descriptor's %d bytes: %w", ErrInvalidManifest, d.Digest, d.Size, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(m.body)) != d.Size {
+		return nil, fmt.Errorf("%w: manifest %s is %d bytes, descriptor says %d", ErrInvalidManifest, d.Digest, len(m.body), d.Size)
+	}
+	return m, nil
+}
+
+func (c *client) getManifestMax(ctx context.Context, repo name.Repository, ref string, allowMissing bool, max int64) (*manifestResp, error) {
 	ok := []int{http.StatusOK}
 	if allowMissing {
 		ok = append(ok, http.StatusNotFound)
 	}
 	resp, err := c.do(ctx, request{
 		method: http.MethodGet, url: c.url(repo, "/manifests/"+ref), repo: repo,
-		header: http.Header{"Accept": {manifestAccept}}, ok: ok, maxBody: c.o.maxManifest,
+		header: http.Header{"Accept": {manifestAccept}}, ok: ok, maxBody: max,
 	})
 	if err != nil {
 		return nil, err
@@ -512,24 +536,37 @@ func (c *client) uploadBlobOnce(ctx context.Context, repo name.Repository, diges
 	return err != nil, err
 }
 
-// getBlob downloads a blob, refusing more than max bytes, and checks its
-// digest.
-func (c *client) getBlob(ctx context.Context, repo name.Repository, digest string, size, max int64) ([]byte, error) {
-	if size > max {
-		return nil, fmt.Errorf("%w: blob %s is %d bytes > limit %d", ErrTooLarge, digest, size, max)
+// getBlob downloads the blob d names and holds it to d: the registry is
+// asked for at most d.Size bytes (and never more than max), and what it
+// sends must have d's size and digest. Reading up to max instead would let
+// a registry or proxy make every List download max bytes per descriptor
+// whatever the manifest's writer declared; a descriptor without a size or
+// with a digest we cannot check names nothing we can hold it to.
+func (c *client) getBlob(ctx context.Context, repo name.Repository, d v1.Descriptor, max int64) ([]byte, error) {
+	digest := d.Digest.String()
+	switch {
+	case d.Size > max:
+		return nil, fmt.Errorf("%w: blob %s is %d bytes > limit %d", ErrTooLarge, digest, d.Size, max)
+	case d.Size <= 0:
+		return nil, fmt.Errorf("%w: blob %s: descriptor size %d", ErrInvalidManifest, digest, d.Size)
+	case d.Digest.Algorithm != "sha256":
+		return nil, fmt.Errorf("%w: blob %s: unsupported digest algorithm", ErrInvalidManifest, digest)
 	}
 	resp, err := c.do(ctx, request{
 		method: http.MethodGet, url: c.url(repo, "/blobs/"+digest), repo: repo,
-		ok: []int{http.StatusOK}, maxBody: max,
+		ok: []int{http.StatusOK}, maxBody: d.Size,
 	})
+	if errors.Is(err, ErrTooLarge) {
+		return nil, fmt.Errorf("%w: blob %s is longer than its descriptor's %d bytes: %w", ErrInvalidManifest, digest, d.Size, err)
+	}
 	if err != nil {
 		return nil, err
 	}
+	if int64(len(resp.body)) != d.Size {
+		return nil, fmt.Errorf("%w: blob %s is %d bytes, descriptor says %d", ErrInvalidManifest, digest, len(resp.body), d.Size)
+	}
 	if got := sha256Digest(resp.body); got != digest {
 		return nil, fmt.Errorf("%w: blob %s has digest %s", ErrInvalidManifest, digest, got)
-	}
-	if size >= 0 && int64(len(resp.body)) != size {
-		return nil, fmt.Errorf("%w: blob %s is %d bytes, descriptor says %d", ErrInvalidManifest, digest, len(resp.body), size)
 	}
 	return resp.body, nil
 }
@@ -541,8 +578,8 @@ func (c *client) getBlob(ctx context.Context, repo name.Repository, digest strin
 // header (rel="next", RFC 8288; distribution spec, "Listing Referrers"):
 // the pages are followed on the same scheme and host only (a request
 // carries the registry's credentials), and bounded together by
-// maxReferrerPages, maxReferrers descriptors and the manifest size cap for
-// all pages (ErrTooManyReferrers, ErrTooLarge), so that no registry makes
+// WithMaxReferrers' pages and descriptors and the manifest size cap for
+// all pages (ErrTooMany, ErrTooLarge), so that no registry makes
 // us read forever.
 func (c *client) referrers(ctx context.Context, repo name.Repository, digest string) (idx *v1.IndexManifest, supported bool, err error) {
 	first := c.url(repo, "/referrers/"+digest)
@@ -554,8 +591,8 @@ func (c *client) referrers(ctx context.Context, repo name.Repository, digest str
 	inIdx := map[v1.Hash]bool{}
 	var total int64
 	for page, next := 0, first; next != ""; page++ {
-		if page == maxReferrerPages {
-			return nil, false, fmt.Errorf("%w: referrers of %s@%s: more than %d pages", ErrTooManyReferrers, repo, digest, maxReferrerPages)
+		if page == c.o.maxPages {
+			return nil, false, fmt.Errorf("%w: referrers of %s@%s: more than %d pages", ErrTooMany, repo, digest, c.o.maxPages)
 		}
 		seen[next] = page
 		if total >= c.o.maxManifest {
@@ -596,27 +633,18 @@ func (c *client) referrers(ctx context.Context, repo name.Repository, digest str
 				idx.Manifests = append(idx.Manifests, d)
 			}
 		}
-		if len(idx.Manifests) > maxReferrers {
-			return nil, false, fmt.Errorf("%w: referrers of %s@%s: more than %d descriptors", ErrTooManyReferrers, repo, digest, maxReferrers)
+		if len(idx.Manifests) > c.o.maxReferrers {
+			return nil, false, fmt.Errorf("%w: referrers of %s@%s: more than %d descriptors", ErrTooMany, repo, digest, c.o.maxReferrers)
 		}
 		if next, err = nextPage(resp, base); err != nil {
 			return nil, false, fmt.Errorf("referrers of %s@%s: %w", repo, digest, err)
 		}
 		if p, loop := seen[next]; loop && next != "" {
-			return nil, false, fmt.Errorf("%w: referrers of %s@%s: page %d links back to page %d", ErrTooManyReferrers, repo, digest, page+1, p+1)
+			return nil, false, fmt.Errorf("%w: referrers of %s@%s: page %d links back to page %d", ErrTooMany, repo, digest, page+1, p+1)
 		}
 	}
 	return idx, true, nil
 }
-
-// Bounds on a paged referrers list.
-const (
-	// maxReferrerPages bounds the requests one referrers list costs.
-	maxReferrerPages = 64
-	// maxReferrers bounds the descriptors of one referrers list, each of
-	// which List may download.
-	maxReferrers = 10000
-)
 
 // nextPage returns the absolute URL of the response's Link rel="next"
 // target, "" if there is none. The target is resolved against the URL

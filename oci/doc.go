@@ -41,7 +41,7 @@
 // the registry pages (Link rel="next") is read whole, following links on
 // the registry's own scheme and host only, within 64 pages, 10,000
 // descriptors and the manifest size cap for all pages together
-// (ErrTooManyReferrers, ErrTooLarge); Attach reads it the same way. It verifies no
+// (ErrTooMany, ErrTooLarge); Attach reads it the same way. It verifies no
 // signature: hand the attestations to a verifier.
 //
 // Plain HTTP is used only with WithInsecure. Credentials come from

@@ -115,20 +115,16 @@ func (l *lister) referrers(ctx context.Context) error {
 	}
 	var cands []v1.Descriptor
 	for _, d := range idx.Manifests {
-		at := string(d.ArtifactType)
-		if at != "" && at != MediaTypeEmpty && !strings.HasPrefix(at, mtBundlePfx) {
-			continue // another kind of artifact
-		}
-		if c := d.Annotations[AnnotationBundleContent]; c != "" && c != "dsse-envelope" {
-			continue // a message signature, not an attestation
-		}
-		if !l.wantType(d.Annotations[AnnotationBundlePredicateType]) {
+		if !attestationReferrer(d) || !l.wantType(d.Annotations[AnnotationBundlePredicateType]) {
 			continue
 		}
 		if d.Size > l.c.o.maxManifest {
 			return fmt.Errorf("%w: referrer %s is %d bytes > limit %d", ErrTooLarge, d.Digest, d.Size, l.c.o.maxManifest)
 		}
 		cands = append(cands, d)
+	}
+	if err := l.c.checkCount(len(cands), "referrers of "+l.repo.Name()+"@"+l.subj.String()); err != nil {
+		return err
 	}
 	found, err := parallel(ctx, len(cands), func(ctx context.Context, i int) (*Attestation, error) {
 		return l.fetchReferrer(ctx, cands[i])
@@ -144,12 +140,34 @@ func (l *lister) referrers(ctx context.Context) error {
 	return nil
 }
 
+// attestationReferrer reports whether d, a referrers list entry, may be
+// an attestation: its artifact type and bundle content annotation do not
+// rule it out. List downloads these; Attach counts them.
+func attestationReferrer(d v1.Descriptor) bool {
+	at := string(d.ArtifactType)
+	if at != "" && at != MediaTypeEmpty && !strings.HasPrefix(at, mtBundlePfx) {
+		return false // another kind of artifact
+	}
+	c := d.Annotations[AnnotationBundleContent]
+	return c == "" || c == "dsse-envelope" // else a message signature
+}
+
+// checkCount refuses n attestations of one layout beyond
+// WithMaxAttestations, before any of them is downloaded (List) or one is
+// added (Attach).
+func (c *client) checkCount(n int, where string) error {
+	if n > c.o.maxAttestations {
+		return fmt.Errorf("%w: %s: %d attestations, limit %d", ErrTooMany, where, n, c.o.maxAttestations)
+	}
+	return nil
+}
+
 // fetchReferrer downloads one referrer; nil if it is not an attestation
 // about this image, or no longer exists: registries (distribution v3.1.2
 // among them) and fallback tag indexes keep listing deleted referrers, and
 // one stale entry must not hide every other attestation.
 func (l *lister) fetchReferrer(ctx context.Context, d v1.Descriptor) (*Attestation, error) {
-	m, err := l.c.getManifest(ctx, l.repo, d.Digest.String(), false)
+	m, err := l.c.getManifestOf(ctx, l.repo, d)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}
@@ -167,7 +185,7 @@ func (l *lister) fetchReferrer(ctx context.Context, d v1.Descriptor) (*Attestati
 		return nil, nil
 	}
 	ld := man.Layers[0]
-	raw, err := l.c.getBlob(ctx, l.repo, ld.Digest.String(), ld.Size, l.c.o.maxBlob)
+	raw, err := l.c.getBlob(ctx, l.repo, ld, l.c.o.maxBlob)
 	if err != nil {
 		return nil, fmt.Errorf("oci: bundle of referrer %s: %w", d.Digest, err)
 	}
@@ -210,9 +228,12 @@ func (l *lister) legacy(ctx context.Context) error {
 		}
 		cands = append(cands, d)
 	}
+	if err := l.c.checkCount(len(cands), l.repo.Name()+":"+legacyTag(l.subj)); err != nil {
+		return err
+	}
 	found, err := parallel(ctx, len(cands), func(ctx context.Context, i int) (*Attestation, error) {
 		d := cands[i]
-		raw, err := l.c.getBlob(ctx, l.repo, d.Digest.String(), d.Size, l.c.o.maxBlob)
+		raw, err := l.c.getBlob(ctx, l.repo, d, l.c.o.maxBlob)
 		if err != nil {
 			return nil, fmt.Errorf("oci: attestation layer %s: %w", d.Digest, err)
 		}

@@ -47,6 +47,19 @@ const (
 	DefaultRetries = 5
 	// DefaultConflictRetries bounds read-modify-write rounds on a tag.
 	DefaultConflictRetries = 10
+	// DefaultMaxAttestations bounds the attestations one image may have in
+	// one layout: List refuses an image with more (ErrTooMany) before
+	// downloading any of them, and Attach refuses to add one beyond it.
+	// Each costs up to a manifest and a blob download, and only the
+	// registry decides how many there are; cosign v2 stops at 50
+	// (COSIGN_MAX_ATTACHMENTS), this leaves room for re-attestations.
+	DefaultMaxAttestations = 100
+	// DefaultMaxReferrerPages bounds the pages of one referrers list
+	// (requests, Link rel="next").
+	DefaultMaxReferrerPages = 64
+	// DefaultMaxReferrers bounds the descriptors of one referrers list,
+	// attestations or not, across its pages.
+	DefaultMaxReferrers = 10000
 )
 
 // Option configures Attach, List, Fetch and Resolve.
@@ -65,6 +78,9 @@ type options struct {
 	maxBlob         int64
 	retries         int
 	conflictRetries int
+	maxAttestations int
+	maxPages        int
+	maxReferrers    int
 	hint            string
 	hintSet         bool
 	bundle          []byte
@@ -80,6 +96,9 @@ func makeOptions(opts []Option) *options {
 		maxBlob:         DefaultMaxBlobBytes,
 		retries:         DefaultRetries,
 		conflictRetries: DefaultConflictRetries,
+		maxAttestations: DefaultMaxAttestations,
+		maxPages:        DefaultMaxReferrerPages,
+		maxReferrers:    DefaultMaxReferrers,
 		userAgent:       "slsakit-oci",
 	}
 	for _, opt := range opts {
@@ -152,6 +171,33 @@ func WithConflictRetries(n int) Option {
 	return func(o *options) {
 		if n > 0 {
 			o.conflictRetries = n
+		}
+	}
+}
+
+// WithMaxAttestations sets how many attestations one image may have in
+// one layout (default DefaultMaxAttestations): List fails with ErrTooMany,
+// before downloading any, on an image with more; Attach fails the same way
+// rather than add one beyond it, so that what it writes stays listable.
+func WithMaxAttestations(n int) Option {
+	return func(o *options) {
+		if n > 0 {
+			o.maxAttestations = n
+		}
+	}
+}
+
+// WithMaxReferrers bounds one referrers list to pages requests and
+// descriptors entries (defaults DefaultMaxReferrerPages,
+// DefaultMaxReferrers; 0 keeps a default): a longer list, or one whose
+// pages link back, fails with ErrTooMany.
+func WithMaxReferrers(pages, descriptors int) Option {
+	return func(o *options) {
+		if pages > 0 {
+			o.maxPages = pages
+		}
+		if descriptors > 0 {
+			o.maxReferrers = descriptors
 		}
 	}
 }
