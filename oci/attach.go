@@ -186,11 +186,13 @@ func attachReferrer(ctx context.Context, c *client, repo name.Repository, subj v
 
 	// One request tells us whether the envelope is already attached and
 	// whether the empty config blob is already in the repository.
+	readAt := time.Now()
 	existing, supported, err := c.referrers(ctx, repo, subj.Digest.String())
 	if err != nil {
 		return nil, err
 	}
 	if !supported {
+		readAt = time.Now()
 		if existing, err = c.getIndex(ctx, repo, fallbackTag(subj.Digest)); err != nil {
 			return nil, err
 		}
@@ -265,13 +267,15 @@ func attachReferrer(ctx context.Context, c *client, repo name.Repository, subj v
 	}
 	// The registry did not process the subject: maintain the referrers tag
 	// (OCI distribution spec, "referrers tag schema").
-	if supported {
-		existing = nil // the API list is not the tag's content
-		if existing, err = c.getIndex(ctx, repo, fallbackTag(subj.Digest)); err != nil {
-			return nil, err
+	tag := &fallbackIndex{c: c, repo: repo, tag: fallbackTag(subj.Digest)}
+	var base *tagRead // the API list is not the tag's content
+	if !supported {
+		base = &tagRead{at: readAt}
+		if existing != nil {
+			base.descs = existing.Manifests
 		}
 	}
-	if err := updateFallback(ctx, c, repo, fallbackTag(subj.Digest), existing, desc); err != nil {
+	if _, err := c.mergeUntilStable(ctx, tag, desc, base); err != nil {
 		return nil, err
 	}
 	return &desc, nil
@@ -315,12 +319,138 @@ func (c *client) getIndex(ctx context.Context, repo name.Repository, tag string)
 	return idx, nil
 }
 
+// tagList is a list of descriptors that a tag holds and that writers
+// update by read-modify-write: the manifests of the referrers tag index,
+// or the layers of the legacy .att manifest.
+type tagList interface {
+	// read returns the tag's descriptors; nil if the tag does not exist.
+	read(ctx context.Context) ([]v1.Descriptor, error)
+	// write makes the tag hold descs.
+	write(ctx context.Context, descs []v1.Descriptor) error
+	// counts reports whether d counts against WithMaxAttestations.
+	counts(d v1.Descriptor) bool
+	// String names the tag in errors.
+	String() string
+}
+
+// tagRead is what a read of a tagList returned, and when the read started.
+type tagRead struct {
+	descs []v1.Descriptor
+	at    time.Time
+}
+
+// mergeUntilStable makes t hold ours and every descriptor it has been seen
+// holding, and returns whether it wrote. base, when not nil, is a read of
+// t to start from (saving a request).
+//
+// Registries have no conditional writes, so a writer that read the tag
+// before our write and writes after it erases ours, and only we can notice.
+// The protocol: read (or base) → merge → write if anything is missing →
+// settle → read back, until a read-back holds everything we know and shows
+// no writer we had not seen (stable). A read-back that lacks something
+// means a stale write: back off, read afresh, merge, write again (at most
+// WithConflictRetries writes, then ErrConflict). A read-back that holds
+// everything but also a new writer's entries means someone was writing
+// concurrently and may have read before our write: settle and read back
+// again, instead of stopping at the first read-back that happens to show
+// ours (that stop lost updates under load). Settling is measured from the
+// read the write was built from, base included, since the whole of that
+// window is when another writer can read a list without ours.
+func (c *client) mergeUntilStable(ctx context.Context, t tagList, ours v1.Descriptor, base *tagRead) (wrote bool, err error) {
+	var known []v1.Descriptor
+	seen := map[v1.Hash]bool{}
+	merge := func(descs []v1.Descriptor) (fresh bool) {
+		for _, d := range descs {
+			if !seen[d.Digest] {
+				seen[d.Digest] = true
+				known = append(known, d)
+				fresh = true
+			}
+		}
+		return fresh
+	}
+	holdsAll := func(descs []v1.Descriptor) bool {
+		have := make(map[v1.Hash]bool, len(descs))
+		for _, d := range descs {
+			have[d.Digest] = true
+		}
+		for _, d := range known {
+			if !have[d.Digest] {
+				return false
+			}
+		}
+		return true
+	}
+	var (
+		cur             = base
+		readBack        bool          // cur was read after one of our writes
+		writes, watches int           // each bounded by conflictRetries
+		window          time.Duration // longest read-to-write window so far
+	)
+	for {
+		if cur == nil {
+			cur = &tagRead{at: time.Now()}
+			if cur.descs, err = t.read(ctx); err != nil {
+				return wrote, err
+			}
+		}
+		fresh := merge(cur.descs)
+		if !seen[ours.Digest] {
+			seen[ours.Digest] = true
+			known = append(known, ours)
+		}
+		switch {
+		case holdsAll(cur.descs) && (!wrote || !fresh):
+			return wrote, nil
+		case holdsAll(cur.descs):
+			// Ours is there, and so is a writer we had not seen: it may
+			// have read the list before our write and still be writing.
+			if watches++; watches > c.o.conflictRetries {
+				return wrote, nil
+			}
+			if err := settle(ctx, window); err != nil {
+				return wrote, err
+			}
+			cur, readBack = nil, true
+		case readBack:
+			// A stale write erased something: back off, then merge a
+			// fresh read.
+			if err := sleepBackoff(ctx, writes); err != nil {
+				return wrote, err
+			}
+			cur, readBack = nil, false
+		default:
+			if writes == c.o.conflictRetries {
+				return wrote, fmt.Errorf("%w: %s after %d writes", ErrConflict, t, writes)
+			}
+			n := 0
+			for _, d := range known {
+				if t.counts(d) {
+					n++
+				}
+			}
+			if err := c.checkCount(n, t.String()); err != nil {
+				return wrote, err
+			}
+			if err := t.write(ctx, known); err != nil {
+				return wrote, err
+			}
+			writes, wrote = writes+1, true
+			window = max(window, time.Since(cur.at))
+			if err := settle(ctx, window); err != nil {
+				return wrote, err
+			}
+			cur, readBack = nil, true
+		}
+	}
+}
+
 // settle waits before a read-back long enough that a concurrent writer who
-// read the tag before our write has, very likely, written too: three times our
-// own read-to-write window plus jitter. The read-back then sees its write
-// and we re-merge. Writers that stall for longer than that can still lose
-// an update; no client-side scheme can exclude it on a registry without
-// conditional writes.
+// read the tag before our write has, very likely, written too: three times
+// our own read-to-write window plus jitter. The read-back then sees its
+// write and we re-merge. Writers that stall for longer than that can still
+// lose an update; no client-side scheme can exclude it on a registry
+// without conditional writes.
 func settle(ctx context.Context, window time.Duration) error {
 	d := 3*window + time.Duration(rand.Int64N(int64(window)+1))
 	d = max(d, time.Millisecond)
@@ -328,94 +458,35 @@ func settle(ctx context.Context, window time.Duration) error {
 	return sleepCtx(ctx, d)
 }
 
-func conflictPause(ctx context.Context, attempt int) error {
-	return sleepBackoff(ctx, attempt)
+// fallbackIndex is the referrers tag index (OCI distribution spec,
+// "referrers tag schema") of one subject.
+type fallbackIndex struct {
+	c    *client
+	repo name.Repository
+	tag  string
 }
 
-// updateFallback adds desc to the referrers tag index with read-modify-write
-// and read-back, keeping every descriptor ever seen.
-func updateFallback(ctx context.Context, c *client, repo name.Repository, tag string, base *v1.IndexManifest, desc v1.Descriptor) error {
-	var known []v1.Descriptor
-	seen := map[v1.Hash]bool{}
-	addKnown := func(idx *v1.IndexManifest) {
-		if idx == nil {
-			return
-		}
-		for _, d := range idx.Manifests {
-			if !seen[d.Digest] {
-				seen[d.Digest] = true
-				known = append(known, d)
-			}
-		}
+func (f *fallbackIndex) read(ctx context.Context) ([]v1.Descriptor, error) {
+	idx, err := f.c.getIndex(ctx, f.repo, f.tag)
+	if err != nil || idx == nil {
+		return nil, err
 	}
-	addKnown(base)
-	start := time.Now()
-	for attempt := 0; attempt < c.o.conflictRetries; attempt++ {
-		if attempt > 0 {
-			if err := conflictPause(ctx, attempt); err != nil {
-				return err
-			}
-			start = time.Now()
-			rb, err := c.getIndex(ctx, repo, tag)
-			if err != nil {
-				return err
-			}
-			if hasAll(rb, known, desc.Digest) {
-				return nil
-			}
-			addKnown(rb)
-		}
-		if !seen[desc.Digest] {
-			seen[desc.Digest] = true
-			known = append(known, desc)
-		}
-		n := 0
-		for _, d := range known {
-			if attestationReferrer(d) {
-				n++
-			}
-		}
-		if err := c.checkCount(n, repo.Name()+":"+tag); err != nil {
-			return err
-		}
-		idx := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: known}
-		b, err := json.Marshal(idx)
-		if err != nil {
-			return err
-		}
-		if _, err := c.putManifest(ctx, repo, tag, mtOCIIndex, b); err != nil {
-			return fmt.Errorf("oci: pushing referrers tag %s: %w", tag, err)
-		}
-		if err := settle(ctx, time.Since(start)); err != nil {
-			return err
-		}
-		rb, err := c.getIndex(ctx, repo, tag)
-		if err != nil {
-			return err
-		}
-		if hasAll(rb, known, desc.Digest) {
-			return nil
-		}
-		addKnown(rb)
-	}
-	return fmt.Errorf("%w: referrers tag %s:%s after %d attempts", ErrConflict, repo, tag, c.o.conflictRetries)
+	return idx.Manifests, nil
 }
 
-func hasAll(idx *v1.IndexManifest, want []v1.Descriptor, extra v1.Hash) bool {
-	if idx == nil {
-		return false
+func (f *fallbackIndex) write(ctx context.Context, descs []v1.Descriptor) error {
+	b, err := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: descs})
+	if err != nil {
+		return err
 	}
-	have := map[v1.Hash]bool{}
-	for _, d := range idx.Manifests {
-		have[d.Digest] = true
+	if _, err := f.c.putManifest(ctx, f.repo, f.tag, mtOCIIndex, b); err != nil {
+		return fmt.Errorf("oci: pushing referrers tag %s: %w", f.tag, err)
 	}
-	for _, d := range want {
-		if !have[d.Digest] {
-			return false
-		}
-	}
-	return have[extra]
+	return nil
 }
+
+func (f *fallbackIndex) counts(d v1.Descriptor) bool { return attestationReferrer(d) }
+func (f *fallbackIndex) String() string              { return f.repo.Name() + ":" + f.tag }
 
 // --- legacy layout ---
 
@@ -494,97 +565,43 @@ func attachLegacy(ctx context.Context, c *client, repo name.Repository, h v1.Has
 	if err := c.uploadBlob(ctx, repo, ld.String(), layer, false); err != nil {
 		return "", fmt.Errorf("oci: uploading attestation layer: %w", err)
 	}
-	var known []v1.Descriptor
-	seen := map[v1.Hash]bool{}
-	addKnown := func(m *v1.Manifest) {
-		if m == nil {
-			return
-		}
-		for _, d := range m.Layers {
-			if !seen[d.Digest] {
-				seen[d.Digest] = true
-				known = append(known, d)
-			}
-		}
+	if _, err := c.mergeUntilStable(ctx, &attManifest{c: c, repo: repo, tag: tag}, ours, nil); err != nil {
+		return "", err
 	}
-	for attempt := 0; attempt < c.o.conflictRetries; attempt++ {
-		if attempt > 0 {
-			if err := conflictPause(ctx, attempt); err != nil {
-				return "", err
-			}
-		}
-		start := time.Now()
-		base, err := c.getLegacy(ctx, repo, tag)
-		if err != nil {
-			return "", err
-		}
-		if attempt == 0 && base != nil && layerIn(base, ld) {
-			return tag, nil // already attached
-		}
-		if attempt > 0 && hasLayers(base, known) {
-			return tag, nil // a concurrent writer merged ours in
-		}
-		addKnown(base)
-		if !seen[ld] {
-			seen[ld] = true
-			known = append(known, ours)
-		}
-		n := 0
-		for _, d := range known {
-			if d.MediaType == MediaTypeDSSE {
-				n++
-			}
-		}
-		if err := c.checkCount(n, repo.Name()+":"+tag); err != nil {
-			return "", err
-		}
-		var keep map[string]string
-		if base != nil {
-			keep = base.Annotations
-		}
-		mb, cb, err := legacyImage(known, keep)
-		if err != nil {
-			return "", err
-		}
-		if err := c.uploadBlob(ctx, repo, sha256Digest(cb), cb, false); err != nil {
-			return "", fmt.Errorf("oci: uploading attestation config: %w", err)
-		}
-		if _, err := c.putManifest(ctx, repo, tag, mtOCIManifest, mb); err != nil {
-			return "", fmt.Errorf("oci: pushing %s: %w", tag, err)
-		}
-		if err := settle(ctx, time.Since(start)); err != nil {
-			return "", err
-		}
-		rb, err := c.getLegacy(ctx, repo, tag)
-		if err != nil {
-			return "", err
-		}
-		if hasLayers(rb, known) {
-			return tag, nil
-		}
-		// Someone overwrote the tag with a stale view: merge and retry.
-		addKnown(rb)
-	}
-	return "", fmt.Errorf("%w: %s:%s after %d attempts", ErrConflict, repo, tag, c.o.conflictRetries)
+	return tag, nil
 }
 
-func layerIn(m *v1.Manifest, h v1.Hash) bool {
-	for _, d := range m.Layers {
-		if d.Digest == h {
-			return true
-		}
-	}
-	return false
+// attManifest is cosign's legacy .att manifest of one subject. Its
+// manifest annotations (another tool's) are kept from the latest read.
+type attManifest struct {
+	c           *client
+	repo        name.Repository
+	tag         string
+	annotations map[string]string
 }
 
-func hasLayers(m *v1.Manifest, want []v1.Descriptor) bool {
-	if m == nil {
-		return false
+func (a *attManifest) read(ctx context.Context) ([]v1.Descriptor, error) {
+	m, err := a.c.getLegacy(ctx, a.repo, a.tag)
+	if err != nil || m == nil {
+		return nil, err
 	}
-	for _, d := range want {
-		if !layerIn(m, d.Digest) {
-			return false
-		}
-	}
-	return true
+	a.annotations = m.Annotations
+	return m.Layers, nil
 }
+
+func (a *attManifest) write(ctx context.Context, descs []v1.Descriptor) error {
+	mb, cb, err := legacyImage(descs, a.annotations)
+	if err != nil {
+		return err
+	}
+	if err := a.c.uploadBlob(ctx, a.repo, sha256Digest(cb), cb, false); err != nil {
+		return fmt.Errorf("oci: uploading attestation config: %w", err)
+	}
+	if _, err := a.c.putManifest(ctx, a.repo, a.tag, mtOCIManifest, mb); err != nil {
+		return fmt.Errorf("oci: pushing %s: %w", a.tag, err)
+	}
+	return nil
+}
+
+func (a *attManifest) counts(d v1.Descriptor) bool { return d.MediaType == MediaTypeDSSE }
+func (a *attManifest) String() string              { return a.repo.Name() + ":" + a.tag }

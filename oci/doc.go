@@ -25,9 +25,10 @@
 // tag index) are read-modify-write: attaches to one image are serialized
 // within the process, and across processes each writer reads its write
 // back after a short settle delay and re-merges everything it has seen
-// until its attestation and everyone else's are present, with bounded
-// retries (ErrConflict when exhausted). Attaching the same envelope again
-// writes nothing.
+// until a read-back holds its attestation and everyone else's and shows no
+// writer it had not seen (one routine for both tags), with bounded retries
+// (ErrConflict when exhausted). Attaching the same envelope again writes
+// nothing.
 //
 // Requests are few: authentication is lazy (no ping; a token is fetched
 // only after a 401), small blobs use single-POST uploads, and the empty
