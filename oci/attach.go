@@ -162,10 +162,6 @@ type referrerManifest struct {
 	Annotations   map[string]string `json:"annotations,omitempty"`
 }
 
-func fallbackTag(h v1.Hash) string { return h.Algorithm + "-" + h.Hex }
-
-func legacyTag(h v1.Hash) string { return h.Algorithm + "-" + h.Hex + ".att" }
-
 func attachReferrer(ctx context.Context, c *client, repo name.Repository, subj v1.Descriptor, att *sign.Attestation) (*v1.Descriptor, error) {
 	o, env := c.o, att.Envelope
 	envJSON, err := envelopeJSON(env)
@@ -293,30 +289,6 @@ func attachReferrer(ctx context.Context, c *client, repo name.Repository, subj v
 func processedSubject(h http.Header, subject v1.Hash) bool {
 	v := h.Values("OCI-Subject")
 	return len(v) == 1 && v[0] == subject.String()
-}
-
-func parseIndex(b []byte) (*v1.IndexManifest, error) {
-	var idx v1.IndexManifest
-	if err := decodeManifest(b, &idx); err != nil {
-		return nil, fmt.Errorf("%w: index: %v", ErrInvalidManifest, err)
-	}
-	return &idx, nil
-}
-
-// getIndex fetches an image index by tag; a missing tag is (nil, nil).
-func (c *client) getIndex(ctx context.Context, repo name.Repository, tag string) (*v1.IndexManifest, error) {
-	m, err := c.getManifest(ctx, repo, tag, true)
-	if err != nil || m == nil {
-		return nil, err
-	}
-	idx, err := parseIndex(m.body)
-	if err != nil {
-		return nil, err
-	}
-	if idx.MediaType != "" && idx.MediaType != types.OCIImageIndex {
-		return nil, fmt.Errorf("%w: tag %s:%s is %s, not an OCI index", ErrInvalidManifest, repo, tag, idx.MediaType)
-	}
-	return idx, nil
 }
 
 // tagList is a list of descriptors that a tag holds and that writers
@@ -486,9 +458,8 @@ func (f *fallbackIndex) write(ctx context.Context, descs []v1.Descriptor) error 
 }
 
 func (f *fallbackIndex) counts(d v1.Descriptor) bool { return attestationReferrer(d) }
-func (f *fallbackIndex) String() string              { return f.repo.Name() + ":" + f.tag }
 
-// --- legacy layout ---
+func (f *fallbackIndex) String() string { return f.repo.Name() + ":" + f.tag }
 
 // descLayer is a layer known only by its descriptor: enough for mutate to
 // compute a manifest and config without the layer's bytes.
@@ -496,12 +467,17 @@ type descLayer struct{ d v1.Descriptor }
 
 var errNoContent = errors.New("oci: descriptor-only layer has no content")
 
-func (l descLayer) Digest() (v1.Hash, error)             { return l.d.Digest, nil }
-func (l descLayer) DiffID() (v1.Hash, error)             { return l.d.Digest, nil }
-func (l descLayer) Compressed() (io.ReadCloser, error)   { return nil, errNoContent }
+func (l descLayer) Digest() (v1.Hash, error) { return l.d.Digest, nil }
+
+func (l descLayer) DiffID() (v1.Hash, error) { return l.d.Digest, nil }
+
+func (l descLayer) Compressed() (io.ReadCloser, error) { return nil, errNoContent }
+
 func (l descLayer) Uncompressed() (io.ReadCloser, error) { return nil, errNoContent }
-func (l descLayer) Size() (int64, error)                 { return l.d.Size, nil }
-func (l descLayer) MediaType() (types.MediaType, error)  { return l.d.MediaType, nil }
+
+func (l descLayer) Size() (int64, error) { return l.d.Size, nil }
+
+func (l descLayer) MediaType() (types.MediaType, error) { return l.d.MediaType, nil }
 
 // legacyImage builds the manifest and config cosign writes for these layers.
 // Manifest annotations of an existing .att manifest are kept.
@@ -526,21 +502,6 @@ func legacyImage(layers []v1.Descriptor, annotations map[string]string) (manifes
 		return nil, nil, err
 	}
 	return manifest, config, nil
-}
-
-func (c *client) getLegacy(ctx context.Context, repo name.Repository, tag string) (*v1.Manifest, error) {
-	m, err := c.getManifest(ctx, repo, tag, true)
-	if err != nil || m == nil {
-		return nil, err
-	}
-	var man v1.Manifest
-	if err := decodeManifest(m.body, &man); err != nil {
-		return nil, fmt.Errorf("%w: %s:%s: %v", ErrInvalidManifest, repo, tag, err)
-	}
-	if man.MediaType.IsIndex() {
-		return nil, fmt.Errorf("%w: %s:%s is an index, not an attestation manifest", ErrInvalidManifest, repo, tag)
-	}
-	return &man, nil
 }
 
 func attachLegacy(ctx context.Context, c *client, repo name.Repository, h v1.Hash, att *sign.Attestation) (string, error) {
@@ -604,4 +565,66 @@ func (a *attManifest) write(ctx context.Context, descs []v1.Descriptor) error {
 }
 
 func (a *attManifest) counts(d v1.Descriptor) bool { return d.MediaType == MediaTypeDSSE }
-func (a *attManifest) String() string              { return a.repo.Name() + ":" + a.tag }
+
+func (a *attManifest) String() string { return a.repo.Name() + ":" + a.tag }
+
+// attestation is the sign.Attestation Attach writes: env, and the bundle
+// given with WithBundle, checked to carry env. Everything Attach derives
+// from it is checked here too, before any request.
+func (o *options) attestation(env *sign.Envelope) (*sign.Attestation, error) {
+	a := &sign.Attestation{Envelope: env}
+	if o.bundle != nil {
+		b, err := sign.ParseBundle(o.bundle)
+		if err != nil {
+			return nil, fmt.Errorf("%w: WithBundle: %w", ErrInvalidBundle, err)
+		}
+		a.Bundle = b
+	}
+	if err := a.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+	}
+	if _, err := legacyAnnotations(a, o); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// referrerBundle is the referrer layer of a: its bundle, or for a
+// key-signed attestation a bundle of the envelope with a public-key hint
+// (WithPublicKeyHint, default the first signature's keyid) and no log entry.
+func referrerBundle(a *sign.Attestation, o *options) ([]byte, error) {
+	b := a.Bundle
+	if b == nil {
+		hint := o.hint
+		if !o.hintSet {
+			hint = a.Envelope.Signatures[0].KeyID
+		}
+		b = &sign.Bundle{
+			MediaType:            sign.MediaTypeBundle,
+			VerificationMaterial: sign.VerificationMaterial{PublicKey: &sign.PublicKeyIdentifier{Hint: hint}},
+			DSSEEnvelope:         a.Envelope,
+		}
+	}
+	raw, err := b.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidBundle, err)
+	}
+	return raw, nil
+}
+
+// legacyAnnotations are the annotations of a's legacy layer beyond the
+// signature marker and predicate type: cosign's, derived from the bundle,
+// then WithLayerAnnotations' over them.
+func legacyAnnotations(a *sign.Attestation, o *options) (map[string]string, error) {
+	ann := map[string]string{}
+	if a.Bundle != nil {
+		var err error
+		if ann, err = CosignAnnotations(a.Bundle); err != nil {
+			return nil, err
+		}
+	}
+	for k, v := range o.layerAnn {
+		ann[k] = v
+	}
+	return ann, nil
+}
