@@ -35,33 +35,39 @@ type AttachResult struct {
 	Requests  int            // HTTP requests made (for tests/benchmarks)
 }
 
-// Attach resolves ref to a digest once, then writes env for that digest in
-// the chosen layout(s) (default Referrers). Writes never target a tag given
+// Attach resolves ref to a digest once, then writes att for that digest in
+// the chosen layout(s) (default Referrers): in the referrers layout its
+// Sigstore bundle (or, for an attestation without one, a bundle of its
+// envelope with a public-key hint, see WithPublicKeyHint); in the legacy
+// layout its envelope, with the layer annotations cosign v2 verifies a
+// keyless attestation with, derived from the bundle (CosignAnnotations). Writes never target a tag given
 // by the caller; blobs are uploaded before the manifests that name them;
 // concurrent attaches to one digest are serialized in-process and
 // reconciled across processes by read-back and bounded retries, so no
 // writer's attestation is lost. Attaching an envelope that is already there
 // writes nothing.
 //
-// Before anything is written, env must be what List reads back and a
+// Before anything is written, att must be what List reads back and a
 // verifier of the image can accept: a signed in-toto envelope
 // (ErrNotAttestation otherwise) whose statement passes
 // sign.CheckStatement and has a subject with the image's sha256 digest
 // (ErrSubjectMismatch: an attestation about another image would be
-// rejected by every consumer of this one).
-func Attach(ctx context.Context, ref string, env *sign.Envelope, opts ...Option) (*AttachResult, error) {
+// rejected by every consumer of this one), and a bundle, if any, that
+// carries that envelope (sign.Attestation.Validate; ErrInvalidArgument)
+// and reads back (ErrInvalidBundle).
+func Attach(ctx context.Context, ref string, att *sign.Attestation, opts ...Option) (*AttachResult, error) {
 	o := makeOptions(opts)
-	if env == nil {
-		return nil, fmt.Errorf("%w: nil envelope", ErrInvalidArgument)
+	if att == nil || att.Envelope == nil {
+		return nil, fmt.Errorf("%w: nil attestation or envelope", ErrInvalidArgument)
 	}
-	subjects, err := checkAttestation(env, o)
+	subjects, err := checkAttestation(att.Envelope, o)
 	if err != nil {
 		return nil, err
 	}
 	if o.layout&Both == 0 || o.layout&^Both != 0 {
 		return nil, fmt.Errorf("%w: layout %v", ErrInvalidArgument, o.layout)
 	}
-	att, err := o.attestation(env)
+	w, err := prepare(att, o)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +97,7 @@ func Attach(ctx context.Context, ref string, env *sign.Envelope, opts ...Option)
 	defer unlock()
 
 	if o.layout&Referrers != 0 {
-		d, err := attachReferrer(ctx, c, repo, subj, att)
+		d, err := attachReferrer(ctx, c, repo, subj, w)
 		if err != nil {
 			res.Requests = c.requests()
 			return res, err
@@ -99,7 +105,7 @@ func Attach(ctx context.Context, ref string, env *sign.Envelope, opts ...Option)
 		res.Referrer = d
 	}
 	if o.layout&Legacy != 0 {
-		tag, err := attachLegacy(ctx, c, repo, subj.Digest, att)
+		tag, err := attachLegacy(ctx, c, repo, subj.Digest, w)
 		if err != nil {
 			res.Requests = c.requests()
 			return res, err
@@ -162,22 +168,9 @@ type referrerManifest struct {
 	Annotations   map[string]string `json:"annotations,omitempty"`
 }
 
-func attachReferrer(ctx context.Context, c *client, repo name.Repository, subj v1.Descriptor, att *sign.Attestation) (*v1.Descriptor, error) {
-	o, env := c.o, att.Envelope
-	envJSON, err := envelopeJSON(env)
-	if err != nil {
-		return nil, err
-	}
-	envDigest := sha256Digest(envJSON)
-	bundle, err := referrerBundle(att, o)
-	if err != nil {
-		return nil, err
-	}
-	// One referrer over List's download cap fails List for the image, for
-	// every reader: refuse it before the first write.
-	if int64(len(bundle)) > o.maxBlob {
-		return nil, fmt.Errorf("%w: %w: bundle is %d bytes, limit %d", ErrInvalidArgument, ErrNotAttestation, len(bundle), o.maxBlob)
-	}
+func attachReferrer(ctx context.Context, c *client, repo name.Repository, subj v1.Descriptor, w *written) (*v1.Descriptor, error) {
+	o, bundle := c.o, w.bundle
+	envDigest := sha256Digest(w.envJSON)
 	bundleDigest := sha256Digest(bundle)
 
 	// One request tells us whether the envelope is already attached and
@@ -230,8 +223,8 @@ func attachReferrer(ctx context.Context, c *client, repo name.Repository, subj v
 		AnnotationBundleContent:  "dsse-envelope",
 		AnnotationEnvelopeDigest: envDigest,
 	}
-	if pt := predicateTypeOf(env); pt != "" {
-		ann[AnnotationBundlePredicateType] = pt
+	if w.predicateType != "" {
+		ann[AnnotationBundlePredicateType] = w.predicateType
 	}
 	bh, _ := v1.NewHash(bundleDigest)
 	eh, _ := v1.NewHash(emptyDigest)
@@ -504,22 +497,10 @@ func legacyImage(layers []v1.Descriptor, annotations map[string]string) (manifes
 	return manifest, config, nil
 }
 
-func attachLegacy(ctx context.Context, c *client, repo name.Repository, h v1.Hash, att *sign.Attestation) (string, error) {
-	tag, env := legacyTag(h), att.Envelope
-	layer, err := envelopeJSON(env)
-	if err != nil {
-		return "", err
-	}
+func attachLegacy(ctx context.Context, c *client, repo name.Repository, h v1.Hash, w *written) (string, error) {
+	tag, layer := legacyTag(h), w.envJSON
 	ld, _ := v1.NewHash(sha256Digest(layer))
-	ann, err := legacyAnnotations(att, c.o)
-	if err != nil {
-		return "", err
-	}
-	ann[AnnotationSignature] = ""
-	if pt := predicateTypeOf(env); pt != "" {
-		ann[AnnotationPredicateType] = pt
-	}
-	ours := v1.Descriptor{MediaType: MediaTypeDSSE, Digest: ld, Size: int64(len(layer)), Annotations: ann}
+	ours := v1.Descriptor{MediaType: MediaTypeDSSE, Digest: ld, Size: int64(len(layer)), Annotations: w.legacyAnn}
 
 	// Upload the layer first: it keeps the read-modify-write window short
 	// and guarantees the manifest never names a missing blob.
@@ -568,25 +549,52 @@ func (a *attManifest) counts(d v1.Descriptor) bool { return d.MediaType == Media
 
 func (a *attManifest) String() string { return a.repo.Name() + ":" + a.tag }
 
-// attestation is the sign.Attestation Attach writes: env, and the bundle
-// given with WithBundle, checked to carry env. Everything Attach derives
-// from it is checked here too, before any request.
-func (o *options) attestation(env *sign.Envelope) (*sign.Attestation, error) {
-	a := &sign.Attestation{Envelope: env}
-	if o.bundle != nil {
-		b, err := sign.ParseBundle(o.bundle)
-		if err != nil {
-			return nil, fmt.Errorf("%w: WithBundle: %w", ErrInvalidBundle, err)
-		}
-		a.Bundle = b
-	}
+// written is what Attach writes for one attestation, derived from it
+// and checked before the first request.
+type written struct {
+	envJSON       []byte            // the legacy layer; its digest marks the referrer
+	bundle        []byte            // the referrer layer
+	legacyAnn     map[string]string // the legacy layer's annotations
+	predicateType string
+}
+
+// prepare derives what Attach writes for a in o's layouts and refuses
+// what List would not read back: a bundle that does not carry a's envelope
+// (ErrInvalidArgument), one that does not encode and parse back or whose
+// log entries cosign's annotations cannot be made from (ErrInvalidBundle),
+// and a bundle over List's download cap (ErrNotAttestation), which would
+// fail List for the image, for every reader.
+func prepare(a *sign.Attestation, o *options) (*written, error) {
 	if err := a.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
 	}
-	if _, err := legacyAnnotations(a, o); err != nil {
-		return nil, err
+	w := &written{predicateType: predicateTypeOf(a.Envelope)}
+	var err error
+	if w.envJSON, err = envelopeJSON(a.Envelope); err != nil {
+		return nil, fmt.Errorf("%w: %w: %v", ErrInvalidArgument, ErrNotAttestation, err)
 	}
-	return a, nil
+	if o.layout&Referrers != 0 {
+		if w.bundle, err = referrerBundle(a, o); err != nil {
+			return nil, err
+		}
+		if int64(len(w.bundle)) > o.maxBlob {
+			return nil, fmt.Errorf("%w: %w: bundle is %d bytes, limit %d", ErrInvalidArgument, ErrNotAttestation, len(w.bundle), o.maxBlob)
+		}
+		if _, err := ParseBundle(w.bundle, sign.WithMaxSize(int(min(o.maxBlob, 1<<40)))); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+		}
+	}
+	w.legacyAnn = map[string]string{}
+	if a.Bundle != nil {
+		if w.legacyAnn, err = CosignAnnotations(a.Bundle); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+		}
+	}
+	w.legacyAnn[AnnotationSignature] = ""
+	if w.predicateType != "" {
+		w.legacyAnn[AnnotationPredicateType] = w.predicateType
+	}
+	return w, nil
 }
 
 // referrerBundle is the referrer layer of a: its bundle, or for a
@@ -610,21 +618,4 @@ func referrerBundle(a *sign.Attestation, o *options) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidBundle, err)
 	}
 	return raw, nil
-}
-
-// legacyAnnotations are the annotations of a's legacy layer beyond the
-// signature marker and predicate type: cosign's, derived from the bundle,
-// then WithLayerAnnotations' over them.
-func legacyAnnotations(a *sign.Attestation, o *options) (map[string]string, error) {
-	ann := map[string]string{}
-	if a.Bundle != nil {
-		var err error
-		if ann, err = CosignAnnotations(a.Bundle); err != nil {
-			return nil, err
-		}
-	}
-	for k, v := range o.layerAnn {
-		ann[k] = v
-	}
-	return ann, nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/oci/ocitest"
+	"github.com/slsakit/slsakit/sign"
 )
 
 // downloads counts the registry's GETs of blobs and of manifests by digest:
@@ -137,7 +138,7 @@ func TestListRefusesTooManyAttestations(t *testing.T) {
 			}
 			// Attach refuses to add to an image already over the limit.
 			ct := ocitest.NewCountingTransport(nil)
-			_, err = oci.Attach(context.Background(), image, envelope(t, image, slsaV1, 1), oci.WithInsecure(), oci.WithLayout(tc.layout), oci.WithTransport(ct))
+			_, err = oci.Attach(context.Background(), image, &sign.Attestation{Envelope: envelope(t, image, slsaV1, 1)}, oci.WithInsecure(), oci.WithLayout(tc.layout), oci.WithTransport(ct))
 			if !errors.Is(err, oci.ErrTooMany) {
 				t.Errorf("Attach: err = %v, want ErrTooMany", err)
 			}
@@ -160,7 +161,7 @@ func TestAttachStopsAtTheLimit(t *testing.T) {
 				attach(t, image, envelope(t, image, slsaV1, 1), oci.WithLayout(layout), lim)
 				attach(t, image, envelope(t, image, slsaV1, 2), oci.WithLayout(layout), lim)
 				ct := ocitest.NewCountingTransport(nil)
-				_, err := oci.Attach(context.Background(), image, envelope(t, image, slsaV1, 3), oci.WithInsecure(), oci.WithLayout(layout), lim, oci.WithTransport(ct))
+				_, err := oci.Attach(context.Background(), image, &sign.Attestation{Envelope: envelope(t, image, slsaV1, 3)}, oci.WithInsecure(), oci.WithLayout(layout), lim, oci.WithTransport(ct))
 				if !errors.Is(err, oci.ErrTooMany) {
 					t.Fatalf("third Attach: err = %v, want ErrTooMany", err)
 				}

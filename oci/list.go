@@ -13,13 +13,15 @@ import (
 	"github.com/slsakit/slsakit/sign"
 )
 
-// Attestation is one attestation found on an image.
+// Attestation is one attestation found on an image: the sign.Attestation
+// (its envelope, and its Sigstore bundle when it was found as a referrer;
+// an attestation in both layouts is reported once, with the bundle), and
+// where it was found.
 type Attestation struct {
-	Envelope      *sign.Envelope
+	sign.Attestation
 	PredicateType string        // from the statement payload ("" if not an in-toto statement)
 	Layout        Layout        // where it was found (Both if in both layouts)
 	Descriptor    v1.Descriptor // layer (legacy) or referrer manifest descriptor
-	Bundle        []byte        // raw Sigstore bundle JSON when found as a referrer, else nil
 }
 
 // List returns every attestation of the image from both layouts (or those
@@ -65,17 +67,18 @@ func List(ctx context.Context, ref string, opts ...Option) ([]Attestation, error
 	return l.out, nil
 }
 
-// Fetch returns the envelopes of List's attestations.
-func Fetch(ctx context.Context, ref string, opts ...Option) ([]*sign.Envelope, error) {
-	atts, err := List(ctx, ref, opts...)
+// Fetch returns List's attestations as the sign.Attestations verifiers
+// take.
+func Fetch(ctx context.Context, ref string, opts ...Option) ([]*sign.Attestation, error) {
+	list, err := List(ctx, ref, opts...)
 	if err != nil {
 		return nil, err
 	}
-	envs := make([]*sign.Envelope, len(atts))
-	for i := range atts {
-		envs[i] = atts[i].Envelope
+	atts := make([]*sign.Attestation, len(list))
+	for i := range list {
+		atts[i] = &list[i].Attestation
 	}
-	return envs, nil
+	return atts, nil
 }
 
 type lister struct {
@@ -189,12 +192,16 @@ func (l *lister) fetchReferrer(ctx context.Context, d v1.Descriptor) (*Attestati
 	if err != nil {
 		return nil, fmt.Errorf("oci: bundle of referrer %s: %w", d.Digest, err)
 	}
-	env, err := ParseBundle(raw, sign.WithMaxSize(int(min(l.c.o.maxBlob, 1<<40))))
+	b, err := sign.ParseBundle(raw, sign.WithMaxSize(int(min(l.c.o.maxBlob, 1<<40))))
 	if err != nil {
 		if errors.Is(err, sign.ErrTooLarge) {
 			return nil, fmt.Errorf("%w: %v", ErrTooLarge, err)
 		}
 		return nil, nil
+	}
+	env := b.DSSEEnvelope
+	if env == nil {
+		return nil, nil // a message signature, not an attestation
 	}
 	pt := predicateTypeOf(env)
 	if l.c.o.predicateType != "" && pt != l.c.o.predicateType {
@@ -207,7 +214,7 @@ func (l *lister) fetchReferrer(ctx context.Context, d v1.Descriptor) (*Attestati
 	if desc.MediaType == "" {
 		desc.MediaType = mtOCIManifest
 	}
-	return &Attestation{Envelope: env, PredicateType: pt, Layout: Referrers, Descriptor: desc, Bundle: raw}, nil
+	return &Attestation{Attestation: sign.Attestation{Envelope: env, Bundle: b}, PredicateType: pt, Layout: Referrers, Descriptor: desc}, nil
 }
 
 func (l *lister) legacy(ctx context.Context) error {
@@ -248,7 +255,7 @@ func (l *lister) legacy(ctx context.Context) error {
 		if l.c.o.predicateType != "" && pt != l.c.o.predicateType {
 			return nil, nil
 		}
-		return &Attestation{Envelope: env, PredicateType: pt, Layout: Legacy, Descriptor: d}, nil
+		return &Attestation{Attestation: sign.Attestation{Envelope: env}, PredicateType: pt, Layout: Legacy, Descriptor: d}, nil
 	})
 	if err != nil {
 		return err

@@ -83,8 +83,6 @@ type options struct {
 	maxReferrers    int
 	hint            string
 	hintSet         bool
-	bundle          []byte
-	layerAnn        map[string]string
 	created         time.Time
 	userAgent       string
 }
@@ -206,32 +204,6 @@ func WithMaxReferrers(pages, descriptors int) Option {
 // written for key-signed envelopes (default: the envelope's first keyid).
 func WithPublicKeyHint(hint string) Option {
 	return func(o *options) { o.hint, o.hintSet = hint, true }
-}
-
-// WithBundle attaches raw, a Sigstore bundle's JSON (a sign.Attestation's
-// Bundle: certificate, transparency log entries, timestamps), as the
-// referrer layer instead of a bundle made from the envelope. It is read
-// strictly (sign.ParseBundle; ErrInvalidBundle) and must carry the
-// envelope given to Attach: the same payload, and only signatures the
-// envelope has (sign.Attestation.Validate; ErrInvalidArgument). It is
-// stored as sign.Bundle encodes it. In the legacy layout, the layer gets
-// the cosign annotations CosignAnnotations derives from it.
-func WithBundle(raw []byte) Option {
-	return func(o *options) { o.bundle = append([]byte(nil), raw...) }
-}
-
-// WithLayerAnnotations adds annotations to the attestation's layer in the
-// legacy layout, over the cosign annotations derived from WithBundle's
-// bundle. They cannot replace the ones slsakit sets (the signature marker
-// and predicateType). The referrers layout ignores them: its bundle
-// already carries that material.
-func WithLayerAnnotations(ann map[string]string) Option {
-	return func(o *options) {
-		o.layerAnn = make(map[string]string, len(ann))
-		for k, v := range ann {
-			o.layerAnn[k] = v
-		}
-	}
 }
 
 // WithCreated sets the org.opencontainers.image.created annotation of the

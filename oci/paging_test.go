@@ -17,6 +17,7 @@ import (
 
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/oci/ocitest"
+	"github.com/slsakit/slsakit/sign"
 )
 
 // pager serves the registry's referrers lists in pages: the page given
@@ -209,7 +210,7 @@ func TestReferrersPagingBounded(t *testing.T) {
 			// Attach reads the same list, and fails the same way, before
 			// writing.
 			ct := ocitest.NewCountingTransport(nil)
-			_, err = oci.Attach(context.Background(), image, envelope(t, image, slsaV1, 3), oci.WithInsecure(), oci.WithTransport(ct))
+			_, err = oci.Attach(context.Background(), image, &sign.Attestation{Envelope: envelope(t, image, slsaV1, 3)}, oci.WithInsecure(), oci.WithTransport(ct))
 			if !errors.Is(err, tc.want) {
 				t.Errorf("Attach: err = %v, want %v", err, tc.want)
 			}

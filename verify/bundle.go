@@ -130,7 +130,7 @@ func VerifyImageBundles(ctx context.Context, ref string, bv BundleVerifier, want
 	want.SubjectDigest = img.Digest
 	var errs []error
 	for _, a := range atts {
-		r, err := VerifyBundle(ctx, bv, a.Bundle, want)
+		r, err := VerifyBundle(ctx, bv, rawBundle(a.Bundle), want)
 		if r.Envelope == nil {
 			r.Envelope = a.Envelope // for the report; not authenticated
 		}

@@ -69,6 +69,15 @@ func verifierOf(t *testing.T, s sign.Signer) sign.Verifier {
 
 // bundleOf wraps env in a Sigstore bundle v0.3 with a key hint as
 // verification material: the shape oci.Attach writes as a referrer.
+func mustParseBundle(t *testing.T, raw []byte) *sign.Bundle {
+	t.Helper()
+	b, err := sign.ParseBundle(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func bundleOf(t *testing.T, env *sign.Envelope) []byte {
 	t.Helper()
 	de, err := json.Marshal(env)
@@ -105,7 +114,7 @@ func TestVerifyImageBundles(t *testing.T) {
 		bv := &keyBundles{key: verifierOf(t, key)}
 		ref := reg.PushRandomImage(t, "bundled")
 		env := envelope(t, imageStatement(t, ref), key)
-		if _, err := oci.Attach(ctx, ref, env, oci.WithBundle(bundleOf(t, env)), oci.WithInsecure()); err != nil {
+		if _, err := oci.Attach(ctx, ref, &sign.Attestation{Envelope: env, Bundle: mustParseBundle(t, bundleOf(t, env))}, oci.WithInsecure()); err != nil {
 			t.Fatal(err)
 		}
 		res, err := verify.VerifyImageBundles(ctx, reg.Host()+"/bundled:latest", bv, want, oci.WithInsecure())

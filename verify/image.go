@@ -76,8 +76,8 @@ func (v *Verifier) VerifyImage(ctx context.Context, ref string, want Expectation
 	}
 	want.SubjectDigest = img.Digest
 	var errs []error
-	for _, env := range envs {
-		r, err := v.VerifyEnvelope(ctx, env, want)
+	for _, att := range envs {
+		r, err := v.VerifyEnvelope(ctx, att.Envelope, want)
 		img.Attestations = append(img.Attestations, r)
 		if err != nil {
 			errs = append(errs, err)
@@ -112,7 +112,7 @@ func listAttestations(ctx context.Context, image string, opts []oci.Option) ([]A
 	}
 	atts := make([]Attestation, len(list))
 	for i, a := range list {
-		atts[i] = Attestation{Envelope: a.Envelope, Bundle: a.Bundle}
+		atts[i] = Attestation{Envelope: a.Envelope, Bundle: rawBundle(a.Bundle)}
 	}
 	return atts, nil
 }
@@ -125,7 +125,27 @@ func OCIFetcher(opts ...oci.Option) Fetcher { return ociFetcher(opts) }
 type ociFetcher []oci.Option
 
 func (f ociFetcher) Fetch(ctx context.Context, image string) ([]*sign.Envelope, error) {
-	return oci.Fetch(ctx, image, f...)
+	atts, err := oci.Fetch(ctx, image, f...)
+	if err != nil {
+		return nil, err
+	}
+	envs := make([]*sign.Envelope, len(atts))
+	for i, a := range atts {
+		envs[i] = a.Envelope
+	}
+	return envs, nil
+}
+
+// rawBundle is b's JSON, nil for none.
+func rawBundle(b *sign.Bundle) []byte {
+	if b == nil {
+		return nil
+	}
+	raw, err := b.MarshalJSON()
+	if err != nil {
+		return nil
+	}
+	return raw
 }
 
 func (f ociFetcher) FetchAttestations(ctx context.Context, image string) ([]Attestation, error) {

@@ -551,14 +551,7 @@ func buildTarball(path, program string) error {
 // attach attaches att to ref; its Sigstore bundle, if any (keyless), is
 // the referrer and gives the legacy layer cosign's annotations.
 func attach(ctx context.Context, ref string, att *sign.Attestation, opts []oci.Option) error {
-	if att.Bundle != nil {
-		b, err := att.Bundle.MarshalJSON()
-		if err != nil {
-			return err
-		}
-		opts = append(opts[:len(opts):len(opts)], oci.WithBundle(b))
-	}
-	_, err := oci.Attach(ctx, ref, att.Envelope, opts...)
+	_, err := oci.Attach(ctx, ref, att, opts...)
 	return err
 }
 
@@ -586,7 +579,11 @@ func verifyKeyless(ctx context.Context, cfg config, id *keyless.Claims, ref stri
 		if a.Bundle == nil {
 			continue
 		}
-		if _, err := v.VerifyBundle(ctx, a.Bundle, hex); err != nil {
+		raw, err := a.Bundle.MarshalJSON()
+		if err != nil {
+			return "", err
+		}
+		if _, err := v.VerifyBundle(ctx, raw, hex); err != nil {
 			return "", fmt.Errorf("keyless bundle from the registry: %w", err)
 		}
 		return line + "keyless:    bundle from the registry verified against the trusted root and this identity\n", nil

@@ -196,7 +196,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*summary, error) {
 		if err := os.WriteFile(filepath.Join(out, name), jsonl.Bytes(), 0o644); err != nil {
 			return nil, err
 		}
-		if _, err := oci.Attach(ctx, img.ref, env, regOpts...); err != nil {
+		if _, err := oci.Attach(ctx, img.ref, &sign.Attestation{Envelope: env}, regOpts...); err != nil {
 			return nil, fmt.Errorf("attach %s: %w", name, err)
 		}
 	}

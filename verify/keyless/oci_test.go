@@ -40,17 +40,21 @@ func TestEndToEndThroughRegistry(t *testing.T) {
 		t.Fatalf("attestations = %+v", atts)
 	}
 	v := newVerifier(t, svc, keyless.WithIdentity(keyless.Identity{Issuer: svc.Issuer.URL(), SAN: testEmail}))
-	if _, err := v.VerifyBundle(ctx, atts[0].Bundle, "sha256:"+digest); err != nil {
+	raw, err := atts[0].Bundle.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.VerifyBundle(ctx, raw, "sha256:"+digest); err != nil {
 		t.Fatalf("verify fetched bundle: %v", err)
 	}
 	// The same bundle presented for another image is refused.
 	other := reg.PushRandomImage(t, "other")
 	_, otherDigest, _ := strings.Cut(other, "@")
-	if _, err := v.VerifyBundle(ctx, atts[0].Bundle, otherDigest); !errors.Is(err, keyless.ErrArtifact) {
+	if _, err := v.VerifyBundle(ctx, raw, otherDigest); !errors.Is(err, keyless.ErrArtifact) {
 		t.Errorf("other image: err = %v, want ErrArtifact", err)
 	}
 	bad := newVerifier(t, svc, keyless.WithIdentity(keyless.Identity{Issuer: svc.Issuer.URL(), SAN: "mallory@example.com"}))
-	if _, err := bad.VerifyBundle(ctx, atts[0].Bundle, "sha256:"+digest); !errors.Is(err, keyless.ErrIdentity) {
+	if _, err := bad.VerifyBundle(ctx, raw, "sha256:"+digest); !errors.Is(err, keyless.ErrIdentity) {
 		t.Errorf("wrong identity: err = %v, want ErrIdentity", err)
 	}
 }
