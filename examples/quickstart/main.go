@@ -47,9 +47,9 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/slsakit/slsakit/internal/registrytarget"
 	"github.com/slsakit/slsakit/kms"
 	"github.com/slsakit/slsakit/oci"
-	"github.com/slsakit/slsakit/oci/ocitest"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sbom"
 	"github.com/slsakit/slsakit/sign"
@@ -136,7 +136,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) error {
 	}
 
 	// Where the image goes: the given registry, or one on loopback.
-	tg, err := ocitest.NewTarget(cfg.registry, "slsakit/quickstart")
+	tg, err := registrytarget.NewTarget(cfg.registry, "slsakit/quickstart")
 	if err != nil {
 		return fmt.Errorf("-registry: %w", err)
 	}
@@ -369,7 +369,7 @@ func loadSigner(ctx context.Context, cfg config) (sign.Signer, *keyless.Claims, 
 		var opts []option.ClientOption
 		if cfg.kmsAddr != "" {
 			opts = append(opts, option.WithEndpoint(cfg.kmsAddr))
-			if ocitest.IsLoopback(cfg.kmsAddr) {
+			if registrytarget.IsLoopback(cfg.kmsAddr) {
 				opts = append(opts, option.WithoutAuthentication(),
 					option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())))
 			}

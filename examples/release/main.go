@@ -41,8 +41,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/slsakit/slsakit/internal/registrytarget"
 	"github.com/slsakit/slsakit/oci"
-	"github.com/slsakit/slsakit/oci/ocitest"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sbom"
 	"github.com/slsakit/slsakit/sign"
@@ -92,7 +92,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*summary, error) {
 		out = tmp
 	}
 	dist := filepath.Join(out, "dist")
-	tg, err := ocitest.NewTarget(cfg.registry, "k8s/kubectl")
+	tg, err := registrytarget.NewTarget(cfg.registry, "k8s/kubectl")
 	if err != nil {
 		return nil, err
 	}
