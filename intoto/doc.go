@@ -1,5 +1,12 @@
 // Package intoto holds the in-toto statement, subject and digest rules that
-// provenance, sbom and verify share.
+// provenance, sbom, sign, oci and verify share. It depends on nothing but
+// the standard library.
+//
+// Statements: CheckStatement says whether bytes are an in-toto Statement
+// (v1 or v0.1) a verifier can read; sign signs and oci attaches nothing
+// else. A ResourceDescriptor is what a statement is about (its subjects)
+// and what a build used or made (materials, byproducts); Validate holds it
+// to the specification and to this package's digest rules.
 //
 // Digests: a DigestSet maps an algorithm name to its value, as in the
 // in-toto digest-set specification. One table in this package knows every

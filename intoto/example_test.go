@@ -43,3 +43,22 @@ func Example() {
 	// true
 	// git+https://github.com/example/app refs/heads/main
 }
+
+// A statement is checked before anything signs or attaches it.
+func ExampleCheckStatement() {
+	good := `{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"app","digest":{"sha256":"` +
+		strings.Repeat("a", 64) + `"}}],"predicateType":"https://slsa.dev/provenance/v1","predicate":{}}`
+	fmt.Println(intoto.CheckStatement([]byte(good)))
+	err := intoto.CheckStatement([]byte(`{"_type":"https://in-toto.io/Statement/v1","Subject":[]}`))
+	fmt.Println(errors.Is(err, intoto.ErrInvalidStatement))
+	// Output:
+	// <nil>
+	// true
+}
+
+// A descriptor validates against the one digest table.
+func ExampleResourceDescriptor_Validate() {
+	rd := intoto.ResourceDescriptor{Name: "app", Digest: intoto.DigestSet{"SHA256": strings.Repeat("a", 64)}}
+	fmt.Println(errors.Is(rd.Validate(), intoto.ErrInvalidDigest))
+	// Output: true
+}

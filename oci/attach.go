@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/sign"
 )
 
@@ -50,7 +51,7 @@ type AttachResult struct {
 // Before anything is written, att must be what List reads back and a
 // verifier of the image can accept: a signed in-toto envelope
 // (ErrNotAttestation otherwise) whose statement passes
-// sign.CheckStatement and has a subject with the image's sha256 digest
+// intoto.CheckStatement and has a subject with the image's sha256 digest
 // (ErrSubjectMismatch: an attestation about another image would be
 // rejected by every consumer of this one), and a bundle, if any, that
 // carries that envelope (sign.Attestation.Validate; ErrInvalidArgument)
@@ -132,7 +133,7 @@ func checkAttestation(env *sign.Envelope, o *options) ([]string, error) {
 	if env.PayloadType != sign.PayloadTypeInToto {
 		return nil, fmt.Errorf("%w: %w: payload type %q, want %q", ErrInvalidArgument, ErrNotAttestation, env.PayloadType, sign.PayloadTypeInToto)
 	}
-	if err := sign.CheckStatement(env.Payload); err != nil {
+	if err := intoto.CheckStatement(env.Payload); err != nil {
 		return nil, fmt.Errorf("%w: %w: %w", ErrInvalidArgument, ErrNotAttestation, err)
 	}
 	// Exact key matching, as verifiers read statements; CheckStatement

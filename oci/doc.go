@@ -16,7 +16,7 @@
 //     annotations dev.cosignproject.cosign/signature and predicateType.
 //
 // Attach publishes only what a consumer of the image can accept: a signed
-// in-toto envelope whose statement passes sign.CheckStatement and names
+// in-toto envelope whose statement passes intoto.CheckStatement and names
 // the image's digest among its subjects; anything else is refused before
 // the first write (ErrNotAttestation, ErrSubjectMismatch). It resolves the
 // image reference to a digest once; every write names that digest, never

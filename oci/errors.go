@@ -35,7 +35,7 @@ var (
 	// in-toto attestation List and verifiers read: unsigned, an empty
 	// signature, over the size limit, another payload type, or a payload
 	// that is not an in-toto statement (then it also matches
-	// sign.ErrInvalidStatement).
+	// intoto.ErrInvalidStatement).
 	ErrNotAttestation = errors.New("oci: not an in-toto attestation")
 	// ErrSubjectMismatch: Attach was given a statement none of whose
 	// subjects has the digest of the image it was to be attached to.

@@ -1,6 +1,7 @@
 package oci
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
@@ -32,6 +33,18 @@ func (l Layout) String() string {
 		return "both"
 	}
 	return "Layout(" + itoa(int64(l)) + ")"
+}
+
+// ParseLayout reads a layout by its name, as String writes it:
+// "referrers", "legacy" or "both". Anything else fails with
+// ErrInvalidArgument.
+func ParseLayout(name string) (Layout, error) {
+	for _, l := range []Layout{Referrers, Legacy, Both} {
+		if name == l.String() {
+			return l, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: layout %q: want referrers, legacy or both", ErrInvalidArgument, name)
 }
 
 // Default limits.

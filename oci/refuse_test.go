@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/oci/ocitest"
 	"github.com/slsakit/slsakit/sign"
@@ -69,13 +70,13 @@ func TestAttachRefusesWhatConsumersReject(t *testing.T) {
 			{"bundle over the size limit (referrers)", good, []oci.Option{oci.WithMaxBytes(int64(len(mustJSON(t, good)) + 100)), oci.WithPublicKeyHint(strings.Repeat("h", 200))}, oci.ErrNotAttestation},
 			{"another payload type", rawEnvelope("application/json", good.Payload), nil, oci.ErrNotAttestation},
 			{"cosign simple signing", rawEnvelope("application/vnd.dev.cosign.simplesigning.v1+json", good.Payload), nil, oci.ErrNotAttestation},
-			{"empty payload", rawEnvelope(sign.PayloadTypeInToto, nil), nil, sign.ErrInvalidStatement},
-			{"not JSON", rawEnvelope(sign.PayloadTypeInToto, []byte("hello")), nil, sign.ErrInvalidStatement},
-			{"JSON array", rawEnvelope(sign.PayloadTypeInToto, []byte(`[]`)), nil, sign.ErrInvalidStatement},
-			{"empty object", rawEnvelope(sign.PayloadTypeInToto, []byte(`{}`)), nil, sign.ErrInvalidStatement},
-			{"duplicate keys", rawEnvelope(sign.PayloadTypeInToto, []byte(strings.Replace(string(good.Payload), `"predicateType"`, `"predicateType":"x","predicateType"`, 1))), nil, sign.ErrInvalidStatement},
-			{"an envelope as payload", rawEnvelope(sign.PayloadTypeInToto, mustJSON(t, good)), nil, sign.ErrInvalidStatement},
-			{"no subject", rawEnvelope(sign.PayloadTypeInToto, []byte(`{"_type":"https://in-toto.io/Statement/v1","subject":[],"predicateType":"x"}`)), nil, sign.ErrInvalidStatement},
+			{"empty payload", rawEnvelope(sign.PayloadTypeInToto, nil), nil, intoto.ErrInvalidStatement},
+			{"not JSON", rawEnvelope(sign.PayloadTypeInToto, []byte("hello")), nil, intoto.ErrInvalidStatement},
+			{"JSON array", rawEnvelope(sign.PayloadTypeInToto, []byte(`[]`)), nil, intoto.ErrInvalidStatement},
+			{"empty object", rawEnvelope(sign.PayloadTypeInToto, []byte(`{}`)), nil, intoto.ErrInvalidStatement},
+			{"duplicate keys", rawEnvelope(sign.PayloadTypeInToto, []byte(strings.Replace(string(good.Payload), `"predicateType"`, `"predicateType":"x","predicateType"`, 1))), nil, intoto.ErrInvalidStatement},
+			{"an envelope as payload", rawEnvelope(sign.PayloadTypeInToto, mustJSON(t, good)), nil, intoto.ErrInvalidStatement},
+			{"no subject", rawEnvelope(sign.PayloadTypeInToto, []byte(`{"_type":"https://in-toto.io/Statement/v1","subject":[],"predicateType":"x"}`)), nil, intoto.ErrInvalidStatement},
 			{"about another image", rawEnvelope(sign.PayloadTypeInToto, statementAbout(t, map[string]string{"sha256": otherHex})), nil, oci.ErrSubjectMismatch},
 			{"about another image, by tag", rawEnvelope(sign.PayloadTypeInToto, statementAbout(t, map[string]string{"sha256": otherHex})), nil, oci.ErrSubjectMismatch},
 			{"sha512 only", rawEnvelope(sign.PayloadTypeInToto, statementAbout(t, map[string]string{"sha512": strings.Repeat(hex, 2)})), nil, oci.ErrSubjectMismatch},
@@ -95,7 +96,7 @@ func TestAttachRefusesWhatConsumersReject(t *testing.T) {
 				ct := ocitest.NewCountingTransport(nil)
 				opts := append([]oci.Option{oci.WithInsecure(), oci.WithLayout(layout), oci.WithTransport(ct)}, tc.opts...)
 				_, err := oci.Attach(context.Background(), ref, &sign.Attestation{Envelope: tc.env}, opts...)
-				if errors.Is(tc.want, sign.ErrInvalidStatement) && !errors.Is(err, oci.ErrNotAttestation) {
+				if errors.Is(tc.want, intoto.ErrInvalidStatement) && !errors.Is(err, oci.ErrNotAttestation) {
 					t.Errorf("referrersAPI=%v %v %s: err = %v, want ErrNotAttestation too", refOn, layout, tc.name, err)
 				}
 				if !errors.Is(err, tc.want) || !errors.Is(err, oci.ErrInvalidArgument) {

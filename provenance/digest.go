@@ -9,6 +9,23 @@ import "github.com/slsakit/slsakit/intoto"
 // gitCommit, dirHash, ...) to its lowercase hex value. See intoto.DigestSet.
 type DigestSet = intoto.DigestSet
 
+// ResourceDescriptor is intoto.ResourceDescriptor.
+type ResourceDescriptor = intoto.ResourceDescriptor
+
+// Subject is an artifact the build produced: a ResourceDescriptor; the
+// Recorder requires a non-empty Name and Digest for subjects and keeps one
+// subject per name.
+type Subject = intoto.ResourceDescriptor
+
+// ErrInvalidDescriptor is intoto.ErrInvalidDescriptor.
+var ErrInvalidDescriptor = intoto.ErrInvalidDescriptor
+
+// Statement types: intoto.StatementTypeV1 and intoto.StatementTypeV01.
+const (
+	StatementTypeV1  = intoto.StatementTypeV1
+	StatementTypeV01 = intoto.StatementTypeV01
+)
+
 // ErrInvalidDigest is wrapped by errors about malformed digests. It is
 // intoto.ErrInvalidDigest, so either matches with errors.Is.
 var ErrInvalidDigest = intoto.ErrInvalidDigest

@@ -38,15 +38,15 @@ func ExampleNewRecorder() {
 }
 
 func ExampleHashReader() {
-	d, n, err := provenance.HashReader(strings.NewReader("abc"), provenance.WithSHA512())
+	d, err := provenance.HashReader(strings.NewReader("abc"), provenance.WithSHA512())
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(n, d["sha256"])
+	fmt.Println(d["sha256"])
 	fmt.Println(d["sha512"][:32] + "...")
 	// Output:
-	// 3 ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
+	// ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
 	// ddaf35a193617abacc417349ae204131...
 }
 

@@ -17,7 +17,7 @@ import (
 // by path as given, slash-separated. Pass a relative path to keep build
 // machine paths out of the statement.
 func FileMaterial(ctx context.Context, path string) (ResourceDescriptor, error) {
-	d, _, err := HashFile(ctx, path)
+	d, err := HashFile(ctx, path)
 	if err != nil {
 		return ResourceDescriptor{}, err
 	}

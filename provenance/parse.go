@@ -173,9 +173,9 @@ func Parse(data []byte, opts ...ParseOption) (*Statement, error) {
 	st.Predicate = append(json.RawMessage(nil), pred...)
 
 	switch {
-	case st.PredicateType == PredicateSLSAProvenance1:
+	case st.PredicateType == PredicateSLSAProvenanceV1:
 		st.Provenance, err = parseV1(pred, &st.Normalized)
-	case st.PredicateType == PredicateSLSAProvenance2:
+	case st.PredicateType == PredicateSLSAProvenanceV02:
 		st.Provenance, err = parseV02(pred, &st.Normalized)
 	case strings.HasPrefix(st.PredicateType, "https://slsa.dev/provenance/"):
 		err = fmt.Errorf("%w: %q", ErrUnsupportedPredicate, st.PredicateType)
@@ -203,7 +203,7 @@ func strictV1(data []byte) error {
 	if err := s.Validate(); err != nil {
 		return fmt.Errorf("%w: strict v1: %v", ErrMalformedStatement, err)
 	}
-	if s.GetPredicateType() != PredicateSLSAProvenance1 {
+	if s.GetPredicateType() != PredicateSLSAProvenanceV1 {
 		return nil
 	}
 	pj, err := protojson.Marshal(s.GetPredicate())

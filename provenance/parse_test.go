@@ -26,7 +26,7 @@ func TestParseCosignQuirk(t *testing.T) {
 	data := readTestdata(t, "cosign-v2.6.5-slsaprovenance1.json")
 	st, err := Parse(data)
 	must(t, err)
-	if st.Type != StatementTypeV01 || st.PredicateType != PredicateSLSAProvenance1 {
+	if st.Type != StatementTypeV01 || st.PredicateType != PredicateSLSAProvenanceV1 {
 		t.Fatalf("%+v", st)
 	}
 	p := st.Provenance
@@ -231,7 +231,7 @@ func FuzzParse(f *testing.F) {
 		if st.Type != StatementTypeV1 && st.Type != StatementTypeV01 {
 			t.Fatalf("accepted type %q", st.Type)
 		}
-		if (st.PredicateType == PredicateSLSAProvenance1 || st.PredicateType == PredicateSLSAProvenance2) &&
+		if (st.PredicateType == PredicateSLSAProvenanceV1 || st.PredicateType == PredicateSLSAProvenanceV02) &&
 			(st.Provenance == nil || st.Provenance.BuilderID == "" || st.Provenance.BuildType == "") {
 			t.Fatalf("provenance without builder or build type: %+v", st.Provenance)
 		}

@@ -153,7 +153,7 @@ func (r *Recorder) AddByproduct(rds ...ResourceDescriptor) error {
 func convertAll(rds []ResourceDescriptor) ([]*intoto.ResourceDescriptor, error) {
 	ps := make([]*intoto.ResourceDescriptor, 0, len(rds))
 	for _, rd := range rds {
-		p, err := rd.toProto()
+		p, err := toProto(rd)
 		if err != nil {
 			return nil, err
 		}
@@ -176,7 +176,7 @@ func (r *Recorder) AddSubject(subjects ...Subject) error {
 		if len(s.Digest) == 0 {
 			return fmt.Errorf("%w: subject %q without a digest", ErrInvalidDescriptor, s.Name)
 		}
-		p, err := s.toProto()
+		p, err := toProto(s)
 		if err != nil {
 			return err
 		}
@@ -234,7 +234,7 @@ func cloneRD(p *intoto.ResourceDescriptor) *intoto.ResourceDescriptor {
 // AddSubjectFile hashes the file at path and adds it as a subject named by
 // the file's base name.
 func (r *Recorder) AddSubjectFile(ctx context.Context, path string, opts ...HashOption) error {
-	d, _, err := HashFile(ctx, path, opts...)
+	d, err := HashFile(ctx, path, opts...)
 	if err != nil {
 		return err
 	}
@@ -322,7 +322,7 @@ func (r *Recorder) Statement() (*intoto.Statement, error) {
 	st := &intoto.Statement{
 		Type:          StatementTypeV1,
 		Subject:       subs,
-		PredicateType: PredicateSLSAProvenance1,
+		PredicateType: PredicateSLSAProvenanceV1,
 		Predicate:     pred,
 	}
 	if err := st.Validate(); err != nil {

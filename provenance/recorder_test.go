@@ -268,7 +268,7 @@ func TestRecorderInvalidInputs(t *testing.T) {
 	if err := r.AddMaterial(ResourceDescriptor{URI: "x", Digest: DigestSet{AlgSHA256: hexOf('a', 63)}}); !errors.Is(err, ErrInvalidDigest) {
 		t.Errorf("short digest: %v", err)
 	}
-	if err := r.AddByproduct(ResourceDescriptor{Name: "x", Annotations: map[string]any{"c": make(chan int)}}); !errors.Is(err, ErrInvalidParameter) {
+	if err := r.AddByproduct(ResourceDescriptor{Name: "x", Annotations: map[string]any{"c": make(chan int)}}); !errors.Is(err, ErrInvalidDescriptor) {
 		t.Errorf("bad annotation: %v", err)
 	}
 	// No subject yet: in-toto's Validate refuses.

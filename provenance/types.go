@@ -13,18 +13,15 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
-// Statement and predicate type URIs.
+// SLSA provenance predicate types.
 const (
-	StatementTypeV1          = "https://in-toto.io/Statement/v1"
-	StatementTypeV01         = "https://in-toto.io/Statement/v0.1"
-	PredicateSLSAProvenance1 = "https://slsa.dev/provenance/v1"
-	PredicateSLSAProvenance2 = "https://slsa.dev/provenance/v0.2"
+	PredicateSLSAProvenanceV1  = "https://slsa.dev/provenance/v1"
+	PredicateSLSAProvenanceV02 = "https://slsa.dev/provenance/v0.2"
 )
 
 // Sentinel errors. Errors returned by this package wrap one of them; test
 // with errors.Is.
 var (
-	ErrInvalidDescriptor    = errors.New("provenance: invalid resource descriptor")
 	ErrSubjectConflict      = errors.New("provenance: conflicting subjects with the same name")
 	ErrInvalidParameter     = errors.New("provenance: parameter is not JSON-representable")
 	ErrInvalidStatement     = errors.New("provenance: statement does not validate")
@@ -54,39 +51,11 @@ func (e *SubjectConflictError) Error() string {
 
 func (e *SubjectConflictError) Unwrap() error { return ErrSubjectConflict }
 
-// ResourceDescriptor mirrors the in-toto v1 ResourceDescriptor. At least one
-// of Name, URI and Digest must be set. Annotations must be
-// JSON-representable.
-type ResourceDescriptor struct {
-	Name             string
-	URI              string
-	Digest           DigestSet
-	MediaType        string
-	DownloadLocation string
-	Annotations      map[string]any
-	Content          []byte
-}
-
-// Subject is an artifact the build produced. It is a ResourceDescriptor;
-// the Recorder requires a non-empty Name and Digest for subjects and keeps
-// one subject per name.
-type Subject = ResourceDescriptor
-
-// Validate checks the descriptor as in-toto does, plus digest hex checks
-// and JSON-representable annotations.
-func (rd ResourceDescriptor) Validate() error {
-	_, err := rd.toProto()
-	return err
-}
-
-func (rd ResourceDescriptor) toProto() (*intoto.ResourceDescriptor, error) {
-	if rd.Name == "" && rd.URI == "" && len(rd.Digest) == 0 {
-		return nil, fmt.Errorf("%w: one of name, uri or digest is required", ErrInvalidDescriptor)
-	}
-	if len(rd.Digest) > 0 {
-		if err := rd.Digest.Validate(); err != nil {
-			return nil, fmt.Errorf("%w (descriptor %q)", err, rd.label())
-		}
+// toProto converts rd to the in-toto protobuf type, checking it as
+// ResourceDescriptor.Validate does and as in-toto's own Validate does.
+func toProto(rd ResourceDescriptor) (*intoto.ResourceDescriptor, error) {
+	if err := rd.Validate(); err != nil {
+		return nil, err
 	}
 	p := &intoto.ResourceDescriptor{
 		Name:             rd.Name,
@@ -102,7 +71,7 @@ func (rd ResourceDescriptor) toProto() (*intoto.ResourceDescriptor, error) {
 	if len(rd.Annotations) > 0 {
 		s, err := toStruct(rd.Annotations)
 		if err != nil {
-			return nil, fmt.Errorf("annotations of %q: %w", rd.label(), err)
+			return nil, fmt.Errorf("annotations of %q: %w", rd.String(), err)
 		}
 		p.Annotations = s
 	}
@@ -110,16 +79,6 @@ func (rd ResourceDescriptor) toProto() (*intoto.ResourceDescriptor, error) {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidDescriptor, err)
 	}
 	return p, nil
-}
-
-func (rd ResourceDescriptor) label() string {
-	if rd.Name != "" {
-		return rd.Name
-	}
-	if rd.URI != "" {
-		return rd.URI
-	}
-	return rd.Digest.String()
 }
 
 func fromProto(p *intoto.ResourceDescriptor) ResourceDescriptor {

@@ -56,7 +56,7 @@ func TestResourceDescriptorValidate(t *testing.T) {
 		{ResourceDescriptor{}, ErrInvalidDescriptor},
 		{ResourceDescriptor{MediaType: "text/plain"}, ErrInvalidDescriptor},
 		{ResourceDescriptor{Name: "n", Digest: DigestSet{AlgSHA256: "00"}}, ErrInvalidDigest},
-		{ResourceDescriptor{Name: "n", Annotations: map[string]any{"f": func() {}}}, ErrInvalidParameter},
+		{ResourceDescriptor{Name: "n", Annotations: map[string]any{"f": func() {}}}, ErrInvalidDescriptor},
 	}
 	for _, c := range bad {
 		if err := c.rd.Validate(); !errors.Is(err, c.err) {
@@ -66,7 +66,7 @@ func TestResourceDescriptorValidate(t *testing.T) {
 	// Round trip through the proto keeps every field.
 	rd := ResourceDescriptor{Name: "n", URI: "https://e.com/x", Digest: DigestSet{AlgSHA256: hexOf('a', 64)},
 		MediaType: "text/plain", DownloadLocation: "https://e.com/dl", Annotations: map[string]any{"k": "v"}, Content: []byte("c")}
-	p, err := rd.toProto()
+	p, err := toProto(rd)
 	must(t, err)
 	back := fromProto(p)
 	if back.Name != rd.Name || back.URI != rd.URI || back.Digest.String() != rd.Digest.String() || back.MediaType != rd.MediaType ||

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 
-	intoto "github.com/in-toto/attestation/go/v1"
+	itpb "github.com/in-toto/attestation/go/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/slsakit/slsakit/intoto"
 )
 
 // Predicate types of SBOM attestations.
@@ -16,18 +18,11 @@ const (
 	PredicateCycloneDX = "https://cyclonedx.org/bom"
 )
 
-// Subject is an in-toto statement subject: a name and its digests
-// (algorithm -> lower-case hex, e.g. "sha256").
-type Subject struct {
-	Name   string
-	Digest map[string]string
-}
-
 // SPDXStatement returns an in-toto Statement v1 (compact JSON, ready for
 // sign.SignStatement) whose predicate is the SPDX 2.3 document and whose
 // predicateType is https://spdx.dev/Document. Without subjects the subject
 // is the root artifact and its SHA-256.
-func (s *SBOM) SPDXStatement(subjects ...Subject) ([]byte, error) {
+func (s *SBOM) SPDXStatement(subjects ...intoto.ResourceDescriptor) ([]byte, error) {
 	doc, err := s.SPDX()
 	if err != nil {
 		return nil, err
@@ -37,7 +32,7 @@ func (s *SBOM) SPDXStatement(subjects ...Subject) ([]byte, error) {
 
 // CycloneDXStatement is SPDXStatement for the CycloneDX BOM (1.6 unless
 // opts say otherwise), predicateType https://cyclonedx.org/bom.
-func (s *SBOM) CycloneDXStatement(subjects []Subject, opts ...CycloneDXOption) ([]byte, error) {
+func (s *SBOM) CycloneDXStatement(subjects []intoto.ResourceDescriptor, opts ...CycloneDXOption) ([]byte, error) {
 	doc, err := s.CycloneDX(opts...)
 	if err != nil {
 		return nil, err
@@ -45,15 +40,15 @@ func (s *SBOM) CycloneDXStatement(subjects []Subject, opts ...CycloneDXOption) (
 	return s.statement(PredicateCycloneDX, doc, subjects)
 }
 
-func (s *SBOM) statement(predicateType string, doc []byte, subjects []Subject) ([]byte, error) {
+func (s *SBOM) statement(predicateType string, doc []byte, subjects []intoto.ResourceDescriptor) ([]byte, error) {
 	if len(subjects) == 0 {
 		if s.Root == nil {
 			return nil, ErrNoSubject
 		}
-		subjects = []Subject{{Name: s.Root.Name, Digest: map[string]string{"sha256": s.Root.SHA256}}}
+		subjects = []intoto.ResourceDescriptor{{Name: s.Root.Name, Digest: intoto.DigestSet{"sha256": s.Root.SHA256}}}
 	}
-	st := &intoto.Statement{
-		Type:          intoto.StatementTypeUri,
+	st := &itpb.Statement{
+		Type:          itpb.StatementTypeUri,
 		PredicateType: predicateType,
 	}
 	for i, sub := range subjects {
@@ -64,7 +59,7 @@ func (s *SBOM) statement(predicateType string, doc []byte, subjects []Subject) (
 		for k, v := range sub.Digest {
 			d[k] = v
 		}
-		st.Subject = append(st.Subject, &intoto.ResourceDescriptor{Name: sub.Name, Digest: d})
+		st.Subject = append(st.Subject, &itpb.ResourceDescriptor{Name: sub.Name, Digest: d})
 	}
 	pred := &structpb.Struct{}
 	if err := protojson.Unmarshal(doc, pred); err != nil {

@@ -12,9 +12,10 @@ import (
 	"testing"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
-	intoto "github.com/in-toto/attestation/go/v1"
+	itpb "github.com/in-toto/attestation/go/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/sign"
 )
 
@@ -38,9 +39,9 @@ func newSigner(t *testing.T) ed25519Signer {
 
 // checkStatement parses st strictly as an in-toto v1 Statement and checks
 // its predicate type and single subject.
-func checkStatement(t *testing.T, st []byte, predicateType, name, sha string) *intoto.Statement {
+func checkStatement(t *testing.T, st []byte, predicateType, name, sha string) *itpb.Statement {
 	t.Helper()
-	var s intoto.Statement
+	var s itpb.Statement
 	if err := protojson.Unmarshal(st, &s); err != nil {
 		t.Fatalf("statement does not parse: %v\n%s", err, st)
 	}
@@ -108,22 +109,26 @@ func TestStatementsSignAndVerify(t *testing.T) {
 	}
 
 	// Explicit subjects override the root.
-	sub := Subject{Name: "ghcr.io/x/app", Digest: map[string]string{"sha256": strings.Repeat("12", 32)}}
+	sub := intoto.ResourceDescriptor{Name: "ghcr.io/x/app", Digest: map[string]string{"sha256": strings.Repeat("12", 32)}}
 	st, err := s.SPDXStatement(sub)
 	must(t, err)
 	checkStatement(t, st, PredicateSPDX, sub.Name, sub.Digest["sha256"])
 
-	for name, bad := range map[string]Subject{
+	for name, bad := range map[string]intoto.ResourceDescriptor{
 		"no name":      {Digest: map[string]string{"sha256": strings.Repeat("12", 32)}},
 		"no digest":    {Name: "x"},
 		"short sha256": {Name: "x", Digest: map[string]string{"sha256": "1234"}},
 		"upper hex":    {Name: "x", Digest: map[string]string{"sha256": strings.Repeat("AB", 32)}},
 		"empty other":  {Name: "x", Digest: map[string]string{"gitCommit": ""}},
+		// Fields a statement subject does not carry are refused, not dropped.
+		"with a URI":        {Name: "x", URI: "oci://x", Digest: map[string]string{"sha256": strings.Repeat("12", 32)}},
+		"with annotations":  {Name: "x", Annotations: map[string]any{"a": "b"}, Digest: map[string]string{"sha256": strings.Repeat("12", 32)}},
+		"with a media type": {Name: "x", MediaType: "text/plain", Digest: map[string]string{"sha256": strings.Repeat("12", 32)}},
 	} {
 		if _, err := s.SPDXStatement(bad); !errors.Is(err, ErrInvalidSubject) {
 			t.Errorf("%s: %v", name, err)
 		}
-		if _, err := s.CycloneDXStatement([]Subject{bad}); !errors.Is(err, ErrInvalidSubject) {
+		if _, err := s.CycloneDXStatement([]intoto.ResourceDescriptor{bad}); !errors.Is(err, ErrInvalidSubject) {
 			t.Errorf("%s (cdx): %v", name, err)
 		}
 	}

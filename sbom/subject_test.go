@@ -25,10 +25,10 @@ func TestSubjectDigestRules(t *testing.T) {
 		"md5 64":             {"md5": hex('a', 64)},
 		"sha224 not hex":     {"sha224": hex('z', 56)},
 	} {
-		sub := Subject{Name: "x", Digest: d}
+		sub := intoto.ResourceDescriptor{Name: "x", Digest: d}
 		for _, f := range []func() ([]byte, error){
 			func() ([]byte, error) { return s.SPDXStatement(sub) },
-			func() ([]byte, error) { return s.CycloneDXStatement([]Subject{sub}) },
+			func() ([]byte, error) { return s.CycloneDXStatement([]intoto.ResourceDescriptor{sub}) },
 		} {
 			if _, err := f(); !errors.Is(err, ErrInvalidSubject) || !errors.Is(err, intoto.ErrInvalidDigest) {
 				t.Errorf("%s: %v", name, err)
@@ -40,7 +40,7 @@ func TestSubjectDigestRules(t *testing.T) {
 		{"sha256": hex('a', 64)}, {"sha3_512": hex('b', 128)}, {"gitCommit": hex('c', 40)},
 		{"dirHash": hex('d', 64)}, {"sha256": hex('a', 64), "customAlg": "opaque"},
 	} {
-		if _, err := s.SPDXStatement(Subject{Name: "x", Digest: d}); err != nil {
+		if _, err := s.SPDXStatement(intoto.ResourceDescriptor{Name: "x", Digest: d}); err != nil {
 			t.Errorf("%v: %v", d, err)
 		}
 	}

@@ -66,6 +66,16 @@ func TestDefaultAlgorithm(t *testing.T) {
 		if err != nil || got != c.want {
 			t.Errorf("DefaultAlgorithm(%s) = %q, %v; want %q", c.key, got, err, c.want)
 		}
+		// NewKeySigner infers the same algorithm without being told.
+		s, err := sign.NewKeySigner(testKeys()[c.key])
+		if err != nil || s.Algorithm() != c.want {
+			t.Errorf("NewKeySigner(%s) algorithm = %v, %v; want %q", c.key, s, err, c.want)
+		}
+	}
+	// A key that allows several algorithms takes the one asked for.
+	s, err := sign.NewKeySigner(testKeys()["rsa"], sign.WithAlgorithm(sign.RSAPSSSHA256))
+	if err != nil || s.Algorithm() != sign.RSAPSSSHA256 {
+		t.Errorf("NewKeySigner(rsa, PSS) = %v, %v", s, err)
 	}
 }
 
@@ -101,10 +111,10 @@ func TestUnsupportedAndWeakKeys(t *testing.T) {
 			t.Errorf("%s: PublicKeyID err = %v, want %v", c.name, err, c.want)
 		}
 	}
-	if _, err := sign.NewKeySigner(weak, ""); !errors.Is(err, sign.ErrWeakKey) {
+	if _, err := sign.NewKeySigner(weak); !errors.Is(err, sign.ErrWeakKey) {
 		t.Errorf("NewKeySigner(RSA-1024) err = %v, want ErrWeakKey", err)
 	}
-	if _, err := sign.NewKeySigner(p224, ""); !errors.Is(err, sign.ErrUnsupportedKey) {
+	if _, err := sign.NewKeySigner(p224); !errors.Is(err, sign.ErrUnsupportedKey) {
 		t.Errorf("NewKeySigner(P-224) err = %v, want ErrUnsupportedKey", err)
 	}
 }
@@ -131,7 +141,7 @@ func TestAlgorithmMismatch(t *testing.T) {
 		if _, err := sign.NewVerifier(k.Public(), c.alg); !errors.Is(err, sign.ErrAlgorithmMismatch) {
 			t.Errorf("NewVerifier(%s key, %s) err = %v, want ErrAlgorithmMismatch", c.key, c.alg, err)
 		}
-		if _, err := sign.NewKeySigner(k, c.alg); !errors.Is(err, sign.ErrAlgorithmMismatch) {
+		if _, err := sign.NewKeySigner(k, sign.WithAlgorithm(c.alg)); !errors.Is(err, sign.ErrAlgorithmMismatch) {
 			t.Errorf("NewKeySigner(%s key, %s) err = %v, want ErrAlgorithmMismatch", c.key, c.alg, err)
 		}
 	}

@@ -41,7 +41,7 @@
 //
 // SignEnvelope signs a payload with one or more Signers over the DSSE
 // pre-authentication encoding (PAE); SignStatement does so for an in-toto
-// Statement after CheckStatement found it readable (ErrInvalidStatement
+// Statement after intoto.CheckStatement found it readable (intoto.ErrInvalidStatement
 // otherwise: nothing is signed that no verifier can read); ParseEnvelope
 // reads an envelope strictly (size limit, duplicate keys and keys that
 // differ only in case, exact field names, strict base64)

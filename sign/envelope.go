@@ -12,6 +12,7 @@ import (
 	"strconv"
 
 	"github.com/slsakit/slsakit/internal/strictjson"
+	"github.com/slsakit/slsakit/intoto"
 )
 
 // PayloadTypeInToto is the DSSE payload type of an in-toto Statement.
@@ -105,8 +106,8 @@ func SignEnvelope(ctx context.Context, payloadType string, payload []byte, signe
 
 // SignStatement signs an in-toto Statement (its JSON bytes) into an envelope
 // with payload type PayloadTypeInToto. A statement that fails
-// CheckStatement (nil, empty, not strict JSON, not an object, another
-// _type, no subject, no predicateType) is refused with ErrInvalidStatement
+// intoto.CheckStatement (nil, empty, not strict JSON, not an object, another
+// _type, no subject, no predicateType) is refused with intoto.ErrInvalidStatement
 // before any signer runs.
 func SignStatement(ctx context.Context, statement []byte, signers ...Signer) (*Envelope, error) {
 	if len(signers) == 0 {
@@ -114,7 +115,7 @@ func SignStatement(ctx context.Context, statement []byte, signers ...Signer) (*E
 	}
 	// The check costs about what the verifier's parse costs (a strict JSON
 	// scan); SignEnvelope, the hot generic path, does not pay it.
-	if err := CheckStatement(statement); err != nil {
+	if err := intoto.CheckStatement(statement); err != nil {
 		return nil, err
 	}
 	return SignEnvelope(ctx, PayloadTypeInToto, statement, signers...)

@@ -3,6 +3,9 @@ package sign_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -198,4 +201,20 @@ func ExampleToDSSESigner() {
 	fmt.Println(env.Signatures[0].KeyID == signer.KeyID())
 	// Output:
 	// true
+}
+
+// A key held in memory signs with the algorithm its type implies.
+func ExampleNewKeySigner() {
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	s, err := sign.NewKeySigner(priv)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(s.Algorithm())
+	// Output: ecdsa-sha2-256-nistp256
 }

@@ -54,7 +54,7 @@ func keyFor(alg sign.Algorithm) crypto.Signer {
 // signerFor returns a KeySigner for alg over the shared test key.
 func signerFor(tb testing.TB, alg sign.Algorithm) *sign.KeySigner {
 	tb.Helper()
-	s, err := sign.NewKeySigner(keyFor(alg), alg)
+	s, err := sign.NewKeySigner(keyFor(alg), sign.WithAlgorithm(alg))
 	if err != nil {
 		tb.Fatalf("NewKeySigner(%s): %v", alg, err)
 	}

@@ -30,7 +30,7 @@ const (
 	pemTypePKCS1           = "RSA PRIVATE KEY"
 )
 
-// KeyOption tunes LoadPrivateKey and LoadPrivateKeyFile.
+// KeyOption tunes NewKeySigner, LoadPrivateKey and LoadPrivateKeyFile.
 type KeyOption func(*keyConfig)
 
 type keyConfig struct {
@@ -151,7 +151,7 @@ func LoadPrivateKey(pemBytes []byte, opts ...KeyOption) (*KeySigner, error) {
 	default:
 		return nil, fmt.Errorf("%w: private key of type %T", ErrUnsupportedKey, key)
 	}
-	return NewKeySigner(priv, cfg.alg)
+	return NewKeySigner(priv, WithAlgorithm(cfg.alg))
 }
 
 // decryptSigstoreKey opens cosign's encrypted key body and parses the PKCS#8

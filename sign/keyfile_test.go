@@ -381,7 +381,7 @@ func TestCosignBlobInterop(t *testing.T) {
 
 func cosignBlobInterop(t *testing.T, cosign string, alg sign.Algorithm) {
 	dir := t.TempDir()
-	s, err := sign.NewKeySigner(keyFor(alg), alg)
+	s, err := sign.NewKeySigner(keyFor(alg), sign.WithAlgorithm(alg))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,16 +33,23 @@ var (
 	_ AlgorithmSigner = (*KeySigner)(nil)
 )
 
-// NewKeySigner returns a KeySigner for priv with the signature algorithm alg;
-// "" picks DefaultAlgorithm of its public key. priv is typically an
-// *ecdsa.PrivateKey, ed25519.PrivateKey or *rsa.PrivateKey. It fails with
+// NewKeySigner returns a KeySigner for priv, typically an *ecdsa.PrivateKey,
+// ed25519.PrivateKey or *rsa.PrivateKey. The signature algorithm follows
+// from the key (DefaultAlgorithm: ECDSA P-256 signs with SHA-256, and so
+// on); only a key that allows several (RSA: PKCS #1 v1.5 or PSS; Ed25519
+// or Ed25519ph) takes WithAlgorithm to pick another. Other KeyOptions are
+// for key files and have no effect here. It fails with
 // ErrAlgorithmMismatch, ErrUnsupportedKey or ErrWeakKey.
-func NewKeySigner(priv crypto.Signer, alg Algorithm) (*KeySigner, error) {
+func NewKeySigner(priv crypto.Signer, opts ...KeyOption) (*KeySigner, error) {
+	var cfg keyConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	if priv == nil {
 		return nil, fmt.Errorf("%w: nil private key", ErrUnsupportedKey)
 	}
 	pub := priv.Public()
-	alg, err := checkAlgorithm(pub, alg)
+	alg, err := checkAlgorithm(pub, cfg.alg)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +89,7 @@ func GenerateKey(alg Algorithm) (*KeySigner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sign: generating %s key: %w", alg, err)
 	}
-	return NewKeySigner(priv, alg)
+	return NewKeySigner(priv, WithAlgorithm(alg))
 }
 
 // Sign signs data: it hashes data with the algorithm's hash (Ed25519 signs

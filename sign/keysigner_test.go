@@ -106,7 +106,7 @@ func TestGenerateKey(t *testing.T) {
 }
 
 func TestKeySignerErrors(t *testing.T) {
-	if _, err := sign.NewKeySigner(nil, ""); !errors.Is(err, sign.ErrUnsupportedKey) {
+	if _, err := sign.NewKeySigner(nil); !errors.Is(err, sign.ErrUnsupportedKey) {
 		t.Errorf("NewKeySigner(nil) err = %v", err)
 	}
 	var zero sign.KeySigner
@@ -117,7 +117,7 @@ func TestKeySignerErrors(t *testing.T) {
 
 func TestKeySignerWrapsSignerError(t *testing.T) {
 	k := keyFor(sign.ECDSAP256SHA256).(*ecdsa.PrivateKey)
-	s, err := sign.NewKeySigner(failing{k}, "")
+	s, err := sign.NewKeySigner(failing{k})
 	if err != nil {
 		t.Fatal(err)
 	}

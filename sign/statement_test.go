@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/sign"
 	"github.com/slsakit/slsakit/sign/signtest"
 )
@@ -107,11 +108,11 @@ func TestSignStatementRefusesNonStatements(t *testing.T) {
 		if name != "nil" {
 			in = []byte(payload)
 		}
-		if err := sign.CheckStatement(in); !errors.Is(err, sign.ErrInvalidStatement) {
+		if err := intoto.CheckStatement(in); !errors.Is(err, intoto.ErrInvalidStatement) {
 			t.Errorf("%s: CheckStatement = %v, want ErrInvalidStatement", name, err)
 		}
 		env, err := sign.SignStatement(ctx, in, s)
-		if !errors.Is(err, sign.ErrInvalidStatement) || env != nil {
+		if !errors.Is(err, intoto.ErrInvalidStatement) || env != nil {
 			t.Errorf("%s: SignStatement = %v, %v; want ErrInvalidStatement", name, env, err)
 		}
 		if n := s.n.Load(); n != 0 {

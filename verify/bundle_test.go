@@ -108,7 +108,7 @@ func TestVerifyImageBundles(t *testing.T) {
 	ctx := context.Background()
 	reg := ocitest.NewRegistry(t)
 	key, other := genKey(t, sign.ECDSAP256SHA256), genKey(t, sign.Ed25519)
-	want := verify.Expectations{PredicateType: provenance.PredicateSLSAProvenance1, BuilderID: builderID}
+	want := verify.Expectations{PredicateType: provenance.PredicateSLSAProvenanceV1, BuilderID: builderID}
 
 	t.Run("verified", func(t *testing.T) {
 		bv := &keyBundles{key: verifierOf(t, key)}

@@ -19,7 +19,7 @@ func Example() {
 	// The builder's side: record, sign.
 	key, _ := sign.GenerateKey(sign.Ed25519)
 	artifact := "release tarball bytes"
-	digest, _, _ := provenance.HashReader(strings.NewReader(artifact))
+	digest, _ := provenance.HashReader(strings.NewReader(artifact))
 	rec := provenance.NewRecorder(provenance.Builder{ID: "https://ci.example.com/builder@v1"}, "https://example.com/make@v1")
 	_ = rec.SetExternalParameter("target", "release")
 	_ = rec.AddSubject(provenance.Subject{Name: "app.tar.gz", Digest: digest})
@@ -35,7 +35,7 @@ func Example() {
 	want, _ := verify.DigestOfReader(strings.NewReader(artifact))
 	res, err := v.Verify(ctx, envJSON, verify.Expectations{
 		SubjectDigest: want,
-		PredicateType: provenance.PredicateSLSAProvenance1,
+		PredicateType: provenance.PredicateSLSAProvenanceV1,
 		BuilderID:     "https://ci.example.com/builder@v1",
 	})
 	fmt.Println("error:", err)
@@ -84,7 +84,7 @@ func (k trustKey) VerifyBundle(ctx context.Context, bundle []byte, digest string
 func ExampleVerifyBundle() {
 	ctx := context.Background()
 	key, _ := sign.GenerateKey(sign.Ed25519)
-	digest, _, _ := provenance.HashReader(strings.NewReader("artifact bytes"))
+	digest, _ := provenance.HashReader(strings.NewReader("artifact bytes"))
 	rec := provenance.NewRecorder(provenance.Builder{ID: "https://ci.example.com/builder@v1"}, "https://example.com/make@v1")
 	_ = rec.SetExternalParameter("target", "release")
 	_ = rec.AddSubject(provenance.Subject{Name: "app", Digest: digest})

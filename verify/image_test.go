@@ -51,7 +51,7 @@ func TestVerifyImage(t *testing.T) {
 	reg := ocitest.NewRegistry(t)
 	key := genKey(t, sign.ECDSAP256SHA256)
 	v := newVerifier(t, verify.WithPublicKeys(key.Public()))
-	want := verify.Expectations{PredicateType: provenance.PredicateSLSAProvenance1, BuilderID: builderID}
+	want := verify.Expectations{PredicateType: provenance.PredicateSLSAProvenanceV1, BuilderID: builderID}
 
 	for _, layout := range []oci.Layout{oci.Referrers, oci.Legacy} {
 		t.Run(layout.String(), func(t *testing.T) {

@@ -133,12 +133,12 @@ func subjectsSummary(subs []provenance.ResourceDescriptor) string {
 
 // DigestOfFile hashes a file (sha256) for Expectations.SubjectDigest.
 func DigestOfFile(ctx context.Context, path string) (provenance.DigestSet, error) {
-	d, _, err := provenance.HashFile(ctx, path)
+	d, err := provenance.HashFile(ctx, path)
 	return d, err
 }
 
 // DigestOfReader hashes a stream (sha256) for Expectations.SubjectDigest.
 func DigestOfReader(r io.Reader) (provenance.DigestSet, error) {
-	d, _, err := provenance.HashReader(r)
+	d, err := provenance.HashReader(r)
 	return d, err
 }

@@ -152,7 +152,7 @@ type Expectations struct {
 	// Get it with provenance.HashFile or provenance.HashReader.
 	SubjectDigest provenance.DigestSet
 	// PredicateType is the exact predicate type URI, e.g.
-	// provenance.PredicateSLSAProvenance1.
+	// provenance.PredicateSLSAProvenanceV1.
 	PredicateType string
 	// BuilderID is the exact builder.id of SLSA provenance.
 	BuilderID string

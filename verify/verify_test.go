@@ -96,7 +96,7 @@ func newVerifier(t *testing.T, opts ...verify.Option) *verify.Verifier {
 func fullExpect() verify.Expectations {
 	return verify.Expectations{
 		SubjectDigest: digestOf("artifact"),
-		PredicateType: provenance.PredicateSLSAProvenance1,
+		PredicateType: provenance.PredicateSLSAProvenanceV1,
 		BuilderID:     builderID,
 		BuildType:     buildType,
 	}
@@ -149,7 +149,7 @@ func TestVerifyTamper(t *testing.T) {
 	good := signed(t, statement(t, "artifact"), key)
 	v := newVerifier(t, verify.WithPublicKeys(key.Public()), verify.WithMaxSize(1<<20))
 
-	swappedPredicate := bytes.Replace(statement(t, "artifact"), []byte(provenance.PredicateSLSAProvenance1), []byte("https://slsa.dev/provenance/v9"), 1)
+	swappedPredicate := bytes.Replace(statement(t, "artifact"), []byte(provenance.PredicateSLSAProvenanceV1), []byte("https://slsa.dev/provenance/v9"), 1)
 	// A payload whose predicateType appears twice: a validly signed but
 	// ambiguous document must be refused.
 	dup := bytes.Replace(statement(t, "artifact"), []byte(`"predicateType"`),

@@ -42,16 +42,12 @@ func (r *registryFlags) options() ([]oci.Option, error) {
 	if r.repo != "" {
 		opts = append(opts, oci.WithRepository(r.repo))
 	}
-	switch r.format {
-	case "":
-	case "referrers":
-		opts = append(opts, oci.WithLayout(oci.Referrers))
-	case "legacy":
-		opts = append(opts, oci.WithLayout(oci.Legacy))
-	case "both":
-		opts = append(opts, oci.WithLayout(oci.Both))
-	default:
-		return nil, usagef("--layout %q: want referrers, legacy or both", r.format)
+	if r.format != "" {
+		l, err := oci.ParseLayout(r.format)
+		if err != nil {
+			return nil, usagef("--layout: %v", err)
+		}
+		opts = append(opts, oci.WithLayout(l))
 	}
 	return opts, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
 
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/sbom"
 	"github.com/slsakit/slsakit/sign"
 )
@@ -79,9 +80,9 @@ func runSBOM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 
 	// Signed: an in-toto statement about the binary (if any) and images.
-	var subjects []sbom.Subject
+	var subjects []intoto.ResourceDescriptor
 	if s.Root != nil {
-		subjects = append(subjects, sbom.Subject{Name: filepath.Base(s.Root.Name), Digest: map[string]string{"sha256": s.Root.SHA256}})
+		subjects = append(subjects, intoto.ResourceDescriptor{Name: filepath.Base(s.Root.Name), Digest: map[string]string{"sha256": s.Root.SHA256}})
 	}
 	var pinned []string
 	imgs, err := resolveImages(ctx, images, regOpts)
@@ -89,7 +90,7 @@ func runSBOM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	for _, img := range imgs {
-		subjects = append(subjects, sbom.Subject{Name: img.repo, Digest: map[string]string{"sha256": img.hex}})
+		subjects = append(subjects, intoto.ResourceDescriptor{Name: img.repo, Digest: map[string]string{"sha256": img.hex}})
 		pinned = append(pinned, img.ref())
 	}
 	if len(subjects) == 0 {

@@ -150,7 +150,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		threshold     = fs.Int("threshold", 1, "distinct --key/--kms-key signatures required")
 		builderID     = fs.String("builder-id", "", "required builder ID (exact)")
 		buildType     = fs.String("build-type", "", "required build type (exact)")
-		predicateType = fs.String("predicate-type", provenance.PredicateSLSAProvenance1, "required predicate type ('' for any)")
+		predicateType = fs.String("predicate-type", provenance.PredicateSLSAProvenanceV1, "required predicate type ('' for any)")
 		jsonOut       = fs.Bool("json", false, "print the result as JSON")
 		kmsEndpoint   = fs.String("kms-endpoint", "", "KMS endpoint for --kms-key and the policy's kms keys")
 		bundlePath    = fs.String("bundle", "", "Sigstore bundle of FILE: keyless (with the identity flags), or its DSSE envelope verified with --key/--kms-key (its log entries are not checked)")

@@ -144,7 +144,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) error {
 
 	// The consumer side: trust bundle and expected SPIFFE ID come from its
 	// own configuration; envelope and chain from the producer.
-	digest, _, err := provenance.HashReader(bytes.NewReader(artifact))
+	digest, err := provenance.HashReader(bytes.NewReader(artifact))
 	if err != nil {
 		return err
 	}
@@ -202,7 +202,7 @@ func verifyAttestation(ctx context.Context, envelope, chainPEM []byte, roots *x5
 	}
 	return v.Verify(ctx, envelope, verify.Expectations{
 		SubjectDigest: subject,
-		PredicateType: provenance.PredicateSLSAProvenance1,
+		PredicateType: provenance.PredicateSLSAProvenanceV1,
 		BuilderID:     wantID, // who built it is who signed it
 		BuildType:     buildType,
 	})

@@ -147,7 +147,7 @@ func TestVerifyAttestationRejects(t *testing.T) {
 	ca, otherCA := newCA(t), newCA(t)
 	now := time.Now()
 	artifact := []byte("artifact")
-	digest, _, _ := provenance.HashReader(bytes.NewReader(artifact))
+	digest, _ := provenance.HashReader(bytes.NewReader(artifact))
 	stmt, err := statement(ctx, "a.tar.gz", artifact)
 	if err != nil {
 		t.Fatal(err)

@@ -41,7 +41,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/slsakit/slsakit/internal/registrytarget"
+	"github.com/slsakit/slsakit/internal/demo"
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sbom"
@@ -92,7 +93,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*summary, error) {
 		out = tmp
 	}
 	dist := filepath.Join(out, "dist")
-	tg, err := registrytarget.NewTarget(cfg.registry, "k8s/kubectl")
+	tg, err := demo.NewTarget(cfg.registry, "k8s/kubectl")
 	if err != nil {
 		return nil, err
 	}
@@ -165,8 +166,8 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*summary, error) {
 		return nil, fmt.Errorf("sbom: %w", err)
 	}
 	sbomStmt, err := bom.SPDXStatement(
-		sbom.Subject{Name: repo, Digest: map[string]string{"sha256": img.digest}},
-		sbom.Subject{Name: kubectlPath, Digest: kubectlDigest},
+		intoto.ResourceDescriptor{Name: repo, Digest: map[string]string{"sha256": img.digest}},
+		intoto.ResourceDescriptor{Name: kubectlPath, Digest: kubectlDigest},
 	)
 	if err != nil {
 		return nil, err
@@ -275,7 +276,7 @@ func verifyRelease(ctx context.Context, dist, provenanceFile string, pubPEM []by
 		}
 		res, err := v.Verify(ctx, envelope, verify.Expectations{
 			SubjectDigest: digest,
-			PredicateType: provenance.PredicateSLSAProvenance1,
+			PredicateType: provenance.PredicateSLSAProvenanceV1,
 			BuilderID:     builderID,
 			BuildType:     buildType,
 		})
@@ -300,7 +301,7 @@ func verifyImage(ctx context.Context, ref string, pubPEM []byte, regOpts []oci.O
 	}
 	n := 0
 	for _, want := range []verify.Expectations{
-		{PredicateType: provenance.PredicateSLSAProvenance1, BuilderID: builderID, BuildType: buildType},
+		{PredicateType: provenance.PredicateSLSAProvenanceV1, BuilderID: builderID, BuildType: buildType},
 		{PredicateType: sbom.PredicateSPDX},
 	} {
 		res, err := v.VerifyImage(ctx, ref, want, regOpts...)
@@ -330,7 +331,7 @@ signers:
   - artifacts: "%s/**"
     keys:
       - file: signer.pub
-`, builderID, buildType, provenance.PredicateSLSAProvenance1, sbom.PredicateSPDX, registryHost)
+`, builderID, buildType, provenance.PredicateSLSAProvenanceV1, sbom.PredicateSPDX, registryHost)
 }
 
 func evaluatePolicy(ctx context.Context, policyFile, ref string, regOpts []oci.Option) (*verify.Report, error) {

@@ -69,7 +69,7 @@ func TestRelease(t *testing.T) {
 			return err
 		}
 		rel, _ := filepath.Rel(dist, path)
-		want, _, err := provenance.HashFile(ctx, path)
+		want, err := provenance.HashFile(ctx, path)
 		if err != nil {
 			return err
 		}
@@ -103,7 +103,7 @@ func TestRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kubectlDigest, _, _ := provenance.HashFile(ctx, filepath.Join(dist, kubectlPath))
+	kubectlDigest, _ := provenance.HashFile(ctx, filepath.Join(dist, kubectlPath))
 	if sub, ok := sbomStmt.Subject(kubectlPath); sbomStmt.PredicateType != sbom.PredicateSPDX || !ok || !sub.Digest.Matches(kubectlDigest) {
 		t.Errorf("SBOM statement: predicate %s, kubectl subject %+v", sbomStmt.PredicateType, sub)
 	}

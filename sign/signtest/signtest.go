@@ -42,7 +42,7 @@ func Verifier(tb testing.TB, s sign.Signer) sign.Verifier {
 
 func newKeySigner(seed string) *sign.KeySigner {
 	sum := sha256.Sum256([]byte(seedDomain + seed))
-	ks, err := sign.NewKeySigner(ed25519.NewKeyFromSeed(sum[:]), sign.Ed25519)
+	ks, err := sign.NewKeySigner(ed25519.NewKeyFromSeed(sum[:]))
 	if err != nil {
 		panic("signtest: " + err.Error()) // unreachable: Ed25519 keys are always supported
 	}

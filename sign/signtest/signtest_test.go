@@ -67,7 +67,7 @@ func TestConformanceKeySigner(t *testing.T) {
 			var s *sign.KeySigner
 			var err error
 			if alg.Hash() != 0 && strings.HasPrefix(string(alg), "rsa") {
-				s, err = sign.NewKeySigner(rsaKey, alg)
+				s, err = sign.NewKeySigner(rsaKey, sign.WithAlgorithm(alg))
 			} else {
 				s, err = sign.GenerateKey(alg)
 			}

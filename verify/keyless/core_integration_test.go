@@ -68,7 +68,7 @@ func TestCoreVerifyImageBundles(t *testing.T) {
 	reg := ocitest.NewRegistry(t)
 	ref := reg.PushRandomImage(t, "app")
 	attachKeyless(t, svc, ref, testEmail)
-	want := verify.Expectations{PredicateType: provenance.PredicateSLSAProvenance1, BuilderID: coreBuilder}
+	want := verify.Expectations{PredicateType: provenance.PredicateSLSAProvenanceV1, BuilderID: coreBuilder}
 
 	good := newVerifier(t, svc, keyless.WithIdentity(keyless.Identity{Issuer: svc.Issuer.URL(), SAN: testEmail}))
 	res, err := verify.VerifyImageBundles(ctx, reg.Host()+"/app:latest", good, want, oci.WithInsecure())

@@ -1,4 +1,4 @@
-package sign
+package intoto
 
 import (
 	"bytes"
@@ -10,19 +10,19 @@ import (
 	"github.com/slsakit/slsakit/internal/strictjson"
 )
 
-// The in-toto Statement types CheckStatement accepts in _type (the
-// provenance package's StatementTypeV1 and StatementTypeV01).
+// The in-toto Statement types (_type) slsakit reads. It writes v1.
 const (
-	statementTypeV1  = "https://in-toto.io/Statement/v1"
-	statementTypeV01 = "https://in-toto.io/Statement/v0.1"
+	StatementTypeV1  = "https://in-toto.io/Statement/v1"
+	StatementTypeV01 = "https://in-toto.io/Statement/v0.1"
 )
 
 // ErrInvalidStatement is returned for a payload signed or attached as an
 // in-toto Statement that is not one. The error wraps it with the reason.
-var ErrInvalidStatement = errors.New("sign: not an in-toto statement")
+var ErrInvalidStatement = errors.New("intoto: not an in-toto statement")
 
 // CheckStatement reports whether statement is an in-toto Statement that a
-// verifier can read: one strict JSON object (internal/strictjson: valid
+// verifier can read (sign.SignStatement signs nothing else, and oci.Attach
+// attaches nothing else): one strict JSON object (internal/strictjson: valid
 // UTF-8, no duplicate keys, bounded depth, nothing after it) whose _type is
 // Statement v1 or v0.1, whose subject is a non-empty array of descriptors
 // each with a non-empty digest set of non-empty strings, whose
@@ -47,7 +47,7 @@ func CheckStatement(statement []byte) error {
 	if err := json.Unmarshal(top["_type"], &typ); err != nil {
 		return fmt.Errorf("%w: _type is missing or not a string", ErrInvalidStatement)
 	}
-	if typ != statementTypeV1 && typ != statementTypeV01 {
+	if typ != StatementTypeV1 && typ != StatementTypeV01 {
 		return fmt.Errorf("%w: _type %q is not an in-toto Statement type", ErrInvalidStatement, typ)
 	}
 	// One decoding of the whole array: statements (SBOMs) can list

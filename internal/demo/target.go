@@ -1,8 +1,4 @@
-// Package registrytarget is the demo plumbing of the examples: where a
-// program pushes images and attestations, a registry it was given or an
-// in-process one it starts. It is not part of the public test kit
-// (oci/ocitest), whose registry it uses.
-package registrytarget
+package demo
 
 import (
 	"context"
