@@ -36,33 +36,39 @@ type AttachResult struct {
 	Requests  int            // HTTP requests made (for tests/benchmarks)
 }
 
-// Attach resolves ref to a digest once, then writes env for that digest in
-// the chosen layout(s) (default Referrers). Writes never target a tag given
+// Attach resolves ref to a digest once, then writes att for that digest in
+// the chosen layout(s) (default Referrers): in the referrers layout its
+// Sigstore bundle (or, for an attestation without one, a bundle of its
+// envelope with a public-key hint, see WithPublicKeyHint); in the legacy
+// layout its envelope, with the layer annotations cosign v2 verifies a
+// keyless attestation with, derived from the bundle (CosignAnnotations). Writes never target a tag given
 // by the caller; blobs are uploaded before the manifests that name them;
 // concurrent attaches to one digest are serialized in-process and
 // reconciled across processes by read-back and bounded retries, so no
 // writer's attestation is lost. Attaching an envelope that is already there
 // writes nothing.
 //
-// Before anything is written, env must be what List reads back and a
+// Before anything is written, att must be what List reads back and a
 // verifier of the image can accept: a signed in-toto envelope
 // (ErrNotAttestation otherwise) whose statement passes
 // intoto.CheckStatement and has a subject with the image's sha256 digest
 // (ErrSubjectMismatch: an attestation about another image would be
-// rejected by every consumer of this one).
-func Attach(ctx context.Context, ref string, env *sign.Envelope, opts ...Option) (*AttachResult, error) {
+// rejected by every consumer of this one), and a bundle, if any, that
+// carries that envelope (sign.Attestation.Validate; ErrInvalidArgument)
+// and reads back (ErrInvalidBundle).
+func Attach(ctx context.Context, ref string, att *sign.Attestation, opts ...Option) (*AttachResult, error) {
 	o := makeOptions(opts)
-	if env == nil {
-		return nil, fmt.Errorf("%w: nil envelope", ErrInvalidArgument)
+	if att == nil || att.Envelope == nil {
+		return nil, fmt.Errorf("%w: nil attestation or envelope", ErrInvalidArgument)
 	}
-	subjects, err := checkAttestation(env, o)
+	subjects, err := checkAttestation(att.Envelope, o)
 	if err != nil {
 		return nil, err
 	}
 	if o.layout&Both == 0 || o.layout&^Both != 0 {
 		return nil, fmt.Errorf("%w: layout %v", ErrInvalidArgument, o.layout)
 	}
-	att, err := o.attestation(env)
+	w, err := prepare(att, o)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +98,7 @@ func Attach(ctx context.Context, ref string, env *sign.Envelope, opts ...Option)
 	defer unlock()
 
 	if o.layout&Referrers != 0 {
-		d, err := attachReferrer(ctx, c, repo, subj, att)
+		d, err := attachReferrer(ctx, c, repo, subj, w)
 		if err != nil {
 			res.Requests = c.requests()
 			return res, err
@@ -100,7 +106,7 @@ func Attach(ctx context.Context, ref string, env *sign.Envelope, opts ...Option)
 		res.Referrer = d
 	}
 	if o.layout&Legacy != 0 {
-		tag, err := attachLegacy(ctx, c, repo, subj.Digest, att)
+		tag, err := attachLegacy(ctx, c, repo, subj.Digest, w)
 		if err != nil {
 			res.Requests = c.requests()
 			return res, err
@@ -163,40 +169,26 @@ type referrerManifest struct {
 	Annotations   map[string]string `json:"annotations,omitempty"`
 }
 
-func fallbackTag(h v1.Hash) string { return h.Algorithm + "-" + h.Hex }
-
-func legacyTag(h v1.Hash) string { return h.Algorithm + "-" + h.Hex + ".att" }
-
-func attachReferrer(ctx context.Context, c *client, repo name.Repository, subj v1.Descriptor, att *sign.Attestation) (*v1.Descriptor, error) {
-	o, env := c.o, att.Envelope
-	envJSON, err := envelopeJSON(env)
-	if err != nil {
-		return nil, err
-	}
-	envDigest := sha256Digest(envJSON)
-	bundle, err := referrerBundle(att, o)
-	if err != nil {
-		return nil, err
-	}
-	// One referrer over List's download cap fails List for the image, for
-	// every reader: refuse it before the first write.
-	if int64(len(bundle)) > o.maxBlob {
-		return nil, fmt.Errorf("%w: %w: bundle is %d bytes, limit %d", ErrInvalidArgument, ErrNotAttestation, len(bundle), o.maxBlob)
-	}
+func attachReferrer(ctx context.Context, c *client, repo name.Repository, subj v1.Descriptor, w *written) (*v1.Descriptor, error) {
+	o, bundle := c.o, w.bundle
+	envDigest := sha256Digest(w.envJSON)
 	bundleDigest := sha256Digest(bundle)
 
 	// One request tells us whether the envelope is already attached and
 	// whether the empty config blob is already in the repository.
+	readAt := time.Now()
 	existing, supported, err := c.referrers(ctx, repo, subj.Digest.String())
 	if err != nil {
 		return nil, err
 	}
 	if !supported {
+		readAt = time.Now()
 		if existing, err = c.getIndex(ctx, repo, fallbackTag(subj.Digest)); err != nil {
 			return nil, err
 		}
 	}
 	configKnown := false
+	atts := 0
 	if existing != nil {
 		for i, d := range existing.Manifests {
 			if d.Annotations[AnnotationEnvelopeDigest] == envDigest {
@@ -205,7 +197,14 @@ func attachReferrer(ctx context.Context, c *client, repo name.Repository, subj v
 			if strings.HasPrefix(string(d.ArtifactType), mtBundlePfx) || d.Annotations[AnnotationBundleContent] != "" {
 				configKnown = true
 			}
+			if attestationReferrer(d) {
+				atts++
+			}
 		}
+	}
+	// One more than List reads would make the image unlistable.
+	if err := c.checkCount(atts+1, "referrers of "+repo.Name()+"@"+subj.Digest.String()); err != nil {
+		return nil, err
 	}
 
 	if !configKnown {
@@ -225,8 +224,8 @@ func attachReferrer(ctx context.Context, c *client, repo name.Repository, subj v
 		AnnotationBundleContent:  "dsse-envelope",
 		AnnotationEnvelopeDigest: envDigest,
 	}
-	if pt := predicateTypeOf(env); pt != "" {
-		ann[AnnotationBundlePredicateType] = pt
+	if w.predicateType != "" {
+		ann[AnnotationBundlePredicateType] = w.predicateType
 	}
 	bh, _ := v1.NewHash(bundleDigest)
 	eh, _ := v1.NewHash(emptyDigest)
@@ -258,13 +257,15 @@ func attachReferrer(ctx context.Context, c *client, repo name.Repository, subj v
 	}
 	// The registry did not process the subject: maintain the referrers tag
 	// (OCI distribution spec, "referrers tag schema").
-	if supported {
-		existing = nil // the API list is not the tag's content
-		if existing, err = c.getIndex(ctx, repo, fallbackTag(subj.Digest)); err != nil {
-			return nil, err
+	tag := &fallbackIndex{c: c, repo: repo, tag: fallbackTag(subj.Digest)}
+	var base *tagRead // the API list is not the tag's content
+	if !supported {
+		base = &tagRead{at: readAt}
+		if existing != nil {
+			base.descs = existing.Manifests
 		}
 	}
-	if err := updateFallback(ctx, c, repo, fallbackTag(subj.Digest), existing, desc); err != nil {
+	if _, err := c.mergeUntilStable(ctx, tag, desc, base); err != nil {
 		return nil, err
 	}
 	return &desc, nil
@@ -284,36 +285,138 @@ func processedSubject(h http.Header, subject v1.Hash) bool {
 	return len(v) == 1 && v[0] == subject.String()
 }
 
-func parseIndex(b []byte) (*v1.IndexManifest, error) {
-	var idx v1.IndexManifest
-	if err := decodeManifest(b, &idx); err != nil {
-		return nil, fmt.Errorf("%w: index: %v", ErrInvalidManifest, err)
-	}
-	return &idx, nil
+// tagList is a list of descriptors that a tag holds and that writers
+// update by read-modify-write: the manifests of the referrers tag index,
+// or the layers of the legacy .att manifest.
+type tagList interface {
+	// read returns the tag's descriptors; nil if the tag does not exist.
+	read(ctx context.Context) ([]v1.Descriptor, error)
+	// write makes the tag hold descs.
+	write(ctx context.Context, descs []v1.Descriptor) error
+	// counts reports whether d counts against WithMaxAttestations.
+	counts(d v1.Descriptor) bool
+	// String names the tag in errors.
+	String() string
 }
 
-// getIndex fetches an image index by tag; a missing tag is (nil, nil).
-func (c *client) getIndex(ctx context.Context, repo name.Repository, tag string) (*v1.IndexManifest, error) {
-	m, err := c.getManifest(ctx, repo, tag, true)
-	if err != nil || m == nil {
-		return nil, err
+// tagRead is what a read of a tagList returned, and when the read started.
+type tagRead struct {
+	descs []v1.Descriptor
+	at    time.Time
+}
+
+// mergeUntilStable makes t hold ours and every descriptor it has been seen
+// holding, and returns whether it wrote. base, when not nil, is a read of
+// t to start from (saving a request).
+//
+// Registries have no conditional writes, so a writer that read the tag
+// before our write and writes after it erases ours, and only we can notice.
+// The protocol: read (or base) → merge → write if anything is missing →
+// settle → read back, until a read-back holds everything we know and shows
+// no writer we had not seen (stable). A read-back that lacks something
+// means a stale write: back off, read afresh, merge, write again (at most
+// WithConflictRetries writes, then ErrConflict). A read-back that holds
+// everything but also a new writer's entries means someone was writing
+// concurrently and may have read before our write: settle and read back
+// again, instead of stopping at the first read-back that happens to show
+// ours (that stop lost updates under load). Settling is measured from the
+// read the write was built from, base included, since the whole of that
+// window is when another writer can read a list without ours.
+func (c *client) mergeUntilStable(ctx context.Context, t tagList, ours v1.Descriptor, base *tagRead) (wrote bool, err error) {
+	var known []v1.Descriptor
+	seen := map[v1.Hash]bool{}
+	merge := func(descs []v1.Descriptor) (fresh bool) {
+		for _, d := range descs {
+			if !seen[d.Digest] {
+				seen[d.Digest] = true
+				known = append(known, d)
+				fresh = true
+			}
+		}
+		return fresh
 	}
-	idx, err := parseIndex(m.body)
-	if err != nil {
-		return nil, err
+	holdsAll := func(descs []v1.Descriptor) bool {
+		have := make(map[v1.Hash]bool, len(descs))
+		for _, d := range descs {
+			have[d.Digest] = true
+		}
+		for _, d := range known {
+			if !have[d.Digest] {
+				return false
+			}
+		}
+		return true
 	}
-	if idx.MediaType != "" && idx.MediaType != types.OCIImageIndex {
-		return nil, fmt.Errorf("%w: tag %s:%s is %s, not an OCI index", ErrInvalidManifest, repo, tag, idx.MediaType)
+	var (
+		cur             = base
+		readBack        bool          // cur was read after one of our writes
+		writes, watches int           // each bounded by conflictRetries
+		window          time.Duration // longest read-to-write window so far
+	)
+	for {
+		if cur == nil {
+			cur = &tagRead{at: time.Now()}
+			if cur.descs, err = t.read(ctx); err != nil {
+				return wrote, err
+			}
+		}
+		fresh := merge(cur.descs)
+		if !seen[ours.Digest] {
+			seen[ours.Digest] = true
+			known = append(known, ours)
+		}
+		switch {
+		case holdsAll(cur.descs) && (!wrote || !fresh):
+			return wrote, nil
+		case holdsAll(cur.descs):
+			// Ours is there, and so is a writer we had not seen: it may
+			// have read the list before our write and still be writing.
+			if watches++; watches > c.o.conflictRetries {
+				return wrote, nil
+			}
+			if err := settle(ctx, window); err != nil {
+				return wrote, err
+			}
+			cur, readBack = nil, true
+		case readBack:
+			// A stale write erased something: back off, then merge a
+			// fresh read.
+			if err := sleepBackoff(ctx, writes); err != nil {
+				return wrote, err
+			}
+			cur, readBack = nil, false
+		default:
+			if writes == c.o.conflictRetries {
+				return wrote, fmt.Errorf("%w: %s after %d writes", ErrConflict, t, writes)
+			}
+			n := 0
+			for _, d := range known {
+				if t.counts(d) {
+					n++
+				}
+			}
+			if err := c.checkCount(n, t.String()); err != nil {
+				return wrote, err
+			}
+			if err := t.write(ctx, known); err != nil {
+				return wrote, err
+			}
+			writes, wrote = writes+1, true
+			window = max(window, time.Since(cur.at))
+			if err := settle(ctx, window); err != nil {
+				return wrote, err
+			}
+			cur, readBack = nil, true
+		}
 	}
-	return idx, nil
 }
 
 // settle waits before a read-back long enough that a concurrent writer who
-// read the tag before our write has, very likely, written too: three times our
-// own read-to-write window plus jitter. The read-back then sees its write
-// and we re-merge. Writers that stall for longer than that can still lose
-// an update; no client-side scheme can exclude it on a registry without
-// conditional writes.
+// read the tag before our write has, very likely, written too: three times
+// our own read-to-write window plus jitter. The read-back then sees its
+// write and we re-merge. Writers that stall for longer than that can still
+// lose an update; no client-side scheme can exclude it on a registry
+// without conditional writes.
 func settle(ctx context.Context, window time.Duration) error {
 	d := 3*window + time.Duration(rand.Int64N(int64(window)+1))
 	d = max(d, time.Millisecond)
@@ -321,87 +424,36 @@ func settle(ctx context.Context, window time.Duration) error {
 	return sleepCtx(ctx, d)
 }
 
-func conflictPause(ctx context.Context, attempt int) error {
-	return sleepBackoff(ctx, attempt)
+// fallbackIndex is the referrers tag index (OCI distribution spec,
+// "referrers tag schema") of one subject.
+type fallbackIndex struct {
+	c    *client
+	repo name.Repository
+	tag  string
 }
 
-// updateFallback adds desc to the referrers tag index with read-modify-write
-// and read-back, keeping every descriptor ever seen.
-func updateFallback(ctx context.Context, c *client, repo name.Repository, tag string, base *v1.IndexManifest, desc v1.Descriptor) error {
-	var known []v1.Descriptor
-	seen := map[v1.Hash]bool{}
-	addKnown := func(idx *v1.IndexManifest) {
-		if idx == nil {
-			return
-		}
-		for _, d := range idx.Manifests {
-			if !seen[d.Digest] {
-				seen[d.Digest] = true
-				known = append(known, d)
-			}
-		}
+func (f *fallbackIndex) read(ctx context.Context) ([]v1.Descriptor, error) {
+	idx, err := f.c.getIndex(ctx, f.repo, f.tag)
+	if err != nil || idx == nil {
+		return nil, err
 	}
-	addKnown(base)
-	start := time.Now()
-	for attempt := 0; attempt < c.o.conflictRetries; attempt++ {
-		if attempt > 0 {
-			if err := conflictPause(ctx, attempt); err != nil {
-				return err
-			}
-			start = time.Now()
-			rb, err := c.getIndex(ctx, repo, tag)
-			if err != nil {
-				return err
-			}
-			if hasAll(rb, known, desc.Digest) {
-				return nil
-			}
-			addKnown(rb)
-		}
-		if !seen[desc.Digest] {
-			seen[desc.Digest] = true
-			known = append(known, desc)
-		}
-		idx := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: known}
-		b, err := json.Marshal(idx)
-		if err != nil {
-			return err
-		}
-		if _, err := c.putManifest(ctx, repo, tag, mtOCIIndex, b); err != nil {
-			return fmt.Errorf("oci: pushing referrers tag %s: %w", tag, err)
-		}
-		if err := settle(ctx, time.Since(start)); err != nil {
-			return err
-		}
-		rb, err := c.getIndex(ctx, repo, tag)
-		if err != nil {
-			return err
-		}
-		if hasAll(rb, known, desc.Digest) {
-			return nil
-		}
-		addKnown(rb)
-	}
-	return fmt.Errorf("%w: referrers tag %s:%s after %d attempts", ErrConflict, repo, tag, c.o.conflictRetries)
+	return idx.Manifests, nil
 }
 
-func hasAll(idx *v1.IndexManifest, want []v1.Descriptor, extra v1.Hash) bool {
-	if idx == nil {
-		return false
+func (f *fallbackIndex) write(ctx context.Context, descs []v1.Descriptor) error {
+	b, err := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: descs})
+	if err != nil {
+		return err
 	}
-	have := map[v1.Hash]bool{}
-	for _, d := range idx.Manifests {
-		have[d.Digest] = true
+	if _, err := f.c.putManifest(ctx, f.repo, f.tag, mtOCIIndex, b); err != nil {
+		return fmt.Errorf("oci: pushing referrers tag %s: %w", f.tag, err)
 	}
-	for _, d := range want {
-		if !have[d.Digest] {
-			return false
-		}
-	}
-	return have[extra]
+	return nil
 }
 
-// --- legacy layout ---
+func (f *fallbackIndex) counts(d v1.Descriptor) bool { return attestationReferrer(d) }
+
+func (f *fallbackIndex) String() string { return f.repo.Name() + ":" + f.tag }
 
 // descLayer is a layer known only by its descriptor: enough for mutate to
 // compute a manifest and config without the layer's bytes.
@@ -409,12 +461,17 @@ type descLayer struct{ d v1.Descriptor }
 
 var errNoContent = errors.New("oci: descriptor-only layer has no content")
 
-func (l descLayer) Digest() (v1.Hash, error)             { return l.d.Digest, nil }
-func (l descLayer) DiffID() (v1.Hash, error)             { return l.d.Digest, nil }
-func (l descLayer) Compressed() (io.ReadCloser, error)   { return nil, errNoContent }
+func (l descLayer) Digest() (v1.Hash, error) { return l.d.Digest, nil }
+
+func (l descLayer) DiffID() (v1.Hash, error) { return l.d.Digest, nil }
+
+func (l descLayer) Compressed() (io.ReadCloser, error) { return nil, errNoContent }
+
 func (l descLayer) Uncompressed() (io.ReadCloser, error) { return nil, errNoContent }
-func (l descLayer) Size() (int64, error)                 { return l.d.Size, nil }
-func (l descLayer) MediaType() (types.MediaType, error)  { return l.d.MediaType, nil }
+
+func (l descLayer) Size() (int64, error) { return l.d.Size, nil }
+
+func (l descLayer) MediaType() (types.MediaType, error) { return l.d.MediaType, nil }
 
 // legacyImage builds the manifest and config cosign writes for these layers.
 // Manifest annotations of an existing .att manifest are kept.
@@ -441,125 +498,125 @@ func legacyImage(layers []v1.Descriptor, annotations map[string]string) (manifes
 	return manifest, config, nil
 }
 
-func (c *client) getLegacy(ctx context.Context, repo name.Repository, tag string) (*v1.Manifest, error) {
-	m, err := c.getManifest(ctx, repo, tag, true)
-	if err != nil || m == nil {
-		return nil, err
-	}
-	var man v1.Manifest
-	if err := decodeManifest(m.body, &man); err != nil {
-		return nil, fmt.Errorf("%w: %s:%s: %v", ErrInvalidManifest, repo, tag, err)
-	}
-	if man.MediaType.IsIndex() {
-		return nil, fmt.Errorf("%w: %s:%s is an index, not an attestation manifest", ErrInvalidManifest, repo, tag)
-	}
-	return &man, nil
-}
-
-func attachLegacy(ctx context.Context, c *client, repo name.Repository, h v1.Hash, att *sign.Attestation) (string, error) {
-	tag, env := legacyTag(h), att.Envelope
-	layer, err := envelopeJSON(env)
-	if err != nil {
-		return "", err
-	}
+func attachLegacy(ctx context.Context, c *client, repo name.Repository, h v1.Hash, w *written) (string, error) {
+	tag, layer := legacyTag(h), w.envJSON
 	ld, _ := v1.NewHash(sha256Digest(layer))
-	ann, err := legacyAnnotations(att, c.o)
-	if err != nil {
-		return "", err
-	}
-	ann[AnnotationSignature] = ""
-	if pt := predicateTypeOf(env); pt != "" {
-		ann[AnnotationPredicateType] = pt
-	}
-	ours := v1.Descriptor{MediaType: MediaTypeDSSE, Digest: ld, Size: int64(len(layer)), Annotations: ann}
+	ours := v1.Descriptor{MediaType: MediaTypeDSSE, Digest: ld, Size: int64(len(layer)), Annotations: w.legacyAnn}
 
 	// Upload the layer first: it keeps the read-modify-write window short
 	// and guarantees the manifest never names a missing blob.
 	if err := c.uploadBlob(ctx, repo, ld.String(), layer, false); err != nil {
 		return "", fmt.Errorf("oci: uploading attestation layer: %w", err)
 	}
-	var known []v1.Descriptor
-	seen := map[v1.Hash]bool{}
-	addKnown := func(m *v1.Manifest) {
-		if m == nil {
-			return
-		}
-		for _, d := range m.Layers {
-			if !seen[d.Digest] {
-				seen[d.Digest] = true
-				known = append(known, d)
-			}
-		}
+	if _, err := c.mergeUntilStable(ctx, &attManifest{c: c, repo: repo, tag: tag}, ours, nil); err != nil {
+		return "", err
 	}
-	for attempt := 0; attempt < c.o.conflictRetries; attempt++ {
-		if attempt > 0 {
-			if err := conflictPause(ctx, attempt); err != nil {
-				return "", err
-			}
-		}
-		start := time.Now()
-		base, err := c.getLegacy(ctx, repo, tag)
-		if err != nil {
-			return "", err
-		}
-		if attempt == 0 && base != nil && layerIn(base, ld) {
-			return tag, nil // already attached
-		}
-		if attempt > 0 && hasLayers(base, known) {
-			return tag, nil // a concurrent writer merged ours in
-		}
-		addKnown(base)
-		if !seen[ld] {
-			seen[ld] = true
-			known = append(known, ours)
-		}
-		var keep map[string]string
-		if base != nil {
-			keep = base.Annotations
-		}
-		mb, cb, err := legacyImage(known, keep)
-		if err != nil {
-			return "", err
-		}
-		if err := c.uploadBlob(ctx, repo, sha256Digest(cb), cb, false); err != nil {
-			return "", fmt.Errorf("oci: uploading attestation config: %w", err)
-		}
-		if _, err := c.putManifest(ctx, repo, tag, mtOCIManifest, mb); err != nil {
-			return "", fmt.Errorf("oci: pushing %s: %w", tag, err)
-		}
-		if err := settle(ctx, time.Since(start)); err != nil {
-			return "", err
-		}
-		rb, err := c.getLegacy(ctx, repo, tag)
-		if err != nil {
-			return "", err
-		}
-		if hasLayers(rb, known) {
-			return tag, nil
-		}
-		// Someone overwrote the tag with a stale view: merge and retry.
-		addKnown(rb)
-	}
-	return "", fmt.Errorf("%w: %s:%s after %d attempts", ErrConflict, repo, tag, c.o.conflictRetries)
+	return tag, nil
 }
 
-func layerIn(m *v1.Manifest, h v1.Hash) bool {
-	for _, d := range m.Layers {
-		if d.Digest == h {
-			return true
-		}
-	}
-	return false
+// attManifest is cosign's legacy .att manifest of one subject. Its
+// manifest annotations (another tool's) are kept from the latest read.
+type attManifest struct {
+	c           *client
+	repo        name.Repository
+	tag         string
+	annotations map[string]string
 }
 
-func hasLayers(m *v1.Manifest, want []v1.Descriptor) bool {
-	if m == nil {
-		return false
+func (a *attManifest) read(ctx context.Context) ([]v1.Descriptor, error) {
+	m, err := a.c.getLegacy(ctx, a.repo, a.tag)
+	if err != nil || m == nil {
+		return nil, err
 	}
-	for _, d := range want {
-		if !layerIn(m, d.Digest) {
-			return false
+	a.annotations = m.Annotations
+	return m.Layers, nil
+}
+
+func (a *attManifest) write(ctx context.Context, descs []v1.Descriptor) error {
+	mb, cb, err := legacyImage(descs, a.annotations)
+	if err != nil {
+		return err
+	}
+	if err := a.c.uploadBlob(ctx, a.repo, sha256Digest(cb), cb, false); err != nil {
+		return fmt.Errorf("oci: uploading attestation config: %w", err)
+	}
+	if _, err := a.c.putManifest(ctx, a.repo, a.tag, mtOCIManifest, mb); err != nil {
+		return fmt.Errorf("oci: pushing %s: %w", a.tag, err)
+	}
+	return nil
+}
+
+func (a *attManifest) counts(d v1.Descriptor) bool { return d.MediaType == MediaTypeDSSE }
+
+func (a *attManifest) String() string { return a.repo.Name() + ":" + a.tag }
+
+// written is what Attach writes for one attestation, derived from it
+// and checked before the first request.
+type written struct {
+	envJSON       []byte            // the legacy layer; its digest marks the referrer
+	bundle        []byte            // the referrer layer
+	legacyAnn     map[string]string // the legacy layer's annotations
+	predicateType string
+}
+
+// prepare derives what Attach writes for a in o's layouts and refuses
+// what List would not read back: a bundle that does not carry a's envelope
+// (ErrInvalidArgument), one that does not encode and parse back or whose
+// log entries cosign's annotations cannot be made from (ErrInvalidBundle),
+// and a bundle over List's download cap (ErrNotAttestation), which would
+// fail List for the image, for every reader.
+func prepare(a *sign.Attestation, o *options) (*written, error) {
+	if err := a.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+	}
+	w := &written{predicateType: predicateTypeOf(a.Envelope)}
+	var err error
+	if w.envJSON, err = envelopeJSON(a.Envelope); err != nil {
+		return nil, fmt.Errorf("%w: %w: %v", ErrInvalidArgument, ErrNotAttestation, err)
+	}
+	if o.layout&Referrers != 0 {
+		if w.bundle, err = referrerBundle(a, o); err != nil {
+			return nil, err
+		}
+		if int64(len(w.bundle)) > o.maxBlob {
+			return nil, fmt.Errorf("%w: %w: bundle is %d bytes, limit %d", ErrInvalidArgument, ErrNotAttestation, len(w.bundle), o.maxBlob)
+		}
+		if _, err := ParseBundle(w.bundle, sign.WithMaxSize(int(min(o.maxBlob, 1<<40)))); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
 		}
 	}
-	return true
+	w.legacyAnn = map[string]string{}
+	if a.Bundle != nil {
+		if w.legacyAnn, err = CosignAnnotations(a.Bundle); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+		}
+	}
+	w.legacyAnn[AnnotationSignature] = ""
+	if w.predicateType != "" {
+		w.legacyAnn[AnnotationPredicateType] = w.predicateType
+	}
+	return w, nil
+}
+
+// referrerBundle is the referrer layer of a: its bundle, or for a
+// key-signed attestation a bundle of the envelope with a public-key hint
+// (WithPublicKeyHint, default the first signature's keyid) and no log entry.
+func referrerBundle(a *sign.Attestation, o *options) ([]byte, error) {
+	b := a.Bundle
+	if b == nil {
+		hint := o.hint
+		if !o.hintSet {
+			hint = a.Envelope.Signatures[0].KeyID
+		}
+		b = &sign.Bundle{
+			MediaType:            sign.MediaTypeBundle,
+			VerificationMaterial: sign.VerificationMaterial{PublicKey: &sign.PublicKeyIdentifier{Hint: hint}},
+			DSSEEnvelope:         a.Envelope,
+		}
+	}
+	raw, err := b.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidBundle, err)
+	}
+	return raw, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/oci/ocitest"
+	"github.com/slsakit/slsakit/sign"
 )
 
 // authGate puts bearer-token or basic auth in front of the registry once
@@ -68,11 +69,11 @@ func TestAuth(t *testing.T) {
 			ctx := context.Background()
 			env := envelope(t, image, slsaV1, 1)
 
-			_, err := oci.Attach(ctx, image, env, oci.WithInsecure(), oci.WithKeychain(authn.NewMultiKeychain()))
+			_, err := oci.Attach(ctx, image, &sign.Attestation{Envelope: env}, oci.WithInsecure(), oci.WithKeychain(authn.NewMultiKeychain()))
 			if !errors.Is(err, oci.ErrUnauthorized) {
 				t.Fatalf("anonymous: err = %v, want ErrUnauthorized", err)
 			}
-			_, err = oci.Attach(ctx, image, env, oci.WithInsecure(), oci.WithAuth(&authn.Basic{Username: "u", Password: "wrong"}))
+			_, err = oci.Attach(ctx, image, &sign.Attestation{Envelope: env}, oci.WithInsecure(), oci.WithAuth(&authn.Basic{Username: "u", Password: "wrong"}))
 			if !errors.Is(err, oci.ErrUnauthorized) {
 				t.Fatalf("wrong password: err = %v, want ErrUnauthorized", err)
 			}
@@ -81,7 +82,7 @@ func TestAuth(t *testing.T) {
 			}
 			tokens.Store(0)
 			ct := ocitest.NewCountingTransport(nil)
-			res, err := oci.Attach(ctx, image, env, oci.WithInsecure(), oci.WithLayout(oci.Both),
+			res, err := oci.Attach(ctx, image, &sign.Attestation{Envelope: env}, oci.WithInsecure(), oci.WithLayout(oci.Both),
 				oci.WithAuth(&authn.Basic{Username: "u", Password: "p"}), oci.WithTransport(ct))
 			if err != nil {
 				t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/oci/ocitest"
+	"github.com/slsakit/slsakit/sign"
 )
 
 // benchAttach measures one attach to an image that already has one
@@ -20,12 +21,12 @@ func benchAttach(b *testing.B, layout oci.Layout, refOn bool) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		image := reg.PushRandomImage(b, fmt.Sprint("app", i))
-		if _, err := oci.Attach(ctx, image, envelope(b, image, slsaV1, -1), oci.WithInsecure(), oci.WithLayout(layout)); err != nil {
+		if _, err := oci.Attach(ctx, image, &sign.Attestation{Envelope: envelope(b, image, slsaV1, -1)}, oci.WithInsecure(), oci.WithLayout(layout)); err != nil {
 			b.Fatal(err)
 		}
 		env := envelope(b, image, slsaV1, i)
 		b.StartTimer()
-		res, err := oci.Attach(ctx, image, env, oci.WithInsecure(), oci.WithLayout(layout))
+		res, err := oci.Attach(ctx, image, &sign.Attestation{Envelope: env}, oci.WithInsecure(), oci.WithLayout(layout))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -44,7 +45,7 @@ func BenchmarkList(b *testing.B) {
 	image := reg.PushRandomImage(b, "app")
 	ctx := context.Background()
 	for i := 0; i < 10; i++ {
-		if _, err := oci.Attach(ctx, image, envelope(b, image, slsaV1, i), oci.WithInsecure(), oci.WithLayout(oci.Both)); err != nil {
+		if _, err := oci.Attach(ctx, image, &sign.Attestation{Envelope: envelope(b, image, slsaV1, i)}, oci.WithInsecure(), oci.WithLayout(oci.Both)); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -85,67 +85,6 @@ func ParseBundle(raw []byte, opts ...sign.ParseOption) (*sign.Envelope, error) {
 	return b.DSSEEnvelope, nil
 }
 
-// attestation is the sign.Attestation Attach writes: env, and the bundle
-// given with WithBundle, checked to carry env. Everything Attach derives
-// from it is checked here too, before any request.
-func (o *options) attestation(env *sign.Envelope) (*sign.Attestation, error) {
-	a := &sign.Attestation{Envelope: env}
-	if o.bundle != nil {
-		b, err := sign.ParseBundle(o.bundle)
-		if err != nil {
-			return nil, fmt.Errorf("%w: WithBundle: %w", ErrInvalidBundle, err)
-		}
-		a.Bundle = b
-	}
-	if err := a.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
-	}
-	if _, err := legacyAnnotations(a, o); err != nil {
-		return nil, err
-	}
-	return a, nil
-}
-
-// referrerBundle is the referrer layer of a: its bundle, or for a
-// key-signed attestation a bundle of the envelope with a public-key hint
-// (WithPublicKeyHint, default the first signature's keyid) and no log entry.
-func referrerBundle(a *sign.Attestation, o *options) ([]byte, error) {
-	b := a.Bundle
-	if b == nil {
-		hint := o.hint
-		if !o.hintSet {
-			hint = a.Envelope.Signatures[0].KeyID
-		}
-		b = &sign.Bundle{
-			MediaType:            sign.MediaTypeBundle,
-			VerificationMaterial: sign.VerificationMaterial{PublicKey: &sign.PublicKeyIdentifier{Hint: hint}},
-			DSSEEnvelope:         a.Envelope,
-		}
-	}
-	raw, err := b.MarshalJSON()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidBundle, err)
-	}
-	return raw, nil
-}
-
-// legacyAnnotations are the annotations of a's legacy layer beyond the
-// signature marker and predicate type: cosign's, derived from the bundle,
-// then WithLayerAnnotations' over them.
-func legacyAnnotations(a *sign.Attestation, o *options) (map[string]string, error) {
-	ann := map[string]string{}
-	if a.Bundle != nil {
-		var err error
-		if ann, err = CosignAnnotations(a.Bundle); err != nil {
-			return nil, err
-		}
-	}
-	for k, v := range o.layerAnn {
-		ann[k] = v
-	}
-	return ann, nil
-}
-
 // The layer annotations cosign writes on a legacy (.att or .sig tag)
 // layer signed keyless (verified against cosign v2.6.5 pkg/oci/static):
 // what cosign v2 verifies such a layer with.
@@ -316,16 +255,6 @@ func predicateTypeOf(env *sign.Envelope) string {
 		return ""
 	}
 	return st.PredicateType
-}
-
-// decodeManifest reads a manifest or index from a registry after
-// strictjson.Check: the registry, other clients and this package then all
-// see one subject and one set of layers, whatever JSON reader each uses.
-func decodeManifest(b []byte, v any) error {
-	if err := strictjson.Check(b); err != nil {
-		return err
-	}
-	return json.Unmarshal(b, v)
 }
 
 // envelopeKey identifies an envelope by content, independent of encoding.

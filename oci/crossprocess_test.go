@@ -60,9 +60,9 @@ func TestCrossProcessWritersWithoutLock(t *testing.T) {
 					c := newClient(&oo)
 					var err error
 					if tc.legacy {
-						_, err = attachLegacy(context.Background(), c, repo, subj.Digest, &sign.Attestation{Envelope: testEnv(i)})
+						_, err = attachLegacy(context.Background(), c, repo, subj.Digest, prepared(t, testEnv(i), o))
 					} else {
-						_, err = attachReferrer(context.Background(), c, repo, subj, &sign.Attestation{Envelope: testEnv(i)})
+						_, err = attachReferrer(context.Background(), c, repo, subj, prepared(t, testEnv(i), o))
 					}
 					errs <- err
 				}(i)
@@ -124,9 +124,9 @@ func TestReadBackDetectsLostUpdate(t *testing.T) {
 			c := newClient(o)
 			var err error
 			if tc.legacy {
-				_, err = attachLegacy(context.Background(), c, repo, subj.Digest, &sign.Attestation{Envelope: testEnv(1)})
+				_, err = attachLegacy(context.Background(), c, repo, subj.Digest, prepared(t, testEnv(1), o))
 			} else {
-				_, err = attachReferrer(context.Background(), c, repo, subj, &sign.Attestation{Envelope: testEnv(1)})
+				_, err = attachReferrer(context.Background(), c, repo, subj, prepared(t, testEnv(1), o))
 			}
 			if err != nil {
 				t.Fatal(err)
@@ -163,7 +163,7 @@ func TestConflictExhausted(t *testing.T) {
 	}
 	repo, subj, o := setup(t, ocitest.WithHandler(swallow))
 	o.conflictRetries = 3
-	_, err := attachLegacy(context.Background(), newClient(o), repo, subj.Digest, &sign.Attestation{Envelope: testEnv(1)})
+	_, err := attachLegacy(context.Background(), newClient(o), repo, subj.Digest, prepared(t, testEnv(1), o))
 	if err == nil || !errors.Is(err, ErrConflict) {
 		t.Fatalf("err = %v, want ErrConflict", err)
 	}
@@ -201,4 +201,16 @@ func TestLegacyImageMatchesMutate(t *testing.T) {
 	if !strings.Contains(string(cfg), h.String()) {
 		t.Errorf("config lacks diff id: %s", cfg)
 	}
+}
+
+// prepared is what Attach writes for env in both layouts.
+func prepared(t *testing.T, env *sign.Envelope, o *options) *written {
+	t.Helper()
+	oo := *o
+	oo.layout = Both
+	w, err := prepare(&sign.Attestation{Envelope: env}, &oo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
 }

@@ -1,4 +1,5 @@
-// Package oci attaches in-toto attestations (DSSE envelopes) to container
+// Package oci attaches in-toto attestations (a sign.Attestation: the DSSE
+// envelope and, when signed keyless, its Sigstore bundle) to container
 // images in a registry and lists them back, in the layouts cosign and other
 // tools read:
 //
@@ -25,9 +26,10 @@
 // tag index) are read-modify-write: attaches to one image are serialized
 // within the process, and across processes each writer reads its write
 // back after a short settle delay and re-merges everything it has seen
-// until its attestation and everyone else's are present, with bounded
-// retries (ErrConflict when exhausted). Attaching the same envelope again
-// writes nothing.
+// until a read-back holds its attestation and everyone else's and shows no
+// writer it had not seen (one routine for both tags), with bounded retries
+// (ErrConflict when exhausted). Attaching the same envelope again writes
+// nothing.
 //
 // Requests are few: authentication is lazy (no ping; a token is fetched
 // only after a 401), small blobs use single-POST uploads, and the empty
@@ -36,12 +38,16 @@
 // 429, 5xx and network errors, and honours the context.
 //
 // List reads both layouts, skips entries whose annotations rule them out
-// before downloading them, caps every download (ErrTooLarge), checks every
-// digest, and parses envelopes with sign.ParseEnvelope. A referrers list
+// before downloading them, refuses an image with more attestations in a
+// layout than WithMaxAttestations before downloading any (ErrTooMany),
+// reads each object up to the size its descriptor declares and no more
+// than the caps (ErrTooLarge), checks every size and digest, and parses
+// envelopes with sign.ParseEnvelope and bundles with sign.ParseBundle;
+// Fetch returns the same as sign.Attestations. A referrers list
 // the registry pages (Link rel="next") is read whole, following links on
-// the registry's own scheme and host only, within 64 pages, 10,000
-// descriptors and the manifest size cap for all pages together
-// (ErrTooManyReferrers, ErrTooLarge); Attach reads it the same way. It verifies no
+// the registry's own scheme and host only, within WithMaxReferrers (64
+// pages, 10,000 descriptors by default) and the manifest size cap for all
+// pages together (ErrTooMany, ErrTooLarge); Attach reads it the same way. It verifies no
 // signature: hand the attestations to a verifier.
 //
 // Plain HTTP is used only with WithInsecure. Credentials come from

@@ -21,9 +21,10 @@ var (
 	// does not parse or does not match its digest, or a referrers page
 	// whose Link header does not parse or points off the registry.
 	ErrInvalidManifest = errors.New("oci: invalid manifest or blob")
-	// ErrTooManyReferrers: the registry pages an image's referrers list
-	// beyond the bounds (64 pages, 10,000 descriptors) or in a loop.
-	ErrTooManyReferrers = errors.New("oci: referrers list too long")
+	// ErrTooMany: an image has more attestations in one layout than
+	// WithMaxAttestations allows, or the registry pages its referrers list
+	// beyond WithMaxReferrers or in a loop.
+	ErrTooMany = errors.New("oci: too many entries")
 	// ErrInvalidBundle: a Sigstore bundle does not parse or does not hold
 	// a DSSE envelope.
 	ErrInvalidBundle = errors.New("oci: invalid Sigstore bundle")

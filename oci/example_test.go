@@ -34,7 +34,7 @@ func Example() {
 	}
 
 	// Write it where cosign v3 (referrers) and v2 (.att tag) both look.
-	res, err := oci.Attach(ctx, image, env, oci.WithLayout(oci.Both), oci.WithInsecure())
+	res, err := oci.Attach(ctx, image, &sign.Attestation{Envelope: env}, oci.WithLayout(oci.Both), oci.WithInsecure())
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -171,7 +171,12 @@ func list(t testing.TB, image string, opts ...oci.Option) []oci.Attestation {
 
 func attach(t testing.TB, image string, env *sign.Envelope, opts ...oci.Option) *oci.AttachResult {
 	t.Helper()
-	res, err := oci.Attach(context.Background(), image, env, append([]oci.Option{oci.WithInsecure()}, opts...)...)
+	return attachAtt(t, image, &sign.Attestation{Envelope: env}, opts...)
+}
+
+func attachAtt(t testing.TB, image string, att *sign.Attestation, opts ...oci.Option) *oci.AttachResult {
+	t.Helper()
+	res, err := oci.Attach(context.Background(), image, att, append([]oci.Option{oci.WithInsecure()}, opts...)...)
 	if err != nil {
 		t.Fatalf("Attach: %v", err)
 	}

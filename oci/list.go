@@ -13,13 +13,15 @@ import (
 	"github.com/slsakit/slsakit/sign"
 )
 
-// Attestation is one attestation found on an image.
+// Attestation is one attestation found on an image: the sign.Attestation
+// (its envelope, and its Sigstore bundle when it was found as a referrer;
+// an attestation in both layouts is reported once, with the bundle), and
+// where it was found.
 type Attestation struct {
-	Envelope      *sign.Envelope
+	sign.Attestation
 	PredicateType string        // from the statement payload ("" if not an in-toto statement)
 	Layout        Layout        // where it was found (Both if in both layouts)
 	Descriptor    v1.Descriptor // layer (legacy) or referrer manifest descriptor
-	Bundle        []byte        // raw Sigstore bundle JSON when found as a referrer, else nil
 }
 
 // List returns every attestation of the image from both layouts (or those
@@ -65,17 +67,18 @@ func List(ctx context.Context, ref string, opts ...Option) ([]Attestation, error
 	return l.out, nil
 }
 
-// Fetch returns the envelopes of List's attestations.
-func Fetch(ctx context.Context, ref string, opts ...Option) ([]*sign.Envelope, error) {
-	atts, err := List(ctx, ref, opts...)
+// Fetch returns List's attestations as the sign.Attestations verifiers
+// take.
+func Fetch(ctx context.Context, ref string, opts ...Option) ([]*sign.Attestation, error) {
+	list, err := List(ctx, ref, opts...)
 	if err != nil {
 		return nil, err
 	}
-	envs := make([]*sign.Envelope, len(atts))
-	for i := range atts {
-		envs[i] = atts[i].Envelope
+	atts := make([]*sign.Attestation, len(list))
+	for i := range list {
+		atts[i] = &list[i].Attestation
 	}
-	return envs, nil
+	return atts, nil
 }
 
 type lister struct {
@@ -115,20 +118,16 @@ func (l *lister) referrers(ctx context.Context) error {
 	}
 	var cands []v1.Descriptor
 	for _, d := range idx.Manifests {
-		at := string(d.ArtifactType)
-		if at != "" && at != MediaTypeEmpty && !strings.HasPrefix(at, mtBundlePfx) {
-			continue // another kind of artifact
-		}
-		if c := d.Annotations[AnnotationBundleContent]; c != "" && c != "dsse-envelope" {
-			continue // a message signature, not an attestation
-		}
-		if !l.wantType(d.Annotations[AnnotationBundlePredicateType]) {
+		if !attestationReferrer(d) || !l.wantType(d.Annotations[AnnotationBundlePredicateType]) {
 			continue
 		}
 		if d.Size > l.c.o.maxManifest {
 			return fmt.Errorf("%w: referrer %s is %d bytes > limit %d", ErrTooLarge, d.Digest, d.Size, l.c.o.maxManifest)
 		}
 		cands = append(cands, d)
+	}
+	if err := l.c.checkCount(len(cands), "referrers of "+l.repo.Name()+"@"+l.subj.String()); err != nil {
+		return err
 	}
 	found, err := parallel(ctx, len(cands), func(ctx context.Context, i int) (*Attestation, error) {
 		return l.fetchReferrer(ctx, cands[i])
@@ -144,12 +143,34 @@ func (l *lister) referrers(ctx context.Context) error {
 	return nil
 }
 
+// attestationReferrer reports whether d, a referrers list entry, may be
+// an attestation: its artifact type and bundle content annotation do not
+// rule it out. List downloads these; Attach counts them.
+func attestationReferrer(d v1.Descriptor) bool {
+	at := string(d.ArtifactType)
+	if at != "" && at != MediaTypeEmpty && !strings.HasPrefix(at, mtBundlePfx) {
+		return false // another kind of artifact
+	}
+	c := d.Annotations[AnnotationBundleContent]
+	return c == "" || c == "dsse-envelope" // else a message signature
+}
+
+// checkCount refuses n attestations of one layout beyond
+// WithMaxAttestations, before any of them is downloaded (List) or one is
+// added (Attach).
+func (c *client) checkCount(n int, where string) error {
+	if n > c.o.maxAttestations {
+		return fmt.Errorf("%w: %s: %d attestations, limit %d", ErrTooMany, where, n, c.o.maxAttestations)
+	}
+	return nil
+}
+
 // fetchReferrer downloads one referrer; nil if it is not an attestation
 // about this image, or no longer exists: registries (distribution v3.1.2
 // among them) and fallback tag indexes keep listing deleted referrers, and
 // one stale entry must not hide every other attestation.
 func (l *lister) fetchReferrer(ctx context.Context, d v1.Descriptor) (*Attestation, error) {
-	m, err := l.c.getManifest(ctx, l.repo, d.Digest.String(), false)
+	m, err := l.c.getManifestOf(ctx, l.repo, d)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}
@@ -167,16 +188,20 @@ func (l *lister) fetchReferrer(ctx context.Context, d v1.Descriptor) (*Attestati
 		return nil, nil
 	}
 	ld := man.Layers[0]
-	raw, err := l.c.getBlob(ctx, l.repo, ld.Digest.String(), ld.Size, l.c.o.maxBlob)
+	raw, err := l.c.getBlob(ctx, l.repo, ld, l.c.o.maxBlob)
 	if err != nil {
 		return nil, fmt.Errorf("oci: bundle of referrer %s: %w", d.Digest, err)
 	}
-	env, err := ParseBundle(raw, sign.WithMaxSize(int(min(l.c.o.maxBlob, 1<<40))))
+	b, err := sign.ParseBundle(raw, sign.WithMaxSize(int(min(l.c.o.maxBlob, 1<<40))))
 	if err != nil {
 		if errors.Is(err, sign.ErrTooLarge) {
 			return nil, fmt.Errorf("%w: %v", ErrTooLarge, err)
 		}
 		return nil, nil
+	}
+	env := b.DSSEEnvelope
+	if env == nil {
+		return nil, nil // a message signature, not an attestation
 	}
 	pt := predicateTypeOf(env)
 	if l.c.o.predicateType != "" && pt != l.c.o.predicateType {
@@ -189,7 +214,7 @@ func (l *lister) fetchReferrer(ctx context.Context, d v1.Descriptor) (*Attestati
 	if desc.MediaType == "" {
 		desc.MediaType = mtOCIManifest
 	}
-	return &Attestation{Envelope: env, PredicateType: pt, Layout: Referrers, Descriptor: desc, Bundle: raw}, nil
+	return &Attestation{Attestation: sign.Attestation{Envelope: env, Bundle: b}, PredicateType: pt, Layout: Referrers, Descriptor: desc}, nil
 }
 
 func (l *lister) legacy(ctx context.Context) error {
@@ -210,9 +235,12 @@ func (l *lister) legacy(ctx context.Context) error {
 		}
 		cands = append(cands, d)
 	}
+	if err := l.c.checkCount(len(cands), l.repo.Name()+":"+legacyTag(l.subj)); err != nil {
+		return err
+	}
 	found, err := parallel(ctx, len(cands), func(ctx context.Context, i int) (*Attestation, error) {
 		d := cands[i]
-		raw, err := l.c.getBlob(ctx, l.repo, d.Digest.String(), d.Size, l.c.o.maxBlob)
+		raw, err := l.c.getBlob(ctx, l.repo, d, l.c.o.maxBlob)
 		if err != nil {
 			return nil, fmt.Errorf("oci: attestation layer %s: %w", d.Digest, err)
 		}
@@ -227,7 +255,7 @@ func (l *lister) legacy(ctx context.Context) error {
 		if l.c.o.predicateType != "" && pt != l.c.o.predicateType {
 			return nil, nil
 		}
-		return &Attestation{Envelope: env, PredicateType: pt, Layout: Legacy, Descriptor: d}, nil
+		return &Attestation{Attestation: sign.Attestation{Envelope: env}, PredicateType: pt, Layout: Legacy, Descriptor: d}, nil
 	})
 	if err != nil {
 		return err

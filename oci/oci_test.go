@@ -86,20 +86,8 @@ func checkReferrer(t *testing.T, image string, a oci.Attestation, d *v1.Descript
 	if a.Descriptor.Digest != d.Digest {
 		t.Errorf("Descriptor %s, Attach said %s", a.Descriptor.Digest, d.Digest)
 	}
-	var b struct {
-		MediaType            string `json:"mediaType"`
-		VerificationMaterial struct {
-			PublicKey struct {
-				Hint string `json:"hint"`
-			} `json:"publicKey"`
-		} `json:"verificationMaterial"`
-		DSSEEnvelope json.RawMessage `json:"dsseEnvelope"`
-	}
-	if err := json.Unmarshal(a.Bundle, &b); err != nil {
-		t.Fatal(err)
-	}
-	if b.MediaType != sign.MediaTypeBundle || b.VerificationMaterial.PublicKey.Hint != "test-key" {
-		t.Errorf("bundle = %s", a.Bundle)
+	if b := a.Bundle; b.MediaType != sign.MediaTypeBundle || b.VerificationMaterial.PublicKey == nil || b.VerificationMaterial.PublicKey.Hint != "test-key" {
+		t.Errorf("bundle = %+v", b)
 	}
 	ref := mustDigest(t, image).Context().Digest(d.Digest.String())
 	raw, err := remote.Get(ref)
@@ -273,7 +261,7 @@ func TestConcurrentAttach(t *testing.T) {
 				wg.Add(1)
 				go func(i int) {
 					defer wg.Done()
-					_, err := oci.Attach(context.Background(), image, envelope(t, image, slsaV1, i),
+					_, err := oci.Attach(context.Background(), image, &sign.Attestation{Envelope: envelope(t, image, slsaV1, i)},
 						oci.WithInsecure(), oci.WithLayout(tc.layout))
 					errs <- err
 				}(i)
@@ -315,7 +303,7 @@ func TestTagResolvedOnce(t *testing.T) {
 	image := reg.PushRandomImage(t, "app")
 	tagRef := strings.Split(image, "@")[0] + ":latest"
 	r := &rec{}
-	res, err := oci.Attach(context.Background(), tagRef, envelope(t, image, slsaV1, 1),
+	res, err := oci.Attach(context.Background(), tagRef, &sign.Attestation{Envelope: envelope(t, image, slsaV1, 1)},
 		oci.WithInsecure(), oci.WithLayout(oci.Both), oci.WithTransport(r))
 	if err != nil {
 		t.Fatal(err)
@@ -443,7 +431,7 @@ func TestFaultInjection(t *testing.T) {
 					if tc.pad > 0 {
 						env.Payload = append(env.Payload[:len(env.Payload)-1], []byte(`,"pad":"`+strings.Repeat("x", tc.pad)+`"}`)...)
 					}
-					_, err := oci.Attach(context.Background(), image, env,
+					_, err := oci.Attach(context.Background(), image, &sign.Attestation{Envelope: env},
 						oci.WithInsecure(), oci.WithLayout(tc.layout), oci.WithTransport(ft), oci.WithRetry(12))
 					errs <- err
 				}(i)
@@ -469,33 +457,33 @@ func TestErrors(t *testing.T) {
 	image := reg.PushRandomImage(t, "app")
 	ctx := context.Background()
 	env := envelope(t, image, slsaV1, 1)
-	if _, err := oci.Attach(ctx, "not a ref!", env, oci.WithInsecure()); !errors.Is(err, oci.ErrInvalidReference) {
+	if _, err := oci.Attach(ctx, "not a ref!", &sign.Attestation{Envelope: env}, oci.WithInsecure()); !errors.Is(err, oci.ErrInvalidReference) {
 		t.Errorf("bad ref: %v", err)
 	}
 	if _, err := oci.Attach(ctx, image, nil, oci.WithInsecure()); !errors.Is(err, oci.ErrInvalidArgument) {
 		t.Errorf("nil envelope: %v", err)
 	}
-	if _, err := oci.Attach(ctx, image, &sign.Envelope{PayloadType: "x", Payload: []byte("y")}, oci.WithInsecure()); !errors.Is(err, oci.ErrInvalidArgument) {
+	if _, err := oci.Attach(ctx, image, &sign.Attestation{Envelope: &sign.Envelope{PayloadType: "x", Payload: []byte("y")}}, oci.WithInsecure()); !errors.Is(err, oci.ErrInvalidArgument) {
 		t.Errorf("unsigned envelope: %v", err)
 	}
-	if _, err := oci.Attach(ctx, image, env, oci.WithInsecure(), oci.WithLayout(8)); !errors.Is(err, oci.ErrInvalidArgument) {
+	if _, err := oci.Attach(ctx, image, &sign.Attestation{Envelope: env}, oci.WithInsecure(), oci.WithLayout(8)); !errors.Is(err, oci.ErrInvalidArgument) {
 		t.Errorf("bad layout: %v", err)
 	}
 	missing := reg.Host() + "/app:nope"
-	if _, err := oci.Attach(ctx, missing, env, oci.WithInsecure()); !errors.Is(err, oci.ErrNotFound) {
+	if _, err := oci.Attach(ctx, missing, &sign.Attestation{Envelope: env}, oci.WithInsecure()); !errors.Is(err, oci.ErrNotFound) {
 		t.Errorf("missing image: %v", err)
 	}
 	if _, err := oci.Resolve(ctx, missing, oci.WithInsecure()); !errors.Is(err, oci.ErrNotFound) {
 		t.Errorf("Resolve missing: %v", err)
 	}
 	other := envelope(t, image, slsaV1, 2)
-	b, _ := json.Marshal(map[string]any{"mediaType": sign.MediaTypeBundle, "verificationMaterial": map[string]any{"publicKey": map[string]any{}}, "dsseEnvelope": other})
-	if _, err := oci.Attach(ctx, image, env, oci.WithInsecure(), oci.WithBundle(b)); !errors.Is(err, oci.ErrInvalidArgument) {
+	b := &sign.Bundle{MediaType: sign.MediaTypeBundle, VerificationMaterial: sign.VerificationMaterial{PublicKey: &sign.PublicKeyIdentifier{}}, DSSEEnvelope: other}
+	if _, err := oci.Attach(ctx, image, &sign.Attestation{Envelope: env, Bundle: b}, oci.WithInsecure()); !errors.Is(err, oci.ErrInvalidArgument) {
 		t.Errorf("mismatched bundle: %v", err)
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := oci.Attach(cctx, image, env, oci.WithInsecure()); !errors.Is(err, context.Canceled) {
+	if _, err := oci.Attach(cctx, image, &sign.Attestation{Envelope: env}, oci.WithInsecure()); !errors.Is(err, context.Canceled) {
 		t.Errorf("canceled: %v", err)
 	}
 	// Without WithInsecure the client speaks HTTPS to the plain-HTTP registry.
@@ -504,7 +492,9 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-func TestWithBundle(t *testing.T) {
+// The referrer layer is the attestation's bundle, as sign.Bundle encodes
+// it, and List returns it.
+func TestAttachStoresTheBundle(t *testing.T) {
 	reg := ocitest.NewRegistry(t)
 	image := reg.PushRandomImage(t, "app")
 	env := envelope(t, image, slsaV1, 1)
@@ -513,14 +503,17 @@ func TestWithBundle(t *testing.T) {
 		"verificationMaterial": map[string]any{"publicKey": map[string]string{"hint": "custom"}},
 		"dsseEnvelope":         env,
 	})
-	attach(t, image, env, oci.WithBundle(b))
-	atts := list(t, image)
 	want, err := sign.ParseBundle(b)
 	if err != nil {
 		t.Fatal(err)
 	}
+	attachAtt(t, image, &sign.Attestation{Envelope: env, Bundle: want})
+	atts := list(t, image)
 	canonical, _ := want.MarshalJSON()
-	if len(atts) != 1 || !bytes.Equal(atts[0].Bundle, canonical) {
+	if len(atts) != 1 || atts[0].Bundle == nil {
+		t.Fatalf("no bundle listed: %+v", atts)
+	}
+	if got, _ := atts[0].Bundle.MarshalJSON(); !bytes.Equal(got, canonical) {
 		t.Fatalf("bundle not stored as sign.Bundle encodes it: %+v", atts)
 	}
 	if want.VerificationMaterial.PublicKey.Hint != "custom" {

@@ -60,6 +60,19 @@ const (
 	DefaultRetries = 5
 	// DefaultConflictRetries bounds read-modify-write rounds on a tag.
 	DefaultConflictRetries = 10
+	// DefaultMaxAttestations bounds the attestations one image may have in
+	// one layout: List refuses an image with more (ErrTooMany) before
+	// downloading any of them, and Attach refuses to add one beyond it.
+	// Each costs up to a manifest and a blob download, and only the
+	// registry decides how many there are; cosign v2 stops at 50
+	// (COSIGN_MAX_ATTACHMENTS), this leaves room for re-attestations.
+	DefaultMaxAttestations = 100
+	// DefaultMaxReferrerPages bounds the pages of one referrers list
+	// (requests, Link rel="next").
+	DefaultMaxReferrerPages = 64
+	// DefaultMaxReferrers bounds the descriptors of one referrers list,
+	// attestations or not, across its pages.
+	DefaultMaxReferrers = 10000
 )
 
 // Option configures Attach, List, Fetch and Resolve.
@@ -78,10 +91,11 @@ type options struct {
 	maxBlob         int64
 	retries         int
 	conflictRetries int
+	maxAttestations int
+	maxPages        int
+	maxReferrers    int
 	hint            string
 	hintSet         bool
-	bundle          []byte
-	layerAnn        map[string]string
 	created         time.Time
 	userAgent       string
 }
@@ -93,6 +107,9 @@ func makeOptions(opts []Option) *options {
 		maxBlob:         DefaultMaxBlobBytes,
 		retries:         DefaultRetries,
 		conflictRetries: DefaultConflictRetries,
+		maxAttestations: DefaultMaxAttestations,
+		maxPages:        DefaultMaxReferrerPages,
+		maxReferrers:    DefaultMaxReferrers,
 		userAgent:       "slsakit-oci",
 	}
 	for _, opt := range opts {
@@ -169,36 +186,37 @@ func WithConflictRetries(n int) Option {
 	}
 }
 
+// WithMaxAttestations sets how many attestations one image may have in
+// one layout (default DefaultMaxAttestations): List fails with ErrTooMany,
+// before downloading any, on an image with more; Attach fails the same way
+// rather than add one beyond it, so that what it writes stays listable.
+func WithMaxAttestations(n int) Option {
+	return func(o *options) {
+		if n > 0 {
+			o.maxAttestations = n
+		}
+	}
+}
+
+// WithMaxReferrers bounds one referrers list to pages requests and
+// descriptors entries (defaults DefaultMaxReferrerPages,
+// DefaultMaxReferrers; 0 keeps a default): a longer list, or one whose
+// pages link back, fails with ErrTooMany.
+func WithMaxReferrers(pages, descriptors int) Option {
+	return func(o *options) {
+		if pages > 0 {
+			o.maxPages = pages
+		}
+		if descriptors > 0 {
+			o.maxReferrers = descriptors
+		}
+	}
+}
+
 // WithPublicKeyHint sets verificationMaterial.publicKey.hint of the bundle
 // written for key-signed envelopes (default: the envelope's first keyid).
 func WithPublicKeyHint(hint string) Option {
 	return func(o *options) { o.hint, o.hintSet = hint, true }
-}
-
-// WithBundle attaches raw, a Sigstore bundle's JSON (a sign.Attestation's
-// Bundle: certificate, transparency log entries, timestamps), as the
-// referrer layer instead of a bundle made from the envelope. It is read
-// strictly (sign.ParseBundle; ErrInvalidBundle) and must carry the
-// envelope given to Attach: the same payload, and only signatures the
-// envelope has (sign.Attestation.Validate; ErrInvalidArgument). It is
-// stored as sign.Bundle encodes it. In the legacy layout, the layer gets
-// the cosign annotations CosignAnnotations derives from it.
-func WithBundle(raw []byte) Option {
-	return func(o *options) { o.bundle = append([]byte(nil), raw...) }
-}
-
-// WithLayerAnnotations adds annotations to the attestation's layer in the
-// legacy layout, over the cosign annotations derived from WithBundle's
-// bundle. They cannot replace the ones slsakit sets (the signature marker
-// and predicateType). The referrers layout ignores them: its bundle
-// already carries that material.
-func WithLayerAnnotations(ann map[string]string) Option {
-	return func(o *options) {
-		o.layerAnn = make(map[string]string, len(ann))
-		for k, v := range ann {
-			o.layerAnn[k] = v
-		}
-	}
 }
 
 // WithCreated sets the org.opencontainers.image.created annotation of the

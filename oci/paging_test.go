@@ -17,6 +17,7 @@ import (
 
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/oci/ocitest"
+	"github.com/slsakit/slsakit/sign"
 )
 
 // pager serves the registry's referrers lists in pages: the page given
@@ -166,21 +167,21 @@ func TestReferrersPagingBounded(t *testing.T) {
 		}}, oci.ErrInvalidManifest, 1},
 		{"unparseable Link", &pager{size: 1, link: func(*http.Request, int) string { return `page=2; rel="next"` }}, oci.ErrInvalidManifest, 1},
 		{"unterminated Link", &pager{size: 1, link: func(r *http.Request, n int) string { return fmt.Sprintf(`<%s?page=%d`, r.URL.Path, n) }}, oci.ErrInvalidManifest, 1},
-		{"Link to itself", &pager{size: 1, link: self, fake: func(int) []v1.Descriptor { return nil }}, oci.ErrTooManyReferrers, 1},
+		{"Link to itself", &pager{size: 1, link: self, fake: func(int) []v1.Descriptor { return nil }}, oci.ErrTooMany, 1},
 		{"Link back to the first page", &pager{size: 1, link: func(r *http.Request, _ int) string {
 			if r.URL.RawQuery == "" {
 				return fmt.Sprintf(`<%s?page=1>; rel="next"`, r.URL.Path)
 			}
 			return fmt.Sprintf(`<%s>; rel="next"`, r.URL.Path)
-		}, fake: func(int) []v1.Descriptor { return nil }}, oci.ErrTooManyReferrers, 2},
+		}, fake: func(int) []v1.Descriptor { return nil }}, oci.ErrTooMany, 2},
 		{"endless empty pages", &pager{size: 1, link: func(r *http.Request, _ int) string {
 			page, _ := strconv.Atoi(r.URL.Query().Get("page"))
 			return fmt.Sprintf(`<%s?page=%d>; rel="next"`, r.URL.Path, page+1)
-		}, fake: func(int) []v1.Descriptor { return nil }}, oci.ErrTooManyReferrers, 64},
+		}, fake: func(int) []v1.Descriptor { return nil }}, oci.ErrTooMany, 64},
 		{"too many descriptors", &pager{size: 4000, link: func(r *http.Request, _ int) string {
 			page, _ := strconv.Atoi(r.URL.Query().Get("page"))
 			return fmt.Sprintf(`<%s?page=%d>; rel="next"`, r.URL.Path, page+1)
-		}, fake: func(page int) []v1.Descriptor { return fakeDescs(page, 4000, 0) }}, oci.ErrTooManyReferrers, 3},
+		}, fake: func(page int) []v1.Descriptor { return fakeDescs(page, 4000, 0) }}, oci.ErrTooMany, 3},
 		{"too many bytes", &pager{size: 1000, link: func(r *http.Request, _ int) string {
 			page, _ := strconv.Atoi(r.URL.Query().Get("page"))
 			return fmt.Sprintf(`<%s?page=%d>; rel="next"`, r.URL.Path, page+1)
@@ -209,7 +210,7 @@ func TestReferrersPagingBounded(t *testing.T) {
 			// Attach reads the same list, and fails the same way, before
 			// writing.
 			ct := ocitest.NewCountingTransport(nil)
-			_, err = oci.Attach(context.Background(), image, envelope(t, image, slsaV1, 3), oci.WithInsecure(), oci.WithTransport(ct))
+			_, err = oci.Attach(context.Background(), image, &sign.Attestation{Envelope: envelope(t, image, slsaV1, 3)}, oci.WithInsecure(), oci.WithTransport(ct))
 			if !errors.Is(err, tc.want) {
 				t.Errorf("Attach: err = %v, want %v", err, tc.want)
 			}

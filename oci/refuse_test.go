@@ -67,7 +67,7 @@ func TestAttachRefusesWhatConsumersReject(t *testing.T) {
 			{"empty payload type", &untyped, nil, oci.ErrNotAttestation},
 			{"over the size limit", good, []oci.Option{oci.WithMaxBytes(200)}, oci.ErrNotAttestation},
 			// The legacy layout writes no bundle.
-			{"bundle over the size limit (referrers)", good, []oci.Option{oci.WithMaxBytes(int64(len(mustJSON(t, good)) + 100)), oci.WithBundle(paddedBundle(t, good, 200))}, oci.ErrNotAttestation},
+			{"bundle over the size limit (referrers)", good, []oci.Option{oci.WithMaxBytes(int64(len(mustJSON(t, good)) + 100)), oci.WithPublicKeyHint(strings.Repeat("h", 200))}, oci.ErrNotAttestation},
 			{"another payload type", rawEnvelope("application/json", good.Payload), nil, oci.ErrNotAttestation},
 			{"cosign simple signing", rawEnvelope("application/vnd.dev.cosign.simplesigning.v1+json", good.Payload), nil, oci.ErrNotAttestation},
 			{"empty payload", rawEnvelope(sign.PayloadTypeInToto, nil), nil, intoto.ErrInvalidStatement},
@@ -95,7 +95,7 @@ func TestAttachRefusesWhatConsumersReject(t *testing.T) {
 				}
 				ct := ocitest.NewCountingTransport(nil)
 				opts := append([]oci.Option{oci.WithInsecure(), oci.WithLayout(layout), oci.WithTransport(ct)}, tc.opts...)
-				_, err := oci.Attach(context.Background(), ref, tc.env, opts...)
+				_, err := oci.Attach(context.Background(), ref, &sign.Attestation{Envelope: tc.env}, opts...)
 				if errors.Is(tc.want, intoto.ErrInvalidStatement) && !errors.Is(err, oci.ErrNotAttestation) {
 					t.Errorf("referrersAPI=%v %v %s: err = %v, want ErrNotAttestation too", refOn, layout, tc.name, err)
 				}
@@ -122,12 +122,6 @@ func TestAttachRefusesWhatConsumersReject(t *testing.T) {
 }
 
 // paddedBundle is a bundle of env with pad bytes of public-key hint.
-func paddedBundle(t *testing.T, env *sign.Envelope, pad int) []byte {
-	t.Helper()
-	return mustJSON(t, map[string]any{"mediaType": sign.MediaTypeBundle,
-		"verificationMaterial": map[string]any{"publicKey": map[string]string{"hint": strings.Repeat("h", pad)}}, "dsseEnvelope": env})
-}
-
 func mustJSON(t *testing.T, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)

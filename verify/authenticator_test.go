@@ -2,7 +2,6 @@ package verify_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -117,11 +116,7 @@ func TestVerifyImageKeyless(t *testing.T) {
 		bv := &keyBundles{key: verifierOf(t, key), name: "alice"}
 		ref := reg.PushRandomImage(t, "bundled")
 		env := envelope(t, imageStatement(t, ref), key)
-		raw, err := json.Marshal(bundleOf(t, env))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := oci.Attach(ctx, ref, env, oci.WithBundle(raw), oci.WithInsecure()); err != nil {
+		if _, err := oci.Attach(ctx, ref, bundled(t, env), oci.WithInsecure()); err != nil {
 			t.Fatal(err)
 		}
 		res, err := verify.VerifyImage(ctx, bv, reg.Host()+"/bundled:latest", want, oci.WithInsecure(), oci.WithLayout(oci.Referrers))

@@ -106,26 +106,12 @@ func (e *Engine) EvaluateImage(ctx context.Context, ref string, opts ...oci.Opti
 	return e.Evaluate(ctx, Artifact{Name: img.Name, Digest: img.Digest}, atts)
 }
 
-// listAttestations is this package's one use of oci.List: it turns what
-// a registry holds into the attestations every verifier here takes. A
-// bundle that does not parse (which oci.List would already have skipped)
-// leaves the attestation with its envelope only, so that a rule of keys
-// can still judge it and a rule of identities refuses it.
+// listAttestations is this package's one use of oci: the attestations an
+// image holds, in both layouts, as every verifier here takes them. oci.List
+// has already read each bundle strictly (sign.ParseBundle) and skipped a
+// referrer whose bundle does not parse.
 func listAttestations(ctx context.Context, image string, opts []oci.Option) ([]*sign.Attestation, error) {
-	list, err := oci.List(ctx, image, opts...)
-	if err != nil {
-		return nil, err
-	}
-	atts := make([]*sign.Attestation, len(list))
-	for i, a := range list {
-		atts[i] = &sign.Attestation{Envelope: a.Envelope}
-		if len(a.Bundle) > 0 {
-			if b, err := sign.ParseBundle(a.Bundle); err == nil {
-				atts[i].Bundle = b
-			}
-		}
-	}
-	return atts, nil
+	return oci.Fetch(ctx, image, opts...)
 }
 
 // OCIFetcher returns a Fetcher that reads attestations (with their

@@ -41,7 +41,7 @@ func imageStatement(t *testing.T, ref string, materials ...provenance.ResourceDe
 
 func attach(t *testing.T, ref string, env *sign.Envelope, layout oci.Layout) {
 	t.Helper()
-	if _, err := oci.Attach(context.Background(), ref, env, oci.WithInsecure(), oci.WithLayout(layout)); err != nil {
+	if _, err := oci.Attach(context.Background(), ref, &sign.Attestation{Envelope: env}, oci.WithInsecure(), oci.WithLayout(layout)); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -36,7 +36,7 @@ func runAttach(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	for _, env := range envs {
-		res, err := oci.Attach(ctx, *image, env, opts...)
+		res, err := oci.Attach(ctx, *image, &sign.Attestation{Envelope: env}, opts...)
 		if err != nil {
 			return err
 		}

@@ -89,18 +89,10 @@ func (f *signerFlags) sign(ctx context.Context, stmt []byte, s sign.Signer) (*si
 	return att, nil
 }
 
-// attachAll attaches att to every image; its bundle, if any, is the
-// referrer, and gives the legacy layer cosign's annotations.
+// attachAll attaches att to every image.
 func attachAll(ctx context.Context, att *sign.Attestation, images []string, opts []oci.Option, log func(string)) error {
-	if att.Bundle != nil {
-		b, err := att.Bundle.MarshalJSON()
-		if err != nil {
-			return err
-		}
-		opts = append(opts[:len(opts):len(opts)], oci.WithBundle(b))
-	}
 	for _, ref := range images {
-		res, err := oci.Attach(ctx, ref, att.Envelope, opts...)
+		res, err := oci.Attach(ctx, ref, att, opts...)
 		if err != nil {
 			return fmt.Errorf("attach to %s: %w", ref, err)
 		}

@@ -120,7 +120,7 @@ func newVerifyFixture(t *testing.T) *verifyFixture {
 		}
 		return write(name, b)
 	}
-	if _, err := oci.Attach(ctx, img, env, oci.WithInsecure()); err != nil {
+	if _, err := oci.Attach(ctx, img, &sign.Attestation{Envelope: env}, oci.WithInsecure()); err != nil {
 		t.Fatal(err)
 	}
 

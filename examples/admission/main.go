@@ -157,7 +157,7 @@ func pushAttested(ctx context.Context, reg *ocitest.Registry, repo, builder stri
 	if err != nil {
 		return "", err
 	}
-	if _, err := oci.Attach(ctx, ref, env, oci.WithInsecure()); err != nil {
+	if _, err := oci.Attach(ctx, ref, &sign.Attestation{Envelope: env}, oci.WithInsecure()); err != nil {
 		return "", err
 	}
 	return ref, nil

@@ -47,7 +47,7 @@ func webhookSuite(t *testing.T, host string, push func(t *testing.T, repo string
 		t.Helper()
 		name, hex, _ := strings.Cut(ref, "@sha256:")
 		env := signedProvenance(t, name, hex, builder, key)
-		if _, err := oci.Attach(ctx, ref, env, oci.WithInsecure()); err != nil {
+		if _, err := oci.Attach(ctx, ref, &sign.Attestation{Envelope: env}, oci.WithInsecure()); err != nil {
 			t.Fatal(err)
 		}
 	}

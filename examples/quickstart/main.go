@@ -103,7 +103,7 @@ func run(ctx context.Context, out, keyPath, registry, format string, stdout io.W
 		if err != nil {
 			return err
 		}
-		if _, err := oci.Attach(ctx, ref, att.Envelope, append(regOpts, oci.WithLayout(layout))...); err != nil {
+		if _, err := oci.Attach(ctx, ref, att, append(regOpts, oci.WithLayout(layout))...); err != nil {
 			return err
 		}
 		atts = append(atts, att)

@@ -20,7 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
-	"github.com/slsakit/slsakit/oci/ocitest"
+	"github.com/slsakit/slsakit/internal/demo"
 )
 
 // kubectlPath is where the real Go program sits in the release.
@@ -194,7 +194,7 @@ type pushed struct {
 
 // pushBase pushes a small, reproducible base image (a stand-in for a
 // distroless base) to repo.
-func pushBase(ctx context.Context, tg ocitest.Target) (*pushed, error) {
+func pushBase(ctx context.Context, tg demo.Target) (*pushed, error) {
 	layer, err := layerOf(map[string][]byte{"etc/os-release": []byte("ID=slsakit-base\nVERSION_ID=1\n")})
 	if err != nil {
 		return nil, err
@@ -207,7 +207,7 @@ func pushBase(ctx context.Context, tg ocitest.Target) (*pushed, error) {
 }
 
 // pushImage pushes the kubectl image, built on base, to repo.
-func pushImage(ctx context.Context, tg ocitest.Target, base *pushed, kubectl string) (*pushed, error) {
+func pushImage(ctx context.Context, tg demo.Target, base *pushed, kubectl string) (*pushed, error) {
 	bin, err := os.ReadFile(kubectl)
 	if err != nil {
 		return nil, err
@@ -232,7 +232,7 @@ func layerOf(entries map[string][]byte) (v1.Layer, error) {
 }
 
 // push writes img under tag and returns it by digest.
-func push(ctx context.Context, tg ocitest.Target, tag string, img v1.Image) (*pushed, error) {
+func push(ctx context.Context, tg demo.Target, tag string, img v1.Image) (*pushed, error) {
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return nil, err

@@ -41,9 +41,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/slsakit/slsakit/internal/demo"
 	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/oci"
-	"github.com/slsakit/slsakit/oci/ocitest"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sbom"
 	"github.com/slsakit/slsakit/sign"
@@ -93,7 +93,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*summary, error) {
 		out = tmp
 	}
 	dist := filepath.Join(out, "dist")
-	tg, err := ocitest.NewTarget(cfg.registry, "k8s/kubectl")
+	tg, err := demo.NewTarget(cfg.registry, "k8s/kubectl")
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +197,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*summary, error) {
 		if err := os.WriteFile(filepath.Join(out, name), jsonl.Bytes(), 0o644); err != nil {
 			return nil, err
 		}
-		if _, err := oci.Attach(ctx, img.ref, env, regOpts...); err != nil {
+		if _, err := oci.Attach(ctx, img.ref, &sign.Attestation{Envelope: env}, regOpts...); err != nil {
 			return nil, fmt.Errorf("attach %s: %w", name, err)
 		}
 	}

@@ -47,7 +47,6 @@ import (
 	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/kms"
 	"github.com/slsakit/slsakit/oci"
-	"github.com/slsakit/slsakit/oci/ocitest"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sbom"
 	"github.com/slsakit/slsakit/sign"
@@ -134,7 +133,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) error {
 	}
 
 	// Where the image goes: the given registry, or one on loopback.
-	tg, err := ocitest.NewTarget(cfg.registry, "slsakit/tour")
+	tg, err := demo.NewTarget(cfg.registry, "slsakit/tour")
 	if err != nil {
 		return fmt.Errorf("-registry: %w", err)
 	}
@@ -330,7 +329,7 @@ func loadSigner(ctx context.Context, cfg config) (sign.Signer, *keyless.Claims, 
 		var opts []option.ClientOption
 		if cfg.kmsAddr != "" {
 			opts = append(opts, option.WithEndpoint(cfg.kmsAddr))
-			if ocitest.IsLoopback(cfg.kmsAddr) {
+			if demo.IsLoopback(cfg.kmsAddr) {
 				opts = append(opts, option.WithoutAuthentication(),
 					option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())))
 			}
@@ -436,14 +435,7 @@ func verifyFiles(ctx context.Context, dir, artifact string) (*verify.Result, err
 // attach attaches att to ref; its Sigstore bundle, if any (keyless), is
 // the referrer and gives the legacy layer cosign's annotations.
 func attach(ctx context.Context, ref string, att *sign.Attestation, opts []oci.Option) error {
-	if att.Bundle != nil {
-		b, err := att.Bundle.MarshalJSON()
-		if err != nil {
-			return err
-		}
-		opts = append(opts[:len(opts):len(opts)], oci.WithBundle(b))
-	}
-	_, err := oci.Attach(ctx, ref, att.Envelope, opts...)
+	_, err := oci.Attach(ctx, ref, att, opts...)
 	return err
 }
 

@@ -23,7 +23,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/slsakit/slsakit/oci"
-	"github.com/slsakit/slsakit/oci/ocitest"
 )
 
 //go:embed hello/main.go
@@ -143,7 +142,7 @@ func Image(artifact string) (v1.Image, error) {
 // (REPO@sha256:…), the oci options that reach that registry, and a func
 // that stops the in-process registry.
 func Push(ctx context.Context, registry, repo string, img v1.Image) (ref string, opts []oci.Option, stop func(), err error) {
-	target, err := ocitest.NewTarget(registry, repo)
+	target, err := NewTarget(registry, repo)
 	if err != nil {
 		return "", nil, nil, err
 	}

@@ -173,7 +173,7 @@ func TestHelperProcess(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = oci.Attach(ctx, ref, env, ociOpts(oci.Layout(layout))...)
+			_, errs[i] = oci.Attach(ctx, ref, &sign.Attestation{Envelope: env}, ociOpts(oci.Layout(layout))...)
 		}()
 	}
 	wg.Wait()

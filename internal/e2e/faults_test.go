@@ -44,7 +44,7 @@ func TestFaultyRegistry(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					_, errs[j] = oci.Attach(ctx, viaProxy.String(), env, ociOpts(layout, oci.WithRetry(10))...)
+					_, errs[j] = oci.Attach(ctx, viaProxy.String(), &sign.Attestation{Envelope: env}, ociOpts(layout, oci.WithRetry(10))...)
 				}()
 			}
 			wg.Wait()

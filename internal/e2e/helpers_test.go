@@ -102,7 +102,7 @@ func ociOpts(layout oci.Layout, extra ...oci.Option) []oci.Option {
 
 func attach(t testing.TB, ctx context.Context, d name.Digest, env *sign.Envelope, layout oci.Layout, extra ...oci.Option) *oci.AttachResult {
 	t.Helper()
-	res, err := oci.Attach(ctx, d.String(), env, ociOpts(layout, extra...)...)
+	res, err := oci.Attach(ctx, d.String(), &sign.Attestation{Envelope: env}, ociOpts(layout, extra...)...)
 	if err != nil {
 		t.Fatalf("oci.Attach(%s, %v): %v", d, layout, err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/slsakit/slsakit/internal/regproc"
 	"github.com/slsakit/slsakit/oci"
+	"github.com/slsakit/slsakit/sign"
 )
 
 // TestRejections: a modified layer, a swapped subject and an attestation
@@ -71,7 +72,7 @@ func TestRejections(t *testing.T) {
 				img := reg.PushRandomImage(t, repo+"/swap", 256)
 				other := reg.PushRandomImage(t, repo+"/swap-other", 256)
 				env := kp.sign(t, statement(t, other, "swap")) // about another image
-				if _, err := oci.Attach(ctx, img.String(), env, ociOpts(tc.layout)...); err != nil {
+				if _, err := oci.Attach(ctx, img.String(), &sign.Attestation{Envelope: env}, ociOpts(tc.layout)...); err != nil {
 					// Refusing to attach is a fine answer too; then there is
 					// nothing for a consumer to reject.
 					t.Logf("oci.Attach refuses a statement about another image: %v", err)

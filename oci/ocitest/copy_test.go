@@ -31,7 +31,7 @@ func TestCopyAttestations(t *testing.T) {
 					"predicateType": "https://slsa.dev/provenance/v1", "predicate": map[string]any{}})
 				env := &sign.Envelope{PayloadType: sign.PayloadTypeInToto, Payload: payload,
 					Signatures: []sign.Signature{{Sig: ed25519.Sign(key, sign.PAE(sign.PayloadTypeInToto, payload))}}}
-				if _, err := oci.Attach(context.Background(), src, env, oci.WithInsecure(), oci.WithLayout(oci.Both)); err != nil {
+				if _, err := oci.Attach(context.Background(), src, &sign.Attestation{Envelope: env}, oci.WithInsecure(), oci.WithLayout(oci.Both)); err != nil {
 					t.Fatal(err)
 				}
 				if n := reg.CopyAttestations(t, src, dst); n != 2 {

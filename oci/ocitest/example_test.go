@@ -34,7 +34,7 @@ func Example() {
 	}
 
 	requests := ocitest.NewCountingTransport(nil)
-	if _, err := oci.Attach(ctx, image, env, oci.WithInsecure(), oci.WithTransport(requests)); err != nil {
+	if _, err := oci.Attach(ctx, image, &sign.Attestation{Envelope: env}, oci.WithInsecure(), oci.WithTransport(requests)); err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println("requests:", requests.Count())

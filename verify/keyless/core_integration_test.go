@@ -56,11 +56,7 @@ func attachKeylessStatement(t *testing.T, svc *keylesstest.Services, ref, email 
 	if err != nil {
 		t.Fatal(err)
 	}
-	bundle, err := att.Bundle.MarshalJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := oci.Attach(ctx, ref, att.Envelope, oci.WithBundle(bundle), oci.WithLayout(oci.Referrers), oci.WithInsecure()); err != nil {
+	if _, err := oci.Attach(ctx, ref, att, oci.WithLayout(oci.Referrers), oci.WithInsecure()); err != nil {
 		t.Fatalf("Attach: %v", err)
 	}
 }

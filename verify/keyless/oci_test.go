@@ -10,7 +10,6 @@ import (
 	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/oci/ocitest"
-	"github.com/slsakit/slsakit/sign"
 	"github.com/slsakit/slsakit/sign/keyless/keylesstest"
 	"github.com/slsakit/slsakit/verify"
 	"github.com/slsakit/slsakit/verify/keyless"
@@ -42,11 +41,7 @@ func TestEndToEndThroughRegistry(t *testing.T) {
 	if len(atts) != 1 || atts[0].Bundle == nil {
 		t.Fatalf("attestations = %+v", atts)
 	}
-	b, err := sign.ParseBundle(atts[0].Bundle)
-	if err != nil {
-		t.Fatal(err)
-	}
-	att := &sign.Attestation{Envelope: atts[0].Envelope, Bundle: b}
+	att := &atts[0].Attestation
 	v := newVerifier(t, svc, keyless.WithIdentity(verify.Identity{Issuer: svc.Issuer.URL(), Subject: testEmail}))
 	if _, err := v.Authenticate(ctx, att, intoto.DigestSet{"sha256": digest}); err != nil {
 		t.Fatalf("verify fetched bundle: %v", err)

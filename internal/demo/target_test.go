@@ -1,4 +1,4 @@
-package ocitest_test
+package demo_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
+	"github.com/slsakit/slsakit/internal/demo"
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/oci/ocitest"
 )
@@ -18,7 +19,7 @@ func TestTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Default: an in-process registry.
-	tg, err := ocitest.NewTarget("", "team/app")
+	tg, err := demo.NewTarget("", "team/app")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +33,7 @@ func TestTarget(t *testing.T) {
 	}
 	// A given loopback registry is reached over plain HTTP.
 	reg := ocitest.NewRegistry(t)
-	given, err := ocitest.NewTarget(reg.Host()+"/given", "unused")
+	given, err := demo.NewTarget(reg.Host()+"/given", "unused")
 	if err != nil || given.Repo != reg.Host()+"/given" || !given.Insecure {
 		t.Fatalf("given: %+v %v", given, err)
 	}
@@ -40,15 +41,15 @@ func TestTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A remote registry gets no plain-HTTP option; a bad target is an error.
-	remote, err := ocitest.NewTarget("registry.example.com/app", "unused")
+	remote, err := demo.NewTarget("registry.example.com/app", "unused")
 	if err != nil || remote.Insecure {
 		t.Fatalf("remote: %+v %v", remote, err)
 	}
-	if _, err := ocitest.NewTarget("not a repo", "x"); err == nil {
+	if _, err := demo.NewTarget("not a repo", "x"); err == nil {
 		t.Fatal("bad target accepted")
 	}
 	for host, want := range map[string]bool{"localhost:5000": true, "127.0.0.1": true, "[::1]:80": true, "10.0.0.1:5000": false, "example.com": false} {
-		if got := ocitest.IsLoopback(host); got != want {
+		if got := demo.IsLoopback(host); got != want {
 			t.Errorf("IsLoopback(%q) = %v", host, got)
 		}
 	}

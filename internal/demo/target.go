@@ -1,4 +1,4 @@
-package ocitest
+package demo
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/slsakit/slsakit/oci/ocitest"
 )
 
 // Target is where a program pushes images and attestations: a registry it
@@ -20,7 +22,7 @@ type Target struct {
 	// Insecure says the registry is reached over plain HTTP (pass
 	// oci.WithInsecure): true for loopback registries only.
 	Insecure bool
-	reg      *Registry
+	reg      *ocitest.Registry
 }
 
 // NewTarget returns the registry repository target ("HOST[:PORT]/REPO"),
@@ -29,7 +31,7 @@ type Target struct {
 // defaultRepo. Close the Target when done.
 func NewTarget(target, defaultRepo string) (*Target, error) {
 	if target == "" {
-		reg := Start()
+		reg := ocitest.Start()
 		return &Target{Repo: reg.Host() + "/" + defaultRepo, Insecure: true, reg: reg}, nil
 	}
 	r, err := name.NewRepository(target, name.StrictValidation)
@@ -60,7 +62,7 @@ func (t *Target) Push(ctx context.Context, img v1.Image, tag string) (string, er
 	}
 	rt := remote.DefaultTransport
 	if t.reg != nil {
-		rt = t.reg.srv.Client().Transport
+		rt = t.reg.Client().Transport
 	}
 	if err := remote.Write(ref, img, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithTransport(rt)); err != nil {
 		return "", fmt.Errorf("push %s: %w", ref, err)

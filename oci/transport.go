@@ -1,0 +1,349 @@
+package oci
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// client speaks the distribution API for one call. It authenticates lazily
+// (only after a 401, so anonymous registries cost no ping or token request),
+// retries transient failures and counts every HTTP request it makes.
+type client struct {
+	o    *options
+	hc   *http.Client
+	reqs atomic.Int64
+
+	mu    sync.Mutex
+	auths map[string]*authState // by registry host
+}
+
+type authState struct {
+	header string          // Authorization header value, "" if none yet
+	scopes map[string]bool // scopes the token was requested for
+}
+
+type countingRT struct {
+	inner http.RoundTripper
+	n     *atomic.Int64
+}
+
+func (c countingRT) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.inner.RoundTrip(r)
+}
+
+func newClient(o *options) *client {
+	c := &client{o: o, auths: map[string]*authState{}}
+	c.hc = &http.Client{
+		Transport: countingRT{inner: o.transport, n: &c.reqs},
+		// Registries redirect blob GETs to storage; never follow to plain
+		// HTTP from HTTPS.
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 10 {
+				return errors.New("oci: too many redirects")
+			}
+			if req.URL.Scheme == "http" && via[0].URL.Scheme == "https" && !o.insecure {
+				return errors.New("oci: refusing redirect from https to http")
+			}
+			return nil
+		},
+	}
+	return c
+}
+
+func (c *client) requests() int { return int(c.reqs.Load()) }
+
+func (c *client) scheme() string {
+	if c.o.insecure {
+		return "http"
+	}
+	return "https"
+}
+
+func (c *client) url(repo name.Repository, path string) string {
+	return c.scheme() + "://" + repo.RegistryStr() + "/v2/" + repo.RepositoryStr() + path
+}
+
+// request describes one registry call.
+type request struct {
+	method  string
+	url     string
+	repo    name.Repository
+	push    bool
+	body    []byte
+	header  http.Header
+	ok      []int // accepted status codes
+	maxBody int64 // cap on the response body read; 0: discard body
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+	url    *url.URL
+}
+
+// do runs r with retries on 429/5xx/network errors and one re-authentication
+// on 401. Status codes outside r.ok become *RegistryError.
+func (c *client) do(ctx context.Context, r request) (*response, error) {
+	attempts := c.o.retries
+	authed := 0
+	var lastErr error
+	for i := 0; i < attempts; i++ {
+		if i > 0 {
+			if err := sleepBackoff(ctx, i); err != nil {
+				return nil, err
+			}
+		}
+		resp, err := c.once(ctx, r)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if errors.Is(err, ErrTooLarge) {
+				return nil, err
+			}
+			lastErr = err
+			continue
+		}
+		if resp.status == http.StatusUnauthorized && authed < 2 && !contains(r.ok, http.StatusUnauthorized) {
+			authed++
+			if err := c.authenticate(ctx, r.repo, r.push, resp.header); err != nil {
+				return nil, err
+			}
+			i-- // authentication does not consume a retry
+			continue
+		}
+		if contains(r.ok, resp.status) {
+			return resp, nil
+		}
+		rerr := &RegistryError{Method: r.method, URL: r.url, StatusCode: resp.status, Body: trim(resp.body)}
+		if resp.status == http.StatusTooManyRequests || resp.status >= 500 {
+			lastErr = rerr
+			continue
+		}
+		return nil, rerr
+	}
+	return nil, fmt.Errorf("oci: %s %s: giving up after %d attempts: %w", r.method, r.url, attempts, lastErr)
+}
+
+func (c *client) once(ctx context.Context, r request) (*response, error) {
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, r.url, body)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range r.header {
+		req.Header[k] = v
+	}
+	if r.body != nil {
+		req.ContentLength = int64(len(r.body))
+	}
+	req.Header.Set("User-Agent", c.o.userAgent)
+	c.mu.Lock()
+	if st := c.auths[r.repo.RegistryStr()]; st != nil && st.header != "" {
+		req.Header.Set("Authorization", st.header)
+	}
+	c.mu.Unlock()
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	out := &response{status: resp.StatusCode, header: resp.Header, url: resp.Request.URL}
+	limit := r.maxBody
+	if !contains(r.ok, resp.StatusCode) || limit <= 0 {
+		limit = 4 << 10 // error bodies: keep the start for messages
+	}
+	if resp.StatusCode == http.StatusOK && r.maxBody > 0 && resp.ContentLength > r.maxBody {
+		return nil, fmt.Errorf("%w: %s %s: %d bytes > limit %d", ErrTooLarge, r.method, r.url, resp.ContentLength, r.maxBody)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		if resp.StatusCode == http.StatusOK && r.maxBody > 0 {
+			return nil, fmt.Errorf("%w: %s %s: more than %d bytes", ErrTooLarge, r.method, r.url, r.maxBody)
+		}
+		b = b[:limit]
+	}
+	out.body = b
+	return out, nil
+}
+
+// authenticate answers a 401 challenge: Basic credentials or a bearer token
+// exchanged for the challenged scope plus the ones we need.
+func (c *client) authenticate(ctx context.Context, repo name.Repository, push bool, h http.Header) error {
+	scheme, params := parseChallenge(h.Get("WWW-Authenticate"))
+	reg := repo.Registry
+	auth, err := c.authenticator(repo)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	st := c.auths[reg.RegistryStr()]
+	if st == nil {
+		st = &authState{scopes: map[string]bool{}}
+		c.auths[reg.RegistryStr()] = st
+	}
+	action := "pull"
+	if push {
+		action = "pull,push"
+	}
+	st.scopes[repo.Scope(action)] = true
+	if s := params["scope"]; s != "" {
+		for _, sc := range strings.Fields(s) {
+			st.scopes[sc] = true
+		}
+	}
+	scopes := make([]string, 0, len(st.scopes))
+	for s := range st.scopes {
+		scopes = append(scopes, s)
+	}
+	c.mu.Unlock()
+	sort.Strings(scopes)
+
+	var header string
+	switch strings.ToLower(scheme) {
+	case "basic":
+		cfg, err := authn.Authorization(ctx, auth)
+		if err != nil {
+			return fmt.Errorf("oci: credentials for %s: %w", reg, err)
+		}
+		if cfg.Username == "" && cfg.Password == "" {
+			return fmt.Errorf("%w: %s asks for basic auth and no credentials are configured", ErrUnauthorized, reg)
+		}
+		header = "Basic " + basicValue(cfg.Username, cfg.Password)
+	case "bearer":
+		treg := reg
+		if c.o.insecure {
+			treg, _ = name.NewRegistry(reg.RegistryStr(), name.Insecure)
+		}
+		tok, err := transport.Exchange(ctx, treg, auth, c.hc.Transport, scopes,
+			&transport.Challenge{Scheme: scheme, Parameters: params, Insecure: c.o.insecure})
+		if err != nil {
+			return fmt.Errorf("%w: token for %s: %v", ErrUnauthorized, reg, err)
+		}
+		t := tok.Token
+		if t == "" {
+			t = tok.AccessToken
+		}
+		header = "Bearer " + t
+	default:
+		return fmt.Errorf("%w: %s: unsupported auth challenge %q", ErrUnauthorized, reg, scheme)
+	}
+	c.mu.Lock()
+	st.header = header
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *client) authenticator(repo name.Repository) (authn.Authenticator, error) {
+	if c.o.auth != nil {
+		return c.o.auth, nil
+	}
+	a, err := c.o.keychain.Resolve(repo)
+	if err != nil {
+		return nil, fmt.Errorf("oci: keychain for %s: %w", repo, err)
+	}
+	return a, nil
+}
+
+// parseChallenge parses `Bearer realm="x",service="y",scope="z"`.
+func parseChallenge(s string) (string, map[string]string) {
+	s = strings.TrimSpace(s)
+	scheme, rest, _ := strings.Cut(s, " ")
+	params := map[string]string{}
+	for rest = strings.TrimSpace(rest); rest != ""; {
+		k, v, ok := strings.Cut(rest, "=")
+		if !ok {
+			break
+		}
+		k = strings.ToLower(strings.TrimSpace(k))
+		v = strings.TrimSpace(v)
+		var val string
+		if strings.HasPrefix(v, `"`) {
+			end := 1
+			var b strings.Builder
+			for end < len(v) && v[end] != '"' {
+				if v[end] == '\\' && end+1 < len(v) {
+					end++
+				}
+				b.WriteByte(v[end])
+				end++
+			}
+			val = b.String()
+			rest = strings.TrimPrefix(strings.TrimSpace(v[min(end+1, len(v)):]), ",")
+		} else {
+			val, rest, _ = strings.Cut(v, ",")
+		}
+		params[k] = val
+		rest = strings.TrimSpace(rest)
+	}
+	return scheme, params
+}
+
+func basicValue(u, p string) string {
+	return base64Std([]byte(u + ":" + p))
+}
+
+// sleepBackoff waits 2^attempt*25ms (capped at 2s) with full jitter.
+func sleepBackoff(ctx context.Context, attempt int) error {
+	d := 25 * time.Millisecond << min(attempt, 7)
+	d = min(d, 2*time.Second)
+	return sleepCtx(ctx, time.Duration(rand.Int64N(int64(d))+1))
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func contains(s []int, v int) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func trim(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if len(s) > 512 {
+		s = s[:512] + "..."
+	}
+	return s
+}
+
+func sha256Digest(b []byte) string {
+	h := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(h[:])
+}
