@@ -28,16 +28,16 @@ func TestDigestLookalikes(t *testing.T) {
 			if doc == golden {
 				t.Fatalf("%s: tamper did not apply", where)
 			}
-			if _, err := Parse([]byte(doc)); !errors.Is(err, ErrInvalidDigest) || !errors.Is(err, intoto.ErrInvalidDigest) {
+			if _, err := Parse([]byte(doc)); !errors.Is(err, intoto.ErrInvalidDigest) || !errors.Is(err, intoto.ErrInvalidDigest) {
 				t.Errorf("%s with %q: %v", where, alg, err)
 			}
 		}
-		d := DigestSet{alg: hexOf('a', 64)}
+		d := intoto.DigestSet{alg: hexOf('a', 64)}
 		r := NewRecorder(Builder{ID: "https://example.com/b"}, "https://example.com/t")
-		if err := r.AddSubject(Subject{Name: "x", Digest: d}); !errors.Is(err, ErrInvalidDigest) {
+		if err := r.AddSubject(intoto.ResourceDescriptor{Name: "x", Digest: d}); !errors.Is(err, intoto.ErrInvalidDigest) {
 			t.Errorf("AddSubject %q: %v", alg, err)
 		}
-		if err := r.AddMaterial(ResourceDescriptor{URI: "https://example.com/x", Digest: d}); !errors.Is(err, ErrInvalidDigest) {
+		if err := r.AddMaterial(intoto.ResourceDescriptor{URI: "https://example.com/x", Digest: d}); !errors.Is(err, intoto.ErrInvalidDigest) {
 			t.Errorf("AddMaterial %q: %v", alg, err)
 		}
 	}

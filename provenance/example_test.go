@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/provenance"
 )
 
@@ -22,7 +23,7 @@ func ExampleNewRecorder() {
 	rec.Start()
 	_ = rec.SetExternalParameter("target", "./cmd/hello")
 	src, _ := provenance.URIMaterial("git+https://github.com/example/hello@refs/heads/main",
-		provenance.DigestSet{"gitCommit": "0123456789abcdef0123456789abcdef01234567"})
+		intoto.DigestSet{"gitCommit": "0123456789abcdef0123456789abcdef01234567"})
 	_ = rec.AddMaterial(src)
 	_ = rec.AddSubjectReader(context.Background(), "hello.txt", strings.NewReader("hello\n"))
 	rec.Finish()
@@ -101,7 +102,7 @@ func ExamplePublicGitURL() {
 func ExampleGoPURL() {
 	fmt.Println(provenance.GoPURL("github.com/docker/cli", "v29.7.2+incompatible"))
 	h, _ := provenance.H1ToHex("h1:Khu2En+0gcYPZ2kuIihfswbzxv/mIHXgzPZ018Oty48=")
-	fmt.Println(provenance.AlgDirHash, h)
+	fmt.Println(intoto.AlgDirHash, h)
 	// Output:
 	// pkg:golang/github.com/docker/cli@v29.7.2%2Bincompatible
 	// dirHash 2a1bb6127fb481c60f67692e22285fb306f3c6ffe62075e0ccf674d7c3adcb8f

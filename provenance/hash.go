@@ -15,6 +15,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/slsakit/slsakit/intoto"
 )
 
 // hashBufferSize is the read size of the hashing loop: large enough that
@@ -51,12 +53,12 @@ func newHashConfig(opts []HashOption) hashConfig {
 
 // HashReader streams r through SHA-256 (and SHA-512 with WithSHA512) in one
 // pass and constant memory, and returns the digests.
-func HashReader(r io.Reader, opts ...HashOption) (DigestSet, error) {
+func HashReader(r io.Reader, opts ...HashOption) (intoto.DigestSet, error) {
 	d, _, err := hashStream(context.Background(), r, newHashConfig(opts), make([]byte, hashBufferSize))
 	return d, err
 }
 
-func hashStream(ctx context.Context, r io.Reader, c hashConfig, buf []byte) (DigestSet, int64, error) {
+func hashStream(ctx context.Context, r io.Reader, c hashConfig, buf []byte) (intoto.DigestSet, int64, error) {
 	if c.sha512 {
 		return hashStreamPair(ctx, r, buf)
 	}
@@ -78,7 +80,7 @@ func hashStream(ctx context.Context, r io.Reader, c hashConfig, buf []byte) (Dig
 			return nil, n, err
 		}
 	}
-	return DigestSet{AlgSHA256: hex.EncodeToString(h256.Sum(nil))}, n, nil
+	return intoto.DigestSet{intoto.AlgSHA256: hex.EncodeToString(h256.Sum(nil))}, n, nil
 }
 
 // hashStreamPair computes SHA-256 and SHA-512 in one pass over r. SHA-512
@@ -88,7 +90,7 @@ func hashStream(ctx context.Context, r io.Reader, c hashConfig, buf []byte) (Dig
 // the free list only once SHA-512 is done with it, and the reader takes one
 // only after SHA-256 of the previous chunk has returned, so no buffer is
 // written while being hashed.
-func hashStreamPair(ctx context.Context, r io.Reader, buf []byte) (DigestSet, int64, error) {
+func hashStreamPair(ctx context.Context, r io.Reader, buf []byte) (intoto.DigestSet, int64, error) {
 	h256, h512 := sha256.New(), sha512.New()
 	free := make(chan []byte, 2)
 	free <- buf
@@ -127,21 +129,21 @@ func hashStreamPair(ctx context.Context, r io.Reader, buf []byte) (DigestSet, in
 		}
 	}
 	finish()
-	return DigestSet{
-		AlgSHA256: hex.EncodeToString(h256.Sum(nil)),
-		AlgSHA512: hex.EncodeToString(h512.Sum(nil)),
+	return intoto.DigestSet{
+		intoto.AlgSHA256: hex.EncodeToString(h256.Sum(nil)),
+		intoto.AlgSHA512: hex.EncodeToString(h512.Sum(nil)),
 	}, n, nil
 }
 
 // HashFile hashes the file at path by streaming, as HashReader does, and
 // stops when ctx is done.
-func HashFile(ctx context.Context, path string, opts ...HashOption) (DigestSet, error) {
+func HashFile(ctx context.Context, path string, opts ...HashOption) (intoto.DigestSet, error) {
 	d, _, err := hashFile(ctx, path, newHashConfig(opts))
 	return d, err
 }
 
 // hashFile is HashFile with the byte count, which the tests check.
-func hashFile(ctx context.Context, path string, c hashConfig) (DigestSet, int64, error) {
+func hashFile(ctx context.Context, path string, c hashConfig) (intoto.DigestSet, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, 0, err
@@ -163,7 +165,7 @@ func hashFile(ctx context.Context, path string, c hashConfig) (DigestSet, int64,
 //     followed;
 //   - other non-regular files (sockets, pipes, devices) and empty
 //     directories are skipped.
-func HashDir(ctx context.Context, dir string, opts ...HashOption) ([]ResourceDescriptor, error) {
+func HashDir(ctx context.Context, dir string, opts ...HashOption) ([]intoto.ResourceDescriptor, error) {
 	c := newHashConfig(opts)
 	root, err := os.OpenRoot(dir)
 	if err != nil {
@@ -174,7 +176,7 @@ func HashDir(ctx context.Context, dir string, opts ...HashOption) ([]ResourceDes
 	if err != nil {
 		return nil, err
 	}
-	out := make([]ResourceDescriptor, len(names))
+	out := make([]intoto.ResourceDescriptor, len(names))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	jobs := make(chan int)
@@ -195,7 +197,7 @@ func HashDir(ctx context.Context, dir string, opts ...HashOption) ([]ResourceDes
 					errOnce.Do(func() { firstErr = err; cancel() })
 					continue
 				}
-				out[i] = ResourceDescriptor{Name: names[i], Digest: d}
+				out[i] = intoto.ResourceDescriptor{Name: names[i], Digest: d}
 			}
 		}()
 	}
@@ -218,7 +220,7 @@ feed:
 	return out, nil
 }
 
-func hashRootFile(ctx context.Context, root *os.Root, name string, c hashConfig, buf []byte) (DigestSet, error) {
+func hashRootFile(ctx context.Context, root *os.Root, name string, c hashConfig, buf []byte) (intoto.DigestSet, error) {
 	f, err := root.Open(name)
 	if err != nil {
 		return nil, fmt.Errorf("hash %s: %w", name, err)

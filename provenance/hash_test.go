@@ -15,6 +15,8 @@ import (
 	"testing/iotest"
 
 	"golang.org/x/mod/sumdb/dirhash"
+
+	"github.com/slsakit/slsakit/intoto"
 )
 
 // Published test vectors (FIPS 180-2 "abc", empty input).
@@ -25,19 +27,19 @@ const (
 )
 
 // hashReaderN is HashReader with the byte count.
-func hashReaderN(r io.Reader, opts ...HashOption) (DigestSet, int64, error) {
+func hashReaderN(r io.Reader, opts ...HashOption) (intoto.DigestSet, int64, error) {
 	return hashStream(context.Background(), r, newHashConfig(opts), make([]byte, hashBufferSize))
 }
 
 func TestHashReader(t *testing.T) {
 	d, n, err := hashReaderN(strings.NewReader("abc"))
 	must(t, err)
-	if n != 3 || d[AlgSHA256] != sha256abc || len(d) != 1 {
+	if n != 3 || d[intoto.AlgSHA256] != sha256abc || len(d) != 1 {
 		t.Fatalf("got %v %d", d, n)
 	}
 	d, n, err = hashReaderN(iotest.OneByteReader(strings.NewReader("abc")), WithSHA512())
 	must(t, err)
-	if n != 3 || d[AlgSHA256] != sha256abc || d[AlgSHA512] != sha512abc {
+	if n != 3 || d[intoto.AlgSHA256] != sha256abc || d[intoto.AlgSHA512] != sha512abc {
 		t.Fatalf("got %v %d", d, n)
 	}
 	if _, err := HashReader(iotest.ErrReader(io.ErrUnexpectedEOF)); !errors.Is(err, io.ErrUnexpectedEOF) {
@@ -49,7 +51,7 @@ func TestHashReader(t *testing.T) {
 	must(t, err)
 	d2, err := HashReader(strings.NewReader(big))
 	must(t, err)
-	if n1 != int64(len(big)) || d1[AlgSHA256] != d2[AlgSHA256] {
+	if n1 != int64(len(big)) || d1[intoto.AlgSHA256] != d2[intoto.AlgSHA256] {
 		t.Fatal("DataErrReader changed the digest")
 	}
 	// The two-goroutine SHA-256+SHA-512 path against the standard library,
@@ -58,7 +60,7 @@ func TestHashReader(t *testing.T) {
 	for _, r := range []io.Reader{strings.NewReader(big), iotest.HalfReader(strings.NewReader(big)), iotest.DataErrReader(strings.NewReader(big))} {
 		d, n, err := hashReaderN(r, WithSHA512())
 		must(t, err)
-		if n != int64(len(big)) || d[AlgSHA256] != hex.EncodeToString(want256[:]) || d[AlgSHA512] != hex.EncodeToString(want512[:]) {
+		if n != int64(len(big)) || d[intoto.AlgSHA256] != hex.EncodeToString(want256[:]) || d[intoto.AlgSHA512] != hex.EncodeToString(want512[:]) {
 			t.Fatalf("sha256+sha512 of %d bytes: %v", n, d)
 		}
 	}
@@ -72,7 +74,7 @@ func TestHashFile(t *testing.T) {
 	must(t, os.WriteFile(p, []byte("abc"), 0o644))
 	d, n, err := hashFile(context.Background(), p, newHashConfig([]HashOption{WithSHA512()}))
 	must(t, err)
-	if n != 3 || d[AlgSHA256] != sha256abc || d[AlgSHA512] != sha512abc {
+	if n != 3 || d[intoto.AlgSHA256] != sha256abc || d[intoto.AlgSHA512] != sha512abc {
 		t.Fatalf("got %v %d", d, n)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -122,7 +124,7 @@ func TestHashDir(t *testing.T) {
 	if got := strings.Join(names, ","); got != "a,b/c.txt,b/d/e,link-in,z" {
 		t.Fatalf("names %s", got)
 	}
-	if one[0].Digest[AlgSHA256] != sha256abc {
+	if one[0].Digest[intoto.AlgSHA256] != sha256abc {
 		t.Errorf("a: %v", one[0].Digest)
 	}
 
@@ -163,7 +165,7 @@ func TestDirMaterialMatchesGoDirhash(t *testing.T) {
 	must(t, err)
 	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(h1, "h1:"))
 	must(t, err)
-	if rd.Digest[AlgDirHash] != hex.EncodeToString(raw) || len(rd.Digest) != 1 {
+	if rd.Digest[intoto.AlgDirHash] != hex.EncodeToString(raw) || len(rd.Digest) != 1 {
 		t.Fatalf("dirHash %v, x/mod says %x", rd.Digest, raw)
 	}
 	if rd.Name != filepath.ToSlash(dir) {
@@ -173,14 +175,14 @@ func TestDirMaterialMatchesGoDirhash(t *testing.T) {
 	must(t, os.WriteFile(filepath.Join(dir, "z"), []byte("lasT"), 0o644))
 	rd2, err := DirMaterial(ctx, dir)
 	must(t, err)
-	if rd2.Digest[AlgDirHash] == rd.Digest[AlgDirHash] {
+	if rd2.Digest[intoto.AlgDirHash] == rd.Digest[intoto.AlgDirHash] {
 		t.Fatal("dirHash did not change")
 	}
 	// Renaming a file changes the hash too.
 	must(t, os.Rename(filepath.Join(dir, "z"), filepath.Join(dir, "y")))
 	rd3, err := DirMaterial(ctx, dir)
 	must(t, err)
-	if rd3.Digest[AlgDirHash] == rd2.Digest[AlgDirHash] {
+	if rd3.Digest[intoto.AlgDirHash] == rd2.Digest[intoto.AlgDirHash] {
 		t.Fatal("dirHash ignores names")
 	}
 }

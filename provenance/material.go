@@ -16,12 +16,12 @@ import (
 // FileMaterial hashes the file at path (SHA-256) and names the descriptor
 // by path as given, slash-separated. Pass a relative path to keep build
 // machine paths out of the statement.
-func FileMaterial(ctx context.Context, path string) (ResourceDescriptor, error) {
+func FileMaterial(ctx context.Context, path string) (intoto.ResourceDescriptor, error) {
 	d, err := HashFile(ctx, path)
 	if err != nil {
-		return ResourceDescriptor{}, err
+		return intoto.ResourceDescriptor{}, err
 	}
-	return ResourceDescriptor{Name: filepath.ToSlash(path), Digest: d}, nil
+	return intoto.ResourceDescriptor{Name: filepath.ToSlash(path), Digest: d}, nil
 }
 
 // DirMaterial describes a directory tree by its dirHash digest (in-toto
@@ -36,12 +36,12 @@ func FileMaterial(ctx context.Context, path string) (ResourceDescriptor, error) 
 // symlinks to regular files inside dir (hashed as their target's content);
 // a link out of dir fails with ErrSymlinkEscape. The descriptor is named by
 // dir as given, slash-separated.
-func DirMaterial(ctx context.Context, dir string) (ResourceDescriptor, error) {
+func DirMaterial(ctx context.Context, dir string) (intoto.ResourceDescriptor, error) {
 	h, err := dirHash(ctx, dir, "")
 	if err != nil {
-		return ResourceDescriptor{}, err
+		return intoto.ResourceDescriptor{}, err
 	}
-	return ResourceDescriptor{Name: filepath.ToSlash(dir), Digest: DigestSet{AlgDirHash: h}}, nil
+	return intoto.ResourceDescriptor{Name: filepath.ToSlash(dir), Digest: intoto.DigestSet{intoto.AlgDirHash: h}}, nil
 }
 
 // dirHash returns the hex Hash1 of dir with every name prefixed by prefix
@@ -53,7 +53,7 @@ func dirHash(ctx context.Context, dir, prefix string) (string, error) {
 	}
 	h := sha256.New()
 	for _, f := range files {
-		fmt.Fprintf(h, "%s  %s\n", f.Digest[AlgSHA256], prefix+f.Name)
+		fmt.Fprintf(h, "%s  %s\n", f.Digest[intoto.AlgSHA256], prefix+f.Name)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
@@ -61,14 +61,14 @@ func dirHash(ctx context.Context, dir, prefix string) (string, error) {
 // URIMaterial describes a resource by URI and digest. The URI must be
 // absolute and the digest set valid (known algorithms in lowercase hex of
 // the right length).
-func URIMaterial(uri string, d DigestSet) (ResourceDescriptor, error) {
+func URIMaterial(uri string, d intoto.DigestSet) (intoto.ResourceDescriptor, error) {
 	if err := validURI(uri); err != nil {
-		return ResourceDescriptor{}, err
+		return intoto.ResourceDescriptor{}, err
 	}
 	if err := d.Validate(); err != nil {
-		return ResourceDescriptor{}, fmt.Errorf("%w (uri %q)", err, uri)
+		return intoto.ResourceDescriptor{}, fmt.Errorf("%w (uri %q)", err, uri)
 	}
-	return ResourceDescriptor{URI: uri, Digest: d.Clone()}, nil
+	return intoto.ResourceDescriptor{URI: uri, Digest: d.Clone()}, nil
 }
 
 // ImageResolver turns a tag reference into a digest ("sha256:<hex>").
@@ -94,7 +94,7 @@ func WithResolver(r ImageResolver) ImageOption {
 // must carry a digest ("repo@sha256:<hex>" or "repo:tag@sha256:<hex>"); a
 // tag-only reference fails with ErrUnpinnedImage unless WithResolver is
 // given. A tag, if any, is kept in the "tag" annotation.
-func ImageMaterial(ctx context.Context, ref string, opts ...ImageOption) (ResourceDescriptor, error) {
+func ImageMaterial(ctx context.Context, ref string, opts ...ImageOption) (intoto.ResourceDescriptor, error) {
 	var c imageConfig
 	for _, o := range opts {
 		if o != nil {
@@ -104,15 +104,15 @@ func ImageMaterial(ctx context.Context, ref string, opts ...ImageOption) (Resour
 	base, dgst, hasDigest := strings.Cut(ref, "@")
 	repo, tag, err := parseRepoTag(base)
 	if err != nil {
-		return ResourceDescriptor{}, err
+		return intoto.ResourceDescriptor{}, err
 	}
 	if !hasDigest {
 		if c.resolver == nil {
-			return ResourceDescriptor{}, fmt.Errorf("%w: %q (pin it as repo@sha256:<hex> or pass WithResolver)", ErrUnpinnedImage, ref)
+			return intoto.ResourceDescriptor{}, fmt.Errorf("%w: %q (pin it as repo@sha256:<hex> or pass WithResolver)", ErrUnpinnedImage, ref)
 		}
 		dgst, err = c.resolver.ResolveDigest(ctx, ref)
 		if err != nil {
-			return ResourceDescriptor{}, fmt.Errorf("resolve %q: %w", ref, err)
+			return intoto.ResourceDescriptor{}, fmt.Errorf("resolve %q: %w", ref, err)
 		}
 		if _, after, ok := strings.Cut(dgst, "@"); ok { // a full "repo@sha256:..." reference
 			dgst = after
@@ -120,10 +120,10 @@ func ImageMaterial(ctx context.Context, ref string, opts ...ImageOption) (Resour
 	}
 	alg, hexv, ok := strings.Cut(dgst, ":")
 	// OCI image digests are sha256 or sha512, lowercase hex of its length.
-	if !ok || (alg != AlgSHA256 && alg != AlgSHA512) || !intoto.Strong(alg, hexv) {
-		return ResourceDescriptor{}, fmt.Errorf("%w: bad digest %q in %q", ErrInvalidImageRef, dgst, ref)
+	if !ok || (alg != intoto.AlgSHA256 && alg != intoto.AlgSHA512) || !intoto.Strong(alg, hexv) {
+		return intoto.ResourceDescriptor{}, fmt.Errorf("%w: bad digest %q in %q", ErrInvalidImageRef, dgst, ref)
 	}
-	rd := ResourceDescriptor{URI: "oci://" + repo, Digest: DigestSet{alg: hexv}}
+	rd := intoto.ResourceDescriptor{URI: "oci://" + repo, Digest: intoto.DigestSet{alg: hexv}}
 	if tag != "" {
 		rd.Annotations = map[string]any{"tag": tag}
 	}

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+
+	"github.com/slsakit/slsakit/intoto"
 )
 
 // GitMaterial describes the git checkout at dir: digest {"gitCommit": HEAD},
@@ -29,35 +31,35 @@ import (
 // Repositories using SHA-256 object names give a 64-digit gitCommit, which
 // the in-toto digest-set spec allows but in-toto's Go Validate (v1.2.0)
 // rejects, so Recorder.Statement fails on such a material.
-func GitMaterial(ctx context.Context, dir string) (ResourceDescriptor, error) {
+func GitMaterial(ctx context.Context, dir string) (intoto.ResourceDescriptor, error) {
 	if _, err := exec.LookPath("git"); err != nil {
-		return ResourceDescriptor{}, fmt.Errorf("%w: %v", ErrGitCommand, err)
+		return intoto.ResourceDescriptor{}, fmt.Errorf("%w: %v", ErrGitCommand, err)
 	}
 	inside, err := git(ctx, dir, "rev-parse", "--is-inside-work-tree")
 	if err != nil || inside != "true" {
-		return ResourceDescriptor{}, fmt.Errorf("%w: %s", ErrNotGitCheckout, dir)
+		return intoto.ResourceDescriptor{}, fmt.Errorf("%w: %s", ErrNotGitCheckout, dir)
 	}
 	commit, err := git(ctx, dir, "rev-parse", "--verify", "-q", "HEAD^{commit}")
 	if err != nil || commit == "" {
-		return ResourceDescriptor{}, fmt.Errorf("%w: %s has no commit", ErrNotGitCheckout, dir)
+		return intoto.ResourceDescriptor{}, fmt.Errorf("%w: %s has no commit", ErrNotGitCheckout, dir)
 	}
 	ref, _ := git(ctx, dir, "symbolic-ref", "-q", "HEAD") // fails when detached
 	remote, err := gitRemoteURL(ctx, dir)
 	if err != nil {
-		return ResourceDescriptor{}, err
+		return intoto.ResourceDescriptor{}, err
 	}
 	status, err := git(ctx, dir, "status", "--porcelain")
 	if err != nil {
-		return ResourceDescriptor{}, err
+		return intoto.ResourceDescriptor{}, err
 	}
-	rd := ResourceDescriptor{
-		Digest:      DigestSet{AlgGitCommit: commit},
+	rd := intoto.ResourceDescriptor{
+		Digest:      intoto.DigestSet{intoto.AlgGitCommit: commit},
 		Annotations: map[string]any{"dirty": status != ""},
 	}
 	if remote != "" {
 		u, err := PublicGitURL(remote)
 		if err != nil {
-			return ResourceDescriptor{}, err
+			return intoto.ResourceDescriptor{}, err
 		}
 		rd.URI = "git+" + u
 		if ref != "" {
@@ -67,7 +69,7 @@ func GitMaterial(ctx context.Context, dir string) (ResourceDescriptor, error) {
 		rd.Annotations["ref"] = ref
 	}
 	if err := rd.Digest.Validate(); err != nil {
-		return ResourceDescriptor{}, fmt.Errorf("%w: git printed %q", err, commit)
+		return intoto.ResourceDescriptor{}, fmt.Errorf("%w: git printed %q", err, commit)
 	}
 	return rd, nil
 }
@@ -119,7 +121,7 @@ func git(ctx context.Context, dir string, args ...string) (string, error) {
 func PublicGitURL(remote string) (string, error) {
 	remote = strings.TrimSpace(remote)
 	if remote == "" {
-		return "", fmt.Errorf("%w: empty git remote", ErrInvalidDescriptor)
+		return "", fmt.Errorf("%w: empty git remote", intoto.ErrInvalidDescriptor)
 	}
 	if !strings.Contains(remote, "://") {
 		// scp-like syntax: [user@]host:path, where host has no slash.
@@ -135,7 +137,7 @@ func PublicGitURL(remote string) (string, error) {
 	}
 	u, err := url.Parse(remote)
 	if err != nil {
-		return "", fmt.Errorf("%w: git remote is not a URL", ErrInvalidDescriptor)
+		return "", fmt.Errorf("%w: git remote is not a URL", intoto.ErrInvalidDescriptor)
 	}
 	switch u.Scheme {
 	case "ssh", "git+ssh", "ssh+git", "git":
@@ -143,10 +145,10 @@ func PublicGitURL(remote string) (string, error) {
 		u.Host = u.Hostname()
 	case "http", "https", "file":
 	default:
-		return "", fmt.Errorf("%w: unsupported git remote scheme %q", ErrInvalidDescriptor, u.Scheme)
+		return "", fmt.Errorf("%w: unsupported git remote scheme %q", intoto.ErrInvalidDescriptor, u.Scheme)
 	}
 	if u.Scheme != "file" && u.Host == "" {
-		return "", fmt.Errorf("%w: git remote has no host", ErrInvalidDescriptor)
+		return "", fmt.Errorf("%w: git remote has no host", intoto.ErrInvalidDescriptor)
 	}
 	u.User = nil
 	u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = "", false, "", ""

@@ -17,6 +17,8 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+
+	"github.com/slsakit/slsakit/intoto"
 )
 
 // goModule is the part of `go list -json` module output used here.
@@ -47,7 +49,7 @@ type goModule struct {
 // of that directory's files as DirMaterial computes it, with the
 // annotation "goReplacement": "local". The main module(s) are left out:
 // describe the source with GitMaterial or DirMaterial.
-func GoModules(ctx context.Context, dir string, patterns ...string) ([]ResourceDescriptor, error) {
+func GoModules(ctx context.Context, dir string, patterns ...string) ([]intoto.ResourceDescriptor, error) {
 	if len(patterns) == 0 {
 		patterns = []string{"./..."}
 	}
@@ -83,7 +85,7 @@ func GoModules(ctx context.Context, dir string, patterns ...string) ([]ResourceD
 	if err := fillSumsFromGoSum(ctx, dir, seen); err != nil {
 		return nil, err
 	}
-	out := make([]ResourceDescriptor, 0, len(seen))
+	out := make([]intoto.ResourceDescriptor, 0, len(seen))
 	for _, m := range seen {
 		rd, err := moduleDescriptor(ctx, m)
 		if err != nil {
@@ -154,7 +156,7 @@ func fillSumsFromGoSum(ctx context.Context, dir string, mods map[string]goModule
 // GoModulesFromBinary returns the Go modules linked into the binary at
 // path, read from its build info, in the shape GoModules returns. Local
 // directory replacements carry no digest (the binary does not record one).
-func GoModulesFromBinary(path string) ([]ResourceDescriptor, error) {
+func GoModulesFromBinary(path string) ([]intoto.ResourceDescriptor, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -164,7 +166,7 @@ func GoModulesFromBinary(path string) ([]ResourceDescriptor, error) {
 }
 
 // GoModulesFromBinaryReader is GoModulesFromBinary on an open binary.
-func GoModulesFromBinaryReader(r io.ReaderAt) ([]ResourceDescriptor, error) {
+func GoModulesFromBinaryReader(r io.ReaderAt) ([]intoto.ResourceDescriptor, error) {
 	bi, err := buildinfo.Read(r)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoBuildInfo, err)
@@ -172,8 +174,8 @@ func GoModulesFromBinaryReader(r io.ReaderAt) ([]ResourceDescriptor, error) {
 	return modulesFromBuildInfo(bi)
 }
 
-func modulesFromBuildInfo(bi *debug.BuildInfo) ([]ResourceDescriptor, error) {
-	out := make([]ResourceDescriptor, 0, len(bi.Deps))
+func modulesFromBuildInfo(bi *debug.BuildInfo) ([]intoto.ResourceDescriptor, error) {
+	out := make([]intoto.ResourceDescriptor, 0, len(bi.Deps))
 	for _, d := range bi.Deps {
 		m := goModule{Path: d.Path, Version: d.Version, Sum: d.Sum}
 		if d.Replace != nil {
@@ -189,23 +191,23 @@ func modulesFromBuildInfo(bi *debug.BuildInfo) ([]ResourceDescriptor, error) {
 	return out, nil
 }
 
-func moduleDescriptor(ctx context.Context, m goModule) (ResourceDescriptor, error) {
+func moduleDescriptor(ctx context.Context, m goModule) (intoto.ResourceDescriptor, error) {
 	if m.Replace == nil {
 		return moduleRD(m)
 	}
 	orig := GoPURL(m.Path, m.Version)
 	r := *m.Replace
 	if isLocalReplacement(r) {
-		rd := ResourceDescriptor{
+		rd := intoto.ResourceDescriptor{
 			Name:        r.Path,
 			Annotations: map[string]any{"replaces": orig, "goReplacement": "local"},
 		}
 		if r.Dir != "" {
 			h, err := dirHash(ctx, r.Dir, "")
 			if err != nil {
-				return ResourceDescriptor{}, fmt.Errorf("replacement %s: %w", r.Path, err)
+				return intoto.ResourceDescriptor{}, fmt.Errorf("replacement %s: %w", r.Path, err)
 			}
-			rd.Digest = DigestSet{AlgDirHash: h}
+			rd.Digest = intoto.DigestSet{intoto.AlgDirHash: h}
 		}
 		return rd, nil
 	}
@@ -214,7 +216,7 @@ func moduleDescriptor(ctx context.Context, m goModule) (ResourceDescriptor, erro
 	}
 	rd, err := moduleRD(r)
 	if err != nil {
-		return ResourceDescriptor{}, err
+		return intoto.ResourceDescriptor{}, err
 	}
 	rd.Annotations = map[string]any{"replaces": orig}
 	return rd, nil
@@ -228,14 +230,14 @@ func isLocalReplacement(r goModule) bool {
 		strings.HasPrefix(p, "./") || strings.HasPrefix(p, "../") || filepath.IsAbs(r.Path)
 }
 
-func moduleRD(m goModule) (ResourceDescriptor, error) {
-	rd := ResourceDescriptor{URI: GoPURL(m.Path, m.Version)}
+func moduleRD(m goModule) (intoto.ResourceDescriptor, error) {
+	rd := intoto.ResourceDescriptor{URI: GoPURL(m.Path, m.Version)}
 	if m.Sum != "" {
 		h, err := H1ToHex(m.Sum)
 		if err != nil {
-			return ResourceDescriptor{}, fmt.Errorf("module %s@%s: %w", m.Path, m.Version, err)
+			return intoto.ResourceDescriptor{}, fmt.Errorf("module %s@%s: %w", m.Path, m.Version, err)
 		}
-		rd.Digest = DigestSet{AlgDirHash: h}
+		rd.Digest = intoto.DigestSet{intoto.AlgDirHash: h}
 	}
 	return rd, nil
 }
@@ -245,11 +247,11 @@ func moduleRD(m goModule) (ResourceDescriptor, error) {
 func H1ToHex(sum string) (string, error) {
 	b64, ok := strings.CutPrefix(sum, "h1:")
 	if !ok {
-		return "", fmt.Errorf("%w: module sum %q is not h1", ErrInvalidDigest, sum)
+		return "", fmt.Errorf("%w: module sum %q is not h1", intoto.ErrInvalidDigest, sum)
 	}
 	raw, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil || len(raw) != 32 {
-		return "", fmt.Errorf("%w: module sum %q", ErrInvalidDigest, sum)
+		return "", fmt.Errorf("%w: module sum %q", intoto.ErrInvalidDigest, sum)
 	}
 	return hex.EncodeToString(raw), nil
 }
@@ -283,7 +285,7 @@ func purlEscape(s string) string {
 	return b.String()
 }
 
-func sortRDs(rds []ResourceDescriptor) {
+func sortRDs(rds []intoto.ResourceDescriptor) {
 	sort.SliceStable(rds, func(i, j int) bool {
 		if rds[i].URI != rds[j].URI {
 			return rds[i].URI < rds[j].URI

@@ -10,33 +10,35 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/slsakit/slsakit/intoto"
 )
 
 func TestURIMaterial(t *testing.T) {
-	good := DigestSet{AlgSHA256: hexOf('a', 64), "customAlg": "AnyValue"}
+	good := intoto.DigestSet{intoto.AlgSHA256: hexOf('a', 64), "customAlg": "AnyValue"}
 	rd, err := URIMaterial("https://example.com/x.tar.gz", good)
 	must(t, err)
-	if rd.URI != "https://example.com/x.tar.gz" || rd.Digest[AlgSHA256] != hexOf('a', 64) {
+	if rd.URI != "https://example.com/x.tar.gz" || rd.Digest[intoto.AlgSHA256] != hexOf('a', 64) {
 		t.Fatalf("%+v", rd)
 	}
-	good[AlgSHA256] = "changed" // the descriptor holds a copy
-	if rd.Digest[AlgSHA256] != hexOf('a', 64) {
+	good[intoto.AlgSHA256] = "changed" // the descriptor holds a copy
+	if rd.Digest[intoto.AlgSHA256] != hexOf('a', 64) {
 		t.Fatal("digest set aliased")
 	}
 	bad := []struct {
 		uri string
-		d   DigestSet
+		d   intoto.DigestSet
 		err error
 	}{
-		{"https://e.com/x", DigestSet{AlgSHA256: strings.ToUpper(hexOf('a', 64))}, ErrInvalidDigest},
-		{"https://e.com/x", DigestSet{AlgSHA256: hexOf('a', 40)}, ErrInvalidDigest},
-		{"https://e.com/x", DigestSet{AlgSHA512: hexOf('a', 64)}, ErrInvalidDigest},
-		{"https://e.com/x", DigestSet{AlgGitCommit: hexOf('g', 40)}, ErrInvalidDigest},
-		{"https://e.com/x", DigestSet{AlgDirHash: hexOf('a', 63)}, ErrInvalidDigest},
-		{"https://e.com/x", DigestSet{AlgSHA256: ""}, ErrInvalidDigest},
-		{"https://e.com/x", DigestSet{}, ErrInvalidDigest},
-		{"no-scheme/x", DigestSet{AlgSHA256: hexOf('a', 64)}, ErrInvalidDescriptor},
-		{"", DigestSet{AlgSHA256: hexOf('a', 64)}, ErrInvalidDescriptor},
+		{"https://e.com/x", intoto.DigestSet{intoto.AlgSHA256: strings.ToUpper(hexOf('a', 64))}, intoto.ErrInvalidDigest},
+		{"https://e.com/x", intoto.DigestSet{intoto.AlgSHA256: hexOf('a', 40)}, intoto.ErrInvalidDigest},
+		{"https://e.com/x", intoto.DigestSet{intoto.AlgSHA512: hexOf('a', 64)}, intoto.ErrInvalidDigest},
+		{"https://e.com/x", intoto.DigestSet{intoto.AlgGitCommit: hexOf('g', 40)}, intoto.ErrInvalidDigest},
+		{"https://e.com/x", intoto.DigestSet{intoto.AlgDirHash: hexOf('a', 63)}, intoto.ErrInvalidDigest},
+		{"https://e.com/x", intoto.DigestSet{intoto.AlgSHA256: ""}, intoto.ErrInvalidDigest},
+		{"https://e.com/x", intoto.DigestSet{}, intoto.ErrInvalidDigest},
+		{"no-scheme/x", intoto.DigestSet{intoto.AlgSHA256: hexOf('a', 64)}, intoto.ErrInvalidDescriptor},
+		{"", intoto.DigestSet{intoto.AlgSHA256: hexOf('a', 64)}, intoto.ErrInvalidDescriptor},
 	}
 	for _, c := range bad {
 		if _, err := URIMaterial(c.uri, c.d); !errors.Is(err, c.err) {
@@ -45,7 +47,7 @@ func TestURIMaterial(t *testing.T) {
 	}
 	// gitCommit accepts SHA-1 and SHA-256 object names.
 	for _, n := range []int{40, 64} {
-		if _, err := URIMaterial("git+https://e.com/r", DigestSet{AlgGitCommit: hexOf('a', n)}); err != nil {
+		if _, err := URIMaterial("git+https://e.com/r", intoto.DigestSet{intoto.AlgGitCommit: hexOf('a', n)}); err != nil {
 			t.Errorf("gitCommit of %d digits: %v", n, err)
 		}
 	}
@@ -56,7 +58,7 @@ func TestFileMaterial(t *testing.T) {
 	must(t, os.WriteFile(p, []byte("abc"), 0o644))
 	rd, err := FileMaterial(context.Background(), p)
 	must(t, err)
-	if rd.Name != filepath.ToSlash(p) || rd.Digest[AlgSHA256] != sha256abc || len(rd.Digest) != 1 {
+	if rd.Name != filepath.ToSlash(p) || rd.Digest[intoto.AlgSHA256] != sha256abc || len(rd.Digest) != 1 {
 		t.Fatalf("%+v", rd)
 	}
 	if _, err := FileMaterial(context.Background(), p+".missing"); !errors.Is(err, os.ErrNotExist) {
@@ -93,7 +95,7 @@ func TestImageMaterial(t *testing.T) {
 			t.Errorf("%s: %v", c.ref, err)
 			continue
 		}
-		if rd.URI != c.uri || rd.Digest[AlgSHA256] != h || len(rd.Digest) != 1 {
+		if rd.URI != c.uri || rd.Digest[intoto.AlgSHA256] != h || len(rd.Digest) != 1 {
 			t.Errorf("%s: %+v", c.ref, rd)
 		}
 		if tag, _ := rd.Annotations["tag"].(string); tag != c.tag {
@@ -122,12 +124,12 @@ func TestImageMaterial(t *testing.T) {
 	r := &fakeResolver{digest: "sha256:" + h}
 	rd, err := ImageMaterial(ctx, "ghcr.io/org/app:v2", WithResolver(r))
 	must(t, err)
-	if r.got != "ghcr.io/org/app:v2" || rd.URI != "oci://ghcr.io/org/app" || rd.Digest[AlgSHA256] != h || rd.Annotations["tag"] != "v2" {
+	if r.got != "ghcr.io/org/app:v2" || rd.URI != "oci://ghcr.io/org/app" || rd.Digest[intoto.AlgSHA256] != h || rd.Annotations["tag"] != "v2" {
 		t.Fatalf("resolved %+v (asked %q)", rd, r.got)
 	}
 	rd, err = ImageMaterial(ctx, "ghcr.io/org/app:v2", WithResolver(&fakeResolver{digest: "ghcr.io/org/app@sha256:" + h}))
 	must(t, err)
-	if rd.Digest[AlgSHA256] != h {
+	if rd.Digest[intoto.AlgSHA256] != h {
 		t.Fatalf("resolver giving a full reference: %+v", rd)
 	}
 	if _, err := ImageMaterial(ctx, "ghcr.io/org/app:v2", WithResolver(&fakeResolver{digest: "sha256:zz"})); !errors.Is(err, ErrInvalidImageRef) {
@@ -166,7 +168,7 @@ func TestPublicGitURL(t *testing.T) {
 	}
 	for _, in := range []string{"", "ftp://example.com/repo", "https:///nohost", "https://SECRET@[bad"} {
 		_, err := PublicGitURL(in)
-		if !errors.Is(err, ErrInvalidDescriptor) {
+		if !errors.Is(err, intoto.ErrInvalidDescriptor) {
 			t.Errorf("%q: %v", in, err)
 		}
 		if err != nil && strings.Contains(err.Error(), "SECRET") {
@@ -208,14 +210,14 @@ func TestGitMaterial(t *testing.T) {
 	// No remote: digest only, ref kept in annotations.
 	rd, err := GitMaterial(ctx, dir)
 	must(t, err)
-	if rd.URI != "" || rd.Digest[AlgGitCommit] != head || rd.Annotations["dirty"] != false || rd.Annotations["ref"] != "refs/heads/main" {
+	if rd.URI != "" || rd.Digest[intoto.AlgGitCommit] != head || rd.Annotations["dirty"] != false || rd.Annotations["ref"] != "refs/heads/main" {
 		t.Fatalf("no remote: %+v", rd)
 	}
 
 	gitCmd(t, dir, "remote", "add", "origin", "https://builder:ghp_TOKEN@github.com/org/repo.git")
 	rd, err = GitMaterial(ctx, dir)
 	must(t, err)
-	if rd.URI != "git+https://github.com/org/repo@refs/heads/main" || rd.Digest[AlgGitCommit] != head {
+	if rd.URI != "git+https://github.com/org/repo@refs/heads/main" || rd.Digest[intoto.AlgGitCommit] != head {
 		t.Fatalf("with remote: %+v", rd)
 	}
 	if strings.Contains(fmt.Sprint(rd), "TOKEN") {
@@ -238,12 +240,12 @@ func TestGitMaterial(t *testing.T) {
 	gitCmd(t, dir, "worktree", "add", "-q", "--detach", wt, "HEAD")
 	rd, err = GitMaterial(ctx, wt)
 	must(t, err)
-	if rd.URI != "git+https://gitlab.com/grp/proj" || rd.Digest[AlgGitCommit] != head || rd.Annotations["dirty"] != false {
+	if rd.URI != "git+https://gitlab.com/grp/proj" || rd.Digest[intoto.AlgGitCommit] != head || rd.Annotations["dirty"] != false {
 		t.Fatalf("worktree: %+v", rd)
 	}
 	// A subdirectory of the checkout works too.
 	must(t, os.MkdirAll(filepath.Join(dir, "sub"), 0o755))
-	if rd, err := GitMaterial(ctx, filepath.Join(dir, "sub")); err != nil || rd.Digest[AlgGitCommit] != head {
+	if rd, err := GitMaterial(ctx, filepath.Join(dir, "sub")); err != nil || rd.Digest[intoto.AlgGitCommit] != head {
 		t.Fatalf("subdir: %+v %v", rd, err)
 	}
 
@@ -294,7 +296,7 @@ func TestGoPURLAndH1(t *testing.T) {
 		t.Fatalf("h1 hex %s", h)
 	}
 	for _, bad := range []string{"", "h2:abc", "h1:!!!", "h1:YWJj"} {
-		if _, err := H1ToHex(bad); !errors.Is(err, ErrInvalidDigest) {
+		if _, err := H1ToHex(bad); !errors.Is(err, intoto.ErrInvalidDigest) {
 			t.Errorf("%q: %v", bad, err)
 		}
 	}
@@ -355,10 +357,10 @@ func TestGoModulesLocalReplace(t *testing.T) {
 	libHash, err := DirMaterial(ctx, filepath.Join(root, "lib"))
 	must(t, err)
 	if m.Name != "../lib" || m.URI != "" || m.Annotations["replaces"] != "pkg:golang/example.com/lib@v1.0.0" ||
-		m.Annotations["goReplacement"] != "local" || m.Digest[AlgDirHash] != libHash.Digest[AlgDirHash] {
+		m.Annotations["goReplacement"] != "local" || m.Digest[intoto.AlgDirHash] != libHash.Digest[intoto.AlgDirHash] {
 		t.Fatalf("replacement %+v", m)
 	}
-	if _, ok := m.Digest[AlgSHA256]; ok {
+	if _, ok := m.Digest[intoto.AlgSHA256]; ok {
 		t.Fatal("module labelled sha256")
 	}
 	must(t, m.Validate())
@@ -396,13 +398,13 @@ func TestGoModulesThisModule(t *testing.T) {
 	}
 }
 
-func checkAgainstGoSum(t *testing.T, mods []ResourceDescriptor, sums map[string]string, path, version string) {
+func checkAgainstGoSum(t *testing.T, mods []intoto.ResourceDescriptor, sums map[string]string, path, version string) {
 	t.Helper()
 	want, err := H1ToHex(sums[path+"@"+version])
 	must(t, err)
 	for _, m := range mods {
 		if m.URI == GoPURL(path, version) {
-			if m.Digest[AlgDirHash] != want || len(m.Digest) != 1 {
+			if m.Digest[intoto.AlgDirHash] != want || len(m.Digest) != 1 {
 				t.Errorf("%s: %v, go.sum says %s", m.URI, m.Digest, want)
 			}
 			return
@@ -450,7 +452,7 @@ func TestGoModulesFromBinary(t *testing.T) {
 	must(t, err)
 	checkAgainstGoSum(t, mods, goSumEntries(t, "../go.sum"), "github.com/in-toto/attestation", "v1.2.0")
 	checkAgainstGoSum(t, mods, goSumEntries(t, "../go.sum"), "google.golang.org/protobuf", "v1.36.12")
-	var local *ResourceDescriptor
+	var local *intoto.ResourceDescriptor
 	for i := range mods {
 		if mods[i].Name == "../lib" {
 			local = &mods[i]
@@ -495,7 +497,7 @@ func TestGoModulesVendorModeUsesGoSum(t *testing.T) {
 	mods, err := GoModules(context.Background(), root)
 	must(t, err)
 	if len(mods) != 1 || mods[0].URI != "pkg:golang/example.com/lib@v1.0.0" ||
-		mods[0].Digest[AlgDirHash] != "2a1bb6127fb481c60f67692e22285fb306f3c6ffe62075e0ccf674d7c3adcb8f" {
+		mods[0].Digest[intoto.AlgDirHash] != "2a1bb6127fb481c60f67692e22285fb306f3c6ffe62075e0ccf674d7c3adcb8f" {
 		t.Fatalf("vendored modules %+v", mods)
 	}
 }

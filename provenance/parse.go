@@ -8,10 +8,11 @@ import (
 	"time"
 
 	slsa "github.com/in-toto/attestation/go/predicates/provenance/v1"
-	intoto "github.com/in-toto/attestation/go/v1"
+	itpb "github.com/in-toto/attestation/go/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/slsakit/slsakit/internal/strictjson"
+	"github.com/slsakit/slsakit/intoto"
 )
 
 // DefaultMaxStatementSize is the largest statement Parse reads unless
@@ -24,7 +25,7 @@ const DefaultMaxStatementSize = 16 << 20
 type Statement struct {
 	// Type is the statement type as written (_type).
 	Type          string
-	Subjects      []ResourceDescriptor
+	Subjects      []intoto.ResourceDescriptor
 	PredicateType string
 	// Predicate is the predicate's JSON as written.
 	Predicate json.RawMessage
@@ -46,31 +47,31 @@ type Provenance struct {
 	SLSAVersion          string
 	BuilderID            string
 	BuilderVersion       map[string]string
-	BuilderDependencies  []ResourceDescriptor
+	BuilderDependencies  []intoto.ResourceDescriptor
 	BuildType            string
 	ExternalParameters   map[string]any
 	InternalParameters   map[string]any
-	ResolvedDependencies []ResourceDescriptor
-	Byproducts           []ResourceDescriptor
+	ResolvedDependencies []intoto.ResourceDescriptor
+	Byproducts           []intoto.ResourceDescriptor
 	InvocationID         string
 	StartedOn            time.Time
 	FinishedOn           time.Time
 }
 
 // Subject returns the subject with the given name.
-func (s *Statement) Subject(name string) (ResourceDescriptor, bool) {
+func (s *Statement) Subject(name string) (intoto.ResourceDescriptor, bool) {
 	for _, sub := range s.Subjects {
 		if sub.Name == name {
 			return sub, true
 		}
 	}
-	return ResourceDescriptor{}, false
+	return intoto.ResourceDescriptor{}, false
 }
 
 // SubjectsMatching returns the subjects whose digest set matches d (share
 // an algorithm, disagree on none).
-func (s *Statement) SubjectsMatching(d DigestSet) []ResourceDescriptor {
-	var out []ResourceDescriptor
+func (s *Statement) SubjectsMatching(d intoto.DigestSet) []intoto.ResourceDescriptor {
+	var out []intoto.ResourceDescriptor
 	for _, sub := range s.Subjects {
 		if sub.Digest.Matches(d) {
 			out = append(out, sub)
@@ -140,9 +141,9 @@ func Parse(data []byte, opts ...ParseOption) (*Statement, error) {
 		return nil, err
 	}
 	switch st.Type {
-	case StatementTypeV1:
-	case StatementTypeV01:
-		st.Normalized = append(st.Normalized, "statement type "+StatementTypeV01+" read as "+StatementTypeV1)
+	case intoto.StatementTypeV1:
+	case intoto.StatementTypeV01:
+		st.Normalized = append(st.Normalized, "statement type "+intoto.StatementTypeV01+" read as "+intoto.StatementTypeV1)
 	default:
 		return nil, fmt.Errorf("%w: %q", ErrUnsupportedType, st.Type)
 	}
@@ -193,11 +194,11 @@ func Parse(data []byte, opts ...ParseOption) (*Statement, error) {
 }
 
 func strictV1(data []byte) error {
-	var s intoto.Statement
+	var s itpb.Statement
 	if err := protojson.Unmarshal(data, &s); err != nil {
 		return fmt.Errorf("%w: strict v1: %v", ErrMalformedStatement, err)
 	}
-	if s.GetType() != StatementTypeV1 {
+	if s.GetType() != intoto.StatementTypeV1 {
 		return fmt.Errorf("%w: strict v1: %q", ErrUnsupportedType, s.GetType())
 	}
 	if err := s.Validate(); err != nil {
@@ -323,7 +324,7 @@ func parseV02(pred json.RawMessage, norm *[]string) (*Provenance, error) {
 				return nil, err
 			}
 			if d, ok := cs["digest"]; ok {
-				var ds DigestSet
+				var ds intoto.DigestSet
 				if err := json.Unmarshal(d, &ds); err != nil {
 					return nil, fmt.Errorf("%w: configSource.digest: %v", ErrMalformedStatement, err)
 				}
@@ -464,12 +465,12 @@ func timeField(m jsonObject, key string) (time.Time, error) {
 	return t, nil
 }
 
-func descriptors(m jsonObject, key string) ([]ResourceDescriptor, error) {
+func descriptors(m jsonObject, key string) ([]intoto.ResourceDescriptor, error) {
 	raws, err := array(m, key)
 	if err != nil {
 		return nil, err
 	}
-	var out []ResourceDescriptor
+	var out []intoto.ResourceDescriptor
 	for i, raw := range raws {
 		rd, err := descriptor(raw, fmt.Sprintf("%s[%d]", key, i))
 		if err != nil {
@@ -480,45 +481,45 @@ func descriptors(m jsonObject, key string) ([]ResourceDescriptor, error) {
 	return out, nil
 }
 
-func descriptor(raw json.RawMessage, what string) (ResourceDescriptor, error) {
+func descriptor(raw json.RawMessage, what string) (intoto.ResourceDescriptor, error) {
 	m, err := object(raw, what)
 	if err != nil {
-		return ResourceDescriptor{}, err
+		return intoto.ResourceDescriptor{}, err
 	}
-	var rd ResourceDescriptor
+	var rd intoto.ResourceDescriptor
 	for key, dst := range map[string]*string{
 		"name": &rd.Name, "uri": &rd.URI, "mediaType": &rd.MediaType, "downloadLocation": &rd.DownloadLocation,
 	} {
 		if err := str(m, key, dst, false); err != nil {
-			return ResourceDescriptor{}, fmt.Errorf("%s: %w", what, err)
+			return intoto.ResourceDescriptor{}, fmt.Errorf("%s: %w", what, err)
 		}
 	}
 	if d, ok := m["digest"]; ok && string(d) != "null" {
 		if err := json.Unmarshal(d, &rd.Digest); err != nil {
-			return ResourceDescriptor{}, fmt.Errorf("%w: %s.digest is not a string map", ErrMalformedStatement, what)
+			return intoto.ResourceDescriptor{}, fmt.Errorf("%w: %s.digest is not a string map", ErrMalformedStatement, what)
 		}
 		if len(rd.Digest) > 0 {
 			if err := rd.Digest.Validate(); err != nil {
-				return ResourceDescriptor{}, fmt.Errorf("%w: %s: %w", ErrMalformedStatement, what, err)
+				return intoto.ResourceDescriptor{}, fmt.Errorf("%w: %s: %w", ErrMalformedStatement, what, err)
 			}
 		}
 	}
 	if rd.Annotations, err = anyMap(m, "annotations", false); err != nil {
-		return ResourceDescriptor{}, fmt.Errorf("%s: %w", what, err)
+		return intoto.ResourceDescriptor{}, fmt.Errorf("%s: %w", what, err)
 	}
 	var content string
 	if err := str(m, "content", &content, false); err != nil {
-		return ResourceDescriptor{}, fmt.Errorf("%s: %w", what, err)
+		return intoto.ResourceDescriptor{}, fmt.Errorf("%s: %w", what, err)
 	}
 	if content != "" {
 		if rd.Content, err = base64.StdEncoding.DecodeString(content); err != nil {
 			if rd.Content, err = base64.URLEncoding.DecodeString(content); err != nil {
-				return ResourceDescriptor{}, fmt.Errorf("%w: %s.content is not base64", ErrMalformedStatement, what)
+				return intoto.ResourceDescriptor{}, fmt.Errorf("%w: %s.content is not base64", ErrMalformedStatement, what)
 			}
 		}
 	}
 	if rd.Name == "" && rd.URI == "" && len(rd.Digest) == 0 {
-		return ResourceDescriptor{}, fmt.Errorf("%w: %s has no name, uri or digest", ErrMalformedStatement, what)
+		return intoto.ResourceDescriptor{}, fmt.Errorf("%w: %s has no name, uri or digest", ErrMalformedStatement, what)
 	}
 	return rd, nil
 }

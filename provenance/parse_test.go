@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/slsakit/slsakit/internal/strictjson"
+	"github.com/slsakit/slsakit/intoto"
 )
 
 func readTestdata(t testing.TB, name string) []byte {
@@ -26,7 +27,7 @@ func TestParseCosignQuirk(t *testing.T) {
 	data := readTestdata(t, "cosign-v2.6.5-slsaprovenance1.json")
 	st, err := Parse(data)
 	must(t, err)
-	if st.Type != StatementTypeV01 || st.PredicateType != PredicateSLSAProvenanceV1 {
+	if st.Type != intoto.StatementTypeV01 || st.PredicateType != PredicateSLSAProvenanceV1 {
 		t.Fatalf("%+v", st)
 	}
 	p := st.Provenance
@@ -39,7 +40,7 @@ func TestParseCosignQuirk(t *testing.T) {
 	if got := p.FinishedOn.Sub(p.StartedOn); got != 5*time.Minute {
 		t.Errorf("duration %v", got)
 	}
-	if sub, ok := st.Subject("localhost:5000/app"); !ok || sub.Digest[AlgSHA256] == "" {
+	if sub, ok := st.Subject("localhost:5000/app"); !ok || sub.Digest[intoto.AlgSHA256] == "" {
 		t.Error("Subject lookup failed")
 	}
 	if _, ok := st.Subject("other"); ok {
@@ -49,7 +50,7 @@ func TestParseCosignQuirk(t *testing.T) {
 	if _, err := Parse(data, WithStrictV1()); err == nil {
 		t.Fatal("strict mode accepted a v0.1 statement with invocationID")
 	}
-	v1 := bytes.Replace(data, []byte(StatementTypeV01), []byte(StatementTypeV1), 1)
+	v1 := bytes.Replace(data, []byte(intoto.StatementTypeV01), []byte(intoto.StatementTypeV1), 1)
 	if _, err := Parse(v1, WithStrictV1()); !errors.Is(err, ErrMalformedStatement) {
 		t.Fatalf("strict mode and invocationID: %v", err)
 	}
@@ -83,8 +84,8 @@ func TestParseV02(t *testing.T) {
 	if len(st.Normalized) != 2 {
 		t.Errorf("normalized %q", st.Normalized)
 	}
-	if len(st.SubjectsMatching(DigestSet{AlgSHA256: "8d2b5a1c7e4f6a9b0c3d2e1f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b"})) != 1 ||
-		len(st.SubjectsMatching(DigestSet{AlgSHA256: hexOf('0', 64)})) != 0 {
+	if len(st.SubjectsMatching(intoto.DigestSet{intoto.AlgSHA256: "8d2b5a1c7e4f6a9b0c3d2e1f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b"})) != 1 ||
+		len(st.SubjectsMatching(intoto.DigestSet{intoto.AlgSHA256: hexOf('0', 64)})) != 0 {
 		t.Error("SubjectsMatching")
 	}
 	if _, err := Parse(readTestdata(t, "slsa-v0.2.json"), WithStrictV1()); err == nil {
@@ -131,11 +132,11 @@ func TestParseTamper(t *testing.T) {
 		{"missing subjects", strings.Replace(golden, `"subject"`, `"subjects"`, 1), ErrMalformedStatement},
 		{"subject without digest", replaceSubjects(golden, `[{"name":"a"}]`), ErrMalformedStatement},
 		{"subject empty digest", replaceSubjects(golden, `[{"name":"a","digest":{}}]`), ErrMalformedStatement},
-		{"bad hex", strings.Replace(golden, h1, hexOf('g', 64), 1), ErrInvalidDigest},
-		{"upper hex", strings.Replace(golden, h1, strings.ToUpper(hexOf('a', 64)), 1), ErrInvalidDigest},
-		{"short digest", strings.Replace(golden, h1, hexOf('1', 62), 1), ErrInvalidDigest},
+		{"bad hex", strings.Replace(golden, h1, hexOf('g', 64), 1), intoto.ErrInvalidDigest},
+		{"upper hex", strings.Replace(golden, h1, strings.ToUpper(hexOf('a', 64)), 1), intoto.ErrInvalidDigest},
+		{"short digest", strings.Replace(golden, h1, hexOf('1', 62), 1), intoto.ErrInvalidDigest},
 		{"digest not string", strings.Replace(golden, `"`+h1+`"`, `1`, 1), ErrMalformedStatement},
-		{"bad material digest", strings.Replace(golden, hexOf('b', 64), hexOf('b', 10), 1), ErrInvalidDigest},
+		{"bad material digest", strings.Replace(golden, hexOf('b', 64), hexOf('b', 10), 1), intoto.ErrInvalidDigest},
 		{"old slsa", strings.Replace(golden, "slsa.dev/provenance/v1", "slsa.dev/provenance/v0.1", 1), ErrUnsupportedPredicate},
 		{"no predicate type", strings.Replace(golden, `"predicateType"`, `"predicate_type"`, 1), ErrMalformedStatement},
 		{"no predicate", strings.Replace(golden, `"predicate":`, `"predicatx":`, 1), ErrMalformedStatement},
@@ -228,7 +229,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("accepted bad subject digest: %v", err)
 			}
 		}
-		if st.Type != StatementTypeV1 && st.Type != StatementTypeV01 {
+		if st.Type != intoto.StatementTypeV1 && st.Type != intoto.StatementTypeV01 {
 			t.Fatalf("accepted type %q", st.Type)
 		}
 		if (st.PredicateType == PredicateSLSAProvenanceV1 || st.PredicateType == PredicateSLSAProvenanceV02) &&

@@ -12,10 +12,12 @@ import (
 	"time"
 
 	slsa "github.com/in-toto/attestation/go/predicates/provenance/v1"
-	intoto "github.com/in-toto/attestation/go/v1"
+	itpb "github.com/in-toto/attestation/go/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/slsakit/slsakit/intoto"
 )
 
 // RecorderOption configures a Recorder.
@@ -42,7 +44,7 @@ func WithInvocationID(id string) RecorderOption {
 // name, materials and byproducts by URI then name then digest).
 type Recorder struct {
 	builder     Builder
-	builderDeps []*intoto.ResourceDescriptor
+	builderDeps []*itpb.ResourceDescriptor
 	builderErr  error // from converting the builder's dependencies
 	buildType   string
 	now         func() time.Time
@@ -53,9 +55,9 @@ type Recorder struct {
 	finished     time.Time
 	external     map[string]*structpb.Value
 	internal     map[string]*structpb.Value
-	materials    []*intoto.ResourceDescriptor
-	byproducts   []*intoto.ResourceDescriptor
-	subjects     map[string]*intoto.ResourceDescriptor
+	materials    []*itpb.ResourceDescriptor
+	byproducts   []*itpb.ResourceDescriptor
+	subjects     map[string]*itpb.ResourceDescriptor
 }
 
 // NewRecorder returns a Recorder for a builder and a build type URI.
@@ -75,7 +77,7 @@ func NewRecorder(builder Builder, buildType string, opts ...RecorderOption) *Rec
 		now:         time.Now,
 		external:    map[string]*structpb.Value{},
 		internal:    map[string]*structpb.Value{},
-		subjects:    map[string]*intoto.ResourceDescriptor{},
+		subjects:    map[string]*itpb.ResourceDescriptor{},
 		builderDeps: deps,
 		builderErr:  depsErr,
 	}
@@ -127,7 +129,7 @@ func (r *Recorder) setParam(m map[string]*structpb.Value, k string, v any) error
 }
 
 // AddMaterial adds resolved dependencies. Exact duplicates are kept once.
-func (r *Recorder) AddMaterial(rds ...ResourceDescriptor) error {
+func (r *Recorder) AddMaterial(rds ...intoto.ResourceDescriptor) error {
 	ps, err := convertAll(rds)
 	if err != nil {
 		return err
@@ -139,7 +141,7 @@ func (r *Recorder) AddMaterial(rds ...ResourceDescriptor) error {
 }
 
 // AddByproduct adds byproducts (logs, intermediate outputs).
-func (r *Recorder) AddByproduct(rds ...ResourceDescriptor) error {
+func (r *Recorder) AddByproduct(rds ...intoto.ResourceDescriptor) error {
 	ps, err := convertAll(rds)
 	if err != nil {
 		return err
@@ -150,8 +152,8 @@ func (r *Recorder) AddByproduct(rds ...ResourceDescriptor) error {
 	return nil
 }
 
-func convertAll(rds []ResourceDescriptor) ([]*intoto.ResourceDescriptor, error) {
-	ps := make([]*intoto.ResourceDescriptor, 0, len(rds))
+func convertAll(rds []intoto.ResourceDescriptor) ([]*itpb.ResourceDescriptor, error) {
+	ps := make([]*itpb.ResourceDescriptor, 0, len(rds))
 	for _, rd := range rds {
 		p, err := toProto(rd)
 		if err != nil {
@@ -167,14 +169,14 @@ func convertAll(rds []ResourceDescriptor) ([]*intoto.ResourceDescriptor, error) 
 // digest sets are merged when they share an algorithm and disagree on none),
 // and a *SubjectConflictError otherwise. Either all subjects are added or
 // none.
-func (r *Recorder) AddSubject(subjects ...Subject) error {
-	ps := make([]*intoto.ResourceDescriptor, 0, len(subjects))
+func (r *Recorder) AddSubject(subjects ...intoto.ResourceDescriptor) error {
+	ps := make([]*itpb.ResourceDescriptor, 0, len(subjects))
 	for _, s := range subjects {
 		if s.Name == "" {
-			return fmt.Errorf("%w: subject without a name", ErrInvalidDescriptor)
+			return fmt.Errorf("%w: subject without a name", intoto.ErrInvalidDescriptor)
 		}
 		if len(s.Digest) == 0 {
-			return fmt.Errorf("%w: subject %q without a digest", ErrInvalidDescriptor, s.Name)
+			return fmt.Errorf("%w: subject %q without a digest", intoto.ErrInvalidDescriptor, s.Name)
 		}
 		p, err := toProto(s)
 		if err != nil {
@@ -184,7 +186,7 @@ func (r *Recorder) AddSubject(subjects ...Subject) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	merged := map[string]*intoto.ResourceDescriptor{}
+	merged := map[string]*itpb.ResourceDescriptor{}
 	for _, p := range ps {
 		cur := merged[p.Name]
 		if cur == nil {
@@ -206,9 +208,9 @@ func (r *Recorder) AddSubject(subjects ...Subject) error {
 	return nil
 }
 
-func mergeSubject(cur, p *intoto.ResourceDescriptor) (*intoto.ResourceDescriptor, error) {
-	conflict := &SubjectConflictError{Name: p.Name, Existing: DigestSet(cur.Digest).Clone(), New: DigestSet(p.Digest).Clone()}
-	if !DigestSet(cur.Digest).Matches(p.Digest) {
+func mergeSubject(cur, p *itpb.ResourceDescriptor) (*itpb.ResourceDescriptor, error) {
+	conflict := &SubjectConflictError{Name: p.Name, Existing: intoto.DigestSet(cur.Digest).Clone(), New: intoto.DigestSet(p.Digest).Clone()}
+	if !intoto.DigestSet(cur.Digest).Matches(p.Digest) {
 		return nil, conflict
 	}
 	a, b := cloneRD(cur), cloneRD(p)
@@ -223,9 +225,9 @@ func mergeSubject(cur, p *intoto.ResourceDescriptor) (*intoto.ResourceDescriptor
 	return m, nil
 }
 
-func cloneRD(p *intoto.ResourceDescriptor) *intoto.ResourceDescriptor {
-	c := &intoto.ResourceDescriptor{
-		Name: p.Name, Uri: p.Uri, Digest: DigestSet(p.Digest).Clone(), Content: p.Content,
+func cloneRD(p *itpb.ResourceDescriptor) *itpb.ResourceDescriptor {
+	c := &itpb.ResourceDescriptor{
+		Name: p.Name, Uri: p.Uri, Digest: intoto.DigestSet(p.Digest).Clone(), Content: p.Content,
 		DownloadLocation: p.DownloadLocation, MediaType: p.MediaType, Annotations: p.Annotations,
 	}
 	return c
@@ -238,7 +240,7 @@ func (r *Recorder) AddSubjectFile(ctx context.Context, path string, opts ...Hash
 	if err != nil {
 		return err
 	}
-	return r.AddSubject(Subject{Name: filepath.Base(path), Digest: d})
+	return r.AddSubject(intoto.ResourceDescriptor{Name: filepath.Base(path), Digest: d})
 }
 
 // AddSubjectReader hashes rd by streaming and adds it as subject name.
@@ -247,7 +249,7 @@ func (r *Recorder) AddSubjectReader(ctx context.Context, name string, rd io.Read
 	if err != nil {
 		return err
 	}
-	return r.AddSubject(Subject{Name: name, Digest: d})
+	return r.AddSubject(intoto.ResourceDescriptor{Name: name, Digest: d})
 }
 
 // AddSubjectDir adds every file of a release directory as a subject, named
@@ -265,7 +267,7 @@ func (r *Recorder) AddSubjectDir(ctx context.Context, dir string, opts ...HashOp
 // predicate, both checked with in-toto's Validate. Failures wrap
 // ErrInvalidStatement (at least one subject and one external parameter are
 // required by in-toto's checks).
-func (r *Recorder) Statement() (*intoto.Statement, error) {
+func (r *Recorder) Statement() (*itpb.Statement, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 
@@ -315,12 +317,12 @@ func (r *Recorder) Statement() (*intoto.Statement, error) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	subs := make([]*intoto.ResourceDescriptor, len(names))
+	subs := make([]*itpb.ResourceDescriptor, len(names))
 	for i, n := range names {
 		subs[i] = cloneRD(r.subjects[n])
 	}
-	st := &intoto.Statement{
-		Type:          StatementTypeV1,
+	st := &itpb.Statement{
+		Type:          intoto.StatementTypeV1,
 		Subject:       subs,
 		PredicateType: PredicateSLSAProvenanceV1,
 		Predicate:     pred,
@@ -344,7 +346,7 @@ func (r *Recorder) MarshalStatement() ([]byte, error) {
 // protojson field names. protojson sorts map keys but varies whitespace
 // between runs; compacting removes that, so equal statements give equal
 // bytes.
-func MarshalStatement(st *intoto.Statement) ([]byte, error) {
+func MarshalStatement(st *itpb.Statement) ([]byte, error) {
 	b, err := protojson.Marshal(st)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidStatement, err)
@@ -359,12 +361,12 @@ func MarshalStatement(st *intoto.Statement) ([]byte, error) {
 // sortDescriptors returns ps without exact duplicates, sorted by URI, then
 // name, then digest set, then the full encoding, so the order never depends
 // on the order of adds.
-func sortDescriptors(ps []*intoto.ResourceDescriptor) []*intoto.ResourceDescriptor {
+func sortDescriptors(ps []*itpb.ResourceDescriptor) []*itpb.ResourceDescriptor {
 	if len(ps) == 0 {
 		return nil
 	}
 	type keyed struct {
-		p   *intoto.ResourceDescriptor
+		p   *itpb.ResourceDescriptor
 		key string
 	}
 	ks := make([]keyed, 0, len(ps))
@@ -388,12 +390,12 @@ func sortDescriptors(ps []*intoto.ResourceDescriptor) []*intoto.ResourceDescript
 		if a.Name != b.Name {
 			return a.Name < b.Name
 		}
-		if da, db := DigestSet(a.Digest).String(), DigestSet(b.Digest).String(); da != db {
+		if da, db := intoto.DigestSet(a.Digest).String(), intoto.DigestSet(b.Digest).String(); da != db {
 			return da < db
 		}
 		return ks[i].key < ks[j].key
 	})
-	out := make([]*intoto.ResourceDescriptor, len(ks))
+	out := make([]*itpb.ResourceDescriptor, len(ks))
 	for i, k := range ks {
 		out[i] = k.p
 	}

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/slsakit/slsakit/intoto"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata")
@@ -40,20 +42,20 @@ func newTestRecorder(t testing.TB) *Recorder {
 	r := NewRecorder(Builder{
 		ID:           testBuilderID,
 		Version:      map[string]string{"ci": "1.2.3", "go": "go1.26"},
-		Dependencies: []ResourceDescriptor{{URI: "pkg:golang/example.com/tool@v1.0.0", Digest: DigestSet{AlgDirHash: hexOf('d', 64)}}},
+		Dependencies: []intoto.ResourceDescriptor{{URI: "pkg:golang/example.com/tool@v1.0.0", Digest: intoto.DigestSet{intoto.AlgDirHash: hexOf('d', 64)}}},
 	}, testBuildType, WithClock(fixedClock()), WithInvocationID("run-42"))
 	r.Start()
 	must(t, r.SetExternalParameter("target", "./cmd/app"))
 	must(t, r.SetExternalParameter("flags", []string{"-trimpath", "-ldflags=-s"}))
 	must(t, r.SetInternalParameter("env", map[string]any{"GOOS": "linux", "CGO_ENABLED": 0}))
 	must(t, r.AddMaterial(
-		ResourceDescriptor{URI: "git+https://github.com/example/app@refs/heads/main", Digest: DigestSet{AlgGitCommit: hexOf('a', 40)}, Annotations: map[string]any{"dirty": false}},
-		ResourceDescriptor{URI: "pkg:golang/github.com/example/lib@v1.2.3", Digest: DigestSet{AlgDirHash: hexOf('b', 64)}},
+		intoto.ResourceDescriptor{URI: "git+https://github.com/example/app@refs/heads/main", Digest: intoto.DigestSet{intoto.AlgGitCommit: hexOf('a', 40)}, Annotations: map[string]any{"dirty": false}},
+		intoto.ResourceDescriptor{URI: "pkg:golang/github.com/example/lib@v1.2.3", Digest: intoto.DigestSet{intoto.AlgDirHash: hexOf('b', 64)}},
 	))
-	must(t, r.AddByproduct(ResourceDescriptor{Name: "build.log", Digest: DigestSet{AlgSHA256: hexOf('c', 64)}, MediaType: "text/plain"}))
+	must(t, r.AddByproduct(intoto.ResourceDescriptor{Name: "build.log", Digest: intoto.DigestSet{intoto.AlgSHA256: hexOf('c', 64)}, MediaType: "text/plain"}))
 	must(t, r.AddSubject(
-		Subject{Name: "dist/app-linux-amd64", Digest: DigestSet{AlgSHA256: hexOf('1', 64)}},
-		Subject{Name: "dist/app-darwin-arm64", Digest: DigestSet{AlgSHA256: hexOf('2', 64), AlgSHA512: hexOf('3', 128)}},
+		intoto.ResourceDescriptor{Name: "dist/app-linux-amd64", Digest: intoto.DigestSet{intoto.AlgSHA256: hexOf('1', 64)}},
+		intoto.ResourceDescriptor{Name: "dist/app-darwin-arm64", Digest: intoto.DigestSet{intoto.AlgSHA256: hexOf('2', 64), intoto.AlgSHA512: hexOf('3', 128)}},
 	))
 	r.Finish()
 	return r
@@ -122,11 +124,11 @@ func TestRecorderGolden(t *testing.T) {
 }
 
 func TestRecorderOrderIndependent(t *testing.T) {
-	subs := make([]Subject, 20)
-	mats := make([]ResourceDescriptor, 20)
+	subs := make([]intoto.ResourceDescriptor, 20)
+	mats := make([]intoto.ResourceDescriptor, 20)
 	for i := range subs {
-		subs[i] = Subject{Name: fmt.Sprintf("file-%02d", i), Digest: DigestSet{AlgSHA256: fmt.Sprintf("%064x", i)}}
-		mats[i] = ResourceDescriptor{URI: fmt.Sprintf("https://example.com/m/%d", i%5), Name: fmt.Sprintf("m%d", i), Digest: DigestSet{AlgSHA256: fmt.Sprintf("%064x", i+100)}}
+		subs[i] = intoto.ResourceDescriptor{Name: fmt.Sprintf("file-%02d", i), Digest: intoto.DigestSet{intoto.AlgSHA256: fmt.Sprintf("%064x", i)}}
+		mats[i] = intoto.ResourceDescriptor{URI: fmt.Sprintf("https://example.com/m/%d", i%5), Name: fmt.Sprintf("m%d", i), Digest: intoto.DigestSet{intoto.AlgSHA256: fmt.Sprintf("%064x", i+100)}}
 	}
 	build := func(reverse bool) []byte {
 		r := NewRecorder(Builder{ID: testBuilderID}, testBuildType)
@@ -165,8 +167,8 @@ func TestRecorderConcurrent(t *testing.T) {
 			defer wg.Done()
 			for i := range per {
 				n := w*per + i
-				s := Subject{Name: fmt.Sprintf("s%04d", n), Digest: DigestSet{AlgSHA256: fmt.Sprintf("%064x", n)}}
-				m := ResourceDescriptor{URI: fmt.Sprintf("https://example.com/%04d", n%37), Digest: DigestSet{AlgSHA256: fmt.Sprintf("%064x", n%37)}}
+				s := intoto.ResourceDescriptor{Name: fmt.Sprintf("s%04d", n), Digest: intoto.DigestSet{intoto.AlgSHA256: fmt.Sprintf("%064x", n)}}
+				m := intoto.ResourceDescriptor{URI: fmt.Sprintf("https://example.com/%04d", n%37), Digest: intoto.DigestSet{intoto.AlgSHA256: fmt.Sprintf("%064x", n%37)}}
 				if err := r.AddSubject(s); err != nil {
 					t.Error(err)
 				}
@@ -184,8 +186,8 @@ func TestRecorderConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 	for n := range workers * per {
-		must(t, seq.AddSubject(Subject{Name: fmt.Sprintf("s%04d", n), Digest: DigestSet{AlgSHA256: fmt.Sprintf("%064x", n)}}))
-		must(t, seq.AddMaterial(ResourceDescriptor{URI: fmt.Sprintf("https://example.com/%04d", n%37), Digest: DigestSet{AlgSHA256: fmt.Sprintf("%064x", n%37)}}))
+		must(t, seq.AddSubject(intoto.ResourceDescriptor{Name: fmt.Sprintf("s%04d", n), Digest: intoto.DigestSet{intoto.AlgSHA256: fmt.Sprintf("%064x", n)}}))
+		must(t, seq.AddMaterial(intoto.ResourceDescriptor{URI: fmt.Sprintf("https://example.com/%04d", n%37), Digest: intoto.DigestSet{intoto.AlgSHA256: fmt.Sprintf("%064x", n%37)}}))
 	}
 	for w := range workers {
 		must(t, seq.SetExternalParameter(fmt.Sprintf("p%d", w), per-1))
@@ -207,42 +209,42 @@ func TestRecorderConcurrent(t *testing.T) {
 func TestAddSubjectConflictsAndMerge(t *testing.T) {
 	r := NewRecorder(Builder{ID: testBuilderID}, testBuildType)
 	must(t, r.SetExternalParameter("x", true))
-	a := Subject{Name: "app", Digest: DigestSet{AlgSHA256: hexOf('a', 64)}}
+	a := intoto.ResourceDescriptor{Name: "app", Digest: intoto.DigestSet{intoto.AlgSHA256: hexOf('a', 64)}}
 	must(t, r.AddSubject(a))
 	must(t, r.AddSubject(a)) // identical: no-op
 	// Same name, other digest: typed conflict.
-	err := r.AddSubject(Subject{Name: "app", Digest: DigestSet{AlgSHA256: hexOf('b', 64)}})
+	err := r.AddSubject(intoto.ResourceDescriptor{Name: "app", Digest: intoto.DigestSet{intoto.AlgSHA256: hexOf('b', 64)}})
 	var ce *SubjectConflictError
 	if !errors.As(err, &ce) || !errors.Is(err, ErrSubjectConflict) || ce.Name != "app" {
 		t.Fatalf("got %v", err)
 	}
 	// Disjoint algorithms cannot be proven equal: conflict.
-	if err := r.AddSubject(Subject{Name: "app", Digest: DigestSet{AlgSHA512: hexOf('c', 128)}}); !errors.Is(err, ErrSubjectConflict) {
+	if err := r.AddSubject(intoto.ResourceDescriptor{Name: "app", Digest: intoto.DigestSet{intoto.AlgSHA512: hexOf('c', 128)}}); !errors.Is(err, ErrSubjectConflict) {
 		t.Fatalf("disjoint digests: %v", err)
 	}
 	// Same name and digest but another media type: conflict.
-	if err := r.AddSubject(Subject{Name: "app", Digest: a.Digest, MediaType: "text/plain"}); !errors.Is(err, ErrSubjectConflict) {
+	if err := r.AddSubject(intoto.ResourceDescriptor{Name: "app", Digest: a.Digest, MediaType: "text/plain"}); !errors.Is(err, ErrSubjectConflict) {
 		t.Fatalf("media type: %v", err)
 	}
 	// Conflict inside one call adds nothing (all or nothing).
-	err = r.AddSubject(Subject{Name: "new", Digest: DigestSet{AlgSHA256: hexOf('e', 64)}}, Subject{Name: "new", Digest: DigestSet{AlgSHA256: hexOf('f', 64)}})
+	err = r.AddSubject(intoto.ResourceDescriptor{Name: "new", Digest: intoto.DigestSet{intoto.AlgSHA256: hexOf('e', 64)}}, intoto.ResourceDescriptor{Name: "new", Digest: intoto.DigestSet{intoto.AlgSHA256: hexOf('f', 64)}})
 	if !errors.Is(err, ErrSubjectConflict) {
 		t.Fatalf("in-call conflict: %v", err)
 	}
 	// Agreeing on sha256 and adding sha512 merges.
-	must(t, r.AddSubject(Subject{Name: "app", Digest: DigestSet{AlgSHA256: hexOf('a', 64), AlgSHA512: hexOf('d', 128)}}))
+	must(t, r.AddSubject(intoto.ResourceDescriptor{Name: "app", Digest: intoto.DigestSet{intoto.AlgSHA256: hexOf('a', 64), intoto.AlgSHA512: hexOf('d', 128)}}))
 	st, err := r.Statement()
 	must(t, err)
-	if len(st.Subject) != 1 || st.Subject[0].Digest[AlgSHA512] != hexOf('d', 128) || st.Subject[0].Digest[AlgSHA256] != hexOf('a', 64) {
+	if len(st.Subject) != 1 || st.Subject[0].Digest[intoto.AlgSHA512] != hexOf('d', 128) || st.Subject[0].Digest[intoto.AlgSHA256] != hexOf('a', 64) {
 		t.Fatalf("subjects: %v", st.Subject)
 	}
-	if err := r.AddSubject(Subject{Digest: a.Digest}); !errors.Is(err, ErrInvalidDescriptor) {
+	if err := r.AddSubject(intoto.ResourceDescriptor{Digest: a.Digest}); !errors.Is(err, intoto.ErrInvalidDescriptor) {
 		t.Errorf("nameless subject: %v", err)
 	}
-	if err := r.AddSubject(Subject{Name: "x"}); !errors.Is(err, ErrInvalidDescriptor) {
+	if err := r.AddSubject(intoto.ResourceDescriptor{Name: "x"}); !errors.Is(err, intoto.ErrInvalidDescriptor) {
 		t.Errorf("digestless subject: %v", err)
 	}
-	if err := r.AddSubject(Subject{Name: "x", Digest: DigestSet{AlgSHA256: "ABC"}}); !errors.Is(err, ErrInvalidDigest) {
+	if err := r.AddSubject(intoto.ResourceDescriptor{Name: "x", Digest: intoto.DigestSet{intoto.AlgSHA256: "ABC"}}); !errors.Is(err, intoto.ErrInvalidDigest) {
 		t.Errorf("bad digest: %v", err)
 	}
 }
@@ -262,13 +264,13 @@ func TestRecorderInvalidInputs(t *testing.T) {
 		N    int      `json:"n"`
 	}
 	must(t, r.SetExternalParameter("opts", opts{Tags: []string{"a"}, N: 2})) // via encoding/json
-	if err := r.AddMaterial(ResourceDescriptor{}); !errors.Is(err, ErrInvalidDescriptor) {
+	if err := r.AddMaterial(intoto.ResourceDescriptor{}); !errors.Is(err, intoto.ErrInvalidDescriptor) {
 		t.Errorf("empty material: %v", err)
 	}
-	if err := r.AddMaterial(ResourceDescriptor{URI: "x", Digest: DigestSet{AlgSHA256: hexOf('a', 63)}}); !errors.Is(err, ErrInvalidDigest) {
+	if err := r.AddMaterial(intoto.ResourceDescriptor{URI: "x", Digest: intoto.DigestSet{intoto.AlgSHA256: hexOf('a', 63)}}); !errors.Is(err, intoto.ErrInvalidDigest) {
 		t.Errorf("short digest: %v", err)
 	}
-	if err := r.AddByproduct(ResourceDescriptor{Name: "x", Annotations: map[string]any{"c": make(chan int)}}); !errors.Is(err, ErrInvalidDescriptor) {
+	if err := r.AddByproduct(intoto.ResourceDescriptor{Name: "x", Annotations: map[string]any{"c": make(chan int)}}); !errors.Is(err, intoto.ErrInvalidDescriptor) {
 		t.Errorf("bad annotation: %v", err)
 	}
 	// No subject yet: in-toto's Validate refuses.
@@ -276,20 +278,20 @@ func TestRecorderInvalidInputs(t *testing.T) {
 		t.Errorf("no subject: %v", err)
 	}
 	r2 := NewRecorder(Builder{ID: testBuilderID}, testBuildType)
-	must(t, r2.AddSubject(Subject{Name: "a", Digest: DigestSet{AlgSHA256: hexOf('a', 64)}}))
+	must(t, r2.AddSubject(intoto.ResourceDescriptor{Name: "a", Digest: intoto.DigestSet{intoto.AlgSHA256: hexOf('a', 64)}}))
 	if _, err := r2.Statement(); !errors.Is(err, ErrInvalidStatement) {
 		t.Errorf("no external parameters: %v", err)
 	}
 	r3 := NewRecorder(Builder{}, testBuildType)
 	must(t, r3.SetExternalParameter("x", 1))
-	must(t, r3.AddSubject(Subject{Name: "a", Digest: DigestSet{AlgSHA256: hexOf('a', 64)}}))
+	must(t, r3.AddSubject(intoto.ResourceDescriptor{Name: "a", Digest: intoto.DigestSet{intoto.AlgSHA256: hexOf('a', 64)}}))
 	if _, err := r3.MarshalStatement(); !errors.Is(err, ErrInvalidStatement) {
 		t.Errorf("no builder id: %v", err)
 	}
-	r4 := NewRecorder(Builder{ID: testBuilderID, Dependencies: []ResourceDescriptor{{Name: "tool", Digest: DigestSet{AlgSHA256: "bad"}}}}, testBuildType)
+	r4 := NewRecorder(Builder{ID: testBuilderID, Dependencies: []intoto.ResourceDescriptor{{Name: "tool", Digest: intoto.DigestSet{intoto.AlgSHA256: "bad"}}}}, testBuildType)
 	must(t, r4.SetExternalParameter("x", 1))
-	must(t, r4.AddSubject(Subject{Name: "a", Digest: DigestSet{AlgSHA256: hexOf('a', 64)}}))
-	if _, err := r4.Statement(); !errors.Is(err, ErrInvalidDigest) {
+	must(t, r4.AddSubject(intoto.ResourceDescriptor{Name: "a", Digest: intoto.DigestSet{intoto.AlgSHA256: hexOf('a', 64)}}))
+	if _, err := r4.Statement(); !errors.Is(err, intoto.ErrInvalidDigest) {
 		t.Errorf("bad builder dependency: %v", err)
 	}
 	// Parameters are copied at set time.
@@ -323,10 +325,10 @@ func TestAddSubjectFileReaderDir(t *testing.T) {
 	if got := strings.Join(names, ","); got != "a.txt,stream,sub/b.txt" {
 		t.Fatalf("subjects %s", got)
 	}
-	if st.Subject[0].Digest[AlgSHA512] != sha512abc || st.Subject[0].Digest[AlgSHA256] != sha256abc {
+	if st.Subject[0].Digest[intoto.AlgSHA512] != sha512abc || st.Subject[0].Digest[intoto.AlgSHA256] != sha256abc {
 		t.Errorf("a.txt digest %v", st.Subject[0].Digest)
 	}
-	if st.Subject[2].Digest[AlgSHA256] != sha256empty {
+	if st.Subject[2].Digest[intoto.AlgSHA256] != sha256empty {
 		t.Errorf("b.txt digest %v", st.Subject[2].Digest)
 	}
 	if err := r.AddSubjectFile(ctx, filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {

@@ -8,9 +8,11 @@ import (
 	"net/url"
 	"strings"
 
-	intoto "github.com/in-toto/attestation/go/v1"
+	itpb "github.com/in-toto/attestation/go/v1"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/slsakit/slsakit/intoto"
 )
 
 // SLSA provenance predicate types.
@@ -42,7 +44,7 @@ var (
 // digests (or other fields). It wraps ErrSubjectConflict.
 type SubjectConflictError struct {
 	Name          string
-	Existing, New DigestSet
+	Existing, New intoto.DigestSet
 }
 
 func (e *SubjectConflictError) Error() string {
@@ -53,11 +55,11 @@ func (e *SubjectConflictError) Unwrap() error { return ErrSubjectConflict }
 
 // toProto converts rd to the in-toto protobuf type, checking it as
 // ResourceDescriptor.Validate does and as in-toto's own Validate does.
-func toProto(rd ResourceDescriptor) (*intoto.ResourceDescriptor, error) {
+func toProto(rd intoto.ResourceDescriptor) (*itpb.ResourceDescriptor, error) {
 	if err := rd.Validate(); err != nil {
 		return nil, err
 	}
-	p := &intoto.ResourceDescriptor{
+	p := &itpb.ResourceDescriptor{
 		Name:             rd.Name,
 		Uri:              rd.URI,
 		Digest:           rd.Digest.Clone(),
@@ -76,20 +78,20 @@ func toProto(rd ResourceDescriptor) (*intoto.ResourceDescriptor, error) {
 		p.Annotations = s
 	}
 	if err := p.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidDescriptor, err)
+		return nil, fmt.Errorf("%w: %v", intoto.ErrInvalidDescriptor, err)
 	}
 	return p, nil
 }
 
-func fromProto(p *intoto.ResourceDescriptor) ResourceDescriptor {
-	rd := ResourceDescriptor{
+func fromProto(p *itpb.ResourceDescriptor) intoto.ResourceDescriptor {
+	rd := intoto.ResourceDescriptor{
 		Name:             p.GetName(),
 		URI:              p.GetUri(),
 		MediaType:        p.GetMediaType(),
 		DownloadLocation: p.GetDownloadLocation(),
 	}
 	if len(p.GetDigest()) > 0 {
-		rd.Digest = DigestSet(p.GetDigest()).Clone()
+		rd.Digest = intoto.DigestSet(p.GetDigest()).Clone()
 	}
 	if len(p.GetContent()) > 0 {
 		rd.Content = append([]byte(nil), p.GetContent()...)
@@ -104,7 +106,7 @@ func fromProto(p *intoto.ResourceDescriptor) ResourceDescriptor {
 type Builder struct {
 	ID           string
 	Version      map[string]string
-	Dependencies []ResourceDescriptor
+	Dependencies []intoto.ResourceDescriptor
 }
 
 // toValue converts v to a structpb value. Values structpb cannot take
@@ -179,16 +181,16 @@ func toStruct(m map[string]any) (*structpb.Struct, error) {
 }
 
 // descriptorsEqual compares two converted descriptors.
-func descriptorsEqual(a, b *intoto.ResourceDescriptor) bool { return proto.Equal(a, b) }
+func descriptorsEqual(a, b *itpb.ResourceDescriptor) bool { return proto.Equal(a, b) }
 
 // validURI checks that s is an absolute URI (has a scheme).
 func validURI(s string) error {
 	u, err := url.Parse(s)
 	if err != nil {
-		return fmt.Errorf("%w: uri %q: %v", ErrInvalidDescriptor, s, err)
+		return fmt.Errorf("%w: uri %q: %v", intoto.ErrInvalidDescriptor, s, err)
 	}
 	if u.Scheme == "" {
-		return fmt.Errorf("%w: uri %q has no scheme", ErrInvalidDescriptor, s)
+		return fmt.Errorf("%w: uri %q has no scheme", intoto.ErrInvalidDescriptor, s)
 	}
 	return nil
 }

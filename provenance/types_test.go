@@ -4,59 +4,61 @@ import (
 	"errors"
 	"testing"
 
-	intoto "github.com/in-toto/attestation/go/v1"
+	itpb "github.com/in-toto/attestation/go/v1"
+
+	"github.com/slsakit/slsakit/intoto"
 )
 
 func TestDigestSet(t *testing.T) {
-	a := DigestSet{AlgSHA512: hexOf('b', 128), AlgSHA256: hexOf('a', 64)}
+	a := intoto.DigestSet{intoto.AlgSHA512: hexOf('b', 128), intoto.AlgSHA256: hexOf('a', 64)}
 	if got, want := a.String(), "{sha256:"+hexOf('a', 64)+" sha512:"+hexOf('b', 128)+"}"; got != want {
 		t.Errorf("String %q", got)
 	}
 	must(t, a.Validate())
 	cases := []struct {
-		o    DigestSet
+		o    intoto.DigestSet
 		want bool
 	}{
-		{DigestSet{AlgSHA256: hexOf('a', 64)}, true},
-		{DigestSet{AlgSHA256: hexOf('a', 64), "other": "x"}, true},
-		{DigestSet{AlgSHA256: hexOf('c', 64)}, false},
-		{DigestSet{AlgSHA256: hexOf('a', 64), AlgSHA512: hexOf('c', 128)}, false},
-		{DigestSet{"other": "x"}, false},
-		{DigestSet{}, false},
+		{intoto.DigestSet{intoto.AlgSHA256: hexOf('a', 64)}, true},
+		{intoto.DigestSet{intoto.AlgSHA256: hexOf('a', 64), "other": "x"}, true},
+		{intoto.DigestSet{intoto.AlgSHA256: hexOf('c', 64)}, false},
+		{intoto.DigestSet{intoto.AlgSHA256: hexOf('a', 64), intoto.AlgSHA512: hexOf('c', 128)}, false},
+		{intoto.DigestSet{"other": "x"}, false},
+		{intoto.DigestSet{}, false},
 	}
 	for _, c := range cases {
 		if got := a.Matches(c.o); got != c.want {
 			t.Errorf("Matches(%v) = %v", c.o, got)
 		}
 	}
-	for _, bad := range []DigestSet{nil, {"": "ab"}, {"x": ""}, {AlgSHA256: "xyz"}, {AlgGitCommit: hexOf('a', 50)}, {"md5": hexOf('A', 32)}} {
-		if err := bad.Validate(); !errors.Is(err, ErrInvalidDigest) {
+	for _, bad := range []intoto.DigestSet{nil, {"": "ab"}, {"x": ""}, {intoto.AlgSHA256: "xyz"}, {intoto.AlgGitCommit: hexOf('a', 50)}, {"md5": hexOf('A', 32)}} {
+		if err := bad.Validate(); !errors.Is(err, intoto.ErrInvalidDigest) {
 			t.Errorf("%v: %v", bad, err)
 		}
 	}
-	if err := (DigestSet{"blake3": "whatever-encoding"}).Validate(); err != nil {
+	if err := (intoto.DigestSet{"blake3": "whatever-encoding"}).Validate(); err != nil {
 		t.Errorf("custom algorithm refused: %v", err)
 	}
 }
 
 func TestResourceDescriptorValidate(t *testing.T) {
-	good := []ResourceDescriptor{
+	good := []intoto.ResourceDescriptor{
 		{Name: "n"},
 		{URI: "https://e.com"},
-		{Digest: DigestSet{AlgSHA256: hexOf('a', 64)}},
+		{Digest: intoto.DigestSet{intoto.AlgSHA256: hexOf('a', 64)}},
 		{Name: "n", Content: []byte("x"), Annotations: map[string]any{"k": []string{"a"}}},
 	}
 	for _, rd := range good {
 		must(t, rd.Validate())
 	}
 	bad := []struct {
-		rd  ResourceDescriptor
+		rd  intoto.ResourceDescriptor
 		err error
 	}{
-		{ResourceDescriptor{}, ErrInvalidDescriptor},
-		{ResourceDescriptor{MediaType: "text/plain"}, ErrInvalidDescriptor},
-		{ResourceDescriptor{Name: "n", Digest: DigestSet{AlgSHA256: "00"}}, ErrInvalidDigest},
-		{ResourceDescriptor{Name: "n", Annotations: map[string]any{"f": func() {}}}, ErrInvalidDescriptor},
+		{intoto.ResourceDescriptor{}, intoto.ErrInvalidDescriptor},
+		{intoto.ResourceDescriptor{MediaType: "text/plain"}, intoto.ErrInvalidDescriptor},
+		{intoto.ResourceDescriptor{Name: "n", Digest: intoto.DigestSet{intoto.AlgSHA256: "00"}}, intoto.ErrInvalidDigest},
+		{intoto.ResourceDescriptor{Name: "n", Annotations: map[string]any{"f": func() {}}}, intoto.ErrInvalidDescriptor},
 	}
 	for _, c := range bad {
 		if err := c.rd.Validate(); !errors.Is(err, c.err) {
@@ -64,7 +66,7 @@ func TestResourceDescriptorValidate(t *testing.T) {
 		}
 	}
 	// Round trip through the proto keeps every field.
-	rd := ResourceDescriptor{Name: "n", URI: "https://e.com/x", Digest: DigestSet{AlgSHA256: hexOf('a', 64)},
+	rd := intoto.ResourceDescriptor{Name: "n", URI: "https://e.com/x", Digest: intoto.DigestSet{intoto.AlgSHA256: hexOf('a', 64)},
 		MediaType: "text/plain", DownloadLocation: "https://e.com/dl", Annotations: map[string]any{"k": "v"}, Content: []byte("c")}
 	p, err := toProto(rd)
 	must(t, err)
@@ -85,7 +87,7 @@ func TestMarshalStatementFunc(t *testing.T) {
 	if string(b1) != string(b2) {
 		t.Fatal("MarshalStatement differs from Recorder.MarshalStatement")
 	}
-	if _, err := MarshalStatement(&intoto.Statement{Type: StatementTypeV1}); err != nil {
+	if _, err := MarshalStatement(&itpb.Statement{Type: intoto.StatementTypeV1}); err != nil {
 		t.Fatalf("marshal of a partial statement: %v", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/slsakit/slsakit/internal/strictjson"
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/sign"
 	"github.com/slsakit/slsakit/verify"
 )
@@ -83,7 +84,7 @@ func TestVSAAmbiguousVerdict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	art := verify.Artifact{Name: "registry.example.com/app", Digest: digestOf("artifact")}
+	art := intoto.ResourceDescriptor{Name: "registry.example.com/app", Digest: digestOf("artifact")}
 	rep, err := full.Evaluate(ctx, art, attsOf(envelope(t, build{}.statement(t), builderKey)))
 	if err != nil {
 		t.Fatal(err)

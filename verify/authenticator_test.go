@@ -247,7 +247,7 @@ func TestAuthenticatorSubject(t *testing.T) {
 	if _, err := verify.Verify(ctx, bv, bundled(t, env), verify.Expectations{SubjectDigest: d}); err != nil || !reflect.DeepEqual(got, d) {
 		t.Fatalf("err = %v, subject %v", err, got)
 	}
-	for name, ds := range map[string]provenance.DigestSet{
+	for name, ds := range map[string]intoto.DigestSet{
 		"weak":     {"sha1": strings.Repeat("a", 40)},
 		"sha512":   {"sha512": strings.Repeat("b", 128)},
 		"mismatch": digestOf("another artifact"),
@@ -311,7 +311,7 @@ func TestEngineIdentities(t *testing.T) {
 	var clock time.Time
 	engineNow := time.Date(2030, 5, 6, 7, 8, 9, 0, time.UTC)
 	idv := verify.WithIdentities(identityKeys(map[string]sign.Signer{"alice": alice, "bob": bob}, &calls, &clock))
-	art := verify.Artifact{Name: "app/server", Digest: digestOf("artifact")}
+	art := intoto.ResourceDescriptor{Name: "app/server", Digest: digestOf("artifact")}
 	stmt := build{subject: "artifact"}.statement(t)
 	byAlice, byBob, byKey := envelope(t, stmt, alice), envelope(t, stmt, bob), envelope(t, stmt, keyed)
 
@@ -352,7 +352,7 @@ func TestEngineIdentities(t *testing.T) {
 			t.Errorf("%s: err = %v\n%s", name, err, rep)
 		}
 	}
-	rep, err = eng.Evaluate(ctx, verify.Artifact{Name: "app/server", Digest: digestOf("other")}, []*sign.Attestation{bundled(t, byAlice)})
+	rep, err = eng.Evaluate(ctx, intoto.ResourceDescriptor{Name: "app/server", Digest: digestOf("other")}, []*sign.Attestation{bundled(t, byAlice)})
 	if !errors.Is(err, verify.ErrNoAttestation) || !errors.Is(rep.Attestations[0].Err(), verify.ErrSubject) {
 		t.Errorf("other artifact: err = %v\n%s", err, rep)
 	}
@@ -456,7 +456,7 @@ func TestDependencyBundles(t *testing.T) {
 	base := envelope(t, imageBuild(t, "base", builderID), alice)
 	f := bundleFetcher{"registry.example.com/base@sha256:" + imageDigest("base"): {bundled(t, base)}}
 	app := attsOf(envelope(t, imageBuild(t, "app", builderID, "base"), appKey))
-	art := verify.Artifact{Name: "registry.example.com/app", Digest: digestOf("app")}
+	art := intoto.ResourceDescriptor{Name: "registry.example.com/app", Digest: digestOf("app")}
 	idv := verify.WithIdentities(identityKeys(map[string]sign.Signer{"alice": alice}, &calls, nil))
 
 	eng, err := verify.NewEngine(ctx, p, idv, verify.WithFetcher(f))

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/sign"
 	"github.com/slsakit/slsakit/verify"
 )
@@ -34,7 +35,7 @@ func BenchmarkEvaluate(b *testing.B) {
 		b.Fatal(err)
 	}
 	env := envelope(t, build{}.statement(t), key)
-	art := verify.Artifact{Name: "registry.example.com/app", Digest: digestOf("artifact")}
+	art := intoto.ResourceDescriptor{Name: "registry.example.com/app", Digest: digestOf("artifact")}
 	if _, err := eng.Evaluate(ctx, art, attsOf(env)); err != nil {
 		b.Fatal(err)
 	}

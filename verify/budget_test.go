@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slsakit/slsakit/provenance"
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/sign"
 	"github.com/slsakit/slsakit/verify"
 )
@@ -97,7 +97,7 @@ func evaluateGraph(t *testing.T, ctx context.Context, g *graph, maxDepth int, op
 		t.Fatal(err)
 	}
 	root := envelope(t, imageBuild(t, "n0", builderID, g.deps("n0")...), g.key)
-	return eng.Evaluate(ctx, verify.Artifact{Name: "registry.example.com/n0", Digest: digestOf("n0")}, attsOf(root))
+	return eng.Evaluate(ctx, intoto.ResourceDescriptor{Name: "registry.example.com/n0", Digest: digestOf("n0")}, attsOf(root))
 }
 
 // completeDAG: image i depends on every image j > i, the worst case of a
@@ -263,11 +263,11 @@ func TestDependencySameDigestOtherName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stmt := build{subject: "app", params: map[string]any{"target": "release"}, materials: []provenance.ResourceDescriptor{
-		{URI: "oci://registry.example.com/base", Digest: provenance.DigestSet{"sha256": imageDigest("base")}},
-		{URI: "oci://registry.example.com/other/base", Digest: provenance.DigestSet{"sha256": imageDigest("base")}},
+	stmt := build{subject: "app", params: map[string]any{"target": "release"}, materials: []intoto.ResourceDescriptor{
+		{URI: "oci://registry.example.com/base", Digest: intoto.DigestSet{"sha256": imageDigest("base")}},
+		{URI: "oci://registry.example.com/other/base", Digest: intoto.DigestSet{"sha256": imageDigest("base")}},
 	}}.statement(t)
-	rep, err := eng.Evaluate(ctx, verify.Artifact{Name: "registry.example.com/app", Digest: digestOf("app")}, attsOf(envelope(t, stmt, key)))
+	rep, err := eng.Evaluate(ctx, intoto.ResourceDescriptor{Name: "registry.example.com/app", Digest: digestOf("app")}, attsOf(envelope(t, stmt, key)))
 	if !errors.Is(err, verify.ErrNoAttestation) {
 		t.Fatalf("other/base signed by the wrong key passed: %v\n%s", err, rep)
 	}
@@ -381,7 +381,7 @@ func TestBudget(t *testing.T) {
 			t.Fatal(err)
 		}
 		env := envelope(t, imageBuild(t, "n0", builderID), key)
-		_, err = eng.Evaluate(ctx, verify.Artifact{Name: "registry.example.com/n0", Digest: digestOf("n0")}, attsOf(env, env, env))
+		_, err = eng.Evaluate(ctx, intoto.ResourceDescriptor{Name: "registry.example.com/n0", Digest: digestOf("n0")}, attsOf(env, env, env))
 		var be *verify.BudgetError
 		if !errors.As(err, &be) || be.Limit != "AttestationsPerArtifact" || be.Budget.AttestationsPerArtifact != 2 {
 			t.Fatalf("err = %v", err)
@@ -429,7 +429,7 @@ func BenchmarkDependencyDAG(b *testing.B) {
 				b.Fatal(err)
 			}
 			root := []*sign.Envelope{envelope(t, imageBuild(t, "n0", builderID, g.deps("n0")...), g.key)}
-			art := verify.Artifact{Name: "registry.example.com/n0", Digest: digestOf("n0")}
+			art := intoto.ResourceDescriptor{Name: "registry.example.com/n0", Digest: digestOf("n0")}
 			if _, err := eng.Evaluate(ctx, art, attsOf(root...)); err != nil {
 				b.Fatal(err)
 			}

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slsakit/slsakit/provenance"
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/provenance/platform"
 	"github.com/slsakit/slsakit/sign"
 	"github.com/slsakit/slsakit/verify"
@@ -30,7 +30,7 @@ func TestSourceRuleReadsEachBuildType(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	noRef := []provenance.ResourceDescriptor{{URI: goodRepo, Digest: provenance.DigestSet{"gitCommit": commit}}}
+	noRef := []intoto.ResourceDescriptor{{URI: goodRepo, Digest: intoto.DigestSet{"gitCommit": commit}}}
 	repo := "https://github.com/example/app"
 	at := func(key, ref string) map[string]any {
 		return map[string]any{key: map[string]any{"repository": repo, "ref": ref}}
@@ -44,14 +44,14 @@ func TestSourceRuleReadsEachBuildType(t *testing.T) {
 		name      string
 		buildType string
 		params    map[string]any
-		materials []provenance.ResourceDescriptor
+		materials []intoto.ResourceDescriptor
 		pass      bool
 	}{
 		{"GitHub workflow type", platform.GitHubWorkflowBuildType, at("workflow", "refs/heads/main"), noRef, true},
 		{"GitHub's own workflow type", "https://actions.github.io/buildtypes/workflow/v1", at("workflow", "refs/heads/main"), noRef, true},
 		{"GitHub event type", platform.GitHubEventBuildType, at("workflow", "refs/heads/main"), noRef, true},
 		{"GitHub fork pull request", platform.GitHubEventBuildType, at("workflow", "refs/pull/42/merge"),
-			[]provenance.ResourceDescriptor{{URI: goodRepo + "@refs/pull/42/merge", Digest: provenance.DigestSet{"gitCommit": commit}}}, false},
+			[]intoto.ResourceDescriptor{{URI: goodRepo + "@refs/pull/42/merge", Digest: intoto.DigestSet{"gitCommit": commit}}}, false},
 		// Fail on main, which read only "workflow":
 		{"GitLab source", platform.GitLabCIBuildType, at("source", "refs/heads/main"), noRef, true},
 		{"Buildkite source", platform.BuildkiteBuildType, at("source", "refs/heads/main"), noRef, true},
@@ -73,7 +73,7 @@ func TestSourceRuleReadsEachBuildType(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			stmt := build{buildType: c.buildType, params: c.params, materials: c.materials}.statement(t)
-			rep, err := eng.Evaluate(ctx, verify.Artifact{Name: "registry.example.com/app", Digest: digestOf("artifact")}, attsOf(envelope(t, stmt, key)))
+			rep, err := eng.Evaluate(ctx, intoto.ResourceDescriptor{Name: "registry.example.com/app", Digest: digestOf("artifact")}, attsOf(envelope(t, stmt, key)))
 			if c.pass {
 				if err != nil {
 					t.Fatalf("want pass: %v\n%s", err, rep)

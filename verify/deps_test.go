@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slsakit/slsakit/provenance"
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/sign"
 	"github.com/slsakit/slsakit/verify"
 )
@@ -37,12 +37,12 @@ func imageDigest(s string) string { return digestOf(s)["sha256"] }
 // imageBuild is a provenance for image `name` whose materials are images.
 func imageBuild(t *testing.T, name string, builder string, bases ...string) []byte {
 	t.Helper()
-	var mats []provenance.ResourceDescriptor
+	var mats []intoto.ResourceDescriptor
 	for _, b := range bases {
-		mats = append(mats, provenance.ResourceDescriptor{URI: "oci://registry.example.com/" + b, Digest: provenance.DigestSet{"sha256": imageDigest(b)}})
+		mats = append(mats, intoto.ResourceDescriptor{URI: "oci://registry.example.com/" + b, Digest: intoto.DigestSet{"sha256": imageDigest(b)}})
 	}
 	if mats == nil {
-		mats = []provenance.ResourceDescriptor{{URI: goodRepo + "@refs/heads/main", Digest: provenance.DigestSet{"gitCommit": commit}}}
+		mats = []intoto.ResourceDescriptor{{URI: goodRepo + "@refs/heads/main", Digest: intoto.DigestSet{"gitCommit": commit}}}
 	}
 	b := build{builder: builder, materials: mats, subject: name, params: map[string]any{"target": "release"}}
 	return b.statement(t)
@@ -51,7 +51,7 @@ func imageBuild(t *testing.T, name string, builder string, bases ...string) []by
 func TestDependencies(t *testing.T) {
 	ctx := context.Background()
 	appKey, baseKey := genKey(t, sign.ECDSAP256SHA256), genKey(t, sign.Ed25519)
-	art := verify.Artifact{Name: "registry.example.com/app", Digest: digestOf("app")}
+	art := intoto.ResourceDescriptor{Name: "registry.example.com/app", Digest: digestOf("app")}
 	policy := func(deps string) *verify.Policy {
 		doc := "version: 1\nbuilders:\n  - id: " + builderID + "\ndependencies:\n" + deps +
 			"signers:\n  - artifacts: \"**\"\n    keys:\n      - pem: |\n          " + indent(pubPEM(t, appKey)) + "\n"

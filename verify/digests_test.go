@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sign"
 	"github.com/slsakit/slsakit/verify"
@@ -49,21 +50,21 @@ func TestSubjectDigestAlgorithms(t *testing.T) {
 	cases := []struct {
 		name     string
 		alg, val string // the subject's digest, as the attacker writes it
-		want     provenance.DigestSet
+		want     intoto.DigestSet
 		pass     bool
 	}{
-		{"main: uppercase algorithm on both sides", "SHA256", d, provenance.DigestSet{"SHA256": d}, false},
-		{"main: unknown algorithm foo", "foo", d, provenance.DigestSet{"foo": d}, false},
-		{"main: crc32", "crc32", "deadbeef", provenance.DigestSet{"crc32": "deadbeef"}, false},
-		{"main: sha256 with a trailing blank", "sha256 ", d, provenance.DigestSet{"sha256 ": d}, false},
-		{"main: gitTree of SHA-1 length", "gitTree", g40, provenance.DigestSet{"gitTree": g40}, false},
-		{"differently cased subject, canonical expectation", "SHA256", d, provenance.DigestSet{"sha256": d}, false},
-		{"md5 only", "md5", m5, provenance.DigestSet{"md5": m5}, false},
-		{"sha1 only", "sha1", s1, provenance.DigestSet{"sha1": s1}, false},
-		{"63-digit expectation", "sha256", d, provenance.DigestSet{"sha256": d[:63]}, false},
-		{"sha256 passes", "sha256", d, provenance.DigestSet{"sha256": d}, true},
-		{"expectation in uppercase hex is the caller's, normalized", "sha256", d, provenance.DigestSet{"sha256": strings.ToUpper(d)}, true},
-		{"gitCommit passes", "gitCommit", g40, provenance.DigestSet{"gitCommit": g40}, true},
+		{"main: uppercase algorithm on both sides", "SHA256", d, intoto.DigestSet{"SHA256": d}, false},
+		{"main: unknown algorithm foo", "foo", d, intoto.DigestSet{"foo": d}, false},
+		{"main: crc32", "crc32", "deadbeef", intoto.DigestSet{"crc32": "deadbeef"}, false},
+		{"main: sha256 with a trailing blank", "sha256 ", d, intoto.DigestSet{"sha256 ": d}, false},
+		{"main: gitTree of SHA-1 length", "gitTree", g40, intoto.DigestSet{"gitTree": g40}, false},
+		{"differently cased subject, canonical expectation", "SHA256", d, intoto.DigestSet{"sha256": d}, false},
+		{"md5 only", "md5", m5, intoto.DigestSet{"md5": m5}, false},
+		{"sha1 only", "sha1", s1, intoto.DigestSet{"sha1": s1}, false},
+		{"63-digit expectation", "sha256", d, intoto.DigestSet{"sha256": d[:63]}, false},
+		{"sha256 passes", "sha256", d, intoto.DigestSet{"sha256": d}, true},
+		{"expectation in uppercase hex is the caller's, normalized", "sha256", d, intoto.DigestSet{"sha256": strings.ToUpper(d)}, true},
+		{"gitCommit passes", "gitCommit", g40, intoto.DigestSet{"gitCommit": g40}, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -88,7 +89,7 @@ func TestSubjectDigestAlgorithms(t *testing.T) {
 	// weak one alongside a strong one is no license to disagree on it.
 	sub := subjectStatement("md5", m5)
 	sub = tamper(t, sub, `{"md5":"`+m5+`"}`, `{"md5":"`+m5+`","sha256":"`+d+`"}`)
-	res, err := v.VerifyEnvelope(ctx, envelope(t, sub, key), verify.Expectations{SubjectDigest: provenance.DigestSet{"sha256": d, "md5": strings.Repeat("6", 32)}})
+	res, err := v.VerifyEnvelope(ctx, envelope(t, sub, key), verify.Expectations{SubjectDigest: intoto.DigestSet{"sha256": d, "md5": strings.Repeat("6", 32)}})
 	if !errors.Is(err, verify.ErrSubject) {
 		t.Fatalf("disagreeing md5: %v\n%s", err, res)
 	}
@@ -101,7 +102,7 @@ func TestBundleDigestStrong(t *testing.T) {
 	ctx := context.Background()
 	key := genKey(t, sign.ECDSAP256SHA256)
 	bv := &keyBundles{key: verifierOf(t, key)}
-	for _, want := range []provenance.DigestSet{
+	for _, want := range []intoto.DigestSet{
 		{"crc32": "deadbeef"}, {"foo": "x"}, {"md5": strings.Repeat("5", 32)}, {"SHA256": digestOf("a")["sha256"]},
 	} {
 		alg := ""
@@ -133,7 +134,7 @@ func TestEngineArtifactDigest(t *testing.T) {
 	// main: an artifact known only by an unknown algorithm matched a
 	// subject the attacker wrote with it.
 	env := envelope(t, subjectStatement("crc32", "deadbeef"), root)
-	rep, err := eng.Evaluate(ctx, verify.Artifact{Name: "app", Digest: provenance.DigestSet{"crc32": "deadbeef"}}, attsOf(env))
+	rep, err := eng.Evaluate(ctx, intoto.ResourceDescriptor{Name: "app", Digest: intoto.DigestSet{"crc32": "deadbeef"}}, attsOf(env))
 	if !errors.Is(err, verify.ErrSubject) {
 		t.Fatalf("err = %v\n%s", err, rep)
 	}
@@ -181,12 +182,12 @@ func TestRequireDigestsStrong(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			stmt := build{materials: []provenance.ResourceDescriptor{
-				{URI: goodRepo + "@refs/heads/main", Digest: provenance.DigestSet{"gitCommit": commit}},
-				{URI: "https://example.com/tool.tar.gz", Digest: provenance.DigestSet{placeholder: "x"}},
+			stmt := build{materials: []intoto.ResourceDescriptor{
+				{URI: goodRepo + "@refs/heads/main", Digest: intoto.DigestSet{"gitCommit": commit}},
+				{URI: "https://example.com/tool.tar.gz", Digest: intoto.DigestSet{placeholder: "x"}},
 			}}.statement(t)
 			stmt = tamper(t, stmt, `"`+placeholder+`":"x"`, fmt.Sprintf("%q:%q", c.alg, c.val))
-			rep, err := eng.Evaluate(ctx, verify.Artifact{Name: "registry.example.com/app", Digest: digestOf("artifact")}, attsOf(envelope(t, stmt, root)))
+			rep, err := eng.Evaluate(ctx, intoto.ResourceDescriptor{Name: "registry.example.com/app", Digest: digestOf("artifact")}, attsOf(envelope(t, stmt, root)))
 			if c.want == nil {
 				if err != nil {
 					t.Fatalf("want pass: %v\n%s", err, rep)
@@ -215,12 +216,12 @@ func TestRequireImageDigestsSpellings(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := strings.Repeat("b", 64)
-	sha := provenance.DigestSet{"sha256": h}
-	sha512 := provenance.DigestSet{"sha512": strings.Repeat("b", 128)}
+	sha := intoto.DigestSet{"sha256": h}
+	sha512 := intoto.DigestSet{"sha512": strings.Repeat("b", 128)}
 	cases := []struct {
 		name   string
 		uri    string
-		digest provenance.DigestSet
+		digest intoto.DigestSet
 		pass   bool
 	}{
 		{"main: OCI:// by tag", "OCI://registry.example.com/x:tag", sha512, false},
@@ -251,13 +252,13 @@ func TestRequireImageDigestsSpellings(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			stmt := build{materials: []provenance.ResourceDescriptor{
-				{URI: goodRepo + "@refs/heads/main", Digest: provenance.DigestSet{"gitCommit": commit}},
+			stmt := build{materials: []intoto.ResourceDescriptor{
+				{URI: goodRepo + "@refs/heads/main", Digest: intoto.DigestSet{"gitCommit": commit}},
 				{URI: "urn:placeholder", Digest: c.digest},
 			}}.statement(t)
 			uri := fmt.Sprintf("%q", c.uri)
 			stmt = tamper(t, stmt, `"urn:placeholder"`, uri)
-			rep, err := eng.Evaluate(ctx, verify.Artifact{Name: "registry.example.com/app", Digest: digestOf("artifact")}, attsOf(envelope(t, stmt, root)))
+			rep, err := eng.Evaluate(ctx, intoto.ResourceDescriptor{Name: "registry.example.com/app", Digest: digestOf("artifact")}, attsOf(envelope(t, stmt, root)))
 			if c.pass {
 				if err != nil {
 					t.Fatalf("want pass: %v\n%s", err, rep)
@@ -291,24 +292,24 @@ func TestDependencySpellings(t *testing.T) {
 	cases := []struct {
 		name    string
 		uri     string
-		digest  provenance.DigestSet
+		digest  intoto.DigestSet
 		atts    func(t *testing.T) map[string][]*sign.Envelope
 		fetched []string // nil: none
 		pass    bool
 	}{
 		// Walked now; skipped (the app passed unchecked) on main.
-		{"main: OCI:// unattested base", "OCI://registry.example.com/base", provenance.DigestSet{"sha256": base}, nil, []string{at}, false},
-		{"main: Docker:// host in uppercase", "Docker://REGISTRY.EXAMPLE.COM/base", provenance.DigestSet{"sha256": base}, nil, []string{at}, false},
+		{"main: OCI:// unattested base", "OCI://registry.example.com/base", intoto.DigestSet{"sha256": base}, nil, []string{at}, false},
+		{"main: Docker:// host in uppercase", "Docker://REGISTRY.EXAMPLE.COM/base", intoto.DigestSet{"sha256": base}, nil, []string{at}, false},
 		{"main: pkg:DOCKER/ with registry", "pkg:DOCKER/registry.example.com/base@sha256%3A" + base, nil, nil, []string{at}, false},
 		{"main: pkg:docker repository_url", "pkg:docker/base@sha256:" + base + "?repository_url=registry.example.com", nil, nil, []string{at}, false},
 		{"main: pkg:oci repository_url, good base", "pkg:oci/base@sha256%3A" + base + "?repository_url=registry.example.com/base", nil, goodBase, []string{at}, true},
-		{"main: OCI:// good base", "OCI://registry.example.com/base", provenance.DigestSet{"sha256": base}, goodBase, []string{at}, true},
+		{"main: OCI:// good base", "OCI://registry.example.com/base", intoto.DigestSet{"sha256": base}, goodBase, []string{at}, true},
 		// Refused without a fetch; skipped or fetched elsewhere on main.
 		{"main: OCI:// unpinned", "OCI://registry.example.com/base:latest", nil, goodBase, nil, false},
-		{"main: leading blank", " oci://registry.example.com/base", provenance.DigestSet{"sha256": base}, goodBase, nil, false},
-		{"main: uppercase repository", "oci://registry.example.com/Base", provenance.DigestSet{"sha256": base}, goodBase, nil, false},
-		{"main: URI digest is another image's", "oci://registry.example.com/base@sha256:" + evil, provenance.DigestSet{"sha256": base}, goodBase, nil, false},
-		{"bad purl", "pkg:docker/base?repository_url=registry.example.com&repository_url=evil.example.com", provenance.DigestSet{"sha256": base}, goodBase, nil, false},
+		{"main: leading blank", " oci://registry.example.com/base", intoto.DigestSet{"sha256": base}, goodBase, nil, false},
+		{"main: uppercase repository", "oci://registry.example.com/Base", intoto.DigestSet{"sha256": base}, goodBase, nil, false},
+		{"main: URI digest is another image's", "oci://registry.example.com/base@sha256:" + evil, intoto.DigestSet{"sha256": base}, goodBase, nil, false},
+		{"bad purl", "pkg:docker/base?repository_url=registry.example.com&repository_url=evil.example.com", intoto.DigestSet{"sha256": base}, goodBase, nil, false},
 		{"pkg:oci without a location", "pkg:oci/base@sha256:" + base, nil, goodBase, nil, false},
 	}
 	for _, c := range cases {
@@ -323,9 +324,9 @@ func TestDependencySpellings(t *testing.T) {
 				t.Fatal(err)
 			}
 			stmt := build{builder: builderID, subject: "app", params: map[string]any{"target": "release"},
-				materials: []provenance.ResourceDescriptor{{URI: "urn:placeholder", Digest: c.digest}}}.statement(t)
+				materials: []intoto.ResourceDescriptor{{URI: "urn:placeholder", Digest: c.digest}}}.statement(t)
 			stmt = tamper(t, stmt, `"urn:placeholder"`, fmt.Sprintf("%q", c.uri))
-			rep, err := eng.Evaluate(ctx, verify.Artifact{Name: "registry.example.com/app", Digest: digestOf("app")}, attsOf(envelope(t, stmt, appKey)))
+			rep, err := eng.Evaluate(ctx, intoto.ResourceDescriptor{Name: "registry.example.com/app", Digest: digestOf("app")}, attsOf(envelope(t, stmt, appKey)))
 			if fmt.Sprint(reg.fetched) != fmt.Sprint(c.fetched) {
 				t.Errorf("fetched %v, want %v", reg.fetched, c.fetched)
 			}
@@ -382,10 +383,10 @@ func TestSourceSpellings(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			stmt := build{params: c.params, materials: []provenance.ResourceDescriptor{{URI: "urn:placeholder", Digest: provenance.DigestSet{placeholder: "x"}}}}.statement(t)
+			stmt := build{params: c.params, materials: []intoto.ResourceDescriptor{{URI: "urn:placeholder", Digest: intoto.DigestSet{placeholder: "x"}}}}.statement(t)
 			stmt = tamper(t, stmt, `"urn:placeholder"`, fmt.Sprintf("%q", c.uri))
 			stmt = tamper(t, stmt, `"`+placeholder+`":"x"`, c.digest)
-			rep, err := eng.Evaluate(ctx, verify.Artifact{Name: "registry.example.com/app", Digest: digestOf("artifact")}, attsOf(envelope(t, stmt, root)))
+			rep, err := eng.Evaluate(ctx, intoto.ResourceDescriptor{Name: "registry.example.com/app", Digest: digestOf("artifact")}, attsOf(envelope(t, stmt, root)))
 			if c.pass {
 				if err != nil {
 					t.Fatalf("want pass: %v\n%s", err, rep)
@@ -415,7 +416,7 @@ func TestVSASubjectStrong(t *testing.T) {
 	}
 	d := digestOf("artifact")["sha256"]
 	m5 := strings.Repeat("5", 32)
-	art := verify.Artifact{Name: "app", Digest: provenance.DigestSet{"sha256": strings.ToUpper(d), "md5": m5}}
+	art := intoto.ResourceDescriptor{Name: "app", Digest: intoto.DigestSet{"sha256": strings.ToUpper(d), "md5": m5}}
 	rep, err := eng.Evaluate(ctx, art, attsOf(envelope(t, build{}.statement(t), key)))
 	if err != nil {
 		t.Fatalf("%v\n%s", err, rep)
@@ -429,10 +430,10 @@ func TestVSASubjectStrong(t *testing.T) {
 		t.Fatal(err)
 	}
 	// main: {md5:5555... sha256:<UPPERCASE>}
-	if len(st.Subjects) != 1 || st.Subjects[0].Digest.String() != (provenance.DigestSet{"sha256": d}).String() {
+	if len(st.Subjects) != 1 || st.Subjects[0].Digest.String() != (intoto.DigestSet{"sha256": d}).String() {
 		t.Fatalf("VSA subject %v", st.Subjects)
 	}
-	weak := &verify.Report{Artifact: verify.Artifact{Name: "app", Digest: provenance.DigestSet{"md5": m5}}}
+	weak := &verify.Report{Artifact: intoto.ResourceDescriptor{Name: "app", Digest: intoto.DigestSet{"md5": m5}}}
 	if _, err := eng.VSA(weak, verify.VSAOptions{VerifierID: "https://verifier.example.com/v1"}); !errors.Is(err, verify.ErrSubject) {
 		t.Fatalf("VSA for a weak digest: %v", err)
 	}
@@ -459,7 +460,7 @@ func TestDependencyCycleDigestCase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	art := verify.Artifact{Name: "registry.example.com/app", Digest: provenance.DigestSet{"sha256": strings.ToUpper(imageDigest("app"))}}
+	art := intoto.ResourceDescriptor{Name: "registry.example.com/app", Digest: intoto.DigestSet{"sha256": strings.ToUpper(imageDigest("app"))}}
 	rep, err := eng.Evaluate(ctx, art, attsOf(envelope(t, imageBuild(t, "app", builderID, "base"), key)))
 	if !errors.Is(err, verify.ErrDependency) || !strings.Contains(rep.String(), "cycle:") {
 		t.Fatalf("err = %v\n%s", err, rep)

@@ -239,20 +239,12 @@ func pemVerifier(data []byte) (sign.Verifier, error) {
 	return sign.NewVerifier(pub, "")
 }
 
-// Artifact is what is being admitted: its name (an image repository such as
-// registry.example.com/app, or a file name) selects the signer rule; its
-// digest must be a subject of the attestations.
-type Artifact struct {
-	Name   string
-	Digest provenance.DigestSet
-}
-
 // Report is the outcome of evaluating one artifact: the signer rule that
 // applied, each attestation's own verification, and the policy's checks.
 type Report struct {
-	Artifact     Artifact
-	Rule         string    // the artifacts pattern of the signer rule applied
-	Attestations []*Result // one per attestation, in input order
+	Artifact     intoto.ResourceDescriptor // its name selects the signer rule; its digest must be a subject
+	Rule         string                    // the artifacts pattern of the signer rule applied
+	Attestations []*Result                 // one per attestation, in input order
 	Checks       []Check
 	Dependencies []*Report // reports of image materials, when the policy asks
 	// Reused, when set, is the report of the same image judged earlier in
@@ -320,7 +312,9 @@ func (e *Engine) rule(name string) (compiledRule, bool) {
 	return best, found
 }
 
-// Evaluate judges an artifact by its attestations. Each is authenticated
+// Evaluate judges an artifact (art: its name, an image repository such as
+// registry.example.com/app or a file name, selects the signer rule; its
+// digest must be a subject) by its attestations. Each is authenticated
 // by the most specific signer rule for the artifact's name (its keys with
 // its threshold, its keyless identities, or either), and must have the
 // artifact's digest as a subject; the ones that pass are the trusted
@@ -328,13 +322,13 @@ func (e *Engine) rule(name string) (compiledRule, bool) {
 // the provenance rules are applied to each trusted SLSA provenance: the
 // artifact passes when one of them meets every rule. The error joins the
 // failed checks' errors.
-func (e *Engine) Evaluate(ctx context.Context, art Artifact, atts []*sign.Attestation) (*Report, error) {
+func (e *Engine) Evaluate(ctx context.Context, art intoto.ResourceDescriptor, atts []*sign.Attestation) (*Report, error) {
 	w := newWalk(e.budget)
 	// The walk's budget: the deadline of its Time limit, and counters and
 	// memory shared by every artifact judged below.
 	ctx, cancel := context.WithTimeoutCause(ctx, e.budget.Time, &BudgetError{Limit: "Time", Budget: e.budget})
 	defer cancel()
-	return e.evaluate(ctx, w, art, atts, &visit{path: []string{strings.ToLower(art.Digest[provenance.AlgSHA256])}})
+	return e.evaluate(ctx, w, art, atts, &visit{path: []string{strings.ToLower(art.Digest[intoto.AlgSHA256])}})
 }
 
 // visit is one artifact's place in a walk.
@@ -346,7 +340,7 @@ type visit struct {
 }
 
 // evaluate judges art at v, spending from w.
-func (e *Engine) evaluate(ctx context.Context, w *walk, art Artifact, atts []*sign.Attestation, v *visit) (*Report, error) {
+func (e *Engine) evaluate(ctx context.Context, w *walk, art intoto.ResourceDescriptor, atts []*sign.Attestation, v *visit) (*Report, error) {
 	rep := &Report{Artifact: art}
 	res := &Result{}
 	defer func() { rep.Checks = res.Checks }()
@@ -539,7 +533,7 @@ func contains(list []string, s string) bool {
 // gitCommit digest. A material without a ref in its URI takes the ref the
 // build type's external parameters name (sourceParameters) when they name
 // the same repository; the commit must still be a material's digest.
-func checkSource(r *Result, s *SourceRule, deps []provenance.ResourceDescriptor, buildType string, params map[string]any) {
+func checkSource(r *Result, s *SourceRule, deps []intoto.ResourceDescriptor, buildType string, params map[string]any) {
 	want := s.Repository
 	if len(s.Refs) > 0 {
 		want += "@" + strings.Join(s.Refs, " | ")
@@ -559,7 +553,7 @@ func checkSource(r *Result, s *SourceRule, deps []provenance.ResourceDescriptor,
 			ref = wfRef
 			got += " (ref " + wfRef + " from externalParameters." + where + ")"
 		}
-		if repo != wantRepo || !intoto.Strong(provenance.AlgGitCommit, d.Digest[provenance.AlgGitCommit]) {
+		if repo != wantRepo || !intoto.Strong(intoto.AlgGitCommit, d.Digest[intoto.AlgGitCommit]) {
 			continue
 		}
 		if len(s.Refs) == 0 {
@@ -626,7 +620,7 @@ func sourceParameters(buildType string, params map[string]any) (repo, ref, key s
 // registry; a material that looks like an image but cannot be read as one
 // is refused under either rule, as is one whose URI digest disagrees with
 // its digest set: neither can be shown to be pinned.
-func checkMaterials(r *Result, m MaterialRule, deps []provenance.ResourceDescriptor) {
+func checkMaterials(r *Result, m MaterialRule, deps []intoto.ResourceDescriptor) {
 	var bad []string
 	for _, d := range deps {
 		label := d.URI
@@ -761,7 +755,7 @@ func (e *Engine) checkDependencies(ctx context.Context, w *walk, r *Result, rep 
 		}
 		name := "dependency " + m.URI
 		loc := img.Location()
-		digest := img.Digest[provenance.AlgSHA256]
+		digest := img.Digest[intoto.AlgSHA256]
 		switch {
 		case err != nil:
 			r.fail(name, "a readable image reference", m.URI, fmt.Errorf("%w: %w", ErrDependency, err))
@@ -819,7 +813,7 @@ func (e *Engine) checkDependencies(ctx context.Context, w *walk, r *Result, rep 
 		}
 		child := &visit{path: append(path[:len(path):len(path)], digest)}
 		child.reach.add(w.id(digest))
-		crep, err := e.deps.evaluate(ctx, w, Artifact{Name: loc, Digest: provenance.DigestSet{provenance.AlgSHA256: digest}}, atts, child)
+		crep, err := e.deps.evaluate(ctx, w, intoto.ResourceDescriptor{Name: loc, Digest: intoto.DigestSet{intoto.AlgSHA256: digest}}, atts, child)
 		rep.Dependencies = append(rep.Dependencies, crep)
 		if w.stopped == nil {
 			// A verdict reached while stopping says nothing about the

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sign"
 	"github.com/slsakit/slsakit/verify"
@@ -22,7 +23,7 @@ func Example() {
 	digest, _ := provenance.HashReader(strings.NewReader(artifact))
 	rec := provenance.NewRecorder(provenance.Builder{ID: "https://ci.example.com/builder@v1"}, "https://example.com/make@v1")
 	_ = rec.SetExternalParameter("target", "release")
-	_ = rec.AddSubject(provenance.Subject{Name: "app.tar.gz", Digest: digest})
+	_ = rec.AddSubject(intoto.ResourceDescriptor{Name: "app.tar.gz", Digest: digest})
 	stmt, _ := rec.MarshalStatement()
 	env, _ := sign.SignStatement(ctx, stmt, key)
 	envJSON, _ := json.Marshal(env)
@@ -74,7 +75,7 @@ func ExampleAnyOf() {
 	digest, _ := provenance.HashReader(strings.NewReader("artifact bytes"))
 	rec := provenance.NewRecorder(provenance.Builder{ID: "https://ci.example.com/builder@v1"}, "https://example.com/make@v1")
 	_ = rec.SetExternalParameter("target", "release")
-	_ = rec.AddSubject(provenance.Subject{Name: "app", Digest: digest})
+	_ = rec.AddSubject(intoto.ResourceDescriptor{Name: "app", Digest: digest})
 	stmt, _ := rec.MarshalStatement()
 	want := verify.Expectations{SubjectDigest: digest}
 	for _, signers := range [][]sign.Signer{{alice}, {alice, bob}, {ci}} {

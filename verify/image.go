@@ -8,8 +8,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/oci"
-	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sign"
 )
 
@@ -20,7 +20,7 @@ type ImageResult struct {
 	// Name is the image's repository (registry/repository), which policies
 	// match signer rules against.
 	Name   string
-	Digest provenance.DigestSet
+	Digest intoto.DigestSet
 	// Attestations holds the result of every attestation found.
 	Attestations []*Result
 }
@@ -52,7 +52,7 @@ func resolveImage(ctx context.Context, ref string, opts []oci.Option) (*ImageRes
 	if !ok {
 		return nil, fmt.Errorf("%w: image digest %q is not sha256", ErrMalformed, digest)
 	}
-	return &ImageResult{Image: repo + "@" + digest, Name: repo, Digest: provenance.DigestSet{provenance.AlgSHA256: hex}}, nil
+	return &ImageResult{Image: repo + "@" + digest, Name: repo, Digest: intoto.DigestSet{intoto.AlgSHA256: hex}}, nil
 }
 
 // VerifyImage verifies the attestations of the image ref (a tag is
@@ -103,7 +103,7 @@ func (e *Engine) EvaluateImage(ctx context.Context, ref string, opts ...oci.Opti
 	if err != nil {
 		return nil, err
 	}
-	return e.Evaluate(ctx, Artifact{Name: img.Name, Digest: img.Digest}, atts)
+	return e.Evaluate(ctx, intoto.ResourceDescriptor{Name: img.Name, Digest: img.Digest}, atts)
 }
 
 // listAttestations is this package's one use of oci: the attestations an

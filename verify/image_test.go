@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/oci/ocitest"
 	"github.com/slsakit/slsakit/provenance"
@@ -15,7 +16,7 @@ import (
 )
 
 // imageStatement is a provenance whose subject is the image ref's digest.
-func imageStatement(t *testing.T, ref string, materials ...provenance.ResourceDescriptor) []byte {
+func imageStatement(t *testing.T, ref string, materials ...intoto.ResourceDescriptor) []byte {
 	t.Helper()
 	repo, digest, _ := strings.Cut(ref, "@sha256:")
 	r := provenance.NewRecorder(provenance.Builder{ID: builderID}, buildType)
@@ -28,7 +29,7 @@ func imageStatement(t *testing.T, ref string, materials ...provenance.ResourceDe
 			t.Fatal(err)
 		}
 	}
-	if err := r.AddSubject(provenance.Subject{Name: repo, Digest: provenance.DigestSet{"sha256": digest}}); err != nil {
+	if err := r.AddSubject(intoto.ResourceDescriptor{Name: repo, Digest: intoto.DigestSet{"sha256": digest}}); err != nil {
 		t.Fatal(err)
 	}
 	r.Finish()
@@ -110,7 +111,7 @@ func TestEvaluateImageWithDependencies(t *testing.T) {
 	base := reg.PushRandomImage(t, "base")
 	app := reg.PushRandomImage(t, "app")
 	baseRepo, baseDigest, _ := strings.Cut(base, "@sha256:")
-	baseMat := provenance.ResourceDescriptor{URI: "oci://" + baseRepo, Digest: provenance.DigestSet{"sha256": baseDigest}}
+	baseMat := intoto.ResourceDescriptor{URI: "oci://" + baseRepo, Digest: intoto.DigestSet{"sha256": baseDigest}}
 	attach(t, app, envelope(t, imageStatement(t, app, baseMat), key), oci.Referrers)
 
 	doc := "version: 1\nbuilders:\n  - id: " + builderID + "\ndependencies:\n  maxDepth: 1\nsigners:\n  - artifacts: \"" + reg.Host() + "/**\"\n    keys:\n      - pem: |\n          " + indent(pubPEM(t, key)) + "\n"

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/slsakit/slsakit/internal/strictjson"
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sign"
 	"github.com/slsakit/slsakit/verify"
@@ -29,7 +30,7 @@ var (
 type build struct {
 	builder   string
 	buildType string
-	materials []provenance.ResourceDescriptor
+	materials []intoto.ResourceDescriptor
 	params    map[string]any
 	finished  time.Time
 	subject   string
@@ -44,9 +45,9 @@ func (b build) statement(t *testing.T) []byte {
 		b.buildType = buildType
 	}
 	if b.materials == nil {
-		b.materials = []provenance.ResourceDescriptor{
-			{URI: goodRepo + "@refs/heads/main", Digest: provenance.DigestSet{"gitCommit": commit}},
-			{URI: pinned, Digest: provenance.DigestSet{"sha256": strings.Repeat("b", 64)}},
+		b.materials = []intoto.ResourceDescriptor{
+			{URI: goodRepo + "@refs/heads/main", Digest: intoto.DigestSet{"gitCommit": commit}},
+			{URI: pinned, Digest: intoto.DigestSet{"sha256": strings.Repeat("b", 64)}},
 		}
 	}
 	if b.params == nil {
@@ -69,7 +70,7 @@ func (b build) statement(t *testing.T) []byte {
 	if err := r.AddMaterial(b.materials...); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.AddSubject(provenance.Subject{Name: "registry.example.com/app", Digest: digestOf(b.subject)}); err != nil {
+	if err := r.AddSubject(intoto.ResourceDescriptor{Name: "registry.example.com/app", Digest: digestOf(b.subject)}); err != nil {
 		t.Fatal(err)
 	}
 	r.Finish()
@@ -137,12 +138,12 @@ func TestPolicyTable(t *testing.T) {
 	stranger := genKey(t, sign.ECDSAP256SHA256)
 	basePol := strings.NewReplacer("ROOTKEY", indent(pubPEM(t, root)), "STORAGEKEY", indent(pubPEM(t, storage))).Replace(basePolicy)
 
-	mat := func(extra ...provenance.ResourceDescriptor) []provenance.ResourceDescriptor {
-		return append([]provenance.ResourceDescriptor{
-			{URI: goodRepo + "@refs/heads/main", Digest: provenance.DigestSet{"gitCommit": commit}},
+	mat := func(extra ...intoto.ResourceDescriptor) []intoto.ResourceDescriptor {
+		return append([]intoto.ResourceDescriptor{
+			{URI: goodRepo + "@refs/heads/main", Digest: intoto.DigestSet{"gitCommit": commit}},
 		}, extra...)
 	}
-	sha := provenance.DigestSet{"sha256": strings.Repeat("b", 64)}
+	sha := intoto.DigestSet{"sha256": strings.Repeat("b", 64)}
 	type tc struct {
 		name   string
 		policy func(string) string // edits the base policy
@@ -164,7 +165,7 @@ func TestPolicyTable(t *testing.T) {
 	}
 	cases := []tc{
 		{name: "good build passes", policy: same, envs: one(build{}, root)},
-		{name: "tag ref allowed by pattern", policy: same, envs: one(build{materials: mat(provenance.ResourceDescriptor{URI: goodRepo + "@refs/tags/v1.2.3", Digest: provenance.DigestSet{"gitCommit": commit}})}, root)},
+		{name: "tag ref allowed by pattern", policy: same, envs: one(build{materials: mat(intoto.ResourceDescriptor{URI: goodRepo + "@refs/tags/v1.2.3", Digest: intoto.DigestSet{"gitCommit": commit}})}, root)},
 		{name: "unsigned: no envelopes", policy: same, envs: func(*testing.T) []*sign.Envelope { return nil }, want: verify.ErrNoAttestation},
 		{name: "signed by a stranger", policy: same, envs: one(build{}, stranger), want: verify.ErrNoAttestation},
 		{name: "attestation for another artifact", policy: same, envs: one(build{subject: "other"}, root), want: verify.ErrNoAttestation},
@@ -176,42 +177,42 @@ func TestPolicyTable(t *testing.T) {
 		{name: "builder version pattern rejects v2", policy: repl("  - id: https://ci.example.com/builders/release@v1", "  - id: https://ci.example.com/builders/release\n    versions: [v1, v1.*]"), envs: one(build{builder: "https://ci.example.com/builders/release@v2"}, root), want: verify.ErrBuilder},
 		{name: "builder version pattern: no version given", policy: repl("  - id: https://ci.example.com/builders/release@v1", "  - id: https://ci.example.com/builders/release\n    versions: [v1]"), envs: one(build{builder: "https://ci.example.com/builders/release"}, root), want: verify.ErrBuilder},
 		{name: "wrong build type", policy: same, envs: one(build{buildType: "https://example.com/buildtypes/make@v2"}, root), want: verify.ErrBuildType},
-		{name: "source from another repo", policy: same, envs: one(build{materials: []provenance.ResourceDescriptor{{URI: "git+https://github.com/evil/app@refs/heads/main", Digest: provenance.DigestSet{"gitCommit": commit}}}}, root), want: verify.ErrSource},
-		{name: "source repo prefix trick", policy: same, envs: one(build{materials: []provenance.ResourceDescriptor{{URI: goodRepo + "-fork@refs/heads/main", Digest: provenance.DigestSet{"gitCommit": commit}}}}, root), want: verify.ErrSource},
-		{name: "source host suffix trick", policy: same, envs: one(build{materials: []provenance.ResourceDescriptor{{URI: "git+https://github.com.evil.com/example/app@refs/heads/main", Digest: provenance.DigestSet{"gitCommit": commit}}}}, root), want: verify.ErrSource},
-		{name: "source repo case difference", policy: same, envs: one(build{materials: []provenance.ResourceDescriptor{{URI: "git+https://github.com/Example/app@refs/heads/main", Digest: provenance.DigestSet{"gitCommit": commit}}}}, root), want: verify.ErrSource},
-		{name: "ref that only looks like main", policy: same, envs: one(build{materials: []provenance.ResourceDescriptor{{URI: goodRepo + "@refs/heads/main-hotfix", Digest: provenance.DigestSet{"gitCommit": commit}}}}, root), want: verify.ErrSource},
-		{name: "branch named like a tag", policy: same, envs: one(build{materials: []provenance.ResourceDescriptor{{URI: goodRepo + "@refs/heads/refs/tags/v1", Digest: provenance.DigestSet{"gitCommit": commit}}}}, root), want: verify.ErrSource},
-		{name: "tag pattern does not cross slashes", policy: same, envs: one(build{materials: []provenance.ResourceDescriptor{{URI: goodRepo + "@refs/tags/v1/../../heads/dev", Digest: provenance.DigestSet{"gitCommit": commit}}}}, root), want: verify.ErrSource},
-		{name: "source without commit digest", policy: same, envs: one(build{materials: []provenance.ResourceDescriptor{{URI: goodRepo + "@refs/heads/main", Digest: provenance.DigestSet{"sha256": strings.Repeat("a", 64)}}}}, root), want: verify.ErrSource},
-		{name: "source without ref when refs required", policy: same, envs: one(build{materials: []provenance.ResourceDescriptor{{URI: goodRepo, Digest: provenance.DigestSet{"gitCommit": commit}}}}, root), want: verify.ErrSource},
+		{name: "source from another repo", policy: same, envs: one(build{materials: []intoto.ResourceDescriptor{{URI: "git+https://github.com/evil/app@refs/heads/main", Digest: intoto.DigestSet{"gitCommit": commit}}}}, root), want: verify.ErrSource},
+		{name: "source repo prefix trick", policy: same, envs: one(build{materials: []intoto.ResourceDescriptor{{URI: goodRepo + "-fork@refs/heads/main", Digest: intoto.DigestSet{"gitCommit": commit}}}}, root), want: verify.ErrSource},
+		{name: "source host suffix trick", policy: same, envs: one(build{materials: []intoto.ResourceDescriptor{{URI: "git+https://github.com.evil.com/example/app@refs/heads/main", Digest: intoto.DigestSet{"gitCommit": commit}}}}, root), want: verify.ErrSource},
+		{name: "source repo case difference", policy: same, envs: one(build{materials: []intoto.ResourceDescriptor{{URI: "git+https://github.com/Example/app@refs/heads/main", Digest: intoto.DigestSet{"gitCommit": commit}}}}, root), want: verify.ErrSource},
+		{name: "ref that only looks like main", policy: same, envs: one(build{materials: []intoto.ResourceDescriptor{{URI: goodRepo + "@refs/heads/main-hotfix", Digest: intoto.DigestSet{"gitCommit": commit}}}}, root), want: verify.ErrSource},
+		{name: "branch named like a tag", policy: same, envs: one(build{materials: []intoto.ResourceDescriptor{{URI: goodRepo + "@refs/heads/refs/tags/v1", Digest: intoto.DigestSet{"gitCommit": commit}}}}, root), want: verify.ErrSource},
+		{name: "tag pattern does not cross slashes", policy: same, envs: one(build{materials: []intoto.ResourceDescriptor{{URI: goodRepo + "@refs/tags/v1/../../heads/dev", Digest: intoto.DigestSet{"gitCommit": commit}}}}, root), want: verify.ErrSource},
+		{name: "source without commit digest", policy: same, envs: one(build{materials: []intoto.ResourceDescriptor{{URI: goodRepo + "@refs/heads/main", Digest: intoto.DigestSet{"sha256": strings.Repeat("a", 64)}}}}, root), want: verify.ErrSource},
+		{name: "source without ref when refs required", policy: same, envs: one(build{materials: []intoto.ResourceDescriptor{{URI: goodRepo, Digest: intoto.DigestSet{"gitCommit": commit}}}}, root), want: verify.ErrSource},
 		{name: "ref from externalParameters.workflow", policy: same, envs: one(build{
-			materials: []provenance.ResourceDescriptor{{URI: goodRepo, Digest: provenance.DigestSet{"gitCommit": commit}}},
+			materials: []intoto.ResourceDescriptor{{URI: goodRepo, Digest: intoto.DigestSet{"gitCommit": commit}}},
 			params:    map[string]any{"target": "release", "workflow": map[string]any{"repository": "https://github.com/example/app", "ref": "refs/heads/main"}},
 		}, root)},
 		{name: "workflow ref that is not allowed", policy: same, envs: one(build{
-			materials: []provenance.ResourceDescriptor{{URI: goodRepo, Digest: provenance.DigestSet{"gitCommit": commit}}},
+			materials: []intoto.ResourceDescriptor{{URI: goodRepo, Digest: intoto.DigestSet{"gitCommit": commit}}},
 			params:    map[string]any{"target": "release", "workflow": map[string]any{"repository": "https://github.com/example/app", "ref": "refs/heads/dev"}},
 		}, root), want: verify.ErrSource},
 		{name: "workflow ref of another repository does not apply", policy: same, envs: one(build{
-			materials: []provenance.ResourceDescriptor{{URI: goodRepo, Digest: provenance.DigestSet{"gitCommit": commit}}},
+			materials: []intoto.ResourceDescriptor{{URI: goodRepo, Digest: intoto.DigestSet{"gitCommit": commit}}},
 			params:    map[string]any{"target": "release", "workflow": map[string]any{"repository": "https://github.com/evil/app", "ref": "refs/heads/main"}},
 		}, root), want: verify.ErrSource},
 		{name: "workflow ref without a pinned commit", policy: same, envs: one(build{
-			materials: []provenance.ResourceDescriptor{{URI: goodRepo, Digest: provenance.DigestSet{"sha256": strings.Repeat("a", 64)}}},
+			materials: []intoto.ResourceDescriptor{{URI: goodRepo, Digest: intoto.DigestSet{"sha256": strings.Repeat("a", 64)}}},
 			params:    map[string]any{"target": "release", "workflow": map[string]any{"repository": "https://github.com/example/app", "ref": "refs/heads/main"}},
 		}, root), want: verify.ErrSource},
-		{name: "source any ref when policy names none", policy: repl("  refs: [refs/heads/main, refs/tags/v*]\n", ""), envs: one(build{materials: []provenance.ResourceDescriptor{{URI: goodRepo + "@refs/heads/dev", Digest: provenance.DigestSet{"gitCommit": commit}}}}, root)},
+		{name: "source any ref when policy names none", policy: repl("  refs: [refs/heads/main, refs/tags/v*]\n", ""), envs: one(build{materials: []intoto.ResourceDescriptor{{URI: goodRepo + "@refs/heads/dev", Digest: intoto.DigestSet{"gitCommit": commit}}}}, root)},
 		{name: "too old", policy: same, envs: one(build{finished: now.Add(-31 * 24 * time.Hour)}, root), want: verify.ErrTooOld},
 		{name: "just inside max age", policy: same, envs: one(build{finished: now.Add(-720*time.Hour + time.Second)}, root)},
 		{name: "unpinned image hidden among pinned", policy: same, envs: one(build{materials: mat(
-			provenance.ResourceDescriptor{URI: "oci://registry.example.com/a", Digest: sha},
-			provenance.ResourceDescriptor{URI: "oci://registry.example.com/b", Digest: provenance.DigestSet{"sha512": strings.Repeat("d", 128)}},
-			provenance.ResourceDescriptor{URI: "oci://registry.example.com/c", Digest: sha},
+			intoto.ResourceDescriptor{URI: "oci://registry.example.com/a", Digest: sha},
+			intoto.ResourceDescriptor{URI: "oci://registry.example.com/b", Digest: intoto.DigestSet{"sha512": strings.Repeat("d", 128)}},
+			intoto.ResourceDescriptor{URI: "oci://registry.example.com/c", Digest: sha},
 		)}, root), want: verify.ErrMaterial},
-		{name: "docker purl without digest", policy: same, envs: one(build{materials: mat(provenance.ResourceDescriptor{URI: "pkg:docker/golang@1.25", Digest: provenance.DigestSet{"gitCommit": commit}})}, root), want: verify.ErrMaterial},
-		{name: "non-image material without sha256 fine for image rule", policy: same, envs: one(build{materials: mat(provenance.ResourceDescriptor{URI: "https://example.com/tool", Digest: provenance.DigestSet{"sha512": strings.Repeat("d", 128)}})}, root)},
-		{name: "requireDigests rejects md5-only material", policy: repl("  requireImageDigests: true", "  requireDigests: true"), envs: one(build{materials: mat(provenance.ResourceDescriptor{URI: "https://example.com/tool", Digest: provenance.DigestSet{"md5": strings.Repeat("d", 32)}})}, root), want: verify.ErrMaterial},
+		{name: "docker purl without digest", policy: same, envs: one(build{materials: mat(intoto.ResourceDescriptor{URI: "pkg:docker/golang@1.25", Digest: intoto.DigestSet{"gitCommit": commit}})}, root), want: verify.ErrMaterial},
+		{name: "non-image material without sha256 fine for image rule", policy: same, envs: one(build{materials: mat(intoto.ResourceDescriptor{URI: "https://example.com/tool", Digest: intoto.DigestSet{"sha512": strings.Repeat("d", 128)}})}, root)},
+		{name: "requireDigests rejects md5-only material", policy: repl("  requireImageDigests: true", "  requireDigests: true"), envs: one(build{materials: mat(intoto.ResourceDescriptor{URI: "https://example.com/tool", Digest: intoto.DigestSet{"md5": strings.Repeat("d", 32)}})}, root), want: verify.ErrMaterial},
 		{name: "parameter wrong value", policy: same, envs: one(build{params: map[string]any{"target": "debug"}}, root), want: verify.ErrParameter},
 		{name: "parameter missing", policy: same, envs: one(build{params: map[string]any{"other": "x"}}, root), want: verify.ErrParameter},
 		{name: "parameter case difference", policy: same, envs: one(build{params: map[string]any{"target": "Release"}}, root), want: verify.ErrParameter},
@@ -254,7 +255,7 @@ func TestPolicyTable(t *testing.T) {
 			if art == "" {
 				art = "registry.example.com/app"
 			}
-			rep, err := eng.Evaluate(ctx, verify.Artifact{Name: art, Digest: digestOf("artifact")}, attsOf(c.envs(t)...))
+			rep, err := eng.Evaluate(ctx, intoto.ResourceDescriptor{Name: art, Digest: digestOf("artifact")}, attsOf(c.envs(t)...))
 			if c.want == nil {
 				if err != nil {
 					t.Fatalf("want pass, got %v\n%s", err, rep)
@@ -289,7 +290,7 @@ func TestPolicyThreshold(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	art := verify.Artifact{Name: "x", Digest: digestOf("artifact")}
+	art := intoto.ResourceDescriptor{Name: "x", Digest: digestOf("artifact")}
 	if _, err := eng.Evaluate(ctx, art, attsOf(envelope(t, build{}.statement(t), a))); !errors.Is(err, verify.ErrNoAttestation) {
 		t.Fatalf("one of two keys: %v", err)
 	}
@@ -361,7 +362,7 @@ func TestPolicyFileKeysAndJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := eng.Evaluate(ctx, verify.Artifact{Name: "app", Digest: digestOf("artifact")}, attsOf(envelope(t, build{}.statement(t), key))); err != nil {
+	if rep, err := eng.Evaluate(ctx, intoto.ResourceDescriptor{Name: "app", Digest: digestOf("artifact")}, attsOf(envelope(t, build{}.statement(t), key))); err != nil {
 		t.Fatalf("%v\n%s", err, rep)
 	}
 	// A KMS key without a resolver, and keyless identities, fail closed.
@@ -388,7 +389,7 @@ func TestPolicyFileKeysAndJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := eng.Evaluate(ctx, verify.Artifact{Name: "app", Digest: digestOf("artifact")}, attsOf(envelope(t, build{}.statement(t), key))); err != nil {
+	if _, err := eng.Evaluate(ctx, intoto.ResourceDescriptor{Name: "app", Digest: digestOf("artifact")}, attsOf(envelope(t, build{}.statement(t), key))); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -18,7 +18,6 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/slsakit/slsakit/intoto"
-	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sign"
 	"github.com/slsakit/slsakit/verify"
 )
@@ -424,19 +423,19 @@ func TestSchemaEveryFieldIsEnforced(t *testing.T) {
 	bundled := func(t *testing.T) []*sign.Attestation {
 		return []*sign.Attestation{fakeBundle(t, claim, envelope(t, build{}.statement(t), stranger))}
 	}
-	image := func(name string) provenance.ResourceDescriptor {
-		return provenance.ResourceDescriptor{URI: "oci://registry.example.com/" + name, Digest: provenance.DigestSet{"sha256": digestOf(name)["sha256"]}}
+	image := func(name string) intoto.ResourceDescriptor {
+		return intoto.ResourceDescriptor{URI: "oci://registry.example.com/" + name, Digest: intoto.DigestSet{"sha256": digestOf(name)["sha256"]}}
 	}
 	at := func(name string) string {
 		return "registry.example.com/" + name + "@sha256:" + digestOf(name)["sha256"]
 	}
-	src := provenance.ResourceDescriptor{URI: goodRepo + "@refs/heads/main", Digest: provenance.DigestSet{"gitCommit": commit}}
+	src := intoto.ResourceDescriptor{URI: goodRepo + "@refs/heads/main", Digest: intoto.DigestSet{"gitCommit": commit}}
 	// app's base image is attested (by root, from builderID); its own base
 	// (grand) is not.
 	chain := mapFetcher{}
-	appOnBase := signedBy(build{subject: "app", materials: []provenance.ResourceDescriptor{src, image("base")}}, root)
+	appOnBase := signedBy(build{subject: "app", materials: []intoto.ResourceDescriptor{src, image("base")}}, root)
 	baseEnv := func() *sign.Envelope {
-		return envelope(t, build{subject: "base", materials: []provenance.ResourceDescriptor{src, image("grand")}}.statement(t), root)
+		return envelope(t, build{subject: "base", materials: []intoto.ResourceDescriptor{src, image("grand")}}.statement(t), root)
 	}
 	chain[at("base")] = []*sign.Envelope{baseEnv()}
 
@@ -451,11 +450,11 @@ func TestSchemaEveryFieldIsEnforced(t *testing.T) {
 		"requiredPredicates":  {pass: "", fail: "requiredPredicates: [https://spdx.dev/Document]\n", want: verify.ErrMissingPredicate},
 		"maxAge":              {pass: "", fail: "maxAge: 1h\n", want: verify.ErrTooOld},
 		"materials": {pass: "", fail: "materials: {requireImageDigests: true}\n", want: verify.ErrMaterial,
-			atts: signedBy(build{materials: []provenance.ResourceDescriptor{src, {URI: "oci://registry.example.com/base:latest", Digest: provenance.DigestSet{"sha512": strings.Repeat("d", 128)}}}}, root)},
+			atts: signedBy(build{materials: []intoto.ResourceDescriptor{src, {URI: "oci://registry.example.com/base:latest", Digest: intoto.DigestSet{"sha512": strings.Repeat("d", 128)}}}}, root)},
 		"materials.requireImageDigests": {pass: "materials: {requireImageDigests: false, requireDigests: true}\n", fail: "materials: {requireImageDigests: true}\n", want: verify.ErrMaterial,
-			atts: signedBy(build{materials: []provenance.ResourceDescriptor{src, {URI: "oci://registry.example.com/base:latest", Digest: provenance.DigestSet{"sha512": strings.Repeat("d", 128)}}}}, root)},
+			atts: signedBy(build{materials: []intoto.ResourceDescriptor{src, {URI: "oci://registry.example.com/base:latest", Digest: intoto.DigestSet{"sha512": strings.Repeat("d", 128)}}}}, root)},
 		"materials.requireDigests": {pass: "materials: {requireImageDigests: true, requireDigests: false}\n", fail: "materials: {requireDigests: true}\n", want: verify.ErrMaterial,
-			atts: signedBy(build{materials: []provenance.ResourceDescriptor{src, {URI: "https://example.com/tool", Digest: provenance.DigestSet{"md5": strings.Repeat("d", 32)}}}}, root)},
+			atts: signedBy(build{materials: []intoto.ResourceDescriptor{src, {URI: "https://example.com/tool", Digest: intoto.DigestSet{"md5": strings.Repeat("d", 32)}}}}, root)},
 		"parameters":             {pass: "", fail: "parameters: [{name: target, equals: debug}]\n", want: verify.ErrParameter},
 		"parameters[].name":      {pass: "parameters: [{name: target, equals: release}]\n", fail: "parameters: [{name: other, equals: release}]\n", want: verify.ErrParameter},
 		"parameters[].required":  {pass: "parameters: [{name: absent, required: false, forbidden: true}]\n", fail: "parameters: [{name: absent, required: true}]\n", want: verify.ErrParameter},
@@ -542,7 +541,7 @@ func TestSchemaEveryFieldIsEnforced(t *testing.T) {
 			if c.fetch == nil {
 				c.fetch = mapFetcher{}
 			}
-			art := verify.Artifact{Name: "registry.example.com/app", Digest: digestOf(c.art)}
+			art := intoto.ResourceDescriptor{Name: "registry.example.com/app", Digest: digestOf(c.art)}
 			run := func(body string) (*verify.Report, error, any) {
 				p, tree := load(t, body)
 				eng, err := verify.NewEngine(ctx, p, verify.WithClock(func() time.Time { return now }), verify.WithFetcher(c.fetch), resolver, identities)
@@ -691,7 +690,7 @@ func TestPolicyValuesThatLoad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rep, err := eng.Evaluate(ctx, verify.Artifact{Name: "app", Digest: digestOf("artifact")}, attsOf(env))
+		rep, err := eng.Evaluate(ctx, intoto.ResourceDescriptor{Name: "app", Digest: digestOf("artifact")}, attsOf(env))
 		if (err == nil) != c.pass {
 			t.Errorf("%q: err = %v, want pass %v\n%s", c.rule, err, c.pass, rep)
 		}
@@ -754,7 +753,7 @@ func TestPolicyGoBuiltChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := eng.Evaluate(context.Background(), verify.Artifact{Name: "app", Digest: digestOf("artifact")}, attsOf(envelope(t, build{}.statement(t), key))); err != nil {
+	if rep, err := eng.Evaluate(context.Background(), intoto.ResourceDescriptor{Name: "app", Digest: digestOf("artifact")}, attsOf(envelope(t, build{}.statement(t), key))); err != nil {
 		t.Fatalf("map[string]string equals: %v\n%s", err, rep)
 	}
 }
@@ -777,7 +776,7 @@ func TestParameterRuleAddedAfterNewEngineFailsClosed(t *testing.T) {
 		{Name: "absent"},
 	} {
 		p.Parameters = []verify.ParameterRule{r}
-		if _, err := eng.Evaluate(ctx, verify.Artifact{Name: "app", Digest: digestOf("artifact")}, attsOf(env)); !errors.Is(err, verify.ErrParameter) {
+		if _, err := eng.Evaluate(ctx, intoto.ResourceDescriptor{Name: "app", Digest: digestOf("artifact")}, attsOf(env)); !errors.Is(err, verify.ErrParameter) {
 			t.Errorf("%+v added after NewEngine: err = %v, want ErrParameter", r, err)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/provenance"
 )
 
@@ -74,7 +75,7 @@ func exact(r *Result, name, want, got string, sentinel error) {
 // intoto's strict match (both sets valid, agreeing on every shared
 // algorithm, sharing a strong one), so weak, unknown or differently
 // spelled algorithms never make a match.
-func checkSubject(r *Result, st *provenance.Statement, want provenance.DigestSet) {
+func checkSubject(r *Result, st *provenance.Statement, want intoto.DigestSet) {
 	if len(want) == 0 {
 		r.skip("subject", "not required")
 		return
@@ -98,11 +99,11 @@ func checkSubject(r *Result, st *provenance.Statement, want provenance.DigestSet
 // them in uppercase); algorithm names are not, so "SHA256" stays a
 // look-alike. The set must validate and hold a strong entry: an
 // expectation that weak or unknown algorithms could meet is none.
-func expectedDigest(want provenance.DigestSet) (provenance.DigestSet, error) {
+func expectedDigest(want intoto.DigestSet) (intoto.DigestSet, error) {
 	norm := want
 	for _, hex := range want {
 		if hex != strings.ToLower(hex) { // copy only when there is something to lowercase
-			norm = make(provenance.DigestSet, len(want))
+			norm = make(intoto.DigestSet, len(want))
 			for alg, hex := range want {
 				norm[alg] = strings.ToLower(hex)
 			}
@@ -118,7 +119,7 @@ func expectedDigest(want provenance.DigestSet) (provenance.DigestSet, error) {
 	return norm, nil
 }
 
-func subjectsSummary(subs []provenance.ResourceDescriptor) string {
+func subjectsSummary(subs []intoto.ResourceDescriptor) string {
 	const max = 3
 	parts := make([]string, 0, max+1)
 	for i, s := range subs {
@@ -132,13 +133,13 @@ func subjectsSummary(subs []provenance.ResourceDescriptor) string {
 }
 
 // DigestOfFile hashes a file (sha256) for Expectations.SubjectDigest.
-func DigestOfFile(ctx context.Context, path string) (provenance.DigestSet, error) {
+func DigestOfFile(ctx context.Context, path string) (intoto.DigestSet, error) {
 	d, err := provenance.HashFile(ctx, path)
 	return d, err
 }
 
 // DigestOfReader hashes a stream (sha256) for Expectations.SubjectDigest.
-func DigestOfReader(r io.Reader) (provenance.DigestSet, error) {
+func DigestOfReader(r io.Reader) (intoto.DigestSet, error) {
 	d, err := provenance.HashReader(r)
 	return d, err
 }

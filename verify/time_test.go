@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/sign"
 	"github.com/slsakit/slsakit/verify"
 )
@@ -98,7 +99,7 @@ func TestMaxAgeTimes(t *testing.T) {
 				t.Fatal(err)
 			}
 			stmt := withTimes(t, build{}.statement(t), c.started, c.finished)
-			rep, err := eng.Evaluate(ctx, verify.Artifact{Name: "app", Digest: digestOf("artifact")}, attsOf(envelope(t, stmt, key)))
+			rep, err := eng.Evaluate(ctx, intoto.ResourceDescriptor{Name: "app", Digest: digestOf("artifact")}, attsOf(envelope(t, stmt, key)))
 			if c.want == nil {
 				if err != nil {
 					t.Fatalf("want pass, got %v\n%s", err, rep)

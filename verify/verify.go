@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/slsakit/slsakit/provenance"
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/sign"
 )
 
@@ -18,7 +18,7 @@ type Expectations struct {
 	// strong algorithm itself; hex values may be in either case. It is
 	// also what the Authenticator is told the attestation is about (a
 	// Sigstore bundle is verified for it). Get it with DigestOfFile.
-	SubjectDigest provenance.DigestSet
+	SubjectDigest intoto.DigestSet
 	// PredicateType is the exact predicate type URI, e.g.
 	// provenance.PredicateSLSAProvenanceV1.
 	PredicateType string

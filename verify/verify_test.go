@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sign"
 	"github.com/slsakit/slsakit/verify"
@@ -21,9 +22,9 @@ const (
 	buildType = "https://example.com/buildtypes/make@v1"
 )
 
-func digestOf(s string) provenance.DigestSet {
+func digestOf(s string) intoto.DigestSet {
 	h := sha256.Sum256([]byte(s))
-	return provenance.DigestSet{"sha256": hex.EncodeToString(h[:])}
+	return intoto.DigestSet{"sha256": hex.EncodeToString(h[:])}
 }
 
 func statement(t *testing.T, subject string) []byte {
@@ -34,7 +35,7 @@ func statement(t *testing.T, subject string) []byte {
 	if err := r.SetExternalParameter("target", "release"); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.AddSubject(provenance.Subject{Name: "app.tar.gz", Digest: digestOf(subject)}); err != nil {
+	if err := r.AddSubject(intoto.ResourceDescriptor{Name: "app.tar.gz", Digest: digestOf(subject)}); err != nil {
 		t.Fatal(err)
 	}
 	r.Finish()
@@ -203,7 +204,7 @@ func TestVerifyTamper(t *testing.T) {
 			return e
 		}(), verify.ErrBuilder},
 		{"build type mismatch", good, func() verify.Expectations { e := fullExpect(); e.BuildType += "x"; return e }(), verify.ErrBuildType},
-		{"weak-only expected digest", good, verify.Expectations{SubjectDigest: provenance.DigestSet{"sha1": strings.Repeat("a", 40)}}, verify.ErrSubject},
+		{"weak-only expected digest", good, verify.Expectations{SubjectDigest: intoto.DigestSet{"sha1": strings.Repeat("a", 40)}}, verify.ErrSubject},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -11,12 +11,12 @@ import (
 	"time"
 
 	vsapb "github.com/in-toto/attestation/go/predicates/vsa/v1"
-	intoto "github.com/in-toto/attestation/go/v1"
+	itpb "github.com/in-toto/attestation/go/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/slsakit/slsakit/provenance"
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/sign"
 )
 
@@ -98,7 +98,7 @@ func (e *Engine) VSA(rep *Report, o VSAOptions) ([]byte, error) {
 			pt = a.Statement.PredicateType
 		}
 		pred.InputAttestations = append(pred.InputAttestations, &vsapb.VerificationSummary_InputAttestation{
-			Uri: "dsse:" + pt, Digest: map[string]string{provenance.AlgSHA256: hex.EncodeToString(sum[:])},
+			Uri: "dsse:" + pt, Digest: map[string]string{intoto.AlgSHA256: hex.EncodeToString(sum[:])},
 		})
 	}
 	pj, err := protojson.Marshal(pred)
@@ -109,9 +109,9 @@ func (e *Engine) VSA(rep *Report, o VSAOptions) ([]byte, error) {
 	if err := protojson.Unmarshal(pj, ps); err != nil {
 		return nil, err
 	}
-	st := &intoto.Statement{
-		Type:          provenance.StatementTypeV1,
-		Subject:       []*intoto.ResourceDescriptor{{Name: rep.Artifact.Name, Digest: subject}},
+	st := &itpb.Statement{
+		Type:          intoto.StatementTypeV1,
+		Subject:       []*itpb.ResourceDescriptor{{Name: rep.Artifact.Name, Digest: subject}},
 		PredicateType: PredicateVSA,
 		Predicate:     ps,
 	}
@@ -234,7 +234,7 @@ func readVSA(pred []byte) (vsaView, error) {
 // Freshness is judged on the engine's clock: a timeVerified that is
 // missing or later than the clock plus ClockSkew is refused, whatever
 // maxAge says.
-func (e *Engine) fastPath(ctx context.Context, art Artifact, atts []*sign.Attestation) (ok bool, why []string) {
+func (e *Engine) fastPath(ctx context.Context, art intoto.ResourceDescriptor, atts []*sign.Attestation) (ok bool, why []string) {
 	for _, tv := range e.vsa {
 		for _, att := range atts {
 			r, err := Verify(ctx, tv.auth, att, Expectations{SubjectDigest: art.Digest, PredicateType: PredicateVSA})

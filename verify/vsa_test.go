@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sign"
 	"github.com/slsakit/slsakit/verify"
@@ -29,7 +30,7 @@ func TestVSA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	art := verify.Artifact{Name: "registry.example.com/app", Digest: digestOf("artifact")}
+	art := intoto.ResourceDescriptor{Name: "registry.example.com/app", Digest: digestOf("artifact")}
 	prov := envelope(t, build{}.statement(t), builderKey)
 	rep, err := full.Evaluate(ctx, art, attsOf(prov))
 	if err != nil {
@@ -81,7 +82,7 @@ func TestVSA(t *testing.T) {
 	otherEngine, _ := verify.NewEngine(ctx, otherPol, verify.WithClock(clock))
 	otherRep, _ := otherEngine.Evaluate(ctx, art, attsOf(prov))
 	otherPolicyStmt, _ := otherEngine.VSA(otherRep, verify.VSAOptions{VerifierID: verifierID})
-	otherArt := verify.Artifact{Name: "registry.example.com/other", Digest: art.Digest}
+	otherArt := intoto.ResourceDescriptor{Name: "registry.example.com/other", Digest: art.Digest}
 	otherArtRep, _ := full.Evaluate(ctx, otherArt, attsOf(prov))
 
 	for name, env := range map[string]*sign.Envelope{
@@ -114,7 +115,7 @@ func TestVSA(t *testing.T) {
 // vsaFixture is a policy, an engine that trusts VSAs by verifierKey for a
 // day, and a VSA statement that engine writes for a passing artifact.
 type vsaFixture struct {
-	art         verify.Artifact
+	art         intoto.ResourceDescriptor
 	fast        *verify.Engine
 	stmt        []byte // a PASSED VSA statement, timeVerified = now
 	verifierKey sign.Signer
@@ -139,7 +140,7 @@ func newVSAFixture(t testing.TB) vsaFixture {
 		t.Fatal(err)
 	}
 	clock := verify.WithClock(func() time.Time { return now })
-	art := verify.Artifact{Name: "registry.example.com/app", Digest: digestOf("artifact")}
+	art := intoto.ResourceDescriptor{Name: "registry.example.com/app", Digest: digestOf("artifact")}
 	sbom := []byte(`{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"app","digest":{"sha256":"` + art.Digest["sha256"] + `"}}],"predicateType":"https://spdx.dev/Document","predicate":{}}`)
 	env, err := sign.SignStatement(ctx, sbom, builderKey)
 	if err != nil {

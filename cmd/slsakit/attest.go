@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/provenance/platform"
@@ -171,7 +172,7 @@ func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	for _, img := range imgs {
-		if err := rec.AddSubject(provenance.Subject{Name: img.repo, Digest: provenance.DigestSet{"sha256": img.hex}}); err != nil {
+		if err := rec.AddSubject(intoto.ResourceDescriptor{Name: img.repo, Digest: intoto.DigestSet{"sha256": img.hex}}); err != nil {
 			return err
 		}
 		pinned = append(pinned, img.ref())
@@ -372,7 +373,7 @@ func addMaterials(ctx context.Context, rec *provenance.Recorder, materials, base
 		if !ok || !ok2 {
 			return usagef("--material %q: want URI=ALG:HEX", m)
 		}
-		rd, err := provenance.URIMaterial(uri, provenance.DigestSet{alg: hex})
+		rd, err := provenance.URIMaterial(uri, intoto.DigestSet{alg: hex})
 		if err != nil {
 			return err
 		}

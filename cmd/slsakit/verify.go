@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/kms"
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/provenance"
@@ -279,7 +280,7 @@ func policyEngine(ctx context.Context, path, root, kmsEndpoint string, regOpts [
 // its registry), or a file's artifact with the attestations given for it.
 type verifyTarget struct {
 	image string
-	art   verify.Artifact
+	art   intoto.ResourceDescriptor
 	atts  []*sign.Attestation
 }
 
@@ -347,40 +348,40 @@ func (tg verifyTarget) evaluate(ctx context.Context, stdout io.Writer, asJSON bo
 // fileArtifact hashes a file and reads its attestations: the envelopes of
 // envelopePath, or the Sigstore bundle at bundlePath with its DSSE
 // envelope (unauthenticated until verified).
-func fileArtifact(ctx context.Context, path, envelopePath, bundlePath, name string) (verify.Artifact, []*sign.Attestation, error) {
+func fileArtifact(ctx context.Context, path, envelopePath, bundlePath, name string) (intoto.ResourceDescriptor, []*sign.Attestation, error) {
 	digest, err := verify.DigestOfFile(ctx, path)
 	if err != nil {
-		return verify.Artifact{}, nil, err
+		return intoto.ResourceDescriptor{}, nil, err
 	}
 	if name == "" {
 		name = filepath.Base(path)
 	}
-	art := verify.Artifact{Name: name, Digest: digest}
+	art := intoto.ResourceDescriptor{Name: name, Digest: digest}
 	if bundlePath != "" {
 		raw, err := os.ReadFile(bundlePath)
 		if err != nil {
-			return verify.Artifact{}, nil, err
+			return intoto.ResourceDescriptor{}, nil, err
 		}
 		b, err := sign.ParseBundle(raw)
 		if err != nil {
-			return verify.Artifact{}, nil, fmt.Errorf("%s: %w", bundlePath, err)
+			return intoto.ResourceDescriptor{}, nil, fmt.Errorf("%s: %w", bundlePath, err)
 		}
 		if b.DSSEEnvelope == nil {
-			return verify.Artifact{}, nil, fmt.Errorf("%s: the bundle holds a message signature, not an attestation", bundlePath)
+			return intoto.ResourceDescriptor{}, nil, fmt.Errorf("%s: the bundle holds a message signature, not an attestation", bundlePath)
 		}
 		return art, []*sign.Attestation{{Envelope: b.DSSEEnvelope, Bundle: b}}, nil
 	}
 	f, err := os.Open(envelopePath)
 	if err != nil {
-		return verify.Artifact{}, nil, err
+		return intoto.ResourceDescriptor{}, nil, err
 	}
 	defer f.Close()
 	envs, err := sign.ReadJSONL(f)
 	if err != nil {
-		return verify.Artifact{}, nil, err
+		return intoto.ResourceDescriptor{}, nil, err
 	}
 	if len(envs) == 0 {
-		return verify.Artifact{}, nil, fmt.Errorf("%s holds no envelope", envelopePath)
+		return intoto.ResourceDescriptor{}, nil, fmt.Errorf("%s holds no envelope", envelopePath)
 	}
 	atts := make([]*sign.Attestation, len(envs))
 	for i, env := range envs {

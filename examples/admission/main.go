@@ -26,6 +26,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/oci/ocitest"
 	"github.com/slsakit/slsakit/provenance"
@@ -170,7 +171,7 @@ func provenanceEnvelope(ctx context.Context, name, hex, builder string, key sign
 	if err := rec.SetExternalParameter("image", name); err != nil {
 		return nil, err
 	}
-	if err := rec.AddSubject(provenance.Subject{Name: name, Digest: provenance.DigestSet{"sha256": hex}}); err != nil {
+	if err := rec.AddSubject(intoto.ResourceDescriptor{Name: name, Digest: intoto.DigestSet{"sha256": hex}}); err != nil {
 		return nil, err
 	}
 	rec.Finish()

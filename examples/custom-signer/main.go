@@ -62,6 +62,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sign"
 	"github.com/slsakit/slsakit/verify"
@@ -183,7 +184,7 @@ func statement(ctx context.Context, name string, artifact []byte) ([]byte, error
 // verifyAttestation is the consumer's whole check, in the only safe order:
 // the chain and the SPIFFE ID first, then the signature with the key the
 // leaf certifies (and no other), then the statement.
-func verifyAttestation(ctx context.Context, envelope, chainPEM []byte, roots *x509.CertPool, wantID string, at time.Time, subject provenance.DigestSet) (*verify.Result, error) {
+func verifyAttestation(ctx context.Context, envelope, chainPEM []byte, roots *x509.CertPool, wantID string, at time.Time, subject intoto.DigestSet) (*verify.Result, error) {
 	chain, err := parseChain(chainPEM)
 	if err != nil {
 		return nil, err

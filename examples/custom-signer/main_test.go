@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sign"
 	"github.com/slsakit/slsakit/sign/signtest"
@@ -171,13 +172,13 @@ func TestVerifyAttestationRejects(t *testing.T) {
 		name     string
 		env      []byte
 		chainPEM []byte
-		subject  provenance.DigestSet
+		subject  intoto.DigestSet
 		want     error
 	}{
 		// A valid chain of the same identity does not vouch for another key.
 		{"chain of another SVID", envelope(good), encodeChain(other.CertificateChain()), digest, verify.ErrSignature},
 		{"signed under another CA", envelope(foreign), encodeChain(foreign.CertificateChain()), digest, ErrChain},
-		{"other artifact", envelope(good), encodeChain(good.CertificateChain()), provenance.DigestSet{"sha256": strings.Repeat("0", 64)}, verify.ErrSubject},
+		{"other artifact", envelope(good), encodeChain(good.CertificateChain()), intoto.DigestSet{"sha256": strings.Repeat("0", 64)}, verify.ErrSubject},
 		{"garbage chain", envelope(good), []byte("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"), digest, ErrChain},
 		{"oversized chain", envelope(good), bytes.Repeat([]byte("A"), maxChainPEM+1), digest, ErrChain},
 	}

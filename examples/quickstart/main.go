@@ -68,12 +68,12 @@ func run(ctx context.Context, out, keyPath, registry, format string, stdout io.W
 	}
 	defer stop()
 	repo, hex, _ := strings.Cut(ref, "@sha256:")
-	image := provenance.Subject{Name: repo, Digest: provenance.DigestSet{"sha256": hex}}
+	image := intoto.ResourceDescriptor{Name: repo, Digest: intoto.DigestSet{"sha256": hex}}
 
 	// 2. Record what the build used (this git checkout, if any) and made.
 	rec := provenance.NewRecorder(provenance.Builder{ID: builderID}, buildType)
 	rec.Start()
-	var used []provenance.ResourceDescriptor
+	var used []intoto.ResourceDescriptor
 	if git, err := provenance.GitMaterial(ctx, "."); err == nil {
 		used = append(used, git)
 	}

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/oci/ocitest"
 	"github.com/slsakit/slsakit/provenance"
@@ -49,7 +50,7 @@ func TestQuickstart(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, hex, _ := bytes.Cut([]byte(m[1]), []byte("@sha256:"))
-			if len(st.SubjectsMatching(provenance.DigestSet{"sha256": string(hex)})) != 1 || st.Provenance.BuilderID != builderID {
+			if len(st.SubjectsMatching(intoto.DigestSet{"sha256": string(hex)})) != 1 || st.Provenance.BuilderID != builderID {
 				t.Fatalf("statement is not about the image by this builder: %+v", st)
 			}
 			if err := sbom.ValidateSPDX(mustRead(t, filepath.Join(out, "sbom.spdx.json"))); err != nil {

@@ -143,7 +143,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*summary, error) {
 	if err := rec.AddSubjectDir(ctx, dist); err != nil { // every file, hashed in parallel
 		return nil, err
 	}
-	if err := rec.AddSubject(provenance.Subject{Name: repo, Digest: provenance.DigestSet{"sha256": img.digest}}); err != nil {
+	if err := rec.AddSubject(intoto.ResourceDescriptor{Name: repo, Digest: intoto.DigestSet{"sha256": img.digest}}); err != nil {
 		return nil, err
 	}
 	rec.Finish()

@@ -172,7 +172,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := rec.AddSubject(provenance.Subject{Name: repo, Digest: provenance.DigestSet{"sha256": imgDigest.Hex}}); err != nil {
+	if err := rec.AddSubject(intoto.ResourceDescriptor{Name: repo, Digest: intoto.DigestSet{"sha256": imgDigest.Hex}}); err != nil {
 		return err
 	}
 	// The SBOM of the Go program the artifact carries: written out, named
@@ -195,7 +195,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) error {
 					return err
 				}
 				sum, _ := provenance.HashReader(bytes.NewReader(doc.data))
-				if err := rec.AddByproduct(provenance.ResourceDescriptor{Name: name, Digest: sum, MediaType: doc.mediaType}); err != nil {
+				if err := rec.AddByproduct(intoto.ResourceDescriptor{Name: name, Digest: sum, MediaType: doc.mediaType}); err != nil {
 					return err
 				}
 			}

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/slsakit/slsakit/provenance"
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/provenance/platform"
 )
 
@@ -40,7 +40,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	_ = rec.AddSubject(provenance.Subject{Name: "app", Digest: provenance.DigestSet{"sha256": "fe4fe40ac7250263c5dbe1cf3138912f3f416140aa248637a60d65fe22c47da4"}})
+	_ = rec.AddSubject(intoto.ResourceDescriptor{Name: "app", Digest: intoto.DigestSet{"sha256": "fe4fe40ac7250263c5dbe1cf3138912f3f416140aa248637a60d65fe22c47da4"}})
 	if _, err := rec.MarshalStatement(); err != nil {
 		fmt.Println(err)
 		return

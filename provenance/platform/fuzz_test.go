@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/slsakit/slsakit/intoto"
-	"github.com/slsakit/slsakit/provenance"
 )
 
 // FuzzGitHubActions: whatever the variables and the event file hold,
@@ -33,14 +32,14 @@ func FuzzGitHubActions(f *testing.F) {
 		if facts.Source != want {
 			t.Fatalf("source %+v, want %+v", facts.Source, want)
 		}
-		if !intoto.Strong(provenance.AlgGitCommit, sha) || !strings.HasPrefix(ref, "refs/") || strings.ContainsAny(ref, " ~^:?*[\\") {
+		if !intoto.Strong(intoto.AlgGitCommit, sha) || !strings.HasPrefix(ref, "refs/") || strings.ContainsAny(ref, " ~^:?*[\\") {
 			t.Fatalf("accepted commit %q at ref %q", sha, ref)
 		}
 		wf := facts.External["workflow"].(map[string]any)
 		if !strings.EqualFold(workflowRef, "octocat/hello-world/"+wf["path"].(string)+"@"+ref) {
 			t.Fatalf("workflow %q is not %v", workflowRef, wf)
 		}
-		if _, err := facts.NewRecorder(); err != nil && !(len(sha) == 64 && errors.Is(err, provenance.ErrInvalidDescriptor)) {
+		if _, err := facts.NewRecorder(); err != nil && !(len(sha) == 64 && errors.Is(err, intoto.ErrInvalidDescriptor)) {
 			t.Fatalf("NewRecorder: %v", err)
 		}
 	})
@@ -74,13 +73,13 @@ func FuzzAnyVariable(f *testing.F) {
 			return
 		}
 		rec, err := facts.NewRecorder()
-		if len(facts.Source.Commit) == 64 && errors.Is(err, provenance.ErrInvalidDescriptor) {
+		if len(facts.Source.Commit) == 64 && errors.Is(err, intoto.ErrInvalidDescriptor) {
 			return // documented: in-toto's Go Validate takes 40-digit gitCommit only
 		}
 		if err != nil {
 			t.Fatalf("NewRecorder: %v", err)
 		}
-		if err := rec.AddSubject(provenance.Subject{Name: "app", Digest: provenance.DigestSet{"sha256": subjectHex}}); err != nil {
+		if err := rec.AddSubject(intoto.ResourceDescriptor{Name: "app", Digest: intoto.DigestSet{"sha256": subjectHex}}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := rec.MarshalStatement(); err != nil {

@@ -138,12 +138,12 @@ type Source struct {
 // Material returns the source as a resolved dependency in SPDX download
 // location form, "git+<repository>@<ref>", with digest {"gitCommit":
 // commit}: what verify's source rule looks for.
-func (s Source) Material() provenance.ResourceDescriptor {
+func (s Source) Material() intoto.ResourceDescriptor {
 	uri := "git+" + s.Repository
 	if s.Ref != "" {
 		uri += "@" + s.Ref
 	}
-	return provenance.ResourceDescriptor{URI: uri, Digest: provenance.DigestSet{provenance.AlgGitCommit: s.Commit}}
+	return intoto.ResourceDescriptor{URI: uri, Digest: intoto.DigestSet{intoto.AlgGitCommit: s.Commit}}
 }
 
 // Facts are what a platform says about a build, ready to fill a
@@ -177,7 +177,7 @@ const OverriddenKey = "slsakitOverridden"
 // a resolved dependency.
 //
 // A 64-digit commit (a SHA-256 repository) fails with
-// provenance.ErrInvalidDescriptor: the in-toto Go library's Validate
+// intoto.ErrInvalidDescriptor: the in-toto Go library's Validate
 // (v1.2.0) takes 40-digit gitCommit digests only, as GitMaterial notes.
 func (f *Facts) NewRecorder(opts ...provenance.RecorderOption) (*provenance.Recorder, error) {
 	if f.BuilderID == "" || f.BuildType == "" {
@@ -406,7 +406,7 @@ func (r reader) commit(key string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if !intoto.Strong(provenance.AlgGitCommit, v) {
+	if !intoto.Strong(intoto.AlgGitCommit, v) {
 		return "", factErr(ErrInvalidFact, r.platform, key, "%q is not a full commit id (40 or 64 lowercase hex digits)", v)
 	}
 	return v, nil

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/slsakit/slsakit/provenance"
+	"github.com/slsakit/slsakit/intoto"
 )
 
 const (
@@ -37,7 +37,7 @@ func statementOf(t *testing.T, f *Facts) map[string]any {
 	if err != nil {
 		t.Fatalf("NewRecorder: %v", err)
 	}
-	if err := rec.AddSubject(provenance.Subject{Name: "app", Digest: provenance.DigestSet{"sha256": subjectHex}}); err != nil {
+	if err := rec.AddSubject(intoto.ResourceDescriptor{Name: "app", Digest: intoto.DigestSet{"sha256": subjectHex}}); err != nil {
 		t.Fatal(err)
 	}
 	b, err := rec.MarshalStatement()
@@ -263,7 +263,7 @@ func TestNoVariableBreaksRecording(t *testing.T) {
 				}
 				rec, err := f.NewRecorder()
 				if err == nil {
-					err = rec.AddSubject(provenance.Subject{Name: "app", Digest: provenance.DigestSet{"sha256": subjectHex}})
+					err = rec.AddSubject(intoto.ResourceDescriptor{Name: "app", Digest: intoto.DigestSet{"sha256": subjectHex}})
 				}
 				if err == nil {
 					_, err = rec.MarshalStatement()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/provenance/provtest"
 )
@@ -15,7 +16,7 @@ func ExampleNormalize() {
 		provenance.WithClock(provtest.Clock()), provenance.WithInvocationID("run-81723"))
 	rec.Start()
 	_ = rec.SetExternalParameter("target", "release")
-	_ = rec.AddSubject(provenance.Subject{Name: "app", Digest: provenance.DigestSet{"sha256": strings.Repeat("0", 64)}})
+	_ = rec.AddSubject(intoto.ResourceDescriptor{Name: "app", Digest: intoto.DigestSet{"sha256": strings.Repeat("0", 64)}})
 	rec.Finish()
 	stmt, _ := rec.MarshalStatement()
 

@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/provenance"
 )
 
@@ -158,7 +159,7 @@ func diff(want, got string) string {
 
 // HasSubject asserts a subject with this name whose digest matches digest
 // (every algorithm both name agrees); a nil digest checks the name only.
-func HasSubject(t testing.TB, st *provenance.Statement, name string, digest provenance.DigestSet) {
+func HasSubject(t testing.TB, st *provenance.Statement, name string, digest intoto.DigestSet) {
 	t.Helper()
 	for _, s := range st.Subjects {
 		if s.Name == name && (digest == nil || s.Digest.Matches(digest)) {
@@ -170,7 +171,7 @@ func HasSubject(t testing.TB, st *provenance.Statement, name string, digest prov
 
 // HasMaterial asserts a resolved dependency with this URI whose digest
 // matches digest; a nil digest requires only that it has some digest.
-func HasMaterial(t testing.TB, st *provenance.Statement, uri string, digest provenance.DigestSet) {
+func HasMaterial(t testing.TB, st *provenance.Statement, uri string, digest intoto.DigestSet) {
 	t.Helper()
 	if st.Provenance == nil {
 		t.Errorf("provtest: predicate %q is not SLSA provenance", st.PredicateType)
@@ -221,7 +222,7 @@ func jsonEqual(a, b any) bool {
 	return reflect.DeepEqual(va, vb)
 }
 
-func list(rds []provenance.ResourceDescriptor) string {
+func list(rds []intoto.ResourceDescriptor) string {
 	lines := make([]string, 0, len(rds))
 	for _, r := range rds {
 		id := r.URI

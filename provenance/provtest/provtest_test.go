@@ -9,6 +9,7 @@ import (
 	"testing"
 	stdtime "time"
 
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/provenance/provtest"
 )
@@ -42,10 +43,10 @@ func statement(t *testing.T, clock func() stdtime.Time, invocation string, targe
 	if err := rec.SetExternalParameter("matrix", map[string]any{"os": "linux", "jobs": 4}); err != nil {
 		t.Fatal(err)
 	}
-	if err := rec.AddMaterial(provenance.ResourceDescriptor{URI: "git+https://github.com/org/app@refs/heads/main", Digest: provenance.DigestSet{"gitCommit": strings.Repeat("a", 40)}}); err != nil {
+	if err := rec.AddMaterial(intoto.ResourceDescriptor{URI: "git+https://github.com/org/app@refs/heads/main", Digest: intoto.DigestSet{"gitCommit": strings.Repeat("a", 40)}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := rec.AddSubject(provenance.Subject{Name: "app.tar.gz", Digest: provenance.DigestSet{"sha256": strings.Repeat("b", 64)}}); err != nil {
+	if err := rec.AddSubject(intoto.ResourceDescriptor{Name: "app.tar.gz", Digest: intoto.DigestSet{"sha256": strings.Repeat("b", 64)}}); err != nil {
 		t.Fatal(err)
 	}
 	rec.Finish()
@@ -68,10 +69,10 @@ func TestAssertionsPassAndFail(t *testing.T) {
 	st := provtest.Parse(t, statement(t, provtest.Clock(), "run-1", "release"))
 
 	ok := &recorder{TB: t}
-	provtest.HasSubject(ok, st, "app.tar.gz", provenance.DigestSet{"sha256": strings.Repeat("b", 64)})
+	provtest.HasSubject(ok, st, "app.tar.gz", intoto.DigestSet{"sha256": strings.Repeat("b", 64)})
 	provtest.HasSubject(ok, st, "app.tar.gz", nil)
 	provtest.HasMaterial(ok, st, "git+https://github.com/org/app@refs/heads/main", nil)
-	provtest.HasMaterial(ok, st, "git+https://github.com/org/app@refs/heads/main", provenance.DigestSet{"gitCommit": strings.Repeat("a", 40)})
+	provtest.HasMaterial(ok, st, "git+https://github.com/org/app@refs/heads/main", intoto.DigestSet{"gitCommit": strings.Repeat("a", 40)})
 	provtest.ParameterEquals(ok, st, "target", "release")
 	provtest.ParameterEquals(ok, st, "matrix.jobs", 4)
 	provtest.ParameterEquals(ok, st, "matrix", map[string]any{"jobs": 4, "os": "linux"})
@@ -82,11 +83,11 @@ func TestAssertionsPassAndFail(t *testing.T) {
 	cases := map[string]func(tb testing.TB){
 		"subject name": func(tb testing.TB) { provtest.HasSubject(tb, st, "other.tar.gz", nil) },
 		"subject digest": func(tb testing.TB) {
-			provtest.HasSubject(tb, st, "app.tar.gz", provenance.DigestSet{"sha256": strings.Repeat("c", 64)})
+			provtest.HasSubject(tb, st, "app.tar.gz", intoto.DigestSet{"sha256": strings.Repeat("c", 64)})
 		},
 		"material uri": func(tb testing.TB) { provtest.HasMaterial(tb, st, "git+https://github.com/org/app", nil) },
 		"material digest": func(tb testing.TB) {
-			provtest.HasMaterial(tb, st, "git+https://github.com/org/app@refs/heads/main", provenance.DigestSet{"gitCommit": strings.Repeat("f", 40)})
+			provtest.HasMaterial(tb, st, "git+https://github.com/org/app@refs/heads/main", intoto.DigestSet{"gitCommit": strings.Repeat("f", 40)})
 		},
 		"parameter value":  func(tb testing.TB) { provtest.ParameterEquals(tb, st, "target", "debug") },
 		"parameter number": func(tb testing.TB) { provtest.ParameterEquals(tb, st, "matrix.jobs", 5) },

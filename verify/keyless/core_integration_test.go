@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/oci/ocitest"
 	"github.com/slsakit/slsakit/provenance"
@@ -31,7 +32,7 @@ func attachKeyless(t *testing.T, svc *keylesstest.Services, ref, email string) {
 	if err := rec.SetExternalParameter("target", "release"); err != nil {
 		t.Fatal(err)
 	}
-	if err := rec.AddSubject(provenance.Subject{Name: repo, Digest: provenance.DigestSet{"sha256": hex}}); err != nil {
+	if err := rec.AddSubject(intoto.ResourceDescriptor{Name: repo, Digest: intoto.DigestSet{"sha256": hex}}); err != nil {
 		t.Fatal(err)
 	}
 	rec.Finish()

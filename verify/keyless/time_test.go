@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slsakit/slsakit/provenance"
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/sign"
 	signkeyless "github.com/slsakit/slsakit/sign/keyless"
 	"github.com/slsakit/slsakit/sign/keyless/keylesstest"
@@ -91,7 +91,7 @@ func TestEngineClockReachesKeyless(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	art := verify.Artifact{Name: "app", Digest: provenance.DigestSet{"sha256": d}}
+	art := intoto.ResourceDescriptor{Name: "app", Digest: intoto.DigestSet{"sha256": d}}
 	for _, c := range []struct {
 		name  string
 		clock func() time.Time
