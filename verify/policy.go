@@ -98,7 +98,7 @@ type Policy struct {
 
 	dir    string // directory of the policy file, for relative key files
 	file   string
-	digest string // sha256 hex of the file's bytes; empty for Go-built policies
+	digest string // sha256 hex of the file's bytes; empty for Go-built policies (not the identity VSAs name: Engine.PolicyDigest)
 	// lines maps a field path to its line in the file, for errors found
 	// after decoding.
 	lines map[string]int
@@ -387,8 +387,13 @@ func parentField(f string) string {
 	return f[:i]
 }
 
-// Digest is the SHA-256 of the policy file's bytes, as recorded in VSAs;
-// nil for a policy built in Go.
+// Digest is the SHA-256 of the policy file's bytes; nil for a policy built
+// in Go.
+//
+// Deprecated: it is not what VSAs name. Bytes are the wrong identity for
+// what a policy enforces: a Go-built policy has none (and a VSA naming no
+// policy used to pass), and a key file replaced beside an unchanged policy
+// file keeps it. Use Engine.PolicyDigest.
 func (p *Policy) Digest() map[string]string {
 	if p.digest == "" {
 		return nil
