@@ -38,9 +38,12 @@ func recase(uri string) string {
 	}
 	out := upperASCII(scheme) + ":"
 	if r, found := strings.CutPrefix(rest, "//"); found && !strings.EqualFold(strings.TrimSpace(scheme), "pkg") {
-		// reference or git URI: the authority, when it is a host
-		if auth, path, slash := strings.Cut(r, "/"); slash && hostLike(auth) {
-			return out + "//" + upperASCII(auth) + "/" + path
+		// reference or git URI: the authority, when it is a host. It
+		// ends at the first '/', '?' or '#' (RFC 3986 3.2): in
+		// "git+0://0#a./" it is "0", and "a./" is a fragment, whose case
+		// matters.
+		if end := strings.IndexAny(r, "/?#"); end >= 0 && r[end] == '/' && hostLike(r[:end]) {
+			return out + "//" + upperASCII(r[:end]) + r[end:]
 		}
 		return out + rest
 	}

@@ -3,6 +3,7 @@ package intoto
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strings"
 	"unicode"
@@ -525,7 +526,14 @@ func validHost(h string) bool {
 			return false
 		}
 		host, port = h[1:end], h[end+1:]
-		if host == "" || strings.Trim(host, "0123456789abcdef:.") != "" || !strings.Contains(host, ":") {
+		// An IPv6 address by its grammar, as net/url (and so
+		// go-containerregistry, which fetches) reads it: the characters
+		// alone let "[:]" or "[1:::2]" through, a registry no fetch can
+		// reach. No zone ('%' is not among the characters), no IPv4.
+		if strings.Trim(host, "0123456789abcdef:.") != "" {
+			return false
+		}
+		if a, err := netip.ParseAddr(host); err != nil || a.Is4() {
 			return false
 		}
 		if port != "" {

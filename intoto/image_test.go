@@ -207,3 +207,36 @@ func TestImageLocationAgreesWithGGCR(t *testing.T) {
 		}
 	}
 }
+
+// A bracketed registry is accepted only when it is an IPv6 address that
+// go-containerregistry (which the OCI fetcher uses) reads as the same
+// registry: before, any run of hex digits, ':' and '.' inside brackets
+// passed ("[:]", found by FuzzParseImage), so the check and the fetch
+// could disagree on whether, and where, the image is.
+func TestParseImageBracketedRegistry(t *testing.T) {
+	forms := func(host string) []string {
+		return []string{"oci://" + host + "/app", "docker://" + host + "/app", "pkg:oci/app?repository_url=" + host + "/app"}
+	}
+	for _, host := range []string{"[::1]", "[::]", "[::1]:5000", "[2001:db8::1]", "[::ffff:1.2.3.4]", "[1:2:3:4:5:6:7:8]"} {
+		for _, uri := range forms(host) {
+			img, err := intoto.ParseImage(uri, nil)
+			if err != nil {
+				t.Errorf("%q: %v", uri, err)
+				continue
+			}
+			if r, gerr := name.NewRepository(img.Location()); gerr != nil || r.Name() != img.Location() {
+				t.Errorf("%q: accepted as %q, which go-containerregistry reads as %v (%v)", uri, img.Location(), r, gerr)
+			}
+		}
+	}
+	for _, host := range []string{
+		"[:]", "[:::]", "[1:::2]", "[::1::]", "[1:2:3:4:5:6:7:8:9]", "[12345::1]", "[::1.2.3]", "[1.2.3.4]",
+		"[::1]:", "[::1]x", "[::1]:123456", "[]", "[::1", "[fe80::1%25en0]", "[::g]",
+	} {
+		for _, uri := range forms(host) {
+			if img, err := intoto.ParseImage(uri, nil); !errors.Is(err, intoto.ErrInvalidImage) {
+				t.Errorf("%q: %+v, %v; want ErrInvalidImage", uri, img, err)
+			}
+		}
+	}
+}

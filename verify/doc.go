@@ -50,7 +50,10 @@
 // every check; with WithFetcher it also verifies base images' own
 // provenance, recursively. Engine.VSA summarizes a report as a SLSA
 // Verification Summary Attestation, and WithTrustedVSA accepts a trusted
-// verifier's VSA in place of a full evaluation. A policy that loads
+// verifier's VSA in place of a full evaluation, only when it names the
+// engine's policy (Engine.PolicyDigest: every policy has one, from a file
+// or from Go). NewEngine keeps a deep copy of the policy: changing the
+// Policy afterwards changes no verdict. A policy that loads
 // enforces what it shows: a field written null or empty is a load error,
 // never a rule that checks nothing.
 //

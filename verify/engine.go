@@ -108,6 +108,10 @@ type Engine struct {
 	deps     *Engine
 	maxDepth int
 	budget   Budget // of each top-level evaluation, defaults filled in
+	// canon is the policy's identity form and id its digest (PolicyDigest):
+	// every engine has one, so that no VSA is accepted for "any policy".
+	canon *Policy
+	id    string
 }
 
 type compiledRule struct {
@@ -127,6 +131,11 @@ func NewEngine(ctx context.Context, p *Policy, opts ...EngineOption) (*Engine, e
 	if p == nil {
 		return nil, &PolicyError{Err: errors.New("nil policy")}
 	}
+	// The engine reads its own deep copy: the caller may go on changing its
+	// Policy, even from another goroutine, without changing any verdict.
+	// validate writes to the policy it checks (compiled patterns, lines),
+	// so it runs on the copy too.
+	p = p.clone()
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
@@ -155,44 +164,63 @@ func NewEngine(ctx context.Context, p *Policy, opts ...EngineOption) (*Engine, e
 		}
 		e.vsa = append(e.vsa, trustedVSA{id: tv.id, maxAge: tv.maxAge, auth: auth})
 	}
+	loaded := make([][]sign.Verifier, len(p.Signers))
 	for i, r := range p.Signers {
-		auth, err := compileSigners(ctx, p, i, r, cfg)
+		auth, keys, err := compileSigners(ctx, p, i, r, cfg)
 		if err != nil {
 			return nil, err
 		}
 		e.rules = append(e.rules, compiledRule{index: i, pat: compilePattern(r.Artifacts), auth: auth})
+		loaded[i] = keys
+	}
+	var dep *Policy
+	if e.deps != nil && e.deps != e {
+		dep = e.deps.canon
+	}
+	var err error
+	if e.canon, e.id, err = p.identity(loaded, dep); err != nil {
+		return nil, p.errAt("", "no identity for VSAs: %w", err)
 	}
 	return e, nil
+}
+
+// PolicyDigest is the identity of the policy this engine enforces, as VSAs
+// name it ({"sha256": hex}): a digest of the policy's canonical form with
+// every key resolved to its public key, the same whether the policy was
+// read from a file or built in Go (see Policy for what counts). VSA writes
+// it, and a trusted VSA is accepted only when it names it exactly.
+func (e *Engine) PolicyDigest() map[string]string {
+	return map[string]string{"sha256": e.id}
 }
 
 // compileSigners makes the Authenticator of signer rule i: its keys with
 // its threshold, its identities through the engine's IdentityAuthenticator
 // (with the engine's clock), or either of the two.
-func compileSigners(ctx context.Context, p *Policy, i int, r SignerRule, cfg engineConfig) (Authenticator, error) {
+func compileSigners(ctx context.Context, p *Policy, i int, r SignerRule, cfg engineConfig) (Authenticator, []sign.Verifier, error) {
 	f := fmt.Sprintf("signers[%d]", i)
 	var ids Authenticator
 	if len(r.Identities) > 0 {
 		if cfg.identity == nil {
-			return nil, p.errAt(f+".identities", "%w: keyless identities need a keyless authenticator (WithIdentities)", ErrUnsupported)
+			return nil, nil, p.errAt(f+".identities", "%w: keyless identities need a keyless authenticator (WithIdentities)", ErrUnsupported)
 		}
 		var err error
 		if ids, err = cfg.identity(r.Identities, cfg.now); err != nil {
-			return nil, p.errAt(f+".identities", "%w", err)
+			return nil, nil, p.errAt(f+".identities", "%w", err)
 		}
 		if ids == nil {
-			return nil, p.errAt(f+".identities", "the IdentityAuthenticator returned no authenticator")
+			return nil, nil, p.errAt(f+".identities", "the IdentityAuthenticator returned no authenticator")
 		}
 	}
 	var keys []sign.Verifier
 	for j, k := range r.Keys {
 		kv, err := p.loadKey(ctx, k, cfg.resolver)
 		if err != nil {
-			return nil, p.errAt(fmt.Sprintf("%s.keys[%d]", f, j), "%w", err)
+			return nil, nil, p.errAt(fmt.Sprintf("%s.keys[%d]", f, j), "%w", err)
 		}
 		keys = append(keys, kv)
 	}
 	if len(keys) == 0 {
-		return ids, nil
+		return ids, nil, nil
 	}
 	th := r.Threshold
 	if th == 0 {
@@ -200,13 +228,13 @@ func compileSigners(ctx context.Context, p *Policy, i int, r SignerRule, cfg eng
 	}
 	ka, err := Keys(WithKeys(keys...), WithThreshold(th))
 	if err != nil {
-		return nil, p.errAt(f, "%w", err)
+		return nil, nil, p.errAt(f, "%w", err)
 	}
 	if ids == nil {
-		return ka, nil
+		return ka, keys, nil
 	}
 	// Identities first: an attestation with a bundle is usually keyless.
-	return AnyOf(ids, ka), nil
+	return AnyOf(ids, ka), keys, nil
 }
 
 func (p *Policy) loadKey(ctx context.Context, k KeyRef, resolve KeyResolver) (sign.Verifier, error) {

@@ -2,8 +2,6 @@ package verify
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -96,9 +94,8 @@ type Policy struct {
 	// matching rule alone applies (see package documentation).
 	Signers []SignerRule `yaml:"signers" json:"signers"`
 
-	dir    string // directory of the policy file, for relative key files
-	file   string
-	digest string // sha256 hex of the file's bytes; empty for Go-built policies
+	dir  string // directory of the policy file, for relative key files
+	file string
 	// lines maps a field path to its line in the file, for errors found
 	// after decoding.
 	lines map[string]int
@@ -271,8 +268,6 @@ func parsePolicy(data []byte, file string) (*Policy, error) {
 		return nil, yamlError(file, err)
 	}
 	p.file = file
-	sum := sha256.Sum256(data)
-	p.digest = hex.EncodeToString(sum[:])
 	p.lines = map[string]int{}
 	indexLines(root.Content[0], "", p.lines)
 	if err := p.validate(); err != nil {
@@ -385,15 +380,6 @@ func parentField(f string) string {
 		return ""
 	}
 	return f[:i]
-}
-
-// Digest is the SHA-256 of the policy file's bytes, as recorded in VSAs;
-// nil for a policy built in Go.
-func (p *Policy) Digest() map[string]string {
-	if p.digest == "" {
-		return nil
-	}
-	return map[string]string{"sha256": p.digest}
 }
 
 // Validate checks a policy built in Go the way ParsePolicy checks a file.

@@ -33,8 +33,8 @@ type VSAOptions struct {
 	VerifierID string
 	// ResourceURI names what was verified; default: the artifact's name.
 	ResourceURI string
-	// PolicyURI locates the policy applied; its digest comes from the
-	// Policy when it was read from a file.
+	// PolicyURI locates the policy applied; the digest beside it is the
+	// engine's PolicyDigest, whatever the policy came from.
 	PolicyURI string
 	// VerifiedLevels are the SLSA levels the policy establishes (e.g.
 	// SLSA_BUILD_LEVEL_2). Only the verifier knows what its policy proves,
@@ -79,7 +79,7 @@ func (e *Engine) VSA(rep *Report, o VSAOptions) ([]byte, error) {
 		Verifier:           &vsapb.VerificationSummary_Verifier{Id: o.VerifierID},
 		TimeVerified:       timestamppb.New(now().UTC()),
 		ResourceUri:        resource,
-		Policy:             &vsapb.VerificationSummary_Policy{Uri: o.PolicyURI, Digest: e.p.Digest()},
+		Policy:             &vsapb.VerificationSummary_Policy{Uri: o.PolicyURI, Digest: e.PolicyDigest()},
 		VerificationResult: result,
 		VerifiedLevels:     levels,
 		SlsaVersion:        "1.0",
@@ -138,8 +138,9 @@ type trustedVSA struct {
 
 // WithTrustedVSA accepts, in place of a full evaluation, a VSA issued by
 // verifierID, signed by keys, about the artifact's digest, PASSED, for this
-// engine's policy (same digest, when the policy came from a file), and
-// verified less than maxAge ago.
+// engine's policy (its policy.digest.sha256 is the engine's PolicyDigest,
+// for a policy from a file or from Go alike; a VSA that names no policy
+// is refused), and verified less than maxAge ago.
 func WithTrustedVSA(verifierID string, maxAge time.Duration, keys ...sign.Verifier) EngineOption {
 	return func(c *engineConfig) {
 		c.vsa = append(c.vsa, vsaConfig{id: verifierID, maxAge: maxAge, keys: keys})
@@ -258,7 +259,10 @@ func (e *Engine) fastPath(ctx context.Context, art intoto.ResourceDescriptor, at
 				why = append(why, "VSA says "+v.verificationResult)
 			case v.resourceURI != art.Name:
 				why = append(why, fmt.Sprintf("VSA is about %q, not %q", v.resourceURI, art.Name))
-			case e.p.digest != "" && v.policyDigest["sha256"] != e.p.digest:
+			case e.id == "" || v.policyDigest["sha256"] != e.id:
+				// Every engine's policy has an identity, from a file or
+				// from Go; a VSA that names no policy, or another one, or
+				// this one before it changed, vouches for nothing here.
 				why = append(why, "VSA is for another policy")
 			case timeErr != nil:
 				why = append(why, "VSA "+timeErr.Error())

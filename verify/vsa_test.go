@@ -61,7 +61,7 @@ func TestVSA(t *testing.T) {
 		t.Fatal(err)
 	}
 	if st.PredicateType != verify.PredicateVSA || pred["verificationResult"] != "PASSED" ||
-		pred["policy"].(map[string]any)["digest"].(map[string]any)["sha256"] != pol.Digest()["sha256"] ||
+		pred["policy"].(map[string]any)["digest"].(map[string]any)["sha256"] != full.PolicyDigest()["sha256"] ||
 		len(pred["inputAttestations"].([]any)) != 1 {
 		t.Fatalf("VSA predicate: %v", pred)
 	}
@@ -257,8 +257,9 @@ func TestVSATimes(t *testing.T) {
 
 // FuzzVSA: whatever VSA statement a trusted verifier key signs, evaluating
 // it never panics, and the fast path admits it only when a case-sensitive
-// reading of it finds a PASSED verdict and a timeVerified that is known,
-// not later than the clock plus ClockSkew, and within the trusted maxAge.
+// reading of it finds this engine's policy identity, a PASSED verdict and
+// a timeVerified that is known, not later than the clock plus ClockSkew,
+// and within the trusted maxAge.
 //
 //	go test -run '^$' -fuzz '^FuzzVSA$' -fuzztime 15s ./verify
 func FuzzVSA(f *testing.F) {
@@ -280,6 +281,11 @@ func FuzzVSA(f *testing.F) {
 		}
 		if err := json.Unmarshal(stmt, &st); err != nil {
 			t.Fatalf("admitted a statement that is not JSON: %v\n%s", err, rep)
+		}
+		pol, _ := st.Predicate["policy"].(map[string]any)
+		dig, _ := pol["digest"].(map[string]any)
+		if dig["sha256"] != fx.fast.PolicyDigest()["sha256"] {
+			t.Fatalf("admitted a VSA for policy %v, not this engine's %v\n%s", pol, fx.fast.PolicyDigest(), stmt)
 		}
 		if st.Predicate["verificationResult"] != "PASSED" {
 			t.Fatalf("admitted a VSA whose verificationResult is %v\n%s", st.Predicate["verificationResult"], stmt)

@@ -354,6 +354,19 @@ func refAudit(v any) error {
 }
 
 func auditNumber(lit string) error {
+	// A zero is 0 to every reader Check speaks for whatever its exponent
+	// ("0E10000000000000000000": strconv, JSON.parse and Python's float
+	// all read 0). big.Rat, the reference below, refuses exponents beyond
+	// 1e6 for its own reasons, which are no disagreement among readers.
+	if mant, _, _ := strings.Cut(strings.ToLower(lit), "e"); strings.Trim(mant, "-0.") == "" {
+		switch {
+		case strings.HasPrefix(lit, "-"):
+			return fmt.Errorf("negative zero %s", lit)
+		case len(lit) > MaxNumberLength:
+			return fmt.Errorf("number %s is too long", lit)
+		}
+		return nil
+	}
 	r, ok := new(big.Rat).SetString(lit)
 	if !ok {
 		return fmt.Errorf("number %s: big.Rat cannot read it", lit)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/slsakit/slsakit/verify"
 	"github.com/slsakit/slsakit/verify/keyless"
@@ -21,7 +22,9 @@ func FuzzVerify(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{"hint":"x"}},"dsseEnvelope":{"payload":"e30=","payloadType":"application/vnd.in-toto+json","signatures":[{"sig":"AAAA"}]}}`))
-	v, err := keyless.NewVerifier(keyless.WithTrustedRootFile("testdata/trusted-root-public-good.json"),
+	// A fixed clock: the same input takes the same path on any day.
+	clock := keyless.WithClock(func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) })
+	v, err := keyless.NewVerifier(clock, keyless.WithTrustedRootFile("testdata/trusted-root-public-good.json"),
 		keyless.WithIdentity(verify.Identity{Issuer: npmIssuer, Subject: "https://github.com/nobody/none/.github/workflows/x.yml@refs/heads/main"}))
 	if err != nil {
 		f.Fatal(err)
