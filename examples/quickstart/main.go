@@ -1,10 +1,8 @@
-// Command quickstart is slsakit's pipeline in one file: build a release
-// tarball and an image holding it, record SLSA v1 provenance and an SBOM,
-// sign them with a key, attach them to the image in a registry (by default
-// one started in-process) and verify them back as a consumer would. It
-// writes provenance.json, provenance.intoto.jsonl, signer.pub,
-// sbom.spdx.json and sbom.cdx.json to -out. examples/tour adds KMS and
-// keyless signing.
+// Command quickstart is slsakit's pipeline in one file: build, record SLSA
+// v1 provenance and an SBOM, sign them with a key, attach them to the image
+// in a registry (by default one started in-process) and verify them back.
+// It writes provenance.json, provenance.intoto.jsonl, signer.pub and the
+// SBOMs (sbom.spdx.json, sbom.cdx.json) to -out. examples/tour adds KMS and keyless signing.
 package main
 
 import (
@@ -16,7 +14,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/slsakit/slsakit/internal/demo"
 	"github.com/slsakit/slsakit/intoto"
@@ -45,54 +42,42 @@ func main() {
 }
 
 func run(ctx context.Context, out, keyPath, registry, format string, stdout io.Writer) error {
-	layout, err := oci.ParseLayout(format)
-	if err != nil {
-		return err
-	}
-	signer, err := sign.GenerateKey(sign.ECDSAP256SHA256) // a new key, unless -key names one
+	layout, err1 := oci.ParseLayout(format)
+	signer, err2 := sign.GenerateKey(sign.ECDSAP256SHA256) // a new key, unless -key names one
 	if keyPath != "" {
-		signer, err = sign.LoadPrivateKeyFile(keyPath, sign.WithPasswordEnv("COSIGN_PASSWORD"))
+		signer, err2 = sign.LoadPrivateKeyFile(keyPath, sign.WithPasswordEnv("COSIGN_PASSWORD"))
 	}
-	if err != nil {
+	if err := errors.Join(err1, err2); err != nil {
 		return err
 	}
 
-	// 1. The build: a tarball holding a Go program, pushed as an image.
-	tarball, program, img, err := demo.Release(ctx, out)
+	// 1. The build, a stand-in for yours: a release tarball and an image holding it, pushed.
+	build, err := demo.NewBuild(ctx, out, registry, "slsakit/quickstart")
 	if err != nil {
 		return err
 	}
-	ref, regOpts, stop, err := demo.Push(ctx, registry, "slsakit/quickstart", img) // ref: REPO@sha256:…
-	if err != nil {
-		return err
-	}
-	defer stop()
-	repo, hex, _ := strings.Cut(ref, "@sha256:")
-	image := intoto.ResourceDescriptor{Name: repo, Digest: intoto.DigestSet{"sha256": hex}}
+	defer build.Close()
 
-	// 2. Record what the build used (this git checkout, if any) and made.
+	// 2. Record what the build used (this git checkout, if any) and made,
+	// and what the program in it is made of (an SBOM about the image).
 	rec := provenance.NewRecorder(provenance.Builder{ID: builderID}, buildType)
 	rec.Start()
 	var used []intoto.ResourceDescriptor
 	if git, err := provenance.GitMaterial(ctx, "."); err == nil {
 		used = append(used, git)
 	}
-	if err := errors.Join(rec.SetExternalParameter("artifact", filepath.Base(tarball)), rec.AddMaterial(used...),
-		rec.AddSubjectFile(ctx, tarball), rec.AddSubject(image)); err != nil {
+	if err := errors.Join(rec.SetExternalParameter("artifact", filepath.Base(build.Tarball)), rec.AddMaterial(used...),
+		rec.AddSubjectFile(ctx, build.Tarball), rec.AddSubject(build.Image)); err != nil {
 		return err
 	}
 	rec.Finish()
-	stmt, err := rec.MarshalStatement()
+	bom, err := sbom.FromBinary(build.Program, sbom.WithMainVersion("v1.0.0"))
 	if err != nil {
 		return err
 	}
-	// ... and what the program inside is made of.
-	bom, err := sbom.FromBinary(program, sbom.WithMainVersion("v1.0.0"))
-	if err != nil {
-		return err
-	}
-	bomStmt, err := bom.SPDXStatement(intoto.ResourceDescriptor{Name: repo, Digest: image.Digest})
-	if err != nil {
+	stmt, err1 := rec.MarshalStatement()
+	bomStmt, err2 := bom.SPDXStatement(build.Image)
+	if err := errors.Join(err1, err2); err != nil {
 		return err
 	}
 
@@ -103,44 +88,33 @@ func run(ctx context.Context, out, keyPath, registry, format string, stdout io.W
 		if err != nil {
 			return err
 		}
-		if _, err := oci.Attach(ctx, ref, att, append(regOpts, oci.WithLayout(layout))...); err != nil {
+		if _, err := oci.Attach(ctx, build.Ref, att, append(build.Options, oci.WithLayout(layout))...); err != nil {
 			return err
 		}
 		atts = append(atts, att)
 	}
 
-	// 5. Verify from the registry, as a consumer would: signed by this key,
-	// about this image, by this builder.
+	// 5. Verify from the registry as a consumer would: this key, this image, this builder.
 	auth, err := verify.Keys(verify.WithPublicKeys(signer.Public()))
 	if err != nil {
 		return err
 	}
-	want := verify.Expectations{PredicateType: provenance.PredicateSLSAProvenanceV1, BuilderID: builderID, BuildType: buildType}
-	res, err := verify.VerifyImage(ctx, auth, ref, want, regOpts...)
+	res, err := verify.VerifyImage(ctx, auth, build.Ref, verify.Expectations{
+		PredicateType: provenance.PredicateSLSAProvenanceV1, BuilderID: builderID, BuildType: buildType}, build.Options...)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "image: %s\nsigned by:  %s\nverified:   %d of %d provenance attestation(s) (%s layout)\nwrote:      %s\n",
-		ref, signer.KeyID(), len(res.Verified()), len(res.Attestations), layout, out)
-	return writeFiles(out, stmt, atts[0].Envelope, signer, bom)
-}
+		build.Ref, signer.KeyID(), len(res.Verified()), len(res.Attestations), layout, out)
 
-// writeFiles writes the statement, its envelope, the public key and the
-// SBOM in both formats to dir.
-func writeFiles(dir string, stmt []byte, env *sign.Envelope, signer sign.Signer, bom *sbom.SBOM) error {
-	var jsonl bytes.Buffer
+	// 6. Write the statement, its envelope, the public key and the SBOMs.
 	pub, err1 := sign.MarshalPublicKey(signer.Public())
 	spdx, err2 := bom.SPDX()
 	cdx, err3 := bom.CycloneDX()
-	if err := errors.Join(err1, err2, err3, sign.WriteJSONL(&jsonl, env)); err != nil {
+	var jsonl bytes.Buffer
+	if err := errors.Join(err1, err2, err3, sign.WriteJSONL(&jsonl, atts[0].Envelope)); err != nil {
 		return err
 	}
-	files := map[string][]byte{"provenance.json": stmt, "provenance.intoto.jsonl": jsonl.Bytes(),
-		"signer.pub": pub, "sbom.spdx.json": spdx, "sbom.cdx.json": cdx}
-	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
+	return demo.WriteFiles(out, map[string][]byte{"provenance.json": stmt, "provenance.intoto.jsonl": jsonl.Bytes(),
+		"signer.pub": pub, "sbom.spdx.json": spdx, "sbom.cdx.json": cdx})
 }

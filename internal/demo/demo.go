@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -22,6 +23,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/oci"
 )
 
@@ -136,22 +138,53 @@ func Image(artifact string) (v1.Image, error) {
 	})
 }
 
-// Push pushes img to registry (HOST[:PORT]/REPO, plain HTTP only on
-// loopback) or, when registry is "", to a registry it starts in-process on
-// loopback under repo. It returns the pushed image by digest
-// (REPO@sha256:…), the oci options that reach that registry, and a func
-// that stops the in-process registry.
-func Push(ctx context.Context, registry, repo string, img v1.Image) (ref string, opts []oci.Option, stop func(), err error) {
+// A Build is what the quickstart's stand-in build made: a release tarball
+// holding a Go program, and an image holding the tarball, pushed.
+type Build struct {
+	Tarball string                    // path of the release tarball
+	Program string                    // path of the Go program in it
+	Ref     string                    // the pushed image by digest, REPO@sha256:…
+	Image   intoto.ResourceDescriptor // the image as a subject: REPO and its sha256
+	Options []oci.Option              // what reaches the registry (plain HTTP on loopback)
+	target  *Target
+}
+
+// Close stops the in-process registry, if Build started one.
+func (b *Build) Close() { b.target.Close() }
+
+// NewBuild runs the stand-in build into dir (Release) and pushes the image
+// to registry (HOST[:PORT]/REPO, plain HTTP only on loopback) or, when
+// registry is "", to a registry it starts in-process on loopback under
+// repo.
+func NewBuild(ctx context.Context, dir, registry, repo string) (*Build, error) {
+	tarball, program, img, err := Release(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
 	target, err := NewTarget(registry, repo)
 	if err != nil {
-		return "", nil, nil, err
+		return nil, err
 	}
-	if ref, err = target.Push(ctx, img, "latest"); err != nil {
+	ref, err := target.Push(ctx, img, "latest")
+	if err != nil {
 		target.Close()
-		return "", nil, nil, err
+		return nil, err
 	}
+	name, hex, _ := strings.Cut(ref, "@sha256:")
+	b := &Build{Tarball: tarball, Program: program, Ref: ref, target: target,
+		Image: intoto.ResourceDescriptor{Name: name, Digest: intoto.DigestSet{"sha256": hex}}}
 	if target.Insecure {
-		opts = append(opts, oci.WithInsecure())
+		b.Options = append(b.Options, oci.WithInsecure())
 	}
-	return ref, opts, target.Close, nil
+	return b, nil
+}
+
+// WriteFiles writes each file (name: contents) into dir.
+func WriteFiles(dir string, files map[string][]byte) error {
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
