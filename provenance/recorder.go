@@ -263,11 +263,23 @@ func (r *Recorder) AddSubjectDir(ctx context.Context, dir string, opts ...HashOp
 	return r.AddSubject(rds...)
 }
 
-// Statement builds the in-toto Statement v1 with its SLSA Provenance v1
+// Statement returns the statement MarshalStatement writes, read back as
+// Parse reads it: the one Statement type of this package, whether it comes
+// from a Recorder or from a signed envelope. Failures wrap
+// ErrInvalidStatement.
+func (r *Recorder) Statement() (*Statement, error) {
+	b, err := r.MarshalStatement()
+	if err != nil {
+		return nil, err
+	}
+	return Parse(b)
+}
+
+// statement builds the in-toto Statement v1 with its SLSA Provenance v1
 // predicate, both checked with in-toto's Validate. Failures wrap
 // ErrInvalidStatement (at least one subject and one external parameter are
 // required by in-toto's checks).
-func (r *Recorder) Statement() (*itpb.Statement, error) {
+func (r *Recorder) statement() (*itpb.Statement, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 
@@ -333,20 +345,21 @@ func (r *Recorder) Statement() (*itpb.Statement, error) {
 	return st, nil
 }
 
-// MarshalStatement returns the statement as compact, deterministic JSON.
+// MarshalStatement returns the statement as compact, deterministic JSON:
+// the bytes to sign (sign.Attest).
 func (r *Recorder) MarshalStatement() ([]byte, error) {
-	st, err := r.Statement()
+	st, err := r.statement()
 	if err != nil {
 		return nil, err
 	}
-	return MarshalStatement(st)
+	return marshalStatement(st)
 }
 
-// MarshalStatement renders an in-toto statement as compact JSON with
+// marshalStatement renders an in-toto statement as compact JSON with
 // protojson field names. protojson sorts map keys but varies whitespace
 // between runs; compacting removes that, so equal statements give equal
 // bytes.
-func MarshalStatement(st *itpb.Statement) ([]byte, error) {
+func marshalStatement(st *itpb.Statement) ([]byte, error) {
 	b, err := protojson.Marshal(st)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidStatement, err)

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -178,7 +179,7 @@ func TestRecorderConcurrent(t *testing.T) {
 				if err := r.SetExternalParameter(fmt.Sprintf("p%d", w), i); err != nil {
 					t.Error(err)
 				}
-				if _, err := r.Statement(); err != nil {
+				if _, err := r.statement(); err != nil {
 					t.Error(err)
 				}
 			}
@@ -233,7 +234,7 @@ func TestAddSubjectConflictsAndMerge(t *testing.T) {
 	}
 	// Agreeing on sha256 and adding sha512 merges.
 	must(t, r.AddSubject(intoto.ResourceDescriptor{Name: "app", Digest: intoto.DigestSet{intoto.AlgSHA256: hexOf('a', 64), intoto.AlgSHA512: hexOf('d', 128)}}))
-	st, err := r.Statement()
+	st, err := r.statement()
 	must(t, err)
 	if len(st.Subject) != 1 || st.Subject[0].Digest[intoto.AlgSHA512] != hexOf('d', 128) || st.Subject[0].Digest[intoto.AlgSHA256] != hexOf('a', 64) {
 		t.Fatalf("subjects: %v", st.Subject)
@@ -274,12 +275,12 @@ func TestRecorderInvalidInputs(t *testing.T) {
 		t.Errorf("bad annotation: %v", err)
 	}
 	// No subject yet: in-toto's Validate refuses.
-	if _, err := r.Statement(); !errors.Is(err, ErrInvalidStatement) {
+	if _, err := r.statement(); !errors.Is(err, ErrInvalidStatement) {
 		t.Errorf("no subject: %v", err)
 	}
 	r2 := NewRecorder(Builder{ID: testBuilderID}, testBuildType)
 	must(t, r2.AddSubject(intoto.ResourceDescriptor{Name: "a", Digest: intoto.DigestSet{intoto.AlgSHA256: hexOf('a', 64)}}))
-	if _, err := r2.Statement(); !errors.Is(err, ErrInvalidStatement) {
+	if _, err := r2.statement(); !errors.Is(err, ErrInvalidStatement) {
 		t.Errorf("no external parameters: %v", err)
 	}
 	r3 := NewRecorder(Builder{}, testBuildType)
@@ -291,14 +292,14 @@ func TestRecorderInvalidInputs(t *testing.T) {
 	r4 := NewRecorder(Builder{ID: testBuilderID, Dependencies: []intoto.ResourceDescriptor{{Name: "tool", Digest: intoto.DigestSet{intoto.AlgSHA256: "bad"}}}}, testBuildType)
 	must(t, r4.SetExternalParameter("x", 1))
 	must(t, r4.AddSubject(intoto.ResourceDescriptor{Name: "a", Digest: intoto.DigestSet{intoto.AlgSHA256: hexOf('a', 64)}}))
-	if _, err := r4.Statement(); !errors.Is(err, intoto.ErrInvalidDigest) {
+	if _, err := r4.statement(); !errors.Is(err, intoto.ErrInvalidDigest) {
 		t.Errorf("bad builder dependency: %v", err)
 	}
 	// Parameters are copied at set time.
 	m := map[string]any{"k": "v1"}
 	must(t, r2.SetExternalParameter("m", m))
 	m["k"] = "v2"
-	st, err := r2.Statement()
+	st, err := r2.statement()
 	must(t, err)
 	if got := st.Predicate.AsMap()["buildDefinition"].(map[string]any)["externalParameters"].(map[string]any)["m"].(map[string]any)["k"]; got != "v1" {
 		t.Errorf("parameter aliased caller map: %v", got)
@@ -316,7 +317,7 @@ func TestAddSubjectFileReaderDir(t *testing.T) {
 	must(t, r.AddSubjectFile(ctx, filepath.Join(dir, "a.txt"), WithSHA512()))
 	must(t, r.AddSubjectReader(ctx, "stream", strings.NewReader("abc")))
 	must(t, r.AddSubjectDir(ctx, dir))
-	st, err := r.Statement()
+	st, err := r.statement()
 	must(t, err)
 	var names []string
 	for _, s := range st.Subject {
@@ -341,5 +342,24 @@ func TestAddSubjectFileReaderDir(t *testing.T) {
 	}
 	if err := r.AddSubjectDir(cctx, dir); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled dir: %v", err)
+	}
+}
+
+// TestRecorderStatementIsTheReadView: a Recorder's Statement is what Parse
+// reads from the bytes it signs, so a builder's own checks and a
+// verifier's see one thing.
+func TestRecorderStatementIsTheReadView(t *testing.T) {
+	r := newTestRecorder(t)
+	st, err := r.Statement()
+	must(t, err)
+	b, err := r.MarshalStatement()
+	must(t, err)
+	want, err := Parse(b)
+	must(t, err)
+	if !reflect.DeepEqual(st, want) || st.Provenance == nil || st.Provenance.BuilderID == "" || len(st.Subjects) == 0 {
+		t.Fatalf("Statement() = %+v, Parse(MarshalStatement()) = %+v", st, want)
+	}
+	if _, err := NewRecorder(Builder{ID: "https://b"}, "https://t").Statement(); !errors.Is(err, ErrInvalidStatement) {
+		t.Fatalf("empty recorder: %v", err)
 	}
 }

@@ -78,16 +78,16 @@ func TestResourceDescriptorValidate(t *testing.T) {
 }
 
 func TestMarshalStatementFunc(t *testing.T) {
-	st, err := newTestRecorder(t).Statement()
+	st, err := newTestRecorder(t).statement()
 	must(t, err)
-	b1, err := MarshalStatement(st)
+	b1, err := marshalStatement(st)
 	must(t, err)
 	b2, err := newTestRecorder(t).MarshalStatement()
 	must(t, err)
 	if string(b1) != string(b2) {
 		t.Fatal("MarshalStatement differs from Recorder.MarshalStatement")
 	}
-	if _, err := MarshalStatement(&itpb.Statement{Type: intoto.StatementTypeV1}); err != nil {
+	if _, err := marshalStatement(&itpb.Statement{Type: intoto.StatementTypeV1}); err != nil {
 		t.Fatalf("marshal of a partial statement: %v", err)
 	}
 }
