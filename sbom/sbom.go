@@ -209,6 +209,7 @@ type config struct {
 	maxGoList   int64
 	scanner     *licensecheck.Scanner
 	scannerSet  bool
+	maxBinary   int64
 }
 
 // licenseScanner returns the scanner for license detection, or nil when
