@@ -68,6 +68,9 @@ func (s *SBOM) cdxBOM(opts []CycloneDXOption) (*cdx.BOM, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}
+	if s.Image != nil {
+		return s.cdxImageBOM(c, schema)
+	}
 
 	refs := map[string]string{}
 	component := func(m Module, typ cdx.ComponentType) cdx.Component {
