@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/licensecheck"
 )
 
@@ -216,6 +218,8 @@ type config struct {
 	scanner     *licensecheck.Scanner
 	scannerSet  bool
 	maxBinary   int64
+	remote      []remote.Option
+	platform    *v1.Platform
 }
 
 // licenseScanner returns the scanner for license detection, or nil when
