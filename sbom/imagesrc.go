@@ -30,11 +30,15 @@ func WithRemoteOptions(o ...remote.Option) Option {
 // scans the image for WithPlatform's platform (default linux/amd64, as
 // the registry client resolves it); ScanIndex gives every platform.
 func FromImage(ctx context.Context, ref string, opts ...Option) (*ImageContents, error) {
-	r, err := name.ParseReference(ref)
+	c := newConfig(opts)
+	var nopts []name.Option
+	if c.insecure {
+		nopts = append(nopts, name.Insecure)
+	}
+	r, err := name.ParseReference(ref, nopts...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: reference %q: %v", ErrInvalidImage, ref, err)
 	}
-	c := newConfig(opts)
 	ro := append([]remote.Option{remote.WithContext(ctx)}, c.remote...)
 	if c.platform != nil {
 		ro = append(ro, remote.WithPlatform(*c.platform))
@@ -45,6 +49,10 @@ func FromImage(ctx context.Context, ref string, opts ...Option) (*ImageContents,
 	}
 	return ScanImage(ctx, img, opts...)
 }
+
+// WithInsecureRegistry lets FromImage talk plain HTTP to the registry
+// (a local test registry).
+func WithInsecureRegistry() Option { return func(c *config) { c.insecure = true } }
 
 // WithPlatform selects the platform FromImage and FromOCILayout scan in a
 // multi-platform index.

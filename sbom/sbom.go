@@ -220,6 +220,7 @@ type config struct {
 	maxBinary   int64
 	remote      []remote.Option
 	platform    *v1.Platform
+	insecure    bool
 }
 
 // licenseScanner returns the scanner for license detection, or nil when
