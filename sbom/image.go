@@ -114,7 +114,10 @@ type ImageBinary struct {
 // say after whiteouts: the OS packages of its package databases and its Go
 // binaries, sorted by path/name.
 type ImageContents struct {
-	// Digest is the image's manifest digest ("sha256:...").
+	// Kind is "image", or "tarball" for FromTarball.
+	Kind string
+	// Digest is the image's manifest digest, or the tarball file's
+	// SHA-256 ("sha256:...").
 	Digest string
 	// Platform is os/arch[/variant] from the image config, "" if unstated.
 	Platform string
@@ -144,7 +147,7 @@ func ScanImage(ctx context.Context, img v1.Image, opts ...Option) (*ImageContent
 		return nil, fmt.Errorf("%w: nil image", ErrInvalidImage)
 	}
 	c := newConfig(opts)
-	out := &ImageContents{}
+	out := &ImageContents{Kind: "image"}
 	d, err := img.Digest()
 	if err != nil {
 		return nil, fmt.Errorf("%w: digest: %v", ErrInvalidImage, err)
@@ -279,7 +282,7 @@ func (w *fsWalker) layer(ctx context.Context, idx int, digest string, r io.Reade
 			// name is reported where it is stored.
 			continue
 		}
-		if err := w.file(idx, digest, p, h, tr, prev); err != nil {
+		if err := w.file(idx, digest, p, h.Size, tr, prev); err != nil {
 			return err
 		}
 	}
@@ -303,23 +306,23 @@ func (w *fsWalker) remove(target string, idx int, under bool) {
 }
 
 // file inspects one regular file.
-func (w *fsWalker) file(idx int, digest, p string, h *tar.Header, r io.Reader, prev *fsEntry) error {
+func (w *fsWalker) file(idx int, digest, p string, size int64, r io.Reader, prev *fsEntry) error {
 	switch {
 	case p == "/var/lib/dpkg/status":
-		return w.db(idx, digest, p, h, r, prev, parseDpkg)
+		return w.db(idx, digest, p, size, r, prev, parseDpkg)
 	case path.Dir(p) == "/var/lib/dpkg/status.d" && !strings.HasSuffix(p, ".md5sums"):
-		return w.db(idx, digest, p, h, r, prev, parseDpkg)
+		return w.db(idx, digest, p, size, r, prev, parseDpkg)
 	case p == "/lib/apk/db/installed":
-		return w.db(idx, digest, p, h, r, prev, parseApk)
+		return w.db(idx, digest, p, size, r, prev, parseApk)
 	case p == "/etc/os-release" || p == "/usr/lib/os-release":
-		b, err := readBounded(r, h.Size, MaxPackageDBSize, p)
+		b, err := readBounded(r, size, MaxPackageDBSize, p)
 		if err != nil {
 			return err
 		}
 		w.files[p] = &fsEntry{layer: idx, digest: digest, osrel: parseOSRelease(b)}
 		return nil
 	}
-	if h.Size < 64 {
+	if size < 64 {
 		return nil
 	}
 	var magic [4]byte
@@ -329,18 +332,18 @@ func (w *fsWalker) file(idx int, digest, p string, h *tar.Header, r io.Reader, p
 	if !isExecutableMagic(magic[:]) {
 		return nil
 	}
-	if h.Size > w.c.maxBinarySize() {
-		return fmt.Errorf("%w: executable %s is %d bytes, over the %d-byte limit (WithMaxBinarySize)", ErrTooLarge, p, h.Size, w.c.maxBinarySize())
+	if size > w.c.maxBinarySize() {
+		return fmt.Errorf("%w: executable %s is %d bytes, over the %d-byte limit (WithMaxBinarySize)", ErrTooLarge, p, size, w.c.maxBinarySize())
 	}
-	if int64(cap(w.buf)) < h.Size {
-		w.buf = make([]byte, h.Size)
+	if int64(cap(w.buf)) < size {
+		w.buf = make([]byte, size)
 	}
-	buf := w.buf[:h.Size]
+	buf := w.buf[:size]
 	copy(buf, magic[:])
 	if _, err := io.ReadFull(r, buf[4:]); err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrInvalidImage, p, err)
 	}
-	s, err := FromReaderAt(bytes.NewReader(buf), h.Size, p, w.opts...)
+	s, err := FromReaderAt(bytes.NewReader(buf), size, p, w.opts...)
 	if errors.Is(err, ErrNotGoBinary) {
 		return nil // an executable, but not a Go one
 	}
@@ -378,8 +381,8 @@ func readBounded(r io.Reader, size, limit int64, p string) ([]byte, error) {
 	return b, nil
 }
 
-func (w *fsWalker) db(idx int, digest, p string, h *tar.Header, r io.Reader, prev *fsEntry, parse func([]byte) []OSPackage) error {
-	b, err := readBounded(r, h.Size, MaxPackageDBSize, p)
+func (w *fsWalker) db(idx int, digest, p string, size int64, r io.Reader, prev *fsEntry, parse func([]byte) []OSPackage) error {
+	b, err := readBounded(r, size, MaxPackageDBSize, p)
 	if err != nil {
 		return err
 	}

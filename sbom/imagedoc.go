@@ -109,6 +109,11 @@ func (s *SBOM) spdxImageDocument() (*spdx.Document, error) {
 		PrimaryPackagePurpose:   "CONTAINER",
 		PackageComment:          "checksum: SHA-256 of the image manifest (" + img.Digest + ")",
 	}
+	if img.Kind == "tarball" {
+		imgPkg.PrimaryPackagePurpose = "ARCHIVE"
+		imgPkg.PackageFileName = s.Root.Name
+		imgPkg.PackageComment = "checksum: SHA-256 of the file"
+	}
 	if img.Platform != "" {
 		annotate(imgPkg, PropPlatform, img.Platform)
 	}
@@ -144,7 +149,9 @@ func (s *SBOM) spdxImageDocument() (*spdx.Document, error) {
 			pkg.PackageSourceInfo = "built from source package " + p.Source
 			annotate(pkg, PropSource, p.Source)
 		}
-		annotate(pkg, PropLayer, p.Layer)
+		if p.Layer != "" {
+			annotate(pkg, PropLayer, p.Layer)
+		}
 		annotate(pkg, PropPackageDB, p.DB)
 		doc.Packages = append(doc.Packages, pkg)
 		rel(imgPkg.PackageSPDXIdentifier, pkg.PackageSPDXIdentifier, common.TypeRelationshipContains)
@@ -158,7 +165,9 @@ func (s *SBOM) spdxImageDocument() (*spdx.Document, error) {
 		for _, p := range sub.Packages {
 			if p.PrimaryPackagePurpose == "APPLICATION" && p.PackageFileName != "" && root == "" {
 				root = p.PackageSPDXIdentifier
-				annotate(p, PropLayer, b.Layer)
+				if b.Layer != "" {
+					annotate(p, PropLayer, b.Layer)
+				}
 			}
 			if seen[p.PackageSPDXIdentifier] {
 				continue
@@ -195,6 +204,9 @@ func (s *SBOM) cdxImageBOM(c *cdxConfig, schema string) (*cdx.BOM, error) {
 	}
 	if img.Platform != "" {
 		root.Properties = &[]cdx.Property{{Name: PropPlatform, Value: img.Platform}}
+	}
+	if img.Kind == "tarball" {
+		root.Type, root.Version = cdx.ComponentTypeFile, ""
 	}
 	meta := &cdx.Metadata{
 		Timestamp: s.Created.UTC().Format(time.RFC3339),
@@ -239,7 +251,10 @@ func (s *SBOM) cdxImageBOM(c *cdxConfig, schema string) (*cdx.BOM, error) {
 		}
 		seen[ref] = true
 		comp := cdx.Component{BOMRef: ref, Type: cdx.ComponentTypeLibrary, Name: p.Name, Version: p.Version, PackageURL: ref}
-		props := []cdx.Property{{Name: PropLayer, Value: p.Layer}, {Name: PropPackageDB, Value: p.DB}}
+		props := []cdx.Property{{Name: PropPackageDB, Value: p.DB}}
+		if p.Layer != "" {
+			props = append([]cdx.Property{{Name: PropLayer, Value: p.Layer}}, props...)
+		}
 		if p.Source != "" {
 			props = append(props, cdx.Property{Name: PropSource, Value: p.Source})
 		}
@@ -263,7 +278,11 @@ func (s *SBOM) cdxImageBOM(c *cdxConfig, schema string) (*cdx.BOM, error) {
 			return nil, fmt.Errorf("%s: %w", b.Path, err)
 		}
 		broot := *sub.Metadata.Component
-		props := appendProps(broot.Properties, []cdx.Property{{Name: PropPath, Value: b.Path}, {Name: PropLayer, Value: b.Layer}})
+		more := []cdx.Property{{Name: PropPath, Value: b.Path}}
+		if b.Layer != "" {
+			more = append(more, cdx.Property{Name: PropLayer, Value: b.Layer})
+		}
+		props := appendProps(broot.Properties, more)
 		broot.Properties = props
 		for _, comp := range append([]cdx.Component{broot}, *sub.Components...) {
 			if seen[comp.BOMRef] {
