@@ -16,7 +16,7 @@ import (
 )
 
 func runSBOM(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("sbom", "[flags] (BINARY | --source DIR | --image REF)", stderr)
+	fs := newFlags("sbom", "[flags] (BINARY | TARBALL | --source DIR | --image REF)", stderr)
 	var (
 		format      = fs.String("format", "spdx", "spdx (2.3), cyclonedx (1.6) or cyclonedx-1.5")
 		source      = fs.String("source", "", "describe the packages built from this module directory (go list -deps) instead of a binary")
@@ -61,6 +61,11 @@ func runSBOM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		images = nil
 	case *source != "":
 		s, err = sbom.FromSource(ctx, *source, strings.Fields(*pattern), opts...)
+	case isTarball(fs.Arg(0)):
+		var ic *sbom.ImageContents
+		if ic, err = sbom.FromTarball(ctx, fs.Arg(0), opts...); err == nil {
+			s, err = ic.SBOM(filepath.Base(fs.Arg(0)), opts...)
+		}
 	default:
 		s, err = sbom.FromBinary(fs.Arg(0), opts...)
 	}
@@ -160,4 +165,14 @@ func imageSBOM(ctx context.Context, ref string, insecure bool, opts []sbom.Optio
 		return nil, nil, err
 	}
 	return s, &image{repo: repo, hex: s.Root.SHA256}, nil
+}
+
+// isTarball: release tarballs are named so; a Go binary never is.
+func isTarball(p string) bool {
+	for _, ext := range []string{".tar", ".tar.gz", ".tgz"} {
+		if strings.HasSuffix(p, ext) {
+			return true
+		}
+	}
+	return false
 }

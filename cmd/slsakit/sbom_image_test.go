@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -75,4 +76,36 @@ func TestCLISBOMImage(t *testing.T) {
 	env := filepath.Join(dir, "image.intoto.jsonl")
 	slsakit(t, "sbom", "--key", key, "--image", ref, "--attach", "--insecure-registry", "--out", env).want(t, exitOK)
 	slsakit(t, "verify", "--key", pub, "--image", ref, "--insecure-registry", "--predicate-type", "https://spdx.dev/Document").want(t, exitOK)
+}
+
+// TestCLISBOMTarball: `slsakit sbom TARBALL` lists the Go binaries inside
+// (here the test binary itself) and its signed statement names the
+// tarball's SHA-256.
+func TestCLISBOMTarball(t *testing.T) {
+	dir := t.TempDir()
+	key, pub := keys(t, dir, "k")
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "release/bin/tool", Mode: 0o755, Size: int64(len(body)), Typeflag: tar.TypeReg})
+	tw.Write(body)
+	tw.Close()
+	tb := filepath.Join(dir, "release.tar")
+	if err := os.WriteFile(tb, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := slsakit(t, "sbom", "--format", "cyclonedx", tb).want(t, exitOK).stdout
+	if !strings.Contains(out, "pkg:golang/github.com/google/go-containerregistry@") || !strings.Contains(out, "/release/bin/tool") {
+		t.Fatalf("tarball SBOM:\n%.1500s", out)
+	}
+	env := filepath.Join(dir, "release.intoto.jsonl")
+	slsakit(t, "sbom", "--key", key, "--out", env, tb).want(t, exitOK)
+	slsakit(t, "verify", "--key", pub, "--envelope", env, "--predicate-type", "https://spdx.dev/Document", tb).want(t, exitOK)
 }
