@@ -206,13 +206,14 @@ type fsWalker struct {
 	c       *config
 	opts    []Option
 	files   map[string]*fsEntry
+	under   map[string]int // directory -> tracked files below it
 	entries int64
 	npkgs   int
 	buf     []byte
 }
 
 func newFSWalker(c *config, opts []Option) *fsWalker {
-	return &fsWalker{c: c, opts: opts, files: map[string]*fsEntry{}}
+	return &fsWalker{c: c, opts: opts, files: map[string]*fsEntry{}, under: map[string]int{}}
 }
 
 func (c *config) maxBinarySize() int64 {
@@ -275,7 +276,7 @@ func (w *fsWalker) layer(ctx context.Context, idx int, digest string, r io.Reade
 		// file, a symlink over a binary, a new file over an old one).
 		prev := w.files[p]
 		if h.Typeflag != tar.TypeDir {
-			delete(w.files, p)
+			w.drop(p)
 		}
 		if h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeRegA {
 			// Symlinks and hard links are never followed: the file they
@@ -289,18 +290,54 @@ func (w *fsWalker) layer(ctx context.Context, idx int, digest string, r io.Reade
 }
 
 // remove drops target and everything under it that layers below idx
-// wrote; for an opaque directory, only what is under it.
+// wrote; for an opaque directory, only what is under it. Only directories
+// known to hold a tracked file are searched, so a layer of many whiteouts
+// costs one map lookup each.
 func (w *fsWalker) remove(target string, idx int, under bool) {
+	if !under {
+		if e := w.files[target]; e != nil && e.layer < idx {
+			w.drop(target)
+		}
+	}
+	if w.under[target] == 0 {
+		return
+	}
 	prefix := target + "/"
 	if target == "/" {
 		prefix = "/"
 	}
 	for p, e := range w.files {
-		if e.layer >= idx {
-			continue
+		if e.layer < idx && strings.HasPrefix(p, prefix) {
+			w.drop(p)
 		}
-		if (!under && p == target) || strings.HasPrefix(p, prefix) {
-			delete(w.files, p)
+	}
+}
+
+// put tracks p, counting it under each of its ancestor directories.
+func (w *fsWalker) put(p string, e *fsEntry) {
+	if _, ok := w.files[p]; !ok {
+		for d := path.Dir(p); ; d = path.Dir(d) {
+			w.under[d]++
+			if d == "/" {
+				break
+			}
+		}
+	}
+	w.files[p] = e
+}
+
+// drop stops tracking p.
+func (w *fsWalker) drop(p string) {
+	if _, ok := w.files[p]; !ok {
+		return
+	}
+	delete(w.files, p)
+	for d := path.Dir(p); ; d = path.Dir(d) {
+		if w.under[d]--; w.under[d] == 0 {
+			delete(w.under, d)
+		}
+		if d == "/" {
+			break
 		}
 	}
 }
@@ -319,7 +356,7 @@ func (w *fsWalker) file(idx int, digest, p string, size int64, r io.Reader, prev
 		if err != nil {
 			return err
 		}
-		w.files[p] = &fsEntry{layer: idx, digest: digest, osrel: parseOSRelease(b)}
+		w.put(p, &fsEntry{layer: idx, digest: digest, osrel: parseOSRelease(b)})
 		return nil
 	}
 	if size < 64 {
@@ -350,7 +387,7 @@ func (w *fsWalker) file(idx int, digest, p string, size int64, r io.Reader, prev
 	if err != nil {
 		return err
 	}
-	w.files[p] = &fsEntry{layer: idx, digest: digest, bin: s}
+	w.put(p, &fsEntry{layer: idx, digest: digest, bin: s})
 	return nil
 }
 
@@ -411,7 +448,7 @@ func (w *fsWalker) db(idx int, digest, p string, size int64, r io.Reader, prev *
 			pkgs[i].Layer = digest
 		}
 	}
-	w.files[p] = &fsEntry{layer: idx, digest: digest, pkgs: pkgs}
+	w.put(p, &fsEntry{layer: idx, digest: digest, pkgs: pkgs})
 	return nil
 }
 
