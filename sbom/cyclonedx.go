@@ -28,7 +28,9 @@ func CycloneDXVersion(v cdx.SpecVersion) CycloneDXOption {
 
 // CycloneDX encodes the SBOM as a CycloneDX JSON BOM (1.6 unless
 // CycloneDXVersion says 1.5) through cyclonedx-go. The root artifact is the
-// metadata component and contains the main module; modules carry their
+// metadata component; the main module and every other module are
+// top-level components (the same set, with the same purls, as the SPDX
+// packages), and the root depends on the main module; modules carry their
 // purl, the SHA-256 of their module zip as a SHA-256 hash when known, the
 // proxy URL as a distribution reference, and the h1 sum, replacement and
 // build settings as slsakit:go:* properties. For a fixed Created and
@@ -65,6 +67,9 @@ func (s *SBOM) cdxBOM(opts []CycloneDXOption) (*cdx.BOM, error) {
 	}
 	if err := s.check(); err != nil {
 		return nil, err
+	}
+	if s.Image != nil {
+		return s.cdxImageBOM(c, schema)
 	}
 
 	refs := map[string]string{}
@@ -141,9 +146,13 @@ func (s *SBOM) cdxBOM(opts []CycloneDXOption) (*cdx.BOM, error) {
 		}
 		props := append([]cdx.Property{{Name: PropMainModule, Value: s.Main.Ref()}}, buildProps...)
 		root.Properties = &props
-		root.Components = &[]cdx.Component{mainComp}
 		refs[RootRef] = root.BOMRef
 		meta.Component = &root
+		// The main module is a component of the BOM like every other
+		// module, not only a child of the metadata component: a checker
+		// that compares the components' purls with `go version -m` (or
+		// with the SPDX packages) must see it.
+		components = append(components, mainComp)
 	} else {
 		if len(buildProps) > 0 {
 			mainComp.Properties = appendProps(mainComp.Properties, buildProps)

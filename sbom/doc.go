@@ -57,6 +57,40 @@
 // namespace is otherwise derived from the content). ValidateSPDX checks an
 // SPDX document beyond what spdx/tools-golang validates.
 //
+// # Images and tarballs
+//
+// ScanImage walks a go-containerregistry v1.Image's layers bottom to top
+// in one streaming pass: each layer is decompressed once, never extracted
+// to disk nor held in memory, and whiteouts (.wh.<name>, opaque
+// directories) apply as in a container runtime. FromImage (a registry
+// reference), FromImageTarball, FromOCILayout and ScanIndex (one result
+// per platform of a multi-platform index, or WithPlatform's) all use it;
+// FromTarball applies it to a release tarball. The result, ImageContents,
+// holds:
+//
+//   - OS packages from /var/lib/dpkg/status (Status "install ok
+//     installed" only), distroless' /var/lib/dpkg/status.d/* and Alpine's
+//     /lib/apk/db/installed, with purls pkg:deb/<os-release
+//     ID>/<name>@<version>?arch=<arch>&distro=<ID>-<VERSION_ID> and
+//     pkg:apk/alpine/..., the layer that introduced each, and the license
+//     only where the database states one (apk L:; written as a declared
+//     license only when it is an SPDX expression of listed identifiers,
+//     else kept verbatim as slsakit:os:license-stated). dpkg states no
+//     license: /usr/share/doc/*/copyright is free text and is not guessed
+//     from. RPM databases are not read (no pure-Go reader is in the module
+//     graph).
+//   - Go binaries, each with its own SBOM (FromReaderAt). Executables are
+//     buffered in memory to be read (debug/buildinfo needs random
+//     access), one reused buffer, bounded by WithMaxBinarySize.
+//
+// Symlinks and hard links are never followed; a tar name with a ".."
+// segment is ErrInvalidImage; a package database over MaxPackageDBSize,
+// more than MaxImageEntries entries or MaxPackages packages is
+// ErrTooLarge. ImageContents.SBOM gives the SBOM both encoders write: the
+// image (subject: its manifest digest, or the tarball's SHA-256) CONTAINS
+// every OS package and every binary, each binary CONTAINS its main module,
+// which DEPENDS_ON its modules.
+//
 // # Attestations
 //
 // SPDXStatement and CycloneDXStatement return in-toto Statement v1 JSON

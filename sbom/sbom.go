@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/licensecheck"
 )
 
@@ -72,6 +74,12 @@ type SBOM struct {
 	BuildSettings []BuildSetting
 	// Relationships are the edges between Root and modules (by Ref).
 	Relationships []Relationship
+
+	// Image is set for the SBOM of a container image
+	// (ImageContents.SBOM): Root is then the image (its manifest digest)
+	// and Main, Modules and Stdlib are unused; the encoders write the
+	// image's OS packages and each Go binary's own SBOM.
+	Image *ImageContents
 }
 
 // Tool names the program that generated the SBOM.
@@ -209,6 +217,10 @@ type config struct {
 	maxGoList   int64
 	scanner     *licensecheck.Scanner
 	scannerSet  bool
+	maxBinary   int64
+	remote      []remote.Option
+	platform    *v1.Platform
+	insecure    bool
 }
 
 // licenseScanner returns the scanner for license detection, or nil when
@@ -400,6 +412,17 @@ func (s *SBOM) contentID() string {
 	}
 	for _, b := range s.BuildSettings {
 		w(b.Key, b.Value)
+	}
+	if s.Image != nil {
+		w(s.Image.Digest, s.Image.Platform)
+		for _, p := range s.Image.Packages {
+			w(p.PURL(), p.Layer, p.License)
+		}
+		for _, b := range s.Image.Binaries {
+			if b.SBOM != nil && b.SBOM.Root != nil {
+				w(b.Path, b.Layer, b.SBOM.Root.SHA256)
+			}
+		}
 	}
 	return uuid5(hex.EncodeToString(h.Sum(nil)))
 }

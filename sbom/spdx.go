@@ -65,7 +65,16 @@ func (s *SBOM) check() error {
 	if s == nil {
 		return fmt.Errorf("%w: nil SBOM", ErrInvalidDocument)
 	}
-	if s.Main.Path == "" {
+	if s.Image != nil {
+		if s.Root == nil {
+			return fmt.Errorf("%w: image SBOM without root", ErrInvalidDocument)
+		}
+		for _, b := range s.Image.Binaries {
+			if b.SBOM == nil {
+				return fmt.Errorf("%w: binary %s without SBOM", ErrInvalidDocument, b.Path)
+			}
+		}
+	} else if s.Main.Path == "" {
 		return fmt.Errorf("%w: no main module", ErrInvalidDocument)
 	}
 	if s.Root != nil && !isHex64(s.Root.SHA256) {
@@ -95,6 +104,9 @@ func (s *SBOM) SPDX() ([]byte, error) {
 func (s *SBOM) spdxDocument() (*spdx.Document, error) {
 	if err := s.check(); err != nil {
 		return nil, err
+	}
+	if s.Image != nil {
+		return s.spdxImageDocument()
 	}
 	created := s.Created.UTC().Format(time.RFC3339)
 	tool := s.Tool.Name

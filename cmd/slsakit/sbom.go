@@ -16,7 +16,7 @@ import (
 )
 
 func runSBOM(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("sbom", "[flags] (BINARY | --source DIR)", stderr)
+	fs := newFlags("sbom", "[flags] (BINARY | TARBALL | --source DIR | --image REF)", stderr)
 	var (
 		format      = fs.String("format", "spdx", "spdx (2.3), cyclonedx (1.6) or cyclonedx-1.5")
 		source      = fs.String("source", "", "describe the packages built from this module directory (go list -deps) instead of a binary")
@@ -28,17 +28,21 @@ func runSBOM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		reg         registryFlags
 		sf          signerFlags
 	)
-	fs.Var(&images, "image", "also name this image (resolved to its digest) as a subject; repeatable")
+	fs.Var(&images, "image", "with BINARY or --source: also name this image (resolved to its digest) as a subject, repeatable; alone: describe this image (its OS packages and Go binaries)")
 	reg.register(fs)
 	sf.register(fs) // signing makes the output a signed in-toto statement (.intoto.jsonl)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if (*source == "") == (fs.NArg() != 1) {
-		return usagef("give one BINARY or --source DIR")
+	imageMode := *source == "" && fs.NArg() == 0 && len(images) > 0
+	if imageMode && len(images) != 1 {
+		return usagef("describe one --image at a time")
+	}
+	if !imageMode && (*source == "") == (fs.NArg() != 1) {
+		return usagef("give one BINARY, --source DIR or --image REF")
 	}
 	signing := sf.key != "" || sf.kms != "" || sf.keyless
-	if (*attach || len(images) > 0) && !signing {
+	if (*attach || (len(images) > 0 && !imageMode)) && !signing {
 		return usagef("--image and --attach need --key, --kms or --keyless: only signed SBOMs are attested")
 	}
 	regOpts, err := reg.options()
@@ -50,9 +54,19 @@ func runSBOM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		opts = append(opts, sbom.WithMainVersion(*mainVersion))
 	}
 	var s *sbom.SBOM
-	if *source != "" {
+	var scanned *image // the image an image SBOM describes
+	switch {
+	case imageMode:
+		s, scanned, err = imageSBOM(ctx, images[0], reg.insecure, opts)
+		images = nil
+	case *source != "":
 		s, err = sbom.FromSource(ctx, *source, strings.Fields(*pattern), opts...)
-	} else {
+	case isTarball(fs.Arg(0)):
+		var ic *sbom.ImageContents
+		if ic, err = sbom.FromTarball(ctx, fs.Arg(0), opts...); err == nil {
+			s, err = ic.SBOM(filepath.Base(fs.Arg(0)), opts...)
+		}
+	default:
 		s, err = sbom.FromBinary(fs.Arg(0), opts...)
 	}
 	if err != nil {
@@ -81,10 +95,15 @@ func runSBOM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 	// Signed: an in-toto statement about the binary (if any) and images.
 	var subjects []intoto.ResourceDescriptor
-	if s.Root != nil {
+	var pinned []string
+	switch {
+	case scanned != nil:
+		// The image scanned (for an index, the platform image resolved).
+		subjects = append(subjects, intoto.ResourceDescriptor{Name: scanned.repo, Digest: map[string]string{"sha256": scanned.hex}})
+		pinned = append(pinned, scanned.ref())
+	case s.Root != nil:
 		subjects = append(subjects, intoto.ResourceDescriptor{Name: filepath.Base(s.Root.Name), Digest: map[string]string{"sha256": s.Root.SHA256}})
 	}
-	var pinned []string
 	imgs, err := resolveImages(ctx, images, regOpts)
 	if err != nil {
 		return err
@@ -125,4 +144,35 @@ func runSBOM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return attachAll(ctx, att, pinned, regOpts, func(s string) { fmt.Fprintln(stderr, s) })
 	}
 	return nil
+}
+
+// imageSBOM scans the image ref names (one streaming pass over its
+// layers) and returns its SBOM and the image it describes.
+func imageSBOM(ctx context.Context, ref string, insecure bool, opts []sbom.Option) (*sbom.SBOM, *image, error) {
+	repo, err := repository(ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	if insecure {
+		opts = append(opts, sbom.WithInsecureRegistry())
+	}
+	ic, err := sbom.FromImage(ctx, ref, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := ic.SBOM(repo, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, &image{repo: repo, hex: s.Root.SHA256}, nil
+}
+
+// isTarball: release tarballs are named so; a Go binary never is.
+func isTarball(p string) bool {
+	for _, ext := range []string{".tar", ".tar.gz", ".tgz"} {
+		if strings.HasSuffix(p, ext) {
+			return true
+		}
+	}
+	return false
 }

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/slsakit/slsakit/oci/ocitest"
+)
+
+func tarLayer(t *testing.T, files map[string]string) v1.Layer {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for n, body := range files {
+		if err := tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write([]byte(body))
+	}
+	tw.Close()
+	b := buf.Bytes()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// TestCLISBOMImage: `slsakit sbom --image REF` describes exactly the
+// packages the image holds (one removed by a later layer is absent), and
+// its signed statement is attached to the image and verifies.
+func TestCLISBOMImage(t *testing.T) {
+	reg := ocitest.NewRegistry(t)
+	dir := t.TempDir()
+	key, pub := keys(t, dir, "k")
+	st := func(pkgs ...string) string {
+		var b strings.Builder
+		for _, p := range pkgs {
+			b.WriteString("Package: " + p + "\nStatus: install ok installed\nVersion: 1.0-1\nArchitecture: amd64\n\n")
+		}
+		return b.String()
+	}
+	img, err := mutate.AppendLayers(empty.Image,
+		tarLayer(t, map[string]string{"etc/os-release": "ID=debian\nVERSION_ID=12\n", "var/lib/dpkg/status": st("libc6", "curl")}),
+		tarLayer(t, map[string]string{"var/lib/dpkg/status": st("libc6")}),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := reg.Host() + "/team/base:1"
+	r, _ := name.ParseReference(ref)
+	if err := remote.Write(r, img); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"spdx", "cyclonedx"} {
+		out := slsakit(t, "sbom", "--format", f, "--image", ref, "--insecure-registry").want(t, exitOK).stdout
+		if !strings.Contains(out, "pkg:deb/debian/libc6@1.0-1?arch=amd64&distro=debian-12") || strings.Contains(out, "curl") {
+			t.Fatalf("%s image SBOM:\n%.2000s", f, out)
+		}
+	}
+	slsakit(t, "sbom", "--image", ref, "--image", ref).want(t, exitUsage)
+	slsakit(t, "sbom", "--image", ref, "--attach").want(t, exitUsage) // attach without a key
+
+	env := filepath.Join(dir, "image.intoto.jsonl")
+	slsakit(t, "sbom", "--key", key, "--image", ref, "--attach", "--insecure-registry", "--out", env).want(t, exitOK)
+	slsakit(t, "verify", "--key", pub, "--image", ref, "--insecure-registry", "--predicate-type", "https://spdx.dev/Document").want(t, exitOK)
+}
+
+// TestCLISBOMTarball: `slsakit sbom TARBALL` lists the Go binaries inside
+// (here the test binary itself) and its signed statement names the
+// tarball's SHA-256.
+func TestCLISBOMTarball(t *testing.T) {
+	dir := t.TempDir()
+	key, pub := keys(t, dir, "k")
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "release/bin/tool", Mode: 0o755, Size: int64(len(body)), Typeflag: tar.TypeReg})
+	tw.Write(body)
+	tw.Close()
+	tb := filepath.Join(dir, "release.tar")
+	if err := os.WriteFile(tb, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := slsakit(t, "sbom", "--format", "cyclonedx", tb).want(t, exitOK).stdout
+	if !strings.Contains(out, "pkg:golang/github.com/google/go-containerregistry@") || !strings.Contains(out, "/release/bin/tool") {
+		t.Fatalf("tarball SBOM:\n%.1500s", out)
+	}
+	env := filepath.Join(dir, "release.intoto.jsonl")
+	slsakit(t, "sbom", "--key", key, "--out", env, tb).want(t, exitOK)
+	slsakit(t, "verify", "--key", pub, "--envelope", env, "--predicate-type", "https://spdx.dev/Document", tb).want(t, exitOK)
+}

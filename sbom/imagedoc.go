@@ -1,0 +1,374 @@
+package sbom
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	cdx "github.com/CycloneDX/cyclonedx-go"
+	"github.com/google/licensecheck"
+	"github.com/spdx/tools-golang/spdx/v2/common"
+	spdx "github.com/spdx/tools-golang/spdx/v2/v2_3"
+)
+
+// Property names of image SBOMs (SPDX annotations, CycloneDX properties).
+const (
+	// PropLayer is the digest of the layer that introduced a package or
+	// holds a binary.
+	PropLayer = "slsakit:image:layer"
+	// PropPackageDB is the package database file a package was read from.
+	PropPackageDB = "slsakit:os:package-db"
+	// PropStatedLicense is a license as the package database states it,
+	// when it is not a valid SPDX expression (it is then not written as a
+	// declared license).
+	PropStatedLicense = "slsakit:os:license-stated"
+	// PropSource is an OS package's source package.
+	PropSource = "slsakit:os:source"
+	// PropPlatform is the image's os/arch[/variant].
+	PropPlatform = "slsakit:image:platform"
+	// PropPath is a binary's path in the image.
+	PropPath = "slsakit:image:path"
+)
+
+// ImageSBOM returns the SBOM of the image c describes, named name (for
+// instance the reference it was pulled by). Its Root is the image, with
+// the manifest digest as SHA-256, so statements default to the image as
+// subject. The encoders write the image, which CONTAINS every OS package
+// and every Go binary; each binary CONTAINS its main module, which
+// DEPENDS_ON its modules, exactly as in the binary's own SBOM.
+func (c *ImageContents) SBOM(name string, opts ...Option) (*SBOM, error) {
+	if c == nil {
+		return nil, fmt.Errorf("%w: nil image contents", ErrInvalidDocument)
+	}
+	hex, ok := strings.CutPrefix(c.Digest, "sha256:")
+	if !ok || !isHex64(hex) {
+		return nil, fmt.Errorf("%w: image digest %q is not sha256", ErrInvalidDocument, c.Digest)
+	}
+	if name == "" {
+		name = c.Digest
+	}
+	s := &SBOM{Root: &Artifact{Name: name, SHA256: hex, Size: -1}, Image: c}
+	s.finish(newConfig(opts))
+	return s, nil
+}
+
+// subSBOM is the binary's SBOM as the image document writes it: created
+// by the same tool at the same time as the image's.
+func (b ImageBinary) subSBOM(s *SBOM) *SBOM {
+	sub := *b.SBOM
+	sub.Created, sub.Tool = s.Created, s.Tool
+	return &sub
+}
+
+func (s *SBOM) imageAnnotator() (common.Annotator, string, string) {
+	tool := s.Tool.Name
+	if s.Tool.Version != "" {
+		tool += "-" + s.Tool.Version
+	}
+	return common.Annotator{Annotator: tool, AnnotatorType: "Tool"}, s.Created.UTC().Format(time.RFC3339), tool
+}
+
+// spdxImageDocument: the image package DESCRIBED by the document; each
+// binary's document merged in (packages deduplicated by SPDX ID, which is
+// derived from content, so a module two binaries share is one package).
+func (s *SBOM) spdxImageDocument() (*spdx.Document, error) {
+	img := s.Image
+	annotator, created, tool := s.imageAnnotator()
+	annotate := func(p *spdx.Package, name, value string) {
+		p.Annotations = append(p.Annotations, spdx.Annotation{
+			Annotator: annotator, AnnotationDate: created, AnnotationType: "OTHER",
+			AnnotationComment: name + "=" + value,
+		})
+	}
+	doc := &spdx.Document{
+		SPDXVersion:       spdx.Version,
+		DataLicense:       spdx.DataLicense,
+		SPDXIdentifier:    "DOCUMENT",
+		DocumentName:      s.Name,
+		DocumentNamespace: s.Namespace,
+		CreationInfo: &spdx.CreationInfo{
+			Creators: []common.Creator{{Creator: tool, CreatorType: "Tool"}},
+			Created:  created,
+		},
+	}
+	rel := func(a, b common.ElementID, typ string) {
+		doc.Relationships = append(doc.Relationships, &spdx.Relationship{
+			RefA: common.MakeDocElementID("", string(a)), RefB: common.MakeDocElementID("", string(b)), Relationship: typ,
+		})
+	}
+	imgPkg := &spdx.Package{
+		PackageName:             s.Root.Name,
+		PackageSPDXIdentifier:   spdxID("Image", s.Root.Name, img.Digest),
+		PackageDownloadLocation: noAssertion,
+		PackageChecksums:        []common.Checksum{{Algorithm: common.SHA256, Value: s.Root.SHA256}},
+		PackageLicenseConcluded: noAssertion,
+		PackageLicenseDeclared:  noAssertion,
+		PackageCopyrightText:    noAssertion,
+		PrimaryPackagePurpose:   "CONTAINER",
+		PackageComment:          "checksum: SHA-256 of the image manifest (" + img.Digest + ")",
+	}
+	if img.Kind == "tarball" {
+		imgPkg.PrimaryPackagePurpose = "ARCHIVE"
+		imgPkg.PackageFileName = s.Root.Name
+		imgPkg.PackageComment = "checksum: SHA-256 of the file"
+	}
+	if img.Platform != "" {
+		annotate(imgPkg, PropPlatform, img.Platform)
+	}
+	doc.Packages = append(doc.Packages, imgPkg)
+	rel("DOCUMENT", imgPkg.PackageSPDXIdentifier, common.TypeRelationshipDescribe)
+	seen := map[common.ElementID]bool{imgPkg.PackageSPDXIdentifier: true}
+	for _, p := range img.Packages {
+		pkg := &spdx.Package{
+			PackageName:             p.Name,
+			PackageSPDXIdentifier:   spdxID("OSPackage", p.Name, p.PURL()),
+			PackageVersion:          p.Version,
+			PackageDownloadLocation: noAssertion,
+			PackageLicenseConcluded: noAssertion,
+			PackageLicenseDeclared:  noAssertion,
+			PackageCopyrightText:    noAssertion,
+			PrimaryPackagePurpose:   "OPERATING-SYSTEM",
+			PackageExternalReferences: []*spdx.PackageExternalReference{{
+				Category: common.CategoryPackageManager, RefType: common.TypePackageManagerPURL, Locator: p.PURL(),
+			}},
+		}
+		if seen[pkg.PackageSPDXIdentifier] {
+			continue // the same package listed by two databases
+		}
+		seen[pkg.PackageSPDXIdentifier] = true
+		if p.License != "" {
+			if statedLicenseIsSPDX(p.License) {
+				pkg.PackageLicenseDeclared = p.License
+			} else {
+				annotate(pkg, PropStatedLicense, p.License)
+			}
+		}
+		if p.Source != "" {
+			pkg.PackageSourceInfo = "built from source package " + p.Source
+			annotate(pkg, PropSource, p.Source)
+		}
+		if p.Layer != "" {
+			annotate(pkg, PropLayer, p.Layer)
+		}
+		annotate(pkg, PropPackageDB, p.DB)
+		doc.Packages = append(doc.Packages, pkg)
+		rel(imgPkg.PackageSPDXIdentifier, pkg.PackageSPDXIdentifier, common.TypeRelationshipContains)
+	}
+	for _, b := range img.Binaries {
+		sub, err := b.subSBOM(s).spdxDocument()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", b.Path, err)
+		}
+		var root common.ElementID
+		for _, p := range sub.Packages {
+			if p.PrimaryPackagePurpose == "APPLICATION" && p.PackageFileName != "" && root == "" {
+				root = p.PackageSPDXIdentifier
+				if b.Layer != "" {
+					annotate(p, PropLayer, b.Layer)
+				}
+			}
+			if seen[p.PackageSPDXIdentifier] {
+				continue
+			}
+			seen[p.PackageSPDXIdentifier] = true
+			doc.Packages = append(doc.Packages, p)
+		}
+		if root == "" {
+			return nil, fmt.Errorf("%w: binary %s has no root artifact", ErrInvalidDocument, b.Path)
+		}
+		rel(imgPkg.PackageSPDXIdentifier, root, common.TypeRelationshipContains)
+		for _, r := range sub.Relationships {
+			if r.RefA.ElementRefID == "DOCUMENT" {
+				continue // the binary is described through the image
+			}
+			doc.Relationships = append(doc.Relationships, r)
+		}
+	}
+	return doc, nil
+}
+
+// cdxImageBOM: the image is the metadata component; OS packages and each
+// binary's components (its root artifact, main module, modules) are
+// components, merged by bom-ref.
+func (s *SBOM) cdxImageBOM(c *cdxConfig, schema string) (*cdx.BOM, error) {
+	img := s.Image
+	imgRef := "image:" + img.Digest
+	root := cdx.Component{
+		BOMRef:  imgRef,
+		Type:    cdx.ComponentTypeContainer,
+		Name:    s.Root.Name,
+		Version: img.Digest,
+		Hashes:  &[]cdx.Hash{{Algorithm: cdx.HashAlgoSHA256, Value: s.Root.SHA256}},
+	}
+	if img.Platform != "" {
+		root.Properties = &[]cdx.Property{{Name: PropPlatform, Value: img.Platform}}
+	}
+	if img.Kind == "tarball" {
+		root.Type, root.Version = cdx.ComponentTypeFile, ""
+	}
+	meta := &cdx.Metadata{
+		Timestamp: s.Created.UTC().Format(time.RFC3339),
+		Tools: &cdx.ToolsChoice{Components: &[]cdx.Component{{
+			Type: cdx.ComponentTypeApplication, Name: s.Tool.Name, Version: s.Tool.Version,
+		}}},
+		Component: &root,
+	}
+	var components []cdx.Component
+	seen := map[string]bool{imgRef: true}
+	var deps []cdx.Dependency
+	depIndex := map[string]int{}
+	addDeps := func(ref string, to ...string) {
+		i, ok := depIndex[ref]
+		if !ok {
+			i = len(deps)
+			depIndex[ref] = i
+			deps = append(deps, cdx.Dependency{Ref: ref})
+		}
+		if len(to) == 0 {
+			return
+		}
+		if deps[i].Dependencies == nil {
+			deps[i].Dependencies = &[]string{}
+		}
+		have := map[string]bool{}
+		for _, d := range *deps[i].Dependencies {
+			have[d] = true
+		}
+		for _, d := range to {
+			if !have[d] {
+				*deps[i].Dependencies = append(*deps[i].Dependencies, d)
+				have[d] = true
+			}
+		}
+	}
+	var contains []string
+	for _, p := range img.Packages {
+		ref := p.PURL()
+		if seen[ref] {
+			continue
+		}
+		seen[ref] = true
+		comp := cdx.Component{BOMRef: ref, Type: cdx.ComponentTypeLibrary, Name: p.Name, Version: p.Version, PackageURL: ref}
+		props := []cdx.Property{{Name: PropPackageDB, Value: p.DB}}
+		if p.Layer != "" {
+			props = append([]cdx.Property{{Name: PropLayer, Value: p.Layer}}, props...)
+		}
+		if p.Source != "" {
+			props = append(props, cdx.Property{Name: PropSource, Value: p.Source})
+		}
+		if p.License != "" {
+			switch {
+			case statedLicenseIsSPDX(p.License) && !strings.ContainsAny(p.License, "() +"):
+				comp.Licenses = cdxLicenses([]string{p.License}, c.version)
+			case statedLicenseIsSPDX(p.License):
+				comp.Licenses = &cdx.Licenses{{Expression: p.License}}
+			default:
+				props = append(props, cdx.Property{Name: PropStatedLicense, Value: p.License})
+			}
+		}
+		comp.Properties = &props
+		components = append(components, comp)
+		contains = append(contains, ref)
+	}
+	for _, b := range img.Binaries {
+		sub, err := b.subSBOM(s).cdxBOM([]CycloneDXOption{CycloneDXVersion(c.version)})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", b.Path, err)
+		}
+		broot := *sub.Metadata.Component
+		more := []cdx.Property{{Name: PropPath, Value: b.Path}}
+		if b.Layer != "" {
+			more = append(more, cdx.Property{Name: PropLayer, Value: b.Layer})
+		}
+		props := appendProps(broot.Properties, more)
+		broot.Properties = props
+		for _, comp := range append([]cdx.Component{broot}, *sub.Components...) {
+			if seen[comp.BOMRef] {
+				continue
+			}
+			seen[comp.BOMRef] = true
+			components = append(components, comp)
+		}
+		contains = append(contains, broot.BOMRef)
+		for _, d := range *sub.Dependencies {
+			var to []string
+			if d.Dependencies != nil {
+				to = *d.Dependencies
+			}
+			addDeps(d.Ref, to...)
+		}
+	}
+	addDeps(imgRef, contains...)
+	for _, comp := range components {
+		addDeps(comp.BOMRef)
+	}
+	// The image is listed first, as the element everything hangs from.
+	if i := depIndex[imgRef]; i != 0 {
+		deps[0], deps[i] = deps[i], deps[0]
+	}
+	return &cdx.BOM{
+		JSONSchema:   schema,
+		BOMFormat:    cdx.BOMFormat,
+		SpecVersion:  c.version,
+		SerialNumber: "urn:uuid:" + uuid5(s.Namespace),
+		Version:      1,
+		Metadata:     meta,
+		Components:   &components,
+		Dependencies: &deps,
+	}, nil
+}
+
+// spdxListedIDs is the set of SPDX license list identifiers known offline:
+// licensecheck's built-in licenses, minus the few it names that are not on
+// the SPDX list (TestStatedLicenseIDsAreSPDX keeps the two in step).
+var spdxListedIDs = sync.OnceValue(func() map[string]bool {
+	notSPDX := map[string]bool{"Aladdin-9": true, "Anti996": true, "BSD-1-Clause-Clear": true,
+		"BSD-3-Clause-NoTrademark": true, "CC-BY-NC-SA-3.0-US": true, "CommonsClause": true,
+		"GPL-2.0-or-3.0": true, "GooglePatentClause": true, "GooglePatentsFile": true, "MIT-NoAd": true,
+		"Prosperity-3.0.0": true}
+	ids := map[string]bool{}
+	for _, l := range licensecheck.BuiltinLicenses() {
+		if !notSPDX[l.ID] {
+			ids[l.ID] = true
+		}
+	}
+	return ids
+})
+
+// statedLicenseIsSPDX reports whether a license a package database states
+// is a well-formed SPDX expression of listed identifiers (LicenseRef-
+// identifiers allowed): only then is it written as a declared license.
+// Anything else ("GPL2+", free text) is kept verbatim as
+// PropStatedLicense, never mapped by guess.
+func statedLicenseIsSPDX(expr string) bool {
+	if expr == noAssertion || expr == "NONE" || !licenseExprOK(expr) {
+		return false
+	}
+	s := strings.NewReplacer("(", " ", ")", " ").Replace(expr)
+	ids := spdxListedIDs()
+	afterWith := false
+	for _, tok := range strings.Fields(s) {
+		switch {
+		case tok == "AND" || tok == "OR":
+		case tok == "WITH":
+			afterWith = true
+			continue
+		case afterWith:
+			// An exception identifier: licensecheck does not list them.
+			if !exceptionRE.MatchString(tok) {
+				return false
+			}
+		case strings.HasPrefix(tok, "LicenseRef-"):
+		default:
+			if !ids[strings.TrimSuffix(tok, "+")] {
+				return false
+			}
+		}
+		afterWith = false
+	}
+	return true
+}
+
+var exceptionRE = regexp.MustCompile(`^[A-Za-z0-9.\-]+-exception(-[0-9.]+)?$|^[A-Za-z0-9.\-]*[Ee]xception[A-Za-z0-9.\-]*$`)

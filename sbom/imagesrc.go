@@ -1,0 +1,144 @@
+package sbom
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// ErrNoPlatform is returned when an index holds no image for the asked
+// platform.
+var ErrNoPlatform = errors.New("sbom: no image for the platform")
+
+// maxIndexDepth bounds how deep nested indexes are followed.
+const maxIndexDepth = 4
+
+// WithRemoteOptions passes options (authentication, transport) to the
+// registry client FromImage uses.
+func WithRemoteOptions(o ...remote.Option) Option {
+	return func(c *config) { c.remote = append(c.remote, o...) }
+}
+
+// FromImage pulls ref's manifest from its registry and scans the image
+// (ScanImage), streaming each layer once. For a multi-platform index it
+// scans the image for WithPlatform's platform (default linux/amd64, as
+// the registry client resolves it); ScanIndex gives every platform.
+func FromImage(ctx context.Context, ref string, opts ...Option) (*ImageContents, error) {
+	c := newConfig(opts)
+	var nopts []name.Option
+	if c.insecure {
+		nopts = append(nopts, name.Insecure)
+	}
+	r, err := name.ParseReference(ref, nopts...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: reference %q: %v", ErrInvalidImage, ref, err)
+	}
+	ro := append([]remote.Option{remote.WithContext(ctx)}, c.remote...)
+	if c.platform != nil {
+		ro = append(ro, remote.WithPlatform(*c.platform))
+	}
+	img, err := remote.Image(r, ro...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidImage, ref, err)
+	}
+	return ScanImage(ctx, img, opts...)
+}
+
+// WithInsecureRegistry lets FromImage talk plain HTTP to the registry
+// (a local test registry).
+func WithInsecureRegistry() Option { return func(c *config) { c.insecure = true } }
+
+// WithPlatform selects the platform FromImage and FromOCILayout scan in a
+// multi-platform index.
+func WithPlatform(p v1.Platform) Option { return func(c *config) { c.platform = &p } }
+
+// FromImageTarball scans an image tarball on disk (`docker save`,
+// `crane pull`, tarball.Write output), streaming each layer from the file.
+func FromImageTarball(ctx context.Context, path string, opts ...Option) (*ImageContents, error) {
+	img, err := tarball.ImageFromPath(path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidImage, path, err)
+	}
+	return ScanImage(ctx, img, opts...)
+}
+
+// FromOCILayout scans every image of the OCI image layout directory dir
+// (ScanIndex over its index.json), or only WithPlatform's platform when
+// given.
+func FromOCILayout(ctx context.Context, dir string, opts ...Option) ([]*ImageContents, error) {
+	idx, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidImage, dir, err)
+	}
+	return ScanIndex(ctx, idx, opts...)
+}
+
+// ScanIndex scans every platform image of a multi-platform index (nested
+// indexes followed up to a small depth), one ImageContents per image, in
+// index order. Entries whose platform is "unknown/unknown" (build
+// attestations stored as manifests) are skipped. With WithPlatform only
+// the images matching it are scanned, and none matching is ErrNoPlatform.
+func ScanIndex(ctx context.Context, idx v1.ImageIndex, opts ...Option) ([]*ImageContents, error) {
+	c := newConfig(opts)
+	var out []*ImageContents
+	if err := scanIndex(ctx, idx, c, opts, 0, &out); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 && c.platform != nil {
+		return nil, fmt.Errorf("%w: %s", ErrNoPlatform, c.platform)
+	}
+	return out, nil
+}
+
+func scanIndex(ctx context.Context, idx v1.ImageIndex, c *config, opts []Option, depth int, out *[]*ImageContents) error {
+	if idx == nil {
+		return fmt.Errorf("%w: nil index", ErrInvalidImage)
+	}
+	if depth > maxIndexDepth {
+		return fmt.Errorf("%w: indexes nested deeper than %d", ErrInvalidImage, maxIndexDepth)
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return fmt.Errorf("%w: index: %v", ErrInvalidImage, err)
+	}
+	for _, d := range m.Manifests {
+		if d.MediaType.IsIndex() {
+			child, err := idx.ImageIndex(d.Digest)
+			if err != nil {
+				return fmt.Errorf("%w: index %s: %v", ErrInvalidImage, d.Digest, err)
+			}
+			if err := scanIndex(ctx, child, c, opts, depth+1, out); err != nil {
+				return err
+			}
+			continue
+		}
+		if !d.MediaType.IsImage() {
+			continue
+		}
+		if d.Platform != nil && d.Platform.OS == "unknown" && d.Platform.Architecture == "unknown" {
+			continue
+		}
+		if c.platform != nil && (d.Platform == nil || !d.Platform.Satisfies(*c.platform)) {
+			continue
+		}
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			return fmt.Errorf("%w: image %s: %v", ErrInvalidImage, d.Digest, err)
+		}
+		ic, err := ScanImage(ctx, img, opts...)
+		if err != nil {
+			return fmt.Errorf("image %s: %w", d.Digest, err)
+		}
+		if ic.Platform == "" && d.Platform != nil {
+			ic.Platform = d.Platform.String()
+		}
+		*out = append(*out, ic)
+	}
+	return nil
+}
