@@ -78,7 +78,7 @@ func checkJSONValue(v any, depth int) error {
 		return errors.New("nested too deeply")
 	}
 	switch x := v.(type) {
-	case nil, bool, json.Number:
+	case nil, bool:
 		return nil
 	case string:
 		if !utf8.ValidString(x) {
@@ -108,7 +108,11 @@ func checkJSONValue(v any, depth int) error {
 		}
 		return nil
 	}
-	// Other Go values (ints, structs, typed maps) go through encoding/json.
+	// Other Go values (ints, json.Number, structs, typed maps) go through
+	// encoding/json, which refuses a json.Number that is not a number; what
+	// it writes is checked again. (Invalid UTF-8 inside a struct field is
+	// replaced by encoding/json before this sees it; producers that write
+	// such values check them too: provenance's Recorder refuses them.)
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package intoto_test
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"strings"
@@ -18,7 +19,7 @@ func TestResourceDescriptorValidate(t *testing.T) {
 		{Name: "n"},
 		{URI: "https://e.com"},
 		{Digest: intoto.DigestSet{"sha256": h}},
-		{Name: "n", Annotations: map[string]any{"k": []string{"a"}, "n": 1, "m": map[string]any{"x": []any{1.5, nil, true}}}},
+		{Name: "n", Annotations: map[string]any{"k": []string{"a"}, "n": 1, "j": json.Number("12.5e3"), "m": map[string]any{"x": []any{1.5, nil, true}}}},
 	} {
 		if err := rd.Validate(); err != nil {
 			t.Errorf("%+v: %v", rd, err)
@@ -43,6 +44,8 @@ func TestResourceDescriptorValidate(t *testing.T) {
 		"nested infinity":   {intoto.ResourceDescriptor{Name: "n", Annotations: map[string]any{"x": []any{math.Inf(1)}}}, intoto.ErrInvalidDescriptor},
 		"bad UTF-8 value":   {intoto.ResourceDescriptor{Name: "n", Annotations: map[string]any{"x": "\xff"}}, intoto.ErrInvalidDescriptor},
 		"bad UTF-8 key":     {intoto.ResourceDescriptor{Name: "n", Annotations: map[string]any{"\xff": "x"}}, intoto.ErrInvalidDescriptor},
+		"json.Number NaN":   {intoto.ResourceDescriptor{Name: "n", Annotations: map[string]any{"x": json.Number("NaN")}}, intoto.ErrInvalidDescriptor},
+		"json.Number text":  {intoto.ResourceDescriptor{Name: "n", Annotations: map[string]any{"x": []any{json.Number("1e")}}}, intoto.ErrInvalidDescriptor},
 		"func":              {intoto.ResourceDescriptor{Name: "n", Annotations: map[string]any{"f": func() {}}}, intoto.ErrInvalidDescriptor},
 		"too deep":          {intoto.ResourceDescriptor{Name: "n", Annotations: deep}, intoto.ErrInvalidDescriptor},
 		"cycle":             {intoto.ResourceDescriptor{Name: "n", Annotations: cyclic}, intoto.ErrInvalidDescriptor},
