@@ -87,3 +87,30 @@ func TestVersionedVerifierLimits(t *testing.T) {
 		t.Errorf("%d versions: %v", sign.MaxKeyVersions, err)
 	}
 }
+
+// A policy trusting a rotated KMS key is identified by every version it
+// trusts: adding or disabling a version changes its PolicyDigest, so a VSA
+// issued under the old set is not taken for the new one.
+func TestRotatedKeyPolicyDigest(t *testing.T) {
+	ctx := context.Background()
+	a1, a2 := genKey(t, sign.ECDSAP256SHA256), genKey(t, sign.ECDSAP256SHA256)
+	digestWith := func(v sign.Verifier) string {
+		t.Helper()
+		p, err := verify.ParsePolicy([]byte(`{"version": 1, "signers": [{"artifacts": "**", "keys": [{"kms": "test://k"}]}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		eng, err := verify.NewEngine(ctx, p, verify.WithKeyResolver(func(context.Context, string) (sign.Verifier, error) { return v, nil }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return eng.PolicyDigest()["sha256"]
+	}
+	both, again, newOnly := digestWith(versionsOf(t, a2, a1)), digestWith(versionsOf(t, a2, a1)), digestWith(versionsOf(t, a2))
+	if both != again {
+		t.Error("the same versions give two policy digests")
+	}
+	if both == newOnly {
+		t.Error("disabling a version left the policy digest unchanged")
+	}
+}
