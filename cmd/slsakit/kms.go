@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/slsakit/slsakit/kms"
+	"github.com/slsakit/slsakit/kms/hashivault"
 	"github.com/slsakit/slsakit/kms/sigstorekms"
 	"github.com/slsakit/slsakit/sign"
 )
@@ -17,9 +18,10 @@ import (
 // The CLI's KMS keys, for --kms, --kms-key and a policy's kms keys:
 //
 //	gcpkms://projects/…/cryptoKeys/K[/cryptoKeyVersions/V]  GCP Cloud KMS
+//	hashivault://KEY, openbao://KEY                           a Vault (OpenBao) transit key ($VAULT_ADDR, $VAULT_TOKEN)
 //	NAME://KEY                                                the sigstore KMS plugin sigstore-kms-NAME on PATH
 //
-// as cosign reads them. A GCP key without a version verifies with every
+// as cosign reads them. A key without a version verifies with every
 // enabled version (key rotation) and signs with the newest.
 
 // kmsSigner returns the signer of the KMS key ref and a function that
@@ -32,8 +34,16 @@ func kmsSigner(ctx context.Context, ref, endpoint string) (sign.Signer, func(), 
 		}
 		return s, func() { s.Close() }, nil
 	}
+	if isVault(ref) {
+		s, err := hashivault.NewSigner(ctx, ref)
+		return s, func() {}, err
+	}
 	s, err := sigstorekms.LoadPlugin(ctx, ref)
 	return s, func() {}, err
+}
+
+func isVault(ref string) bool {
+	return strings.HasPrefix(ref, hashivault.Scheme) || strings.HasPrefix(ref, hashivault.OpenBaoScheme)
 }
 
 // kmsResolver resolves KMS key references to verifiers: its type fits
@@ -41,8 +51,11 @@ func kmsSigner(ctx context.Context, ref, endpoint string) (sign.Signer, func(), 
 func kmsResolver(endpoint string) func(ctx context.Context, ref string) (sign.Verifier, error) {
 	gcp := kms.Resolver(kmsOptions(endpoint))
 	return func(ctx context.Context, ref string) (sign.Verifier, error) {
-		if strings.HasPrefix(ref, kms.Scheme) {
+		switch {
+		case strings.HasPrefix(ref, kms.Scheme):
 			return gcp(ctx, ref)
+		case isVault(ref):
+			return hashivault.NewVerifier(ctx, ref)
 		}
 		return sigstorekms.PluginVerifier(ctx, ref)
 	}

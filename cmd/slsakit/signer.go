@@ -27,7 +27,7 @@ func (f *signerFlags) register(fs interface {
 }) {
 	fs.StringVar(&f.key, "key", "", "PEM or cosign-encrypted private key to sign with")
 	fs.StringVar(&f.passwordEnv, "password-env", "COSIGN_PASSWORD", "environment variable holding the key's password")
-	fs.StringVar(&f.kms, "kms", "", "sign with this KMS key: gcpkms://… (GCP Cloud KMS) or NAME://KEY (the sigstore KMS plugin sigstore-kms-NAME on PATH)")
+	fs.StringVar(&f.kms, "kms", "", "sign with this KMS key: gcpkms://… (GCP Cloud KMS), hashivault://KEY (Vault transit, $VAULT_ADDR/$VAULT_TOKEN) or NAME://KEY (the sigstore KMS plugin sigstore-kms-NAME on PATH)")
 	fs.StringVar(&f.kmsEndpoint, "kms-endpoint", "", "KMS endpoint HOST:PORT (loopback: a test server, plaintext)")
 	fs.BoolVar(&f.keyless, "keyless", false, "sign keyless: a Fulcio certificate for an OIDC identity, a Rekor entry and/or timestamp")
 	fs.StringVar(&f.idToken, "id-token", "", "with --keyless: OIDC ID token (default: $SIGSTORE_ID_TOKEN, else GitHub Actions)")

@@ -163,7 +163,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		reg           registryFlags
 	)
 	fs.Var(&keys, "key", "trusted PEM public key file; repeatable")
-	fs.Var(&kmsKeys, "kms-key", "trusted KMS key: gcpkms://… (without a version: every enabled version) or NAME://KEY (sigstore KMS plugin); repeatable")
+	fs.Var(&kmsKeys, "kms-key", "trusted KMS key: gcpkms://… (without a version: every enabled version), hashivault://KEY (every version Vault verifies with) or NAME://KEY (sigstore KMS plugin); repeatable")
 	reg.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
