@@ -17,6 +17,7 @@ type signerFlags struct {
 	kms, kmsEndpoint   string
 	keyless            bool
 	idToken            string
+	oidcProvider       string
 	fulcio, rekor, tsa string
 	bundleOut          string
 }
@@ -31,6 +32,7 @@ func (f *signerFlags) register(fs interface {
 	fs.StringVar(&f.kmsEndpoint, "kms-endpoint", "", "KMS endpoint HOST:PORT (loopback: a test server, plaintext)")
 	fs.BoolVar(&f.keyless, "keyless", false, "sign keyless: a Fulcio certificate for an OIDC identity, a Rekor entry and/or timestamp")
 	fs.StringVar(&f.idToken, "id-token", "", "with --keyless: OIDC ID token (default: $SIGSTORE_ID_TOKEN, else GitHub Actions)")
+	fs.StringVar(&f.oidcProvider, "oidc-provider", "", "with --keyless: where the token comes from: env, filesystem, github-actions, gitlab, buildkite-agent, spiffe or google (default: detected)")
 	fs.StringVar(&f.fulcio, "fulcio-url", "", "with --keyless: Fulcio URL (default: Sigstore public good)")
 	fs.StringVar(&f.rekor, "rekor-url", "", "with --keyless: Rekor URL (default: public good; 'none': no log entry)")
 	fs.StringVar(&f.tsa, "tsa-url", "", "with --keyless: RFC 3161 timestamp authority URL")
@@ -53,8 +55,17 @@ func (f *signerFlags) load(ctx context.Context) (sign.Signer, func(), error) {
 		return kmsSigner(ctx, f.kms, f.kmsEndpoint)
 	case f.keyless:
 		ts := keyless.AmbientToken(f.idToken)
+		if f.oidcProvider != "" {
+			if f.idToken != "" {
+				return nil, nil, usagef("give --id-token or --oidc-provider, not both")
+			}
+			var err error
+			if ts, err = keyless.TokenProvider(f.oidcProvider); err != nil {
+				return nil, nil, usagef("%v", err)
+			}
+		}
 		if ts == nil {
-			return nil, nil, usagef("--keyless needs an OIDC token: --id-token, $SIGSTORE_ID_TOKEN, or a GitHub Actions job with id-token: write")
+			return nil, nil, usagef("--keyless needs an OIDC token: --id-token, --oidc-provider, $SIGSTORE_ID_TOKEN, or a CI job that provides one (GitHub Actions with id-token: write, GitLab id_tokens, Buildkite, SPIFFE)")
 		}
 		opts := append(keyless.ServiceURLs(f.fulcio, f.rekor, f.tsa), keyless.WithToken(ts))
 		s, err := keyless.NewSigner(ctx, opts...)

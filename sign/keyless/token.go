@@ -90,29 +90,42 @@ const (
 	EnvGitHubRequestToken = "ACTIONS_ID_TOKEN_REQUEST_TOKEN"
 )
 
-// GitHubOption tunes GitHubActions.
-type GitHubOption func(*ghConfig)
+// TokenOption tunes the token sources that request a token: GitHubActions,
+// GoogleMetadata, Buildkite and SPIFFE.
+type TokenOption func(*tokenConfig)
 
-type ghConfig struct {
+type tokenConfig struct {
 	audience string
 	client   *http.Client
 }
 
-// WithAudience sets the token audience (default "sigstore").
-func WithAudience(aud string) GitHubOption { return func(c *ghConfig) { c.audience = aud } }
+func newTokenConfig(opts []TokenOption) tokenConfig {
+	cfg := tokenConfig{audience: "sigstore", client: &http.Client{Timeout: 30 * time.Second}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return cfg
+}
 
-// WithGitHubHTTPClient sets the HTTP client used to request the token.
-func WithGitHubHTTPClient(hc *http.Client) GitHubOption { return func(c *ghConfig) { c.client = hc } }
+// WithAudience sets the token audience (default "sigstore", what the
+// public-good Fulcio accepts).
+func WithAudience(aud string) TokenOption { return func(c *tokenConfig) { c.audience = aud } }
+
+// WithTokenHTTPClient sets the HTTP client a token is requested with.
+func WithTokenHTTPClient(hc *http.Client) TokenOption {
+	return func(c *tokenConfig) {
+		if hc != nil {
+			c.client = hc
+		}
+	}
+}
 
 // GitHubActions returns a TokenSource that requests an ID token from the
 // GitHub Actions runtime (ACTIONS_ID_TOKEN_REQUEST_URL with the bearer
 // ACTIONS_ID_TOKEN_REQUEST_TOKEN), audience "sigstore" unless told
 // otherwise. The variables are read on every call.
-func GitHubActions(opts ...GitHubOption) TokenSource {
-	cfg := ghConfig{audience: "sigstore", client: &http.Client{Timeout: 30 * time.Second}}
-	for _, o := range opts {
-		o(&cfg)
-	}
+func GitHubActions(opts ...TokenOption) TokenSource {
+	cfg := newTokenConfig(opts)
 	return TokenFunc(func(ctx context.Context) (string, error) {
 		reqURL, bearer := os.Getenv(EnvGitHubRequestURL), os.Getenv(EnvGitHubRequestToken)
 		if reqURL == "" || bearer == "" {
