@@ -7,10 +7,16 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
+	"strconv"
+
+	"github.com/slsakit/slsakit/internal/strictjson"
 )
 
 // DefaultMaxBlobInMemory is the largest blob SignBlob holds in memory, for
@@ -100,10 +106,11 @@ func SignBlob(ctx context.Context, r io.Reader, s Signer, opts ...BlobOption) (*
 	if h == 0 || !canDigest {
 		return signWhole(ctx, r, s, v, alg, cfg.maxInMemory)
 	}
-	d, err := hashReader(ctx, r, h)
+	sums, err := HashBlob(ctx, r, h)
 	if err != nil {
 		return nil, err
 	}
+	d := sums[0]
 	sig, err := ds.SignDigest(ctx, h, d)
 	if err != nil {
 		return nil, fmt.Errorf("sign: signing blob with key %s: %w", s.KeyID(), err)
@@ -187,22 +194,27 @@ func NewMessageBundle(s Signer, ms *MessageSignature) (*Bundle, error) {
 	return b, nil
 }
 
-// HashBlob reads r to its end and returns its digest with h (SHA-256,
-// SHA-384 or SHA-512), without holding it in memory. ctx is checked
-// between reads.
-func HashBlob(ctx context.Context, r io.Reader, h crypto.Hash) ([]byte, error) {
-	if !supportedHash(h) {
-		return nil, fmt.Errorf("%w: hash %v", ErrUnsupportedAlgorithm, h)
+// HashBlob reads r to its end once and returns its digest with each of hs
+// (SHA-256, SHA-384 or SHA-512), in that order, without holding it in
+// memory. ctx is checked between reads.
+func HashBlob(ctx context.Context, r io.Reader, hs ...crypto.Hash) ([][]byte, error) {
+	ws := make([]io.Writer, len(hs))
+	hashes := make([]hash.Hash, len(hs))
+	for i, h := range hs {
+		if !supportedHash(h) {
+			return nil, fmt.Errorf("%w: hash %v", ErrUnsupportedAlgorithm, h)
+		}
+		hashes[i] = h.New()
+		ws[i] = hashes[i]
 	}
-	return hashReader(ctx, r, h)
-}
-
-func hashReader(ctx context.Context, r io.Reader, h crypto.Hash) ([]byte, error) {
-	hh := h.New()
-	if _, err := io.Copy(hh, &ctxReader{ctx: ctx, r: r}); err != nil {
+	if _, err := io.Copy(io.MultiWriter(ws...), &ctxReader{ctx: ctx, r: r}); err != nil {
 		return nil, err
 	}
-	return hh.Sum(nil), nil
+	out := make([][]byte, len(hs))
+	for i, h := range hashes {
+		out[i] = h.Sum(nil)
+	}
+	return out, nil
 }
 
 func supportedHash(h crypto.Hash) bool {
@@ -357,4 +369,113 @@ func DetachedBundle(sig []byte, cert *x509.Certificate, h crypto.Hash, d []byte)
 		return nil, err
 	}
 	return b, nil
+}
+
+// ParseCosignBundle reads the bundle cosign v2 sign-blob --bundle writes
+// without --new-bundle-format: {"base64Signature", "cert" (base64 PEM, for
+// keyless), "rekorBundle" (the Rekor entry and its signed entry timestamp)}
+// and returns it as the Sigstore bundle v0.1 it is equivalent to: the
+// certificate as a one-certificate chain, the entry as a log entry with
+// its inclusion promise (no inclusion proof, which that format never
+// held), and a message signature over the digest d (made with h) that the
+// caller computed from the blob (the format records none). Input over
+// DefaultMaxBundleSize fails with ErrTooLarge, anything else that is not
+// this format with ErrMalformedBundle. Nothing is verified.
+func ParseCosignBundle(data []byte, h crypto.Hash, d []byte) (*Bundle, error) {
+	if len(data) > DefaultMaxBundleSize {
+		return nil, fmt.Errorf("%w: bundle is %d bytes, limit %d", ErrTooLarge, len(data), DefaultMaxBundleSize)
+	}
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: cosign bundle: "+format, append([]any{ErrMalformedBundle}, args...)...)
+	}
+	if err := strictjson.Check(data); err != nil {
+		return nil, bad("%v", err)
+	}
+	top, err := fields(bytes.TrimSpace(data), "cosign bundle", "base64Signature", "cert", "rekorBundle")
+	if err != nil {
+		return nil, bad("%v", err)
+	}
+	sig, err := bytesField(top, "base64Signature")
+	if err != nil || len(sig) == 0 {
+		return nil, bad("missing or bad base64Signature")
+	}
+	b, err := DetachedBundle(sig, nil, h, d)
+	if err != nil {
+		return nil, err
+	}
+	b.MediaType = "application/vnd.dev.sigstore.bundle+json;version=0.1"
+	if _, ok := top["cert"]; ok {
+		certPEM, err := bytesField(top, "cert")
+		if err != nil {
+			return nil, bad("cert: %v", err)
+		}
+		c, err := ParseDetachedCertificate(certPEM)
+		if err != nil {
+			return nil, bad("cert: %v", err)
+		}
+		b.VerificationMaterial.PublicKey = nil
+		b.VerificationMaterial.CertificateChain = [][]byte{c.Raw}
+	}
+	if raw, ok := top["rekorBundle"]; ok {
+		entry, err := cosignRekorEntry(raw)
+		if err != nil {
+			return nil, bad("rekorBundle: %v", err)
+		}
+		b.VerificationMaterial.TlogEntries = []json.RawMessage{entry}
+	}
+	if err := b.validate(); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// cosignRekorEntry maps cosign's RekorBundle {SignedEntryTimestamp,
+// Payload{body, integratedTime, logIndex, logID}} onto a bundle's log
+// entry: the kind and version are the body's own.
+func cosignRekorEntry(raw json.RawMessage) (json.RawMessage, error) {
+	rb, err := fields(raw, "rekorBundle", "SignedEntryTimestamp", "Payload")
+	if err != nil {
+		return nil, err
+	}
+	set, err := bytesField(rb, "SignedEntryTimestamp")
+	if err != nil || len(set) == 0 {
+		return nil, errors.New("missing or bad SignedEntryTimestamp")
+	}
+	var p struct {
+		Body           []byte `json:"body"`
+		IntegratedTime int64  `json:"integratedTime"`
+		LogIndex       int64  `json:"logIndex"`
+		LogID          string `json:"logID"`
+	}
+	pm, err := fields(rb["Payload"], "Payload", "body", "integratedTime", "logIndex", "logID")
+	if err != nil {
+		return nil, err
+	}
+	if p.Body, err = bytesField(pm, "body"); err != nil || len(p.Body) == 0 {
+		return nil, errors.New("missing or bad Payload.body")
+	}
+	for k, dst := range map[string]*int64{"integratedTime": &p.IntegratedTime, "logIndex": &p.LogIndex} {
+		if err := json.Unmarshal(pm[k], dst); err != nil || *dst < 0 {
+			return nil, fmt.Errorf("Payload.%s is not a non-negative integer", k)
+		}
+	}
+	if err := json.Unmarshal(pm["logID"], &p.LogID); err != nil {
+		return nil, errors.New("Payload.logID is not a string")
+	}
+	logID, err := hex.DecodeString(p.LogID)
+	if err != nil || len(logID) == 0 {
+		return nil, errors.New("Payload.logID is not hex")
+	}
+	var kind struct{ APIVersion, Kind string }
+	if err := json.Unmarshal(p.Body, &kind); err != nil || kind.Kind == "" || kind.APIVersion == "" {
+		return nil, errors.New("Payload.body is not a Rekor entry")
+	}
+	return json.Marshal(map[string]any{
+		"logIndex":          strconv.FormatInt(p.LogIndex, 10),
+		"logId":             map[string]any{"keyId": logID},
+		"kindVersion":       map[string]any{"kind": kind.Kind, "version": kind.APIVersion},
+		"integratedTime":    strconv.FormatInt(p.IntegratedTime, 10),
+		"inclusionPromise":  map[string]any{"signedEntryTimestamp": set},
+		"canonicalizedBody": p.Body,
+	})
 }

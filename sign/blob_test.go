@@ -176,7 +176,7 @@ func TestSignDigestHashes(t *testing.T) {
 	}
 }
 
-func testCert(t *testing.T) (*x509.Certificate, []byte) {
+func testCert(t testing.TB) (*x509.Certificate, []byte) {
 	t.Helper()
 	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "t"},
@@ -252,3 +252,39 @@ func TestParseDetached(t *testing.T) {
 }
 
 var _ io.Reader = iotestErrReader{}
+
+// HashBlob hashes once with every hash asked, and only with hashes a
+// signature here is made over.
+func TestHashBlob(t *testing.T) {
+	ctx := context.Background()
+	sums, err := HashBlob(ctx, strings.NewReader("abc"), crypto.SHA256, crypto.SHA512)
+	if err != nil || !bytes.Equal(sums[0], digest(crypto.SHA256, []byte("abc"))) || !bytes.Equal(sums[1], digest(crypto.SHA512, []byte("abc"))) {
+		t.Fatalf("HashBlob: %v", err)
+	}
+	if _, err := HashBlob(ctx, strings.NewReader("abc"), crypto.SHA1); !errors.Is(err, ErrUnsupportedAlgorithm) {
+		t.Errorf("SHA-1: %v", err)
+	}
+}
+
+// Detached files are attacker input: any bytes are refused with a typed
+// error or read, never a panic, and what is read is what was written.
+func FuzzParseDetached(f *testing.F) {
+	_, certPEM := testCert(f)
+	f.Add(certPEM)
+	f.Add([]byte(base64.StdEncoding.EncodeToString(certPEM)))
+	f.Add([]byte("MEUCIQCuYNgu52XVEN9qy0OhZYa9ovjoYNc6qbCTAiR2dTQI8QIgL3suyDF7n5H9XF88xAT6Fx6+aAkv7UqAE4DLhjC4vrM="))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if sig, err := ParseDetachedSignature(data); err == nil {
+			if !bytes.Equal(bytes.TrimSpace(data), base64.StdEncoding.AppendEncode(nil, sig)) {
+				t.Fatalf("signature %q read as %x", data, sig)
+			}
+		} else if !errors.Is(err, ErrMalformedDetached) && !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("untyped error %v", err)
+		}
+		if c, err := ParseDetachedCertificate(data); err == nil && c == nil {
+			t.Fatal("nil certificate without error")
+		} else if err != nil && !errors.Is(err, ErrMalformedDetached) && !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("untyped error %v", err)
+		}
+	})
+}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"strings"
@@ -46,12 +45,7 @@ func runSignBlob(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return usagef("--output-certificate: the signer has no certificate (a key signs without one)")
 		}
 	}
-	f, err := os.Open(fs.Arg(0))
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	b, err := sign.SignBlob(ctx, f, s)
+	b, err := signFile(ctx, fs.Arg(0), s)
 	if err != nil {
 		return err
 	}
@@ -113,12 +107,7 @@ func runSignBundle(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	f, err := os.Open(fs.Arg(0))
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	b, err := sign.SignBlob(ctx, f, s)
+	b, err := signFile(ctx, fs.Arg(0), s)
 	if err != nil {
 		return err
 	}
@@ -127,6 +116,16 @@ func runSignBundle(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	return os.WriteFile(*bundleOut, raw, 0o644)
+}
+
+// signFile signs the file at path, streamed.
+func signFile(ctx context.Context, path string, s sign.Signer) (*sign.Bundle, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return sign.SignBlob(ctx, f, s)
 }
 
 // blobFlags are the flags of verify-blob and verify-bundle.
@@ -138,7 +137,7 @@ type blobFlags struct {
 }
 
 func (f *blobFlags) register(fs *flag.FlagSet, detached bool) {
-	fs.StringVar(&f.bundle, "bundle", "", "the Sigstore bundle (cosign sign-blob --bundle, v0.1 to v0.3)")
+	fs.StringVar(&f.bundle, "bundle", "", "the bundle: a Sigstore bundle (v0.1 to v0.3), or cosign v2's sign-blob --bundle JSON")
 	fs.Var(&f.keys, "key", "trusted PEM public key file")
 	fs.StringVar(&f.root, "trusted-root", "", "trusted_root.json: required for identities; with --key, log entries and timestamps are verified too")
 	fs.StringVar(&f.identity, "certificate-identity", "", "keyless: the signer's identity (certificate SAN), exactly")
@@ -238,12 +237,15 @@ func verifyBlobCommand(ctx context.Context, name string, args []string, stdout, 
 	}
 	var b *sign.Bundle
 	var raw []byte
+	var legacyErr error
 	if f.bundle != "" {
 		if raw, err = readLimited(f.bundle, sign.DefaultMaxBundleSize); err != nil {
 			return err
 		}
 		if b, err = sign.ParseBundle(raw); err != nil {
-			return &rejected{fmt.Errorf("%s: %w", f.bundle, err)}
+			// Perhaps cosign v2's own bundle format, read once the
+			// blob's digest is known (it records none).
+			legacyErr = err
 		}
 	}
 	if b != nil && b.DSSEEnvelope != nil && detached {
@@ -271,7 +273,13 @@ func verifyBlobCommand(ctx context.Context, name string, args []string, stdout, 
 		_, err = fmt.Fprintln(stdout, "Verified OK")
 		return err
 	}
-	if b == nil {
+	switch {
+	case legacyErr != nil:
+		d, _ := hex.DecodeString(digest[intoto.AlgSHA256])
+		if b, err = sign.ParseCosignBundle(raw, crypto.SHA256, d); err != nil {
+			return &rejected{fmt.Errorf("%s: neither a Sigstore bundle (%w) nor cosign's bundle (%w)", f.bundle, legacyErr, err)}
+		}
+	case b == nil:
 		if b, err = detachedBundle(f.signature, f.certificate, digest); err != nil {
 			return err
 		}
@@ -386,34 +394,16 @@ func artifactDigest(ctx context.Context, arg string, hashes []crypto.Hash) (into
 		return nil, err
 	}
 	defer f.Close()
-	names := map[crypto.Hash]string{crypto.SHA256: intoto.AlgSHA256, crypto.SHA384: "sha384", crypto.SHA512: "sha512"}
-	hs := make([]hash.Hash, len(hashes))
-	ws := make([]io.Writer, len(hashes))
-	for i, h := range hashes {
-		hs[i] = h.New()
-		ws[i] = hs[i]
-	}
-	if _, err := io.Copy(io.MultiWriter(ws...), &ctxReader{ctx, f}); err != nil {
+	sums, err := sign.HashBlob(ctx, f, hashes...)
+	if err != nil {
 		return nil, err
 	}
+	names := map[crypto.Hash]string{crypto.SHA256: intoto.AlgSHA256, crypto.SHA384: "sha384", crypto.SHA512: "sha512"}
 	out := intoto.DigestSet{}
 	for i, h := range hashes {
-		out[names[h]] = hex.EncodeToString(hs[i].Sum(nil))
+		out[names[h]] = hex.EncodeToString(sums[i])
 	}
 	return out, nil
-}
-
-// ctxReader stops reading a large file when ctx is done (interrupt).
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // readLimited reads a file of at most max bytes.

@@ -42,7 +42,15 @@ func TestCLIBlobKey(t *testing.T) {
 	os.WriteFile(other, []byte("other"), 0o644)
 	slsakit(t, "verify-blob", "--key", pub, "--bundle", bundle, other).want(t, exitRejected)
 	slsakit(t, "verify-blob", "--key", pub, "--signature", sig, other).want(t, exitRejected)
-	// A garbled .sig and a DSSE bundle are rejected.
+	// cosign v2's own --bundle JSON: the signature alone, with a key.
+	sigText, _ := os.ReadFile(sig)
+	legacy := filepath.Join(dir, "legacy.json")
+	os.WriteFile(legacy, []byte(`{"base64Signature":"`+string(sigText)+`"}`), 0o644)
+	slsakit(t, "verify-blob", "--key", pub, "--bundle", legacy, art).want(t, exitOK)
+	slsakit(t, "verify-blob", "--key", pub, "--bundle", legacy, other).want(t, exitRejected)
+	os.WriteFile(legacy, []byte(`{"base64Signature":"`+string(sigText)+`","x":1}`), 0o644)
+	slsakit(t, "verify-blob", "--key", pub, "--bundle", legacy, art).want(t, exitRejected)
+	// A garbled .sig is rejected.
 	bad := filepath.Join(dir, "bad.sig")
 	os.WriteFile(bad, []byte("not base64!"), 0o644)
 	slsakit(t, "verify-blob", "--key", pub, "--signature", bad, art).want(t, exitRejected)
@@ -86,12 +94,7 @@ func TestCLIBlobKeyless(t *testing.T) {
 	if c, _ := os.ReadFile(cert); !strings.HasPrefix(string(c), "-----BEGIN CERTIFICATE-----") {
 		t.Fatalf(".cert is not PEM: %.60s", c)
 	}
-	root, err := svc.TrustedRootJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rootPath := filepath.Join(dir, "trusted_root.json")
-	os.WriteFile(rootPath, root, 0o644)
+	rootPath := writeTrustedRoot(t, svc, dir)
 	id := []string{"--trusted-root", rootPath, "--certificate-oidc-issuer", svc.Issuer.URL()}
 	verifyArgs := func(extra ...string) []string {
 		return append(append([]string{"verify-blob"}, id...), extra...)

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -88,7 +89,19 @@ func TestBlobCosignToSlsakit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for name, bb := range map[string]*sign.Bundle{"bundle": b, ".sig": detached} {
+			all := map[string]*sign.Bundle{"bundle": b, ".sig": detached}
+			if strings.HasPrefix(tc.version, "v2") {
+				// v2's default --bundle: its own JSON format.
+				c.mustRun(t, ctx, dir, "sign-blob", "--key", "cosign.key", "--tlog-upload=false", "--bundle", "legacy.json", "blob")
+				raw, err := os.ReadFile(filepath.Join(dir, "legacy.json"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if all["cosign bundle"], err = sign.ParseCosignBundle(raw, crypto.SHA256, d[:]); err != nil {
+					t.Fatalf("cosign %s legacy bundle: %v\n%s", tc.version, err, raw)
+				}
+			}
+			for name, bb := range all {
 				if _, err := verify.VerifyBlob(ctx, auth, bb, blobDigest(blob)); err != nil {
 					t.Errorf("cosign %s %s: %v", tc.version, name, err)
 				}

@@ -3,11 +3,13 @@ package keyless_test
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -149,5 +151,88 @@ func TestSignatureDoesNotReadPredicate(t *testing.T) {
 	// The subject is still checked.
 	if _, err := v.Verify(ctx, raw, keyless.WithArtifactDigest("sha256", strings.Repeat("0", 64))); !errors.Is(err, keyless.ErrArtifact) {
 		t.Errorf("other subject: %v, want ErrArtifact", err)
+	}
+}
+
+// cosignLegacy writes a keyless blob bundle as cosign v2 sign-blob --bundle
+// writes it without --new-bundle-format.
+func cosignLegacy(t *testing.T, b *sign.Bundle, mutate func(payload map[string]any)) []byte {
+	t.Helper()
+	var e struct {
+		LogIndex         string                 `json:"logIndex"`
+		LogID            struct{ KeyID []byte } `json:"logId"`
+		IntegratedTime   string                 `json:"integratedTime"`
+		InclusionPromise struct {
+			SignedEntryTimestamp []byte `json:"signedEntryTimestamp"`
+		} `json:"inclusionPromise"`
+		CanonicalizedBody []byte `json:"canonicalizedBody"`
+	}
+	if err := json.Unmarshal(b.VerificationMaterial.TlogEntries[0], &e); err != nil {
+		t.Fatal(err)
+	}
+	if len(e.InclusionPromise.SignedEntryTimestamp) == 0 {
+		t.Fatal("the log returned no signed entry timestamp")
+	}
+	idx, _ := strconv.ParseInt(e.LogIndex, 10, 64)
+	it, _ := strconv.ParseInt(e.IntegratedTime, 10, 64)
+	payload := map[string]any{"body": e.CanonicalizedBody, "integratedTime": it, "logIndex": idx, "logID": hex.EncodeToString(e.LogID.KeyID)}
+	if mutate != nil {
+		mutate(payload)
+	}
+	raw, err := json.Marshal(map[string]any{
+		"base64Signature": b.MessageSignature.Signature,
+		"cert":            sign.DetachedCertificate(b),
+		"rekorBundle":     map[string]any{"SignedEntryTimestamp": e.InclusionPromise.SignedEntryTimestamp, "Payload": payload},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// cosign v2's own bundle format (signature, certificate, Rekor entry with
+// its signed entry timestamp) verifies offline by identity; a changed
+// entry, another blob or a bare signature does not.
+func TestCosignLegacyBlobBundle(t *testing.T) {
+	ctx := context.Background()
+	svc := keylesstest.New(t)
+	s, err := signkeyless.NewSigner(ctx, signkeyless.WithServices(svc.SigningServices()), signkeyless.WithTSAURLs(),
+		signkeyless.WithToken(signkeyless.StaticToken(emailToken(t, svc.Issuer, testEmail))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob := []byte("kube-proxy.tar")
+	b, err := sign.SignBlob(ctx, bytes.NewReader(blob), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := newVerifier(t, svc, keyless.WithIdentity(verify.Identity{Issuer: svc.Issuer.URL(), Subject: testEmail}))
+	d := sha256.Sum256(blob)
+	lb, err := sign.ParseCosignBundle(cosignLegacy(t, b, nil), crypto.SHA256, d[:])
+	if err != nil {
+		t.Fatalf("ParseCosignBundle: %v", err)
+	}
+	if _, err := verify.VerifyBlob(ctx, v, lb, sha256Set(blob)); err != nil {
+		t.Fatalf("VerifyBlob: %v", err)
+	}
+	if _, err := verify.VerifyBlob(ctx, v, lb, sha256Set([]byte("other"))); err == nil {
+		t.Error("legacy bundle verifies another blob")
+	}
+	moved, err := sign.ParseCosignBundle(cosignLegacy(t, b, func(p map[string]any) { p["integratedTime"] = p["integratedTime"].(int64) + 1 }), crypto.SHA256, d[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := verify.VerifyBlob(ctx, v, moved, sha256Set(blob)); !errors.Is(err, verify.ErrSignature) {
+		t.Errorf("changed integrated time: %v, want ErrSignature", err)
+	}
+	for name, in := range map[string]string{
+		"no signature":  `{"cert":""}`,
+		"unknown field": `{"base64Signature":"AAAA","extra":1}`,
+		"bad logID":     `{"base64Signature":"AAAA","rekorBundle":{"SignedEntryTimestamp":"AAAA","Payload":{"body":"e30=","integratedTime":1,"logIndex":1,"logID":"zz"}}}`,
+		"not JSON":      `{`,
+	} {
+		if _, err := sign.ParseCosignBundle([]byte(in), crypto.SHA256, d[:]); !errors.Is(err, sign.ErrMalformedBundle) {
+			t.Errorf("%s: %v, want ErrMalformedBundle", name, err)
+		}
 	}
 }
