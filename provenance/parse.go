@@ -87,6 +87,7 @@ type parseConfig struct {
 	maxSize           int64
 	strict            bool
 	requireProvenance bool
+	noPredicate       bool
 }
 
 // WithMaxSize sets the largest input Parse accepts (default
@@ -101,6 +102,13 @@ func WithStrictV1() ParseOption { return func(c *parseConfig) { c.strict = true 
 // WithRequireProvenance rejects predicates other than SLSA provenance v1 and
 // v0.2 with ErrUnsupportedPredicate.
 func WithRequireProvenance() ParseOption { return func(c *parseConfig) { c.requireProvenance = true } }
+
+// WithoutPredicate reads the statement layer only: the predicate must be a
+// JSON object and is kept as written (Predicate), never interpreted, and
+// Provenance stays nil. Signature verifiers use it: whether a signature
+// verifies must not depend on a predicate's schema; checking the predicate
+// is a separate step the caller asks for.
+func WithoutPredicate() ParseOption { return func(c *parseConfig) { c.noPredicate = true } }
 
 // Parse reads an in-toto statement (v1 or v0.1). It first checks the
 // document with internal/strictjson (duplicate keys, keys that differ only
@@ -174,6 +182,8 @@ func Parse(data []byte, opts ...ParseOption) (*Statement, error) {
 	st.Predicate = append(json.RawMessage(nil), pred...)
 
 	switch {
+	case c.noPredicate:
+		_, err = object(pred, "predicate")
 	case st.PredicateType == PredicateSLSAProvenanceV1:
 		st.Provenance, err = parseV1(pred, &st.Normalized)
 	case st.PredicateType == PredicateSLSAProvenanceV02:

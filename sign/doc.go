@@ -39,6 +39,15 @@
 // neither needs Sigstore's libraries. MediaTypeBundle is the v0.3 media
 // type.
 //
+// SignBlob signs any file (a blob) into a bundle holding a message
+// signature, what cosign sign-blob --bundle writes: the blob is hashed as
+// it is read and, with a DigestSigner (key files, keyless), never held in
+// memory; a MessageBundleSigner (keyless) adds its certificate, log entry
+// and timestamps. DetachedSignature and DetachedCertificate give the .sig
+// and .cert files Kubernetes publishes; ParseDetachedSignature,
+// ParseDetachedCertificate, DetachedBundle and ParseCosignBundle (cosign
+// v2's own bundle JSON) read them back for verify.VerifyBlob.
+//
 // SignEnvelope signs a payload with one or more Signers over the DSSE
 // pre-authentication encoding (PAE); SignStatement does so for an in-toto
 // Statement after intoto.CheckStatement found it readable (intoto.ErrInvalidStatement

@@ -83,25 +83,49 @@ func (v *keyVerifier) Verify(ctx context.Context, data, sig []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if k, ok := v.pub.(ed25519.PublicKey); ok && v.alg == Ed25519 {
+		// Pure Ed25519 signs the message itself, not a digest.
+		if len(sig) == 0 || !ed25519.Verify(k, data, sig) {
+			return fmt.Errorf("%w: %s signature does not verify with key %s", ErrInvalidSignature, v.alg, v.keyID)
+		}
+		return nil
+	}
+	return v.verifyDigest(v.alg.Hash(), digest(v.alg.Hash(), data), sig)
+}
+
+// VerifyDigest checks sig over a message of which only the digest d, made
+// with h, is known: a blob verified without reading it twice. h must be
+// the hash of the verifier's algorithm (ErrAlgorithmMismatch), and pure
+// Ed25519, which signs the message itself, cannot verify a digest
+// (ErrUnsupportedAlgorithm). A signature that does not verify wraps
+// ErrInvalidSignature.
+func (v *keyVerifier) VerifyDigest(ctx context.Context, h crypto.Hash, d, sig []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := checkDigest(v.alg, h, d); err != nil {
+		return err
+	}
+	return v.verifyDigest(h, d, sig)
+}
+
+// verifyDigest checks sig over the digest d (made with h, the algorithm's
+// hash; checked by the callers).
+func (v *keyVerifier) verifyDigest(h crypto.Hash, d, sig []byte) error {
 	if len(sig) == 0 {
 		return fmt.Errorf("%w: empty signature", ErrInvalidSignature)
 	}
 	ok := false
 	switch k := v.pub.(type) {
 	case ed25519.PublicKey:
-		if v.alg == Ed25519ph {
-			ok = ed25519.VerifyWithOptions(k, digest(crypto.SHA512, data), sig, &ed25519.Options{Hash: crypto.SHA512}) == nil
-		} else {
-			ok = ed25519.Verify(k, data, sig)
-		}
+		ok = v.alg == Ed25519ph && ed25519.VerifyWithOptions(k, d, sig, &ed25519.Options{Hash: crypto.SHA512}) == nil
 	case *ecdsa.PublicKey:
-		ok = ecdsa.VerifyASN1(k, digest(v.alg.Hash(), data), sig)
+		ok = ecdsa.VerifyASN1(k, d, sig)
 	case *rsa.PublicKey:
-		h := v.alg.Hash()
 		if v.alg.isPSS() {
-			ok = rsa.VerifyPSS(k, h, digest(h, data), sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto, Hash: h}) == nil
+			ok = rsa.VerifyPSS(k, h, d, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto, Hash: h}) == nil
 		} else {
-			ok = rsa.VerifyPKCS1v15(k, h, digest(h, data), sig) == nil
+			ok = rsa.VerifyPKCS1v15(k, h, d, sig) == nil
 		}
 	}
 	if !ok {

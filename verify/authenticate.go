@@ -34,8 +34,14 @@ type Authenticator interface {
 // Authenticated is what an Authenticator vouches for.
 type Authenticated struct {
 	// Envelope is the authenticated envelope: only now may its payload be
-	// read.
+	// read. Nil for a blob signature (a message-signature bundle).
 	Envelope *sign.Envelope
+	// Artifact is, for a blob signature, the digest of the blob the
+	// signature was verified over (one strong algorithm of the subject
+	// Authenticate was given); nil for an envelope. An authenticator that
+	// does not set it has not verified a blob signature, and VerifyBlob
+	// refuses its word.
+	Artifact intoto.DigestSet
 	// Signers are who signed: each trusted key that did, or the
 	// certificate identity of a keyless signature.
 	Signers []Signer
@@ -183,8 +189,8 @@ func (as anyOf) Authenticate(ctx context.Context, att *sign.Attestation, subject
 	for _, a := range as {
 		au, err := a.Authenticate(ctx, att, subject)
 		if err == nil {
-			if au == nil || au.Envelope == nil {
-				err = fmt.Errorf("%w: authenticator returned no envelope", ErrSignature)
+			if au == nil || (au.Envelope == nil && au.Artifact == nil) {
+				err = fmt.Errorf("%w: authenticator returned no envelope and no artifact", ErrSignature)
 			} else {
 				return au, nil
 			}
@@ -274,4 +280,13 @@ func presented(att *sign.Attestation) *sign.Envelope {
 		return att.Bundle.DSSEEnvelope
 	}
 	return nil
+}
+
+// presentedMessage returns the blob signature an attestation presents:
+// its bundle's message signature when it has no envelope.
+func presentedMessage(att *sign.Attestation) *sign.MessageSignature {
+	if att == nil || att.Envelope != nil || att.Bundle == nil {
+		return nil
+	}
+	return att.Bundle.MessageSignature
 }

@@ -34,6 +34,13 @@
 // errors.Is and errors.As work on each. Every error of this package starts
 // with "verify: ". Result.String renders the report for a terminal.
 //
+// Blobs: VerifyBlob verifies a blob signature (a Sigstore bundle holding a
+// message signature, as sign.SignBlob and cosign sign-blob write, or a
+// detached .sig/.cert pair) over the blob's digest with the same
+// Authenticators: no statement, no predicate is read. Authenticated.Artifact
+// says which digest the signature was verified over; an Authenticator that
+// leaves it empty has verified no blob.
+//
 // Images: VerifyImage resolves a reference to its digest once, lists the
 // image's attestations with the oci package (both layouts, bundles
 // included) and verifies each against that digest with one Authenticator.

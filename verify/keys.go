@@ -1,8 +1,10 @@
 package verify
 
 import (
+	"bytes"
 	"context"
 	"crypto"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -187,8 +189,20 @@ func (k *KeyAuthenticator) String() string {
 // It fails with ErrMalformed when there is no envelope or it carries more
 // than DefaultMaxSignatures signatures, ErrSignature when no trusted key
 // signed, ErrThreshold when fewer than the threshold did, and ctx's error
-// when ctx is done. subject is not used: Verify checks the statement's.
-func (k *KeyAuthenticator) Authenticate(ctx context.Context, att *sign.Attestation, _ intoto.DigestSet) (*Authenticated, error) {
+// when ctx is done. subject is not used for an envelope: Verify checks the
+// statement's.
+//
+// A blob signature (a bundle holding a message signature, and no
+// envelope) is verified over subject, the blob's digest: with each trusted
+// key that can verify a digest (sign.DigestVerifier), over subject's digest
+// of the key algorithm's hash (ErrSubject when subject has none, or when
+// the bundle's own digest of that algorithm differs: it is about another
+// blob). It is one signature, so a threshold above 1 is never met
+// (ErrThreshold).
+func (k *KeyAuthenticator) Authenticate(ctx context.Context, att *sign.Attestation, subject intoto.DigestSet) (*Authenticated, error) {
+	if ms := presentedMessage(att); ms != nil {
+		return k.authenticateMessage(ctx, ms, subject)
+	}
 	env := presented(att)
 	if env == nil {
 		return nil, fmt.Errorf("%w: no DSSE envelope to verify with keys", ErrMalformed)
@@ -225,4 +239,65 @@ func (k *KeyAuthenticator) Authenticate(ctx context.Context, att *sign.Attestati
 		return nil, fmt.Errorf("%w: %d trusted signer(s) (%s), %d required", ErrThreshold, len(signed), strings.Join(ids, ", "), k.threshold)
 	}
 	return &Authenticated{Envelope: env, Signers: signers}, nil
+}
+
+// authenticateMessage verifies a blob signature over the blob's digest
+// (subject) with the trusted keys.
+func (k *KeyAuthenticator) authenticateMessage(ctx context.Context, ms *sign.MessageSignature, subject intoto.DigestSet) (*Authenticated, error) {
+	if len(subject) == 0 {
+		return nil, fmt.Errorf("%w: a blob signature is verified for the blob's digest, and none was given", ErrSubject)
+	}
+	var errs []string
+	for i, v := range k.keys {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		dv, ok := v.(sign.DigestVerifier)
+		if !ok {
+			errs = append(errs, fmt.Sprintf("key %s cannot verify a digest", k.ids[i]))
+			continue
+		}
+		h, alg := verifierHash(v)
+		hexd := strings.ToLower(subject[alg])
+		if alg == "" || !intoto.Strong(alg, hexd) {
+			errs = append(errs, fmt.Sprintf("key %s signs %v digests, and no strong %s digest of the blob was given", k.ids[i], h, alg))
+			continue
+		}
+		d, _ := hex.DecodeString(hexd)
+		if md := ms.MessageDigest; md != nil && md.Algorithm == h && !bytes.Equal(md.Digest, d) {
+			return nil, fmt.Errorf("%w: the bundle is about another blob (%s:%x)", ErrSubject, alg, md.Digest)
+		}
+		if err := dv.VerifyDigest(ctx, h, d, ms.Signature); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			errs = append(errs, err.Error())
+			continue
+		}
+		if k.threshold > 1 {
+			return nil, fmt.Errorf("%w: a blob signature is one signature (by %s), %d required", ErrThreshold, k.ids[i], k.threshold)
+		}
+		return &Authenticated{Artifact: intoto.DigestSet{alg: hexd}, Signers: []Signer{{KeyID: k.ids[i]}}}, nil
+	}
+	return nil, fmt.Errorf("%w: the blob signature is by none of %d trusted key(s): %s", ErrSignature, len(k.keys), strings.Join(errs, "; "))
+}
+
+// verifierHash returns the hash v's algorithm signs digests of, and its
+// in-toto name ("" when it signs messages, as pure Ed25519 does).
+func verifierHash(v sign.Verifier) (crypto.Hash, string) {
+	var alg sign.Algorithm
+	if a, ok := v.(interface{ Algorithm() sign.Algorithm }); ok {
+		alg = a.Algorithm()
+	} else if def, err := sign.DefaultAlgorithm(v.Public()); err == nil {
+		alg = def
+	}
+	switch h := alg.Hash(); h {
+	case crypto.SHA256:
+		return h, intoto.AlgSHA256
+	case crypto.SHA384:
+		return h, "sha384"
+	case crypto.SHA512:
+		return h, "sha512"
+	}
+	return 0, ""
 }

@@ -6,6 +6,8 @@
 //	slsakit attach  --envelope F --image REF
 //	slsakit keygen  [--dir DIR] [--name cosign]
 //	slsakit sbom    [--format spdx|cyclonedx] [--key KEY [--image REF --attach]] BINARY
+//	slsakit sign-blob   (--key KEY | --kms REF | --keyless) [--bundle B] [--output-signature S] [--output-certificate C] FILE
+//	slsakit verify-blob (--key PUB | --certificate-identity ID --certificate-oidc-issuer ISS --trusted-root F) (--bundle B | --signature S [--certificate C]) FILE|sha256:HEX
 //
 // Exit codes: 0 success; 1 verification failed; 2 usage error; 3 any other
 // error (I/O, network, bad input files).
@@ -43,6 +45,11 @@ func commands() map[string]command {
 		"attach": {"attach a signed envelope to an image", runAttach},
 		"keygen": {"generate a signing key pair (cosign-compatible files)", runKeygen},
 		"sbom":   {"SPDX or CycloneDX SBOM of a Go binary or source tree, optionally signed and attached", runSBOM},
+
+		"sign-blob":     {"sign a file: a Sigstore bundle and/or a detached .sig (+ .cert), as cosign sign-blob", runSignBlob},
+		"verify-blob":   {"verify a file's signature (bundle or .sig/.cert) with keys or a keyless identity", runVerifyBlob},
+		"sign-bundle":   {"sigstore-conformance client: keyless bundle of a file", runSignBundle},
+		"verify-bundle": {"sigstore-conformance client: verify a bundle (blob or DSSE) for a file or sha256: digest", runVerifyBundle},
 	}
 }
 
@@ -75,7 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		sort.Strings(names)
 		for _, n := range names {
-			fmt.Fprintf(stderr, "  %-8s %s\n", n, cmds[n].summary)
+			fmt.Fprintf(stderr, "  %-13s %s\n", n, cmds[n].summary)
 		}
 		fmt.Fprintln(stderr, "\nexit codes: 0 success, 1 verification failed, 2 usage error, 3 other error\nRun 'slsakit <command> --help' for its flags.")
 		if len(args) == 0 {

@@ -241,6 +241,20 @@ func TestCLISBOM(t *testing.T) {
 	slsakit(t, "verify", "--key", pub, "--envelope", env, "--predicate-type", "https://spdx.dev/Document", exe).want(t, exitOK)
 }
 
+// writeTrustedRoot writes svc's trusted_root.json into dir.
+func writeTrustedRoot(t *testing.T, svc *keylesstest.Services, dir string) string {
+	t.Helper()
+	root, err := svc.TrustedRootJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "trusted_root.json")
+	if err := os.WriteFile(p, root, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func TestCLIKeyless(t *testing.T) {
 	svc := keylesstest.New(t)
 	tok, err := svc.Issuer.EmailToken("ci@example.com")
@@ -268,12 +282,7 @@ func TestCLIKeyless(t *testing.T) {
 		t.Fatalf("list: %v %+v", err, atts)
 	}
 	// Verify by identity: the file with its bundle, and the image's bundles.
-	root, err := svc.TrustedRootJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rootPath := filepath.Join(dir, "trusted_root.json")
-	os.WriteFile(rootPath, root, 0o644)
+	rootPath := writeTrustedRoot(t, svc, dir)
 	id := []string{"--trusted-root", rootPath, "--certificate-oidc-issuer", svc.Issuer.URL()}
 	slsakit(t, append(append([]string{"verify", "--certificate-identity", "ci@example.com", "--bundle", bundle}, id...), art)...).want(t, exitOK)
 	slsakit(t, append([]string{"verify", "--certificate-identity-regexp", ".*@example[.]com", "--image", img, "--insecure-registry", "--builder-id", builder}, id...)...).want(t, exitOK)

@@ -22,10 +22,19 @@ type signerFlags struct {
 	bundleOut          string
 }
 
-func (f *signerFlags) register(fs interface {
+type flagRegistrar interface {
 	BoolVar(*bool, string, bool, string)
 	StringVar(*string, string, string, string)
-}) {
+}
+
+func (f *signerFlags) register(fs flagRegistrar) {
+	f.registerSigning(fs)
+	fs.StringVar(&f.bundleOut, "bundle-out", "", "with --keyless: also write the Sigstore bundle here")
+}
+
+// registerSigning registers the flags that choose the signer, for commands
+// that write their own outputs (sign-blob).
+func (f *signerFlags) registerSigning(fs flagRegistrar) {
 	fs.StringVar(&f.key, "key", "", "PEM or cosign-encrypted private key to sign with")
 	fs.StringVar(&f.passwordEnv, "password-env", "COSIGN_PASSWORD", "environment variable holding the key's password")
 	fs.StringVar(&f.kms, "kms", "", "sign with this KMS key: gcpkms://… (GCP Cloud KMS), hashivault://KEY (Vault transit, $VAULT_ADDR/$VAULT_TOKEN) or NAME://KEY (the sigstore KMS plugin sigstore-kms-NAME on PATH)")
@@ -36,7 +45,6 @@ func (f *signerFlags) register(fs interface {
 	fs.StringVar(&f.fulcio, "fulcio-url", "", "with --keyless: Fulcio URL (default: Sigstore public good)")
 	fs.StringVar(&f.rekor, "rekor-url", "", "with --keyless: Rekor URL (default: public good; 'none': no log entry)")
 	fs.StringVar(&f.tsa, "tsa-url", "", "with --keyless: RFC 3161 timestamp authority URL")
-	fs.StringVar(&f.bundleOut, "bundle-out", "", "with --keyless: also write the Sigstore bundle here")
 }
 
 // load returns the chosen signer and a function that releases it.

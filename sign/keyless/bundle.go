@@ -29,7 +29,18 @@ import (
 // A certificate past its NotAfter fails with ErrCertificate before any
 // network call: a log entry or timestamp made now could never verify.
 func (s *Signer) BundleEnvelope(ctx context.Context, env *sign.Envelope) (*sign.Bundle, error) {
-	return makeBundle(ctx, env, s, s.cfg)
+	return makeBundle(ctx, s, s.cfg, func() (*sign.Bundle, error) { return newBundle(ctx, env, s) })
+}
+
+// BundleMessage wraps ms, a blob signature s made (sign.SignBlob calls it),
+// into a Sigstore bundle v0.3 with a message signature: s's certificate, a
+// timestamp from every timestamp authority and a hashedrekord entry in
+// every Rekor log s was created with. It implements
+// sign.MessageBundleSigner. The signature must verify with s's key over
+// the message digest (ErrEnvelope otherwise), so that no log records a
+// signature s did not make.
+func (s *Signer) BundleMessage(ctx context.Context, ms *sign.MessageSignature) (*sign.Bundle, error) {
+	return makeBundle(ctx, s, s.cfg, func() (*sign.Bundle, error) { return newMessageBundle(ctx, ms, s) })
 }
 
 // KeyBundle makes the Sigstore bundle of the signature s made on env for a
@@ -51,12 +62,15 @@ func KeyBundle(ctx context.Context, env *sign.Envelope, s sign.Signer, opts ...O
 	if err != nil {
 		return nil, err
 	}
-	return makeBundle(ctx, env, s, cfg)
+	return makeBundle(ctx, s, cfg, func() (*sign.Bundle, error) { return newBundle(ctx, env, s) })
 }
 
-func makeBundle(ctx context.Context, env *sign.Envelope, s sign.Signer, cfg config) (*sign.Bundle, error) {
-	if env == nil || s == nil {
-		return nil, fmt.Errorf("%w: nil envelope or signer", ErrEnvelope)
+// makeBundle extends the offline bundle that offline makes (a DSSE
+// envelope or a message signature by s) with timestamps and log entries:
+// attestations and blob signatures are bundled by the same code.
+func makeBundle(ctx context.Context, s sign.Signer, cfg config, offline func() (*sign.Bundle, error)) (*sign.Bundle, error) {
+	if s == nil {
+		return nil, fmt.Errorf("%w: nil signer", ErrEnvelope)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -69,11 +83,16 @@ func makeBundle(ctx context.Context, env *sign.Envelope, s sign.Signer, cfg conf
 				leaf.NotAfter.UTC().Format(time.RFC3339))
 		}
 	}
-	b, err := newBundle(ctx, env, s)
+	b, err := offline()
 	if err != nil {
 		return nil, err
 	}
-	sig := b.DSSEEnvelope.Signatures[0].Sig
+	var sig []byte
+	if b.DSSEEnvelope != nil {
+		sig = b.DSSEEnvelope.Signatures[0].Sig
+	} else {
+		sig = b.MessageSignature.Signature
+	}
 	for _, u := range cfg.services.TSAURLs {
 		tsa := sgsign.NewTimestampAuthority(&sgsign.TimestampAuthorityOptions{
 			URL: u, Timeout: cfg.timeout, Retries: cfg.retries, Transport: cfg.transport,
@@ -119,6 +138,9 @@ func makeBundle(ctx context.Context, env *sign.Envelope, s sign.Signer, cfg conf
 // newBundle returns the offline bundle of s's signature on env: certificate
 // or public-key hint, no log entry, no timestamp.
 func newBundle(ctx context.Context, env *sign.Envelope, s sign.Signer) (*sign.Bundle, error) {
+	if env == nil {
+		return nil, fmt.Errorf("%w: nil envelope", ErrEnvelope)
+	}
 	v, err := sign.VerifierFor(s)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrEnvelope, err)
@@ -157,6 +179,31 @@ func newBundle(ctx context.Context, env *sign.Envelope, s sign.Signer) (*sign.Bu
 		b.VerificationMaterial.PublicKey = &sign.PublicKeyIdentifier{Hint: hint}
 	}
 	return b, nil
+}
+
+// newMessageBundle returns the offline bundle of ms, checked to be a
+// signature by s over its message digest.
+func newMessageBundle(ctx context.Context, ms *sign.MessageSignature, s sign.Signer) (*sign.Bundle, error) {
+	if ms == nil || ms.MessageDigest == nil {
+		return nil, fmt.Errorf("%w: a blob signature needs its message digest", ErrEnvelope)
+	}
+	v, err := sign.VerifierFor(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrEnvelope, err)
+	}
+	dv, ok := v.(sign.DigestVerifier)
+	if !ok {
+		return nil, fmt.Errorf("%w: key %s cannot verify a digest", ErrEnvelope, s.KeyID())
+	}
+	if err := dv.VerifyDigest(ctx, ms.MessageDigest.Algorithm, ms.MessageDigest.Digest, ms.Signature); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrEnvelope, err)
+	}
+	if cs, ok := s.(sign.CertificateSigner); ok && len(cs.CertificateChain()) > 0 {
+		if !publicKeysEqual(cs.CertificateChain()[0].PublicKey, s.Public()) {
+			return nil, fmt.Errorf("%w: certificate is for another key", ErrCertificate)
+		}
+	}
+	return sign.NewMessageBundle(s, ms)
 }
 
 func toProto(b *sign.Bundle) (*protobundle.Bundle, error) {

@@ -22,9 +22,11 @@ import (
 // Signer is a Sigstore keyless signer: an ephemeral ECDSA P-256 key, made
 // when the Signer is created and never written anywhere, bound to an OIDC
 // identity by a short-lived Fulcio certificate. It implements
-// sign.CertificateSigner, sign.AlgorithmSigner and sign.BundleSigner (so
-// sign.Attest returns its bundle). Use it for one build or one batch of
-// signatures; the certificate usually lives ten minutes, and bundles carry
+// sign.CertificateSigner, sign.AlgorithmSigner, sign.BundleSigner (so
+// sign.Attest returns its bundle), sign.DigestSigner and
+// sign.MessageBundleSigner (so sign.SignBlob returns a keyless blob
+// bundle, the blob never held in memory). Use it for one build or one
+// batch of signatures; the certificate usually lives ten minutes, and bundles carry
 // a log entry or a timestamp proving the signature was made while it was
 // valid.
 type Signer struct {
@@ -35,9 +37,11 @@ type Signer struct {
 }
 
 var (
-	_ sign.CertificateSigner = (*Signer)(nil)
-	_ sign.AlgorithmSigner   = (*Signer)(nil)
-	_ sign.BundleSigner      = (*Signer)(nil)
+	_ sign.CertificateSigner   = (*Signer)(nil)
+	_ sign.AlgorithmSigner     = (*Signer)(nil)
+	_ sign.BundleSigner        = (*Signer)(nil)
+	_ sign.DigestSigner        = (*Signer)(nil)
+	_ sign.MessageBundleSigner = (*Signer)(nil)
 )
 
 // NewSigner makes an ephemeral key and obtains a certificate for it from
@@ -102,6 +106,19 @@ func (s *Signer) Sign(ctx context.Context, data []byte) ([]byte, error) {
 	}
 	d := sha256.Sum256(data)
 	return ecdsa.SignASN1(rand.Reader, s.priv, d[:])
+}
+
+// SignDigest signs digest, the SHA-256 of a message, as Sign signs the
+// message (sign.DigestSigner): sign.SignBlob uses it to sign a blob it
+// hashed while reading. Another hash fails with sign.ErrAlgorithmMismatch.
+func (s *Signer) SignDigest(ctx context.Context, h crypto.Hash, digest []byte) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if h != crypto.SHA256 || len(digest) != sha256.Size {
+		return nil, fmt.Errorf("%w: %s signs a SHA-256 digest, not %v", sign.ErrAlgorithmMismatch, sign.ECDSAP256SHA256, h)
+	}
+	return ecdsa.SignASN1(rand.Reader, s.priv, digest)
 }
 
 // KeyID returns "": an ephemeral key has no name worth recording, and

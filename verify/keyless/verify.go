@@ -6,12 +6,15 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"time"
 
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	dssepb "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -198,7 +201,8 @@ func WithClock(now func() time.Time) Option {
 }
 
 // Verifier verifies Sigstore bundles (v0.1 to v0.3) holding a DSSE
-// envelope. It is safe for concurrent use.
+// envelope (an attestation) or a message signature (a blob signature, as
+// cosign sign-blob writes). It is safe for concurrent use.
 type Verifier struct {
 	cfg      config
 	certV    *sgverify.Verifier // certificate-signed bundles
@@ -310,10 +314,17 @@ func WithAnyArtifact() VerifyOption { return func(c *verifyConfig) { c.any = tru
 // Result is what a verified bundle says. Every field comes from verified
 // data.
 type Result struct {
-	// Envelope is the verified DSSE envelope.
+	// Envelope is the verified DSSE envelope, nil for a message
+	// signature.
 	Envelope *sign.Envelope
-	// Statement is the envelope's in-toto statement.
+	// Statement is the envelope's in-toto statement, nil for a message
+	// signature. Its Provenance is set when the predicate is SLSA
+	// provenance that parses; Verify does not check the predicate.
 	Statement *provenance.Statement
+	// Artifact is, for a message signature (a blob), the digest the
+	// signature was verified over: the WithArtifactDigest of the
+	// bundle's digest algorithm. Nil for a DSSE envelope.
+	Artifact intoto.DigestSet
 	// Signer is the certificate identity; nil for key-signed bundles.
 	Signer *SignerIdentity
 	// KeyID is the public-key hint of a key-signed bundle.
@@ -335,7 +346,11 @@ type Timestamp struct {
 // Verify checks raw (a bundle's JSON) against the trust anchors, the
 // thresholds and the identity policy, and the statement against the
 // expected artifact digests (at least one WithArtifactDigest, or
-// WithAnyArtifact, is required). ctx is checked before the work starts;
+// WithAnyArtifact, is required). A message-signature bundle is verified
+// over the artifact's digest: it needs the WithArtifactDigest of the
+// algorithm its messageDigest names (WithAnyArtifact does not do; the
+// bundle's own digest is a hint, never trusted), and a signature that does
+// not verify over it fails with ErrSignature. ctx is checked before the work starts;
 // verification itself is offline.
 func (v *Verifier) Verify(ctx context.Context, raw []byte, opts ...VerifyOption) (*Result, error) {
 	if err := ctx.Err(); err != nil {
@@ -365,20 +380,36 @@ func (v *Verifier) Verify(ctx context.Context, raw []byte, opts ...VerifyOption)
 	if err := b.UnmarshalJSON(raw); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBundle, err)
 	}
-	dsse := b.GetDsseEnvelope()
-	if dsse == nil {
-		return nil, fmt.Errorf("%w: no DSSE envelope (a message-signature bundle is not an attestation)", ErrBundle)
+	// A message signature (a blob) is verified for the artifact's digest;
+	// a DSSE envelope for its payload, whose subject is checked below.
+	artifact := sgverify.WithoutArtifactUnsafe()
+	var dsse *dssepb.Envelope
+	var blob intoto.DigestSet
+	keyID := ""
+	if ms := b.GetMessageSignature(); ms != nil {
+		d, err := messageArtifact(ms, vc)
+		if err != nil {
+			return nil, err
+		}
+		raw, _ := hex.DecodeString(d.hex) // hex validated by intoto.Strong above
+		artifact = sgverify.WithArtifactDigest(d.alg, raw)
+		blob = intoto.DigestSet{d.alg: d.hex}
+	} else {
+		dsse = b.GetDsseEnvelope()
+		if dsse == nil {
+			return nil, fmt.Errorf("%w: neither a DSSE envelope nor a message signature", ErrBundle)
+		}
+		if len(dsse.Signatures) != 1 {
+			return nil, fmt.Errorf("%w: envelope has %d signatures, want 1", ErrBundle, len(dsse.Signatures))
+		}
+		// The keyid is an unsigned hint. sigstore-go (through
+		// go-securesystemslib) skips a signature whose keyid differs from
+		// the SSH fingerprint it computes, so bundles written with another
+		// keyid convention (sign.PublicKeyID) would never verify: clear it,
+		// and report the original in the result.
+		keyID = dsse.Signatures[0].Keyid
+		dsse.Signatures[0].Keyid = ""
 	}
-	if len(dsse.Signatures) != 1 {
-		return nil, fmt.Errorf("%w: envelope has %d signatures, want 1", ErrBundle, len(dsse.Signatures))
-	}
-	// The keyid is an unsigned hint. sigstore-go (through
-	// go-securesystemslib) skips a signature whose keyid differs from the SSH
-	// fingerprint it computes, so bundles written with another keyid
-	// convention (sign.PublicKeyID) would never verify: clear it, and report
-	// the original in the result.
-	keyID := dsse.Signatures[0].Keyid
-	dsse.Signatures[0].Keyid = ""
 	keySigned := b.VerificationMaterial.GetPublicKey() != nil
 	var sv *sgverify.Verifier
 	policy := []sgverify.PolicyOption{}
@@ -394,7 +425,7 @@ func (v *Verifier) Verify(ctx context.Context, raw []byte, opts ...VerifyOption)
 		sv = v.certV
 		policy = append(policy, sgverify.WithoutIdentitiesUnsafe()) // matched below, with typed errors
 	}
-	res, err := sv.Verify(&b, sgverify.NewPolicy(sgverify.WithoutArtifactUnsafe(), policy...))
+	res, err := sv.Verify(&b, sgverify.NewPolicy(artifact, policy...))
 	if err != nil {
 		err = classify(err)
 		if errors.Is(err, ErrCertificate) && certExpired(sv, &b) {
@@ -444,6 +475,10 @@ func (v *Verifier) Verify(ctx context.Context, raw []byte, opts ...VerifyOption)
 			Extensions: sum.Extensions, Certificate: vc.Certificate(), Matched: *matched}
 	}
 
+	if dsse == nil {
+		out.Artifact = blob
+		return out, nil
+	}
 	// The envelope is the one sigstore-go verified.
 	env := &sign.Envelope{PayloadType: dsse.PayloadType, Payload: dsse.Payload,
 		Signatures: []sign.Signature{{KeyID: keyID, Sig: dsse.Signatures[0].Sig}}}
@@ -451,9 +486,18 @@ func (v *Verifier) Verify(ctx context.Context, raw []byte, opts ...VerifyOption)
 	if env.PayloadType != sign.PayloadTypeInToto {
 		return nil, fmt.Errorf("%w: payload type %q is not an in-toto statement", ErrArtifact, env.PayloadType)
 	}
+	// Only the statement layer decides: which artifacts the signature is
+	// about. The predicate is read as SLSA provenance when it is one that
+	// parses, for Result.Statement.Provenance; checking it is the caller's
+	// step (verify.Verify's expectations, the policy engine), so a bundle
+	// whose predicate does not follow a schema still verifies here.
 	st, err := provenance.Parse(env.Payload)
 	if err != nil {
-		return nil, fmt.Errorf("%w: statement: %w", ErrArtifact, err)
+		var serr error
+		if st, serr = provenance.Parse(env.Payload, provenance.WithoutPredicate()); serr != nil {
+			return nil, fmt.Errorf("%w: statement: %w", ErrArtifact, serr)
+		}
+		st.Normalized = append(st.Normalized, "predicate not read: "+err.Error())
 	}
 	out.Statement = st
 	for _, d := range vc.digests {
@@ -462,6 +506,42 @@ func (v *Verifier) Verify(ctx context.Context, raw []byte, opts ...VerifyOption)
 		}
 	}
 	return out, nil
+}
+
+// messageArtifact picks the expected digest a message signature is
+// verified over: the one of the algorithm its messageDigest names.
+func messageArtifact(ms *protocommon.MessageSignature, vc verifyConfig) (digest, error) {
+	md := ms.GetMessageDigest()
+	if md == nil || len(md.GetDigest()) == 0 {
+		return digest{}, fmt.Errorf("%w: message signature without its message digest", ErrBundle)
+	}
+	alg := messageDigestAlg(md.GetAlgorithm())
+	if alg == "" {
+		return digest{}, fmt.Errorf("%w: message digest algorithm %v", ErrBundle, md.GetAlgorithm())
+	}
+	for _, d := range vc.digests {
+		if d.alg == alg {
+			return d, nil
+		}
+	}
+	if vc.any && len(vc.digests) == 0 {
+		return digest{}, fmt.Errorf("%w: a message signature is verified over its artifact: give its %s digest (WithArtifactDigest), not WithAnyArtifact", ErrConfig, alg)
+	}
+	return digest{}, fmt.Errorf("%w: the message signature is over the %s digest of its artifact, and none was given", ErrArtifact, alg)
+}
+
+// messageDigestAlg names a bundle's digest algorithm as in-toto does, ""
+// for one that is not verified here.
+func messageDigestAlg(h protocommon.HashAlgorithm) string {
+	switch h {
+	case protocommon.HashAlgorithm_SHA2_256:
+		return intoto.AlgSHA256
+	case protocommon.HashAlgorithm_SHA2_384:
+		return "sha384"
+	case protocommon.HashAlgorithm_SHA2_512:
+		return "sha512"
+	}
+	return ""
 }
 
 // hasSubject uses intoto's strict match: the subject's digest set is valid
@@ -559,8 +639,11 @@ func (v *Verifier) String() string {
 // empty, for callers that check the statement's subject themselves, as
 // verify.Verify does) and returns the envelope, the signer (the
 // certificate identity and key ID, or the trusted key's ID for a
-// key-signed bundle) and the verified signing times. An attestation
-// without a bundle fails: the envelope alone carries no certificate.
+// key-signed bundle) and the verified signing times. A message-signature
+// bundle (a blob signature, for verify.VerifyBlob) is verified over
+// subject's digest of the algorithm the bundle names, and returns no
+// envelope but the Artifact it verified. An attestation without a bundle
+// fails: the envelope alone carries no certificate.
 // Errors wrap verify.ErrSignature (verify.ErrSubject for an unusable
 // subject) and this package's sentinel, except ctx's own error.
 func (v *Verifier) Authenticate(ctx context.Context, att *sign.Attestation, subject intoto.DigestSet) (*verify.Authenticated, error) {
@@ -568,9 +651,21 @@ func (v *Verifier) Authenticate(ctx context.Context, att *sign.Attestation, subj
 		return nil, fmt.Errorf("%w: %w: the attestation has no Sigstore bundle", verify.ErrSignature, ErrBundle)
 	}
 	var opts []VerifyOption
-	if len(subject) == 0 {
+	switch ms := att.Bundle.MessageSignature; {
+	case ms != nil:
+		// A blob signature is verified over the artifact's digest of the
+		// algorithm the bundle names: the caller must know it.
+		if len(subject) == 0 {
+			return nil, fmt.Errorf("%w: a blob signature is verified for the blob's digest, and none was given", verify.ErrSubject)
+		}
+		for a, h := range subject {
+			if intoto.Strong(a, strings.ToLower(h)) {
+				opts = append(opts, WithArtifactDigest(a, h))
+			}
+		}
+	case len(subject) == 0:
 		opts = append(opts, WithAnyArtifact())
-	} else {
+	default:
 		alg, hex, ok := pickDigest(subject)
 		if !ok {
 			return nil, fmt.Errorf("%w: a bundle is verified for the artifact's digest, and %v has no strong algorithm", verify.ErrSubject, subject)
@@ -588,7 +683,7 @@ func (v *Verifier) Authenticate(ctx context.Context, att *sign.Attestation, subj
 		}
 		return nil, fmt.Errorf("%w: %w", verify.ErrSignature, err)
 	}
-	au := &verify.Authenticated{Envelope: res.Envelope}
+	au := &verify.Authenticated{Envelope: res.Envelope, Artifact: res.Artifact}
 	for _, t := range res.Timestamps {
 		au.Times = append(au.Times, t.Time)
 	}
