@@ -2,6 +2,7 @@ package kms
 
 import (
 	"context"
+	"crypto"
 	"fmt"
 	"hash/crc32"
 
@@ -92,4 +93,14 @@ func Resolver(opts ...Option) func(ctx context.Context, ref string) (sign.Verifi
 // verifier returns the verifier of s's key version.
 func (s *Signer) verifier() sign.Verifier {
 	return &verifier{Verifier: s.local, keyID: s.KeyID(), alg: s.alg.alg}
+}
+
+// VerifyDigest checks a signature over a message of which only the digest
+// is known (a blob signature), as sign's verifiers do.
+func (v *verifier) VerifyDigest(ctx context.Context, h crypto.Hash, digest, sig []byte) error {
+	dv, ok := v.Verifier.(sign.DigestVerifier)
+	if !ok {
+		return fmt.Errorf("%w: key %s cannot verify a digest", sign.ErrAlgorithmMismatch, v.keyID)
+	}
+	return dv.VerifyDigest(ctx, h, digest, sig)
 }

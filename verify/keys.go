@@ -248,19 +248,20 @@ func (k *KeyAuthenticator) authenticateMessage(ctx context.Context, ms *sign.Mes
 		return nil, fmt.Errorf("%w: a blob signature is verified for the blob's digest, and none was given", ErrSubject)
 	}
 	var errs []string
-	for i, v := range k.keys {
+	for _, tk := range k.keys {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		v, id := tk.v, tk.id
 		dv, ok := v.(sign.DigestVerifier)
 		if !ok {
-			errs = append(errs, fmt.Sprintf("key %s cannot verify a digest", k.ids[i]))
+			errs = append(errs, fmt.Sprintf("key %s cannot verify a digest", id))
 			continue
 		}
 		h, alg := verifierHash(v)
 		hexd := strings.ToLower(subject[alg])
 		if alg == "" || !intoto.Strong(alg, hexd) {
-			errs = append(errs, fmt.Sprintf("key %s signs %v digests, and no strong %s digest of the blob was given", k.ids[i], h, alg))
+			errs = append(errs, fmt.Sprintf("key %s signs %v digests, and no strong %s digest of the blob was given", id, h, alg))
 			continue
 		}
 		d, _ := hex.DecodeString(hexd)
@@ -275,9 +276,9 @@ func (k *KeyAuthenticator) authenticateMessage(ctx context.Context, ms *sign.Mes
 			continue
 		}
 		if k.threshold > 1 {
-			return nil, fmt.Errorf("%w: a blob signature is one signature (by %s), %d required", ErrThreshold, k.ids[i], k.threshold)
+			return nil, fmt.Errorf("%w: a blob signature is one signature (by %s), %d required", ErrThreshold, id, k.threshold)
 		}
-		return &Authenticated{Artifact: intoto.DigestSet{alg: hexd}, Signers: []Signer{{KeyID: k.ids[i]}}}, nil
+		return &Authenticated{Artifact: intoto.DigestSet{alg: hexd}, Signers: []Signer{{KeyID: id}}}, nil
 	}
 	return nil, fmt.Errorf("%w: the blob signature is by none of %d trusted key(s): %s", ErrSignature, len(k.keys), strings.Join(errs, "; "))
 }
