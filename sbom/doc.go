@@ -65,8 +65,10 @@
 // directories) apply as in a container runtime. FromImage (a registry
 // reference), FromImageTarball, FromOCILayout and ScanIndex (one result
 // per platform of a multi-platform index, or WithPlatform's) all use it;
-// FromTarball applies it to a release tarball. The result, ImageContents,
-// holds:
+// FromTarball applies it to a release tarball and FromDirectory to a
+// directory on disk (an unpacked release or a root file system; its
+// digest is that of its sorted sha256sum listing, symlinks never
+// followed). The result, ImageContents, holds:
 //
 //   - OS packages from /var/lib/dpkg/status (Status "install ok
 //     installed" only), distroless' /var/lib/dpkg/status.d/* and Alpine's

@@ -114,10 +114,12 @@ type ImageBinary struct {
 // say after whiteouts: the OS packages of its package databases and its Go
 // binaries, sorted by path/name.
 type ImageContents struct {
-	// Kind is "image", or "tarball" for FromTarball.
+	// Kind is "image", "tarball" for FromTarball, "directory" for
+	// FromDirectory.
 	Kind string
-	// Digest is the image's manifest digest, or the tarball file's
-	// SHA-256 ("sha256:...").
+	// Digest is the image's manifest digest, the tarball file's SHA-256
+	// ("sha256:..."), or the SHA-256 of a directory's listing
+	// (FromDirectory).
 	Digest string
 	// Platform is os/arch[/variant] from the image config, "" if unstated.
 	Platform string
@@ -342,22 +344,37 @@ func (w *fsWalker) drop(p string) {
 	}
 }
 
-// file inspects one regular file.
-func (w *fsWalker) file(idx int, digest, p string, size int64, r io.Reader, prev *fsEntry) error {
+// special reads p if it is a file the SBOM is made of besides binaries (a
+// package database, os-release) and reports whether it was one. The bytes
+// read are returned so that a caller hashing every file can hash them.
+func (w *fsWalker) special(idx int, digest, p string, size int64, r io.Reader, prev *fsEntry) (bool, []byte, error) {
+	var parse func([]byte) []OSPackage
 	switch {
 	case p == "/var/lib/dpkg/status":
-		return w.db(idx, digest, p, size, r, prev, parseDpkg)
+		parse = parseDpkg
 	case path.Dir(p) == "/var/lib/dpkg/status.d" && !strings.HasSuffix(p, ".md5sums"):
-		return w.db(idx, digest, p, size, r, prev, parseDpkg)
+		parse = parseDpkg
 	case p == "/lib/apk/db/installed":
-		return w.db(idx, digest, p, size, r, prev, parseApk)
+		parse = parseApk
 	case p == "/etc/os-release" || p == "/usr/lib/os-release":
-		b, err := readBounded(r, size, MaxPackageDBSize, p)
-		if err != nil {
-			return err
-		}
+	default:
+		return false, nil, nil
+	}
+	b, err := readBounded(r, size, MaxPackageDBSize, p)
+	if err != nil {
+		return true, nil, err
+	}
+	if parse == nil {
 		w.put(p, &fsEntry{layer: idx, digest: digest, osrel: parseOSRelease(b)})
-		return nil
+		return true, b, nil
+	}
+	return true, b, w.db(idx, digest, p, b, prev, parse)
+}
+
+// file inspects one regular file.
+func (w *fsWalker) file(idx int, digest, p string, size int64, r io.Reader, prev *fsEntry) error {
+	if ok, _, err := w.special(idx, digest, p, size, r, prev); ok {
+		return err
 	}
 	if size < 64 {
 		return nil
@@ -418,11 +435,7 @@ func readBounded(r io.Reader, size, limit int64, p string) ([]byte, error) {
 	return b, nil
 }
 
-func (w *fsWalker) db(idx int, digest, p string, size int64, r io.Reader, prev *fsEntry, parse func([]byte) []OSPackage) error {
-	b, err := readBounded(r, size, MaxPackageDBSize, p)
-	if err != nil {
-		return err
-	}
+func (w *fsWalker) db(idx int, digest, p string, b []byte, prev *fsEntry, parse func([]byte) []OSPackage) error {
 	pkgs := parse(b)
 	if prev != nil {
 		w.npkgs -= len(prev.pkgs)

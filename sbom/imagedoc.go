@@ -109,10 +109,14 @@ func (s *SBOM) spdxImageDocument() (*spdx.Document, error) {
 		PrimaryPackagePurpose:   "CONTAINER",
 		PackageComment:          "checksum: SHA-256 of the image manifest (" + img.Digest + ")",
 	}
-	if img.Kind == "tarball" {
+	switch img.Kind {
+	case "tarball":
 		imgPkg.PrimaryPackagePurpose = "ARCHIVE"
 		imgPkg.PackageFileName = s.Root.Name
 		imgPkg.PackageComment = "checksum: SHA-256 of the file"
+	case "directory":
+		imgPkg.PrimaryPackagePurpose = "OTHER"
+		imgPkg.PackageComment = "checksum: SHA-256 of the directory listing, one \"<SHA-256>  <path>\\n\" line per regular file sorted by path"
 	}
 	if img.Platform != "" {
 		annotate(imgPkg, PropPlatform, img.Platform)
@@ -205,7 +209,7 @@ func (s *SBOM) cdxImageBOM(c *cdxConfig, schema string) (*cdx.BOM, error) {
 	if img.Platform != "" {
 		root.Properties = &[]cdx.Property{{Name: PropPlatform, Value: img.Platform}}
 	}
-	if img.Kind == "tarball" {
+	if img.Kind == "tarball" || img.Kind == "directory" {
 		root.Type, root.Version = cdx.ComponentTypeFile, ""
 	}
 	meta := &cdx.Metadata{

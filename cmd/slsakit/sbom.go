@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -16,7 +17,7 @@ import (
 )
 
 func runSBOM(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("sbom", "[flags] (BINARY | TARBALL | --source DIR | --image REF)", stderr)
+	fs := newFlags("sbom", "[flags] (BINARY | TARBALL | DIR | --source DIR | --image REF)", stderr)
 	var (
 		format      = fs.String("format", "spdx", "spdx (2.3), cyclonedx (1.6) or cyclonedx-1.5")
 		source      = fs.String("source", "", "describe the packages built from this module directory (go list -deps) instead of a binary")
@@ -39,7 +40,7 @@ func runSBOM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return usagef("describe one --image at a time")
 	}
 	if !imageMode && (*source == "") == (fs.NArg() != 1) {
-		return usagef("give one BINARY, --source DIR or --image REF")
+		return usagef("give one BINARY, TARBALL, DIR, --source DIR or --image REF")
 	}
 	signing := sf.key != "" || sf.kms != "" || sf.keyless
 	if (*attach || (len(images) > 0 && !imageMode)) && !signing {
@@ -61,6 +62,11 @@ func runSBOM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		images = nil
 	case *source != "":
 		s, err = sbom.FromSource(ctx, *source, strings.Fields(*pattern), opts...)
+	case isDir(fs.Arg(0)):
+		var ic *sbom.ImageContents
+		if ic, err = sbom.FromDirectory(ctx, fs.Arg(0), opts...); err == nil {
+			s, err = ic.SBOM(filepath.Base(filepath.Clean(fs.Arg(0))), opts...)
+		}
 	case isTarball(fs.Arg(0)):
 		var ic *sbom.ImageContents
 		if ic, err = sbom.FromTarball(ctx, fs.Arg(0), opts...); err == nil {
@@ -165,6 +171,13 @@ func imageSBOM(ctx context.Context, ref string, insecure bool, opts []sbom.Optio
 		return nil, nil, err
 	}
 	return s, &image{repo: repo, hex: s.Root.SHA256}, nil
+}
+
+// isDir: a directory is described as FromDirectory walks it (a rootfs or
+// an unpacked release).
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
 }
 
 // isTarball: release tarballs are named so; a Go binary never is.

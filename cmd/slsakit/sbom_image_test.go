@@ -109,3 +109,43 @@ func TestCLISBOMTarball(t *testing.T) {
 	slsakit(t, "sbom", "--key", key, "--out", env, tb).want(t, exitOK)
 	slsakit(t, "verify", "--key", pub, "--envelope", env, "--predicate-type", "https://spdx.dev/Document", tb).want(t, exitOK)
 }
+
+// TestCLISBOMDirectory: `slsakit sbom DIR` walks a directory: the Go
+// binary inside (the test binary itself) and, for a rootfs, its dpkg
+// packages; a symlink out of the directory is not followed.
+func TestCLISBOMDirectory(t *testing.T) {
+	dir := t.TempDir()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(dir, "rootfs")
+	for p, b := range map[string]string{
+		"usr/local/bin/tool":  string(body),
+		"etc/os-release":      "ID=debian\nVERSION_ID=12\n",
+		"var/lib/dpkg/status": "Package: libc6\nStatus: install ok installed\nVersion: 1.0-1\nArchitecture: amd64\n",
+	} {
+		f := filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f, []byte(b), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	outside := filepath.Join(dir, "outside-status")
+	os.WriteFile(outside, []byte("Package: evil\nVersion: 1\nArchitecture: amd64\n"), 0o644)
+	os.MkdirAll(filepath.Join(root, "var/lib/dpkg/status.d"), 0o755)
+	if err := os.Symlink(outside, filepath.Join(root, "var/lib/dpkg/status.d/evil")); err != nil {
+		t.Fatal(err)
+	}
+	out := slsakit(t, "sbom", "--format", "cyclonedx", root).want(t, exitOK).stdout
+	if !strings.Contains(out, "pkg:golang/github.com/google/go-containerregistry@") || !strings.Contains(out, "/usr/local/bin/tool") ||
+		!strings.Contains(out, "pkg:deb/debian/libc6@1.0-1?arch=amd64&distro=debian-12") || strings.Contains(out, "evil") {
+		t.Fatalf("directory SBOM:\n%.1500s", out)
+	}
+}
