@@ -24,7 +24,8 @@ const MaxDirDepth = 256
 // file system) with the model of an image of one layer: the Go binaries
 // under it and, when it is a root file system, the OS packages its
 // databases list (/var/lib/dpkg/status, status.d, /lib/apk/db/installed,
-// relative to dir).
+// relative to dir). Archives under it are opened as FromTarball opens
+// them (Nested).
 //
 // Symbolic links are never followed, so nothing outside dir is read
 // (files are opened through an os.Root, so not even a link swapped in
@@ -48,6 +49,7 @@ func FromDirectory(ctx context.Context, dir string, opts ...Option) (*ImageConte
 	defer root.Close()
 	c := newConfig(opts)
 	d := &dirWalker{ctx: ctx, root: root, w: newFSWalker(c, opts), listing: sha256.New(), fileHash: sha256.New()}
+	d.w.nest = newNestState(c)
 	if err := d.walk(".", 0); err != nil {
 		return nil, err
 	}
@@ -89,8 +91,8 @@ func (d *dirWalker) walk(rel string, depth int) error {
 		// before its whole listing is in memory.
 		batch, err := f.ReadDir(1024)
 		for _, e := range batch {
-			d.w.entries++
-			if d.w.entries > MaxImageEntries {
+			*d.w.entries++
+			if *d.w.entries > MaxImageEntries {
 				f.Close()
 				return fmt.Errorf("%w: more than %d directory entries", ErrTooLarge, MaxImageEntries)
 			}
@@ -167,6 +169,10 @@ func (d *dirWalker) inspect(f *os.File, p string, size int64) (string, error) {
 	if ok {
 		s := sha256.Sum256(b)
 		return hex.EncodeToString(s[:]), nil
+	}
+	if isArchiveName(p) {
+		sum, err := d.w.archive(d.ctx, p, size, io.NewSectionReader(f, 0, size))
+		return strings.TrimPrefix(sum, "sha256:"), err
 	}
 	if size >= 64 {
 		if _, err := f.ReadAt(d.magic[:], 0); err != nil {

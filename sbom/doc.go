@@ -68,7 +68,14 @@
 // FromTarball applies it to a release tarball and FromDirectory to a
 // directory on disk (an unpacked release or a root file system; its
 // digest is that of its sorted sha256sum listing, symlinks never
-// followed). The result, ImageContents, holds:
+// followed). Both open the archives they hold (*.tar, *.tar.gz, *.tgz,
+// one level deep): a `docker save` image tarball, such as the
+// kube-apiserver.tar a Kubernetes server release ships, is read in the same
+// pass as the image `docker load` would load (layers merged in its
+// manifest's order, checked against its config's diff_ids) and its
+// packages are related to that file entry; bytes read from nested
+// archives are bounded by WithMaxNestedBytes. The result, ImageContents,
+// holds:
 //
 //   - OS packages from /var/lib/dpkg/status (Status "install ok
 //     installed" only), distroless' /var/lib/dpkg/status.d/* and Alpine's

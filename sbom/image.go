@@ -130,6 +130,21 @@ type ImageContents struct {
 	OSID, OSVersionID string
 	Packages          []OSPackage
 	Binaries          []ImageBinary
+
+	// Path is, for an archive nested in a tarball or a directory, its
+	// path there; "" otherwise.
+	Path string
+	// ImageID is, for an image read from a `docker save` tarball nested
+	// in a tarball or a directory, its config digest (the ID `docker load`
+	// prints); its Digest is then the SHA-256 of the nested file, since
+	// such a tarball holds no manifest of its own.
+	ImageID string
+	// Tags are the RepoTags a `docker save` manifest gives the image.
+	Tags []string
+	// Nested are the archives (*.tar, *.tar.gz, *.tgz) found in a tarball
+	// or a directory, in path order: image tarballs (Kind "image") with
+	// their layers merged in order, others Kind "tarball".
+	Nested []*ImageContents
 }
 
 // WithMaxBinarySize sets the largest executable the image and tarball
@@ -209,13 +224,31 @@ type fsWalker struct {
 	opts    []Option
 	files   map[string]*fsEntry
 	under   map[string]int // directory -> tracked files below it
-	entries int64
+	entries *int64         // shared with the walkers of nested archives
 	npkgs   int
 	buf     []byte
+
+	// nest is set when archives (*.tar, *.tar.gz, *.tgz) are opened
+	// (FromTarball, FromDirectory); nested holds what they held.
+	nest   *nestState
+	nested []*ImageContents
+	// rec is set while a layer of a nested image is read: what the merge
+	// in manifest order needs is recorded there.
+	rec *layerRec
 }
 
 func newFSWalker(c *config, opts []Option) *fsWalker {
-	return &fsWalker{c: c, opts: opts, files: map[string]*fsEntry{}, under: map[string]int{}}
+	return &fsWalker{c: c, opts: opts, files: map[string]*fsEntry{}, under: map[string]int{}, entries: new(int64)}
+}
+
+// streamErr wraps an error met while reading a stream: a limit hit
+// (ErrTooLarge, from a budget reader under the tar reader) or a
+// cancellation keeps its type; anything else is ErrInvalidImage.
+func streamErr(what string, err error) error {
+	if errors.Is(err, ErrTooLarge) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("sbom: %s: %w", what, err)
+	}
+	return fmt.Errorf("%w: %s: %v", ErrInvalidImage, what, err)
 }
 
 func (c *config) maxBinarySize() int64 {
@@ -252,10 +285,10 @@ func (w *fsWalker) layer(ctx context.Context, idx int, digest string, r io.Reade
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("%w: layer %s: %v", ErrInvalidImage, digest, err)
+			return streamErr("layer "+digest, err)
 		}
-		w.entries++
-		if w.entries > MaxImageEntries {
+		*w.entries++
+		if *w.entries > MaxImageEntries {
 			return fmt.Errorf("%w: more than %d tar entries", ErrTooLarge, MaxImageEntries)
 		}
 		p, err := cleanTarName(h.Name)
@@ -268,10 +301,17 @@ func (w *fsWalker) layer(ctx context.Context, idx int, digest string, r io.Reade
 			// Opaque directory: hides everything lower layers put under dir
 			// (not what this layer adds, before or after the marker).
 			w.remove(dir, idx, true)
+			if err := w.rec.whiteout(dir, true); err != nil {
+				return err
+			}
 			continue
 		}
 		if strings.HasPrefix(base, ".wh.") {
-			w.remove(path.Join(dir, strings.TrimPrefix(base, ".wh.")), idx, false)
+			target := path.Join(dir, strings.TrimPrefix(base, ".wh."))
+			w.remove(target, idx, false)
+			if err := w.rec.whiteout(target, false); err != nil {
+				return err
+			}
 			continue
 		}
 		// Any entry replaces whatever was at p (a directory entry over a
@@ -279,13 +319,16 @@ func (w *fsWalker) layer(ctx context.Context, idx int, digest string, r io.Reade
 		prev := w.files[p]
 		if h.Typeflag != tar.TypeDir {
 			w.drop(p)
+			if err := w.rec.replaced(p); err != nil {
+				return err
+			}
 		}
 		if h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeRegA {
 			// Symlinks and hard links are never followed: the file they
 			// name is reported where it is stored.
 			continue
 		}
-		if err := w.file(idx, digest, p, h.Size, tr, prev); err != nil {
+		if err := w.file(ctx, idx, digest, p, h.Size, tr, prev); err != nil {
 			return err
 		}
 	}
@@ -372,8 +415,12 @@ func (w *fsWalker) special(idx int, digest, p string, size int64, r io.Reader, p
 }
 
 // file inspects one regular file.
-func (w *fsWalker) file(idx int, digest, p string, size int64, r io.Reader, prev *fsEntry) error {
+func (w *fsWalker) file(ctx context.Context, idx int, digest, p string, size int64, r io.Reader, prev *fsEntry) error {
 	if ok, _, err := w.special(idx, digest, p, size, r, prev); ok {
+		return err
+	}
+	if w.nest != nil && isArchiveName(p) {
+		_, err := w.archive(ctx, p, size, r)
 		return err
 	}
 	if size < 64 {
@@ -381,7 +428,7 @@ func (w *fsWalker) file(idx int, digest, p string, size int64, r io.Reader, prev
 	}
 	var magic [4]byte
 	if _, err := io.ReadFull(r, magic[:]); err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrInvalidImage, p, err)
+		return streamErr(p, err)
 	}
 	if !isExecutableMagic(magic[:]) {
 		return nil
@@ -395,7 +442,7 @@ func (w *fsWalker) file(idx int, digest, p string, size int64, r io.Reader, prev
 	buf := w.buf[:size]
 	copy(buf, magic[:])
 	if _, err := io.ReadFull(r, buf[4:]); err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrInvalidImage, p, err)
+		return streamErr(p, err)
 	}
 	s, err := FromReaderAt(bytes.NewReader(buf), size, p, w.opts...)
 	if errors.Is(err, ErrNotGoBinary) {
@@ -430,7 +477,7 @@ func readBounded(r io.Reader, size, limit int64, p string) ([]byte, error) {
 	}
 	b := make([]byte, size)
 	if _, err := io.ReadFull(r, b); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidImage, p, err)
+		return nil, streamErr(p, err)
 	}
 	return b, nil
 }
@@ -444,9 +491,19 @@ func (w *fsWalker) db(idx int, digest, p string, b []byte, prev *fsEntry, parse 
 	if w.npkgs > MaxPackages {
 		return fmt.Errorf("%w: more than %d OS packages", ErrTooLarge, MaxPackages)
 	}
-	// A package manager rewrites its whole database in every layer that
-	// installs anything: a package the file it replaces already listed at
-	// the same version keeps the layer that introduced it.
+	for i := range pkgs {
+		pkgs[i].DB = p
+	}
+	carryLayers(pkgs, prev, digest)
+	w.put(p, &fsEntry{layer: idx, digest: digest, pkgs: pkgs})
+	return nil
+}
+
+// carryLayers sets the layer of each package of a database written by
+// layer digest over prev. A package manager rewrites its whole database in
+// every layer that installs anything: a package the file it replaces
+// already listed at the same version keeps the layer that introduced it.
+func carryLayers(pkgs []OSPackage, prev *fsEntry, digest string) {
 	before := map[string]string{}
 	if prev != nil {
 		for _, q := range prev.pkgs {
@@ -454,15 +511,12 @@ func (w *fsWalker) db(idx int, digest, p string, b []byte, prev *fsEntry, parse 
 		}
 	}
 	for i := range pkgs {
-		pkgs[i].DB = p
 		if l, ok := before[pkgs[i].key()]; ok {
 			pkgs[i].Layer = l
 		} else {
 			pkgs[i].Layer = digest
 		}
 	}
-	w.put(p, &fsEntry{layer: idx, digest: digest, pkgs: pkgs})
-	return nil
 }
 
 func (p OSPackage) key() string {
@@ -511,6 +565,8 @@ func (w *fsWalker) result(out *ImageContents) error {
 			out.Binaries = append(out.Binaries, ImageBinary{Path: p, Layer: e.digest, SBOM: e.bin})
 		}
 	}
+	out.Nested = w.nested
+	sort.SliceStable(out.Nested, func(i, j int) bool { return out.Nested[i].Path < out.Nested[j].Path })
 	sort.SliceStable(out.Packages, func(i, j int) bool {
 		a, b := out.Packages[i], out.Packages[j]
 		if a.Name != b.Name {

@@ -218,6 +218,7 @@ type config struct {
 	scanner     *licensecheck.Scanner
 	scannerSet  bool
 	maxBinary   int64
+	maxNested   int64
 	remote      []remote.Option
 	platform    *v1.Platform
 	insecure    bool
