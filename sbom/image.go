@@ -115,11 +115,11 @@ type ImageBinary struct {
 // binaries, sorted by path/name.
 type ImageContents struct {
 	// Kind is "image", "tarball" for FromTarball, "directory" for
-	// FromDirectory.
+	// FromDirectory, "index" for a multi-platform index (IndexContents).
 	Kind string
-	// Digest is the image's manifest digest, the tarball file's SHA-256
-	// ("sha256:..."), or the SHA-256 of a directory's listing
-	// (FromDirectory).
+	// Digest is the image's manifest digest, the index's digest, the
+	// tarball file's SHA-256 ("sha256:..."), or the SHA-256 of a
+	// directory's listing (FromDirectory).
 	Digest string
 	// Platform is os/arch[/variant] from the image config, "" if unstated.
 	Platform string
@@ -143,7 +143,8 @@ type ImageContents struct {
 	Tags []string
 	// Nested are the archives (*.tar, *.tar.gz, *.tgz) found in a tarball
 	// or a directory, in path order: image tarballs (Kind "image") with
-	// their layers merged in order, others Kind "tarball".
+	// their layers merged in order, others Kind "tarball"; or, for an
+	// index, its platform images.
 	Nested []*ImageContents
 }
 

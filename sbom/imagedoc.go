@@ -2,7 +2,6 @@ package sbom
 
 import (
 	"fmt"
-	"path"
 	"regexp"
 	"strings"
 	"sync"
@@ -127,6 +126,8 @@ func (s *SBOM) spdxImageDocument() (*spdx.Document, error) {
 		imgPkg.PrimaryPackagePurpose = "ARCHIVE"
 		imgPkg.PackageFileName = s.Root.Name
 		imgPkg.PackageComment = "checksum: SHA-256 of the file"
+	case "index":
+		imgPkg.PackageComment = "checksum: SHA-256 of the image index (" + img.Digest + "); CONTAINS one image per platform"
 	case "directory":
 		imgPkg.PrimaryPackagePurpose = "OTHER"
 		imgPkg.PackageComment = "checksum: SHA-256 of the directory listing, one \"<SHA-256>  <path>\\n\" line per regular file sorted by path"
@@ -137,9 +138,8 @@ func (s *SBOM) spdxImageDocument() (*spdx.Document, error) {
 	doc.Packages = append(doc.Packages, imgPkg)
 	rel("DOCUMENT", imgPkg.PackageSPDXIdentifier, common.TypeRelationshipDescribe)
 	seen := map[common.ElementID]bool{imgPkg.PackageSPDXIdentifier: true}
-	var contents func(parent common.ElementID, img *ImageContents) error
-	contents = func(parent common.ElementID, img *ImageContents) error {
-		key := img.nestedKey()
+	var contents func(parent common.ElementID, img *ImageContents, key string) error
+	contents = func(parent common.ElementID, img *ImageContents, key string) error {
 		for _, p := range img.Packages {
 			pkg := &spdx.Package{
 				PackageName:             p.Name,
@@ -208,8 +208,8 @@ func (s *SBOM) spdxImageDocument() (*spdx.Document, error) {
 		}
 		for _, n := range img.Nested {
 			np := &spdx.Package{
-				PackageName:             path.Base(n.Path),
-				PackageSPDXIdentifier:   spdxID("Nested", path.Base(n.Path), n.nestedKey()),
+				PackageName:             n.childName(),
+				PackageSPDXIdentifier:   spdxID("Nested", n.childName(), n.childKey()),
 				PackageFileName:         n.Path,
 				PackageDownloadLocation: noAssertion,
 				PackageChecksums:        []common.Checksum{{Algorithm: common.SHA256, Value: strings.TrimPrefix(n.Digest, "sha256:")}},
@@ -219,8 +219,14 @@ func (s *SBOM) spdxImageDocument() (*spdx.Document, error) {
 				PrimaryPackagePurpose:   "ARCHIVE",
 				PackageComment:          "checksum: SHA-256 of the file " + n.Path,
 			}
-			annotate(np, PropPath, n.Path)
-			if n.Kind == "image" {
+			if n.Path == "" {
+				// A platform image of an index.
+				np.PrimaryPackagePurpose = "CONTAINER"
+				np.PackageComment = "checksum: SHA-256 of the image manifest (" + n.Digest + ")"
+			} else {
+				annotate(np, PropPath, n.Path)
+			}
+			if n.Kind == "image" && n.Path != "" {
 				np.PrimaryPackagePurpose = "CONTAINER"
 				annotate(np, PropImageID, n.ImageID)
 				for _, t := range n.Tags {
@@ -235,13 +241,13 @@ func (s *SBOM) spdxImageDocument() (*spdx.Document, error) {
 				doc.Packages = append(doc.Packages, np)
 			}
 			rel(parent, np.PackageSPDXIdentifier, common.TypeRelationshipContains)
-			if err := contents(np.PackageSPDXIdentifier, n); err != nil {
+			if err := contents(np.PackageSPDXIdentifier, n, n.childKey()); err != nil {
 				return fmt.Errorf("%s: %w", n.Path, err)
 			}
 		}
 		return nil
 	}
-	if err := contents(imgPkg.PackageSPDXIdentifier, img); err != nil {
+	if err := contents(imgPkg.PackageSPDXIdentifier, img, ""); err != nil {
 		return nil, err
 	}
 	return doc, nil
@@ -301,9 +307,8 @@ func (s *SBOM) cdxImageBOM(c *cdxConfig, schema string) (*cdx.BOM, error) {
 			}
 		}
 	}
-	var contents func(parentRef string, img *ImageContents) error
-	contents = func(parentRef string, img *ImageContents) error {
-		key := img.nestedKey()
+	var contents func(parentRef string, img *ImageContents, key string) error
+	contents = func(parentRef string, img *ImageContents, key string) error {
 		var contains []string
 		for _, p := range img.Packages {
 			ref := p.PURL()
@@ -365,13 +370,20 @@ func (s *SBOM) cdxImageBOM(c *cdxConfig, schema string) (*cdx.BOM, error) {
 			}
 		}
 		for _, n := range img.Nested {
-			ref := "archive:" + n.nestedKey()
+			ref := "archive:" + n.childKey()
 			comp := cdx.Component{
-				BOMRef: ref, Type: cdx.ComponentTypeFile, Name: path.Base(n.Path),
+				BOMRef: ref, Type: cdx.ComponentTypeFile, Name: n.childName(),
 				Hashes: &[]cdx.Hash{{Algorithm: cdx.HashAlgoSHA256, Value: strings.TrimPrefix(n.Digest, "sha256:")}},
 			}
-			props := []cdx.Property{{Name: PropPath, Value: n.Path}}
-			if n.Kind == "image" {
+			var props []cdx.Property
+			if n.Path == "" {
+				// A platform image of an index.
+				ref = "image:" + n.Digest
+				comp.BOMRef, comp.Type, comp.Version = ref, cdx.ComponentTypeContainer, n.Digest
+			} else {
+				props = append(props, cdx.Property{Name: PropPath, Value: n.Path})
+			}
+			if n.Kind == "image" && n.Path != "" {
 				comp.Type = cdx.ComponentTypeContainer
 				props = append(props, cdx.Property{Name: PropImageID, Value: n.ImageID})
 				for _, t := range n.Tags {
@@ -381,20 +393,22 @@ func (s *SBOM) cdxImageBOM(c *cdxConfig, schema string) (*cdx.BOM, error) {
 			if n.Platform != "" {
 				props = append(props, cdx.Property{Name: PropPlatform, Value: n.Platform})
 			}
-			comp.Properties = &props
+			if len(props) > 0 {
+				comp.Properties = &props
+			}
 			if !seen[ref] {
 				seen[ref] = true
 				components = append(components, comp)
 			}
 			contains = append(contains, ref)
-			if err := contents(ref, n); err != nil {
+			if err := contents(ref, n, n.childKey()); err != nil {
 				return fmt.Errorf("%s: %w", n.Path, err)
 			}
 		}
 		addDeps(parentRef, contains...)
 		return nil
 	}
-	if err := contents(imgRef, img); err != nil {
+	if err := contents(imgRef, img, ""); err != nil {
 		return nil, err
 	}
 	for _, comp := range components {

@@ -404,11 +404,21 @@ func (w *fsWalker) apply(i int, rec *layerRec) {
 	}
 }
 
-// nestedKey distinguishes the elements of a nested archive's SBOM from
-// the same package elsewhere (its layer, its image differ).
-func (c *ImageContents) nestedKey() string {
-	if c.Path == "" {
-		return ""
+// childKey distinguishes the elements of an archive nested in another,
+// or of a platform image of an index, from the same package elsewhere
+// (its layer, its image differ).
+func (c *ImageContents) childKey() string {
+	return c.Path + "@" + c.Digest + "#" + c.ImageID
+}
+
+// childName names a nested archive (its file name) or a platform image
+// of an index (its platform, else its digest).
+func (c *ImageContents) childName() string {
+	switch {
+	case c.Path != "":
+		return path.Base(c.Path)
+	case c.Platform != "":
+		return c.Platform
 	}
-	return path.Clean(c.Path) + "@" + c.Digest + "#" + c.ImageID
+	return c.Digest
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/sbom"
@@ -25,6 +26,8 @@ func runSBOM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		mainVersion = fs.String("main-version", "", "version of the main module (default: from VCS stamps)")
 		out         = fs.String("out", "-", "write here ('-': stdout)")
 		attach      = fs.Bool("attach", false, "attach the signed SBOM to every --image")
+		platform    = fs.String("platform", "", "with --image alone: describe this platform's image of a multi-platform index (os/arch[/variant]; default linux/amd64)")
+		multiArch   = fs.String("multi-arch", "", "with --image alone, for a multi-platform index: 'per-platform' (one SBOM per platform image; unsigned, --out is a directory) or 'index' (one SBOM for the index, naming each platform)")
 		images      list
 		reg         registryFlags
 		sf          signerFlags
@@ -54,9 +57,44 @@ func runSBOM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *mainVersion != "" {
 		opts = append(opts, sbom.WithMainVersion(*mainVersion))
 	}
+	if (*platform != "" || *multiArch != "") && !imageMode {
+		return usagef("--platform and --multi-arch describe an --image given alone")
+	}
+	if *platform != "" {
+		p, err := v1.ParsePlatform(*platform)
+		if err != nil || p.OS == "" || p.Architecture == "" {
+			return usagef("--platform %q: want os/arch[/variant]", *platform)
+		}
+		opts = append(opts, sbom.WithPlatform(*p))
+	}
+	var cdxOpts []sbom.CycloneDXOption
+	switch *format {
+	case "spdx", "cyclonedx":
+	case "cyclonedx-1.5":
+		cdxOpts = append(cdxOpts, sbom.CycloneDXVersion(cdx.SpecVersion1_5))
+	default:
+		return usagef("--format %q: want spdx, cyclonedx or cyclonedx-1.5", *format)
+	}
+	encode := func(s *sbom.SBOM) ([]byte, error) {
+		if *format == "spdx" {
+			return s.SPDX()
+		}
+		return s.CycloneDX(cdxOpts...)
+	}
 	var s *sbom.SBOM
 	var scanned *image // the image an image SBOM describes
+	var also []image   // for an index SBOM: each platform image it describes
 	switch {
+	case imageMode && *multiArch == "per-platform":
+		if signing || *out == "-" {
+			return usagef("--multi-arch per-platform writes one unsigned SBOM per platform into the directory --out names (sign each with --platform)")
+		}
+		return perPlatformSBOMs(ctx, images[0], reg.insecure, opts, *out, *format, encode, stderr)
+	case imageMode && *multiArch == "index":
+		s, scanned, also, err = indexSBOM(ctx, images[0], reg.insecure, opts)
+		images = nil
+	case imageMode && *multiArch != "":
+		return usagef("--multi-arch %q: want per-platform or index", *multiArch)
 	case imageMode:
 		s, scanned, err = imageSBOM(ctx, images[0], reg.insecure, opts)
 		images = nil
@@ -78,21 +116,8 @@ func runSBOM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	var cdxOpts []sbom.CycloneDXOption
-	switch *format {
-	case "spdx", "cyclonedx":
-	case "cyclonedx-1.5":
-		cdxOpts = append(cdxOpts, sbom.CycloneDXVersion(cdx.SpecVersion1_5))
-	default:
-		return usagef("--format %q: want spdx, cyclonedx or cyclonedx-1.5", *format)
-	}
 	if !signing {
-		var doc []byte
-		if *format == "spdx" {
-			doc, err = s.SPDX()
-		} else {
-			doc, err = s.CycloneDX(cdxOpts...)
-		}
+		doc, err := encode(s)
 		if err != nil {
 			return err
 		}
@@ -107,6 +132,11 @@ func runSBOM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		// The image scanned (for an index, the platform image resolved).
 		subjects = append(subjects, intoto.ResourceDescriptor{Name: scanned.repo, Digest: map[string]string{"sha256": scanned.hex}})
 		pinned = append(pinned, scanned.ref())
+		for _, img := range also {
+			// An index SBOM describes each platform image too; it is
+			// attached to the index only.
+			subjects = append(subjects, intoto.ResourceDescriptor{Name: img.repo, Digest: map[string]string{"sha256": img.hex}})
+		}
 	case s.Root != nil:
 		subjects = append(subjects, intoto.ResourceDescriptor{Name: filepath.Base(s.Root.Name), Digest: map[string]string{"sha256": s.Root.SHA256}})
 	}
@@ -171,6 +201,80 @@ func imageSBOM(ctx context.Context, ref string, insecure bool, opts []sbom.Optio
 		return nil, nil, err
 	}
 	return s, &image{repo: repo, hex: s.Root.SHA256}, nil
+}
+
+// indexSBOM scans every platform image of the index ref names (or
+// --platform's) into one SBOM of the index, and returns it, the index and
+// the platform images it describes.
+func indexSBOM(ctx context.Context, ref string, insecure bool, opts []sbom.Option) (*sbom.SBOM, *image, []image, error) {
+	repo, err := repository(ref)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if insecure {
+		opts = append(opts, sbom.WithInsecureRegistry())
+	}
+	ic, err := sbom.FromIndex(ctx, ref, opts...)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if ic.Kind != "index" {
+		return nil, nil, nil, usagef("--multi-arch index: %s is a single image, not an index", ref)
+	}
+	s, err := ic.SBOM(repo, opts...)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var also []image
+	for _, p := range ic.Nested {
+		also = append(also, image{repo: repo, hex: strings.TrimPrefix(p.Digest, "sha256:")})
+	}
+	return s, &image{repo: repo, hex: s.Root.SHA256}, also, nil
+}
+
+// perPlatformSBOMs writes one SBOM per platform image of the index ref
+// names into dir, named <os>-<arch>[-<variant>].<format>.json.
+func perPlatformSBOMs(ctx context.Context, ref string, insecure bool, opts []sbom.Option, dir, format string,
+	encode func(*sbom.SBOM) ([]byte, error), stderr io.Writer) error {
+	repo, err := repository(ref)
+	if err != nil {
+		return err
+	}
+	if insecure {
+		opts = append(opts, sbom.WithInsecureRegistry())
+	}
+	ic, err := sbom.FromIndex(ctx, ref, opts...)
+	if err != nil {
+		return err
+	}
+	platforms := ic.Nested
+	if ic.Kind != "index" {
+		platforms = []*sbom.ImageContents{ic}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	ext := map[string]string{"spdx": ".spdx.json", "cyclonedx": ".cdx.json", "cyclonedx-1.5": ".cdx15.json"}[format]
+	for _, p := range platforms {
+		s, err := p.SBOM(repo+"@"+p.Digest, opts...)
+		if err != nil {
+			return err
+		}
+		doc, err := encode(s)
+		if err != nil {
+			return err
+		}
+		file := strings.NewReplacer("/", "-").Replace(p.Platform)
+		if file == "" {
+			file = strings.TrimPrefix(p.Digest, "sha256:")
+		}
+		target := filepath.Join(dir, file+ext)
+		if err := os.WriteFile(target, doc, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintln(stderr, "wrote", target, "for", repo+"@"+p.Digest)
+	}
+	return nil
 }
 
 // isDir: a directory is described as FromDirectory walks it (a rootfs or

@@ -149,3 +149,73 @@ func TestCLISBOMDirectory(t *testing.T) {
 		t.Fatalf("directory SBOM:\n%.1500s", out)
 	}
 }
+
+// TestCLISBOMMultiArch: for a multi-platform index, --platform describes
+// one platform's image, --multi-arch index one SBOM naming every platform
+// (signed, attached to the index, verifiable), --multi-arch per-platform
+// one document per platform image.
+func TestCLISBOMMultiArch(t *testing.T) {
+	reg := ocitest.NewRegistry(t)
+	dir := t.TempDir()
+	key, pub := keys(t, dir, "k")
+	platformImage := func(arch string) v1.Image {
+		img, err := mutate.AppendLayers(empty.Image, tarLayer(t, map[string]string{
+			"etc/os-release":      "ID=debian\nVERSION_ID=12\n",
+			"var/lib/dpkg/status": "Package: only-" + arch + "\nStatus: install ok installed\nVersion: 1.0-1\nArchitecture: " + arch + "\n",
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf, _ := img.ConfigFile()
+		cf = cf.DeepCopy()
+		cf.OS, cf.Architecture = "linux", arch
+		img, err = mutate.ConfigFile(img, cf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+	idx := mutate.AppendManifests(empty.Index,
+		mutate.IndexAddendum{Add: platformImage("amd64"), Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
+		mutate.IndexAddendum{Add: platformImage("arm64"), Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}},
+	)
+	ref := reg.Host() + "/team/multi:1"
+	r, _ := name.ParseReference(ref)
+	if err := remote.WriteIndex(r, idx); err != nil {
+		t.Fatal(err)
+	}
+
+	out := slsakit(t, "sbom", "--image", ref, "--platform", "linux/arm64", "--insecure-registry").want(t, exitOK).stdout
+	if !strings.Contains(out, "only-arm64") || strings.Contains(out, "only-amd64") {
+		t.Fatalf("--platform linux/arm64:\n%.2000s", out)
+	}
+	out = slsakit(t, "sbom", "--image", ref, "--insecure-registry").want(t, exitOK).stdout
+	if !strings.Contains(out, "only-amd64") || strings.Contains(out, "only-arm64") {
+		t.Fatalf("default platform:\n%.2000s", out)
+	}
+	for _, f := range []string{"spdx", "cyclonedx"} {
+		out = slsakit(t, "sbom", "--format", f, "--image", ref, "--multi-arch", "index", "--insecure-registry").want(t, exitOK).stdout
+		if !strings.Contains(out, "only-amd64") || !strings.Contains(out, "only-arm64") || !strings.Contains(out, "linux/arm64") {
+			t.Fatalf("%s index SBOM:\n%.2000s", f, out)
+		}
+	}
+	per := filepath.Join(dir, "per")
+	slsakit(t, "sbom", "--image", ref, "--multi-arch", "per-platform", "--out", per, "--insecure-registry").want(t, exitOK)
+	for arch, other := range map[string]string{"amd64": "arm64", "arm64": "amd64"} {
+		b, err := os.ReadFile(filepath.Join(per, "linux-"+arch+".spdx.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), "only-"+arch) || strings.Contains(string(b), "only-"+other) {
+			t.Fatalf("per-platform %s:\n%.1500s", arch, b)
+		}
+	}
+	slsakit(t, "sbom", "--image", ref, "--multi-arch", "per-platform", "--insecure-registry").want(t, exitUsage) // needs --out DIR
+	slsakit(t, "sbom", "--image", ref, "--multi-arch", "sideways", "--insecure-registry").want(t, exitUsage)
+	slsakit(t, "sbom", "--image", ref, "--platform", "linux", "--insecure-registry").want(t, exitUsage)
+	slsakit(t, "sbom", "--platform", "linux/amd64", filepath.Join(dir, "x.tar")).want(t, exitUsage)
+
+	env := filepath.Join(dir, "index.intoto.jsonl")
+	slsakit(t, "sbom", "--key", key, "--image", ref, "--multi-arch", "index", "--attach", "--insecure-registry", "--out", env).want(t, exitOK)
+	slsakit(t, "verify", "--key", pub, "--image", ref, "--insecure-registry", "--predicate-type", "https://spdx.dev/Document").want(t, exitOK)
+}
