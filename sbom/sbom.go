@@ -237,6 +237,10 @@ func (c *config) licenseScanner() *licensecheck.Scanner {
 	return sc
 }
 
+// licensesOn reports whether license detection is on (WithLicenseScanner
+// was not given nil).
+func (c *config) licensesOn() bool { return !c.scannerSet || c.scanner != nil }
+
 // WithLicenseScanner sets the licensecheck scanner used to detect module
 // licenses (default: a scanner for the licenses Go modules commonly use,
 // built once per process). A nil scanner turns license detection off.
