@@ -2,6 +2,7 @@ package sbom
 
 import (
 	"context"
+	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -50,6 +51,9 @@ func FromDirectory(ctx context.Context, dir string, opts ...Option) (*ImageConte
 	c := newConfig(opts)
 	d := &dirWalker{ctx: ctx, root: root, w: newFSWalker(c, opts), listing: sha256.New(), fileHash: sha256.New()}
 	d.w.nest = newNestState(c)
+	if fi, err := root.Lstat("var/lib/dpkg"); err == nil && fi.IsDir() {
+		d.rootfs, d.fileHash2 = true, md5.New()
+	}
 	if err := d.walk(".", 0); err != nil {
 		return nil, err
 	}
@@ -66,7 +70,10 @@ type dirWalker struct {
 	w        *fsWalker
 	listing  hash.Hash // the listing whose SHA-256 is the directory's digest
 	fileHash hash.Hash // reused for files that are not Go binaries
-	magic    [4]byte
+	// rootfs: dir holds /var/lib/dpkg, so binaries are hashed with MD5 too.
+	rootfs    bool
+	fileHash2 hash.Hash
+	magic     [4]byte
 }
 
 // walk visits rel's entries in the order that makes the listing sorted
@@ -182,7 +189,17 @@ func (d *dirWalker) inspect(f *os.File, p string, size int64) (string, error) {
 			s, err := FromReaderAt(f, size, p, d.w.opts...)
 			switch {
 			case err == nil:
-				d.w.put(p, &fsEntry{bin: s})
+				e := &fsEntry{bin: s}
+				if d.rootfs {
+					// Its MD5, to check it against dpkg's md5sums, read later
+					// in path order.
+					d.fileHash2.Reset()
+					if _, err := io.Copy(d.fileHash2, io.NewSectionReader(f, 0, size)); err != nil {
+						return "", fmt.Errorf("sbom: reading %s: %w", p, err)
+					}
+					e.md5 = hex.EncodeToString(d.fileHash2.Sum(nil))
+				}
+				d.w.put(p, e)
 				return s.Root.SHA256, nil
 			case !errors.Is(err, ErrNotGoBinary):
 				return "", err

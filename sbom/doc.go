@@ -88,6 +88,13 @@
 //     license: /usr/share/doc/*/copyright is free text and is not guessed
 //     from. RPM databases are not read (no pure-Go reader is in the module
 //     graph).
+//   - dpkg file ownership (/var/lib/dpkg/info/<pkg>.list and .md5sums,
+//     distroless' status.d/<pkg>.md5sums), for the files the SBOM reports:
+//     a Go binary is CONTAINED by the package that installed it while it is
+//     still that package's file (its MD5 matches the md5sums; with no sum,
+//     in an image, no later layer wrote it), else the package is named only
+//     as replaced. Other files are not listed (an SPDX File needs its own
+//     checksum); the lists are bounded by MaxOwnedPaths.
 //   - Go binaries, each with its own SBOM (FromReaderAt). Executables are
 //     buffered in memory to be read (debug/buildinfo needs random
 //     access), one reused buffer, bounded by WithMaxBinarySize.

@@ -4,8 +4,11 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"path"
 	"sort"
@@ -108,6 +111,19 @@ type ImageBinary struct {
 	Layer string
 	// SBOM is the binary's own SBOM (FromReaderAt), Root named Path.
 	SBOM *SBOM
+	// Owner is the purl of the OS package that installed this file, as
+	// dpkg records it (/var/lib/dpkg/info/<pkg>.list or .md5sums,
+	// distroless' status.d/<pkg>.md5sums) and only while the file is still
+	// the one it installed: its MD5 equals the package's md5sums entry,
+	// or, with no sum to compare, no layer above the package's file list
+	// wrote it. "" otherwise.
+	Owner string
+	// Evidence says how Owner was checked: "md5" or "layer".
+	Evidence string
+	// ReplacedOwner is the purl of the package dpkg says installed this
+	// path when the file is no longer the one it installed (its MD5
+	// differs, or a later layer wrote it): the package does not contain it.
+	ReplacedOwner string
 }
 
 // ImageContents is what one image (one platform) holds, as its layers
@@ -182,6 +198,7 @@ func ScanImage(ctx context.Context, img v1.Image, opts ...Option) (*ImageContent
 		return nil, fmt.Errorf("%w: layers: %v", ErrInvalidImage, err)
 	}
 	w := newFSWalker(c, opts)
+	w.layered = true
 	for i, l := range layers {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -214,7 +231,9 @@ type fsEntry struct {
 	digest string
 	pkgs   []OSPackage // a package database
 	bin    *SBOM       // a Go binary
+	md5    string      // a Go binary's MD5, when a dpkg md5sums was seen before it
 	osrel  map[string]string
+	owns   *ownedFiles // a dpkg file list or md5sums
 }
 
 // fsWalker keeps, for the file system built so far, only the files an
@@ -236,10 +255,15 @@ type fsWalker struct {
 	// rec is set while a layer of a nested image is read: what the merge
 	// in manifest order needs is recorded there.
 	rec *layerRec
+
+	owned   int          // paths named by the dpkg file lists tracked
+	layered bool         // layers are known (an image): a later layer's write disowns a file
+	sawMD5  bool         // a dpkg md5sums file was read: hash binaries after it
+	seed    maphash.Seed // keys the owned paths
 }
 
 func newFSWalker(c *config, opts []Option) *fsWalker {
-	return &fsWalker{c: c, opts: opts, files: map[string]*fsEntry{}, under: map[string]int{}, entries: new(int64)}
+	return &fsWalker{c: c, opts: opts, files: map[string]*fsEntry{}, under: map[string]int{}, entries: new(int64), seed: maphash.MakeSeed()}
 }
 
 // streamErr wraps an error met while reading a stream: a limit hit
@@ -394,9 +418,15 @@ func (w *fsWalker) drop(p string) {
 func (w *fsWalker) special(idx int, digest, p string, size int64, r io.Reader, prev *fsEntry) (bool, []byte, error) {
 	var parse func([]byte) []OSPackage
 	switch {
+	case isDpkgFileList(p):
+		b, err := readBounded(r, size, MaxPackageDBSize, p)
+		if err != nil {
+			return true, nil, err
+		}
+		return true, b, w.fileList(idx, digest, p, b, prev)
 	case p == "/var/lib/dpkg/status":
 		parse = parseDpkg
-	case path.Dir(p) == "/var/lib/dpkg/status.d" && !strings.HasSuffix(p, ".md5sums"):
+	case path.Dir(p) == "/var/lib/dpkg/status.d":
 		parse = parseDpkg
 	case p == "/lib/apk/db/installed":
 		parse = parseApk
@@ -452,7 +482,12 @@ func (w *fsWalker) file(ctx context.Context, idx int, digest, p string, size int
 	if err != nil {
 		return err
 	}
-	w.put(p, &fsEntry{layer: idx, digest: digest, bin: s})
+	e := &fsEntry{layer: idx, digest: digest, bin: s}
+	if w.sawMD5 {
+		sum := md5.Sum(buf)
+		e.md5 = hex.EncodeToString(sum[:])
+	}
+	w.put(p, e)
 	return nil
 }
 
@@ -566,6 +601,7 @@ func (w *fsWalker) result(out *ImageContents) error {
 			out.Binaries = append(out.Binaries, ImageBinary{Path: p, Layer: e.digest, SBOM: e.bin})
 		}
 	}
+	w.owners(out)
 	out.Nested = w.nested
 	sort.SliceStable(out.Nested, func(i, j int) bool { return out.Nested[i].Path < out.Nested[j].Path })
 	sort.SliceStable(out.Packages, func(i, j int) bool {

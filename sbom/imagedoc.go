@@ -31,6 +31,12 @@ const (
 	// PropPath is a binary's path in the image, or a nested archive's in
 	// the tarball or directory holding it.
 	PropPath = "slsakit:image:path"
+	// PropOwner is the OS package that installed a binary, with the
+	// evidence that the file is still its: "<purl> (md5)" or "(layer)".
+	PropOwner = "slsakit:os:package"
+	// PropReplacedOwner is the package dpkg says installed a binary's path
+	// when the file is no longer the one it installed.
+	PropReplacedOwner = "slsakit:os:package-replaced"
 	// PropImageID is the config digest of an image read from a nested
 	// `docker save` tarball.
 	PropImageID = "slsakit:image:id"
@@ -140,6 +146,7 @@ func (s *SBOM) spdxImageDocument() (*spdx.Document, error) {
 	seen := map[common.ElementID]bool{imgPkg.PackageSPDXIdentifier: true}
 	var contents func(parent common.ElementID, img *ImageContents, key string) error
 	contents = func(parent common.ElementID, img *ImageContents, key string) error {
+		ownerIDs := map[string]common.ElementID{} // purl -> the package's element
 		for _, p := range img.Packages {
 			pkg := &spdx.Package{
 				PackageName:             p.Name,
@@ -154,6 +161,7 @@ func (s *SBOM) spdxImageDocument() (*spdx.Document, error) {
 					Category: common.CategoryPackageManager, RefType: common.TypePackageManagerPURL, Locator: p.PURL(),
 				}},
 			}
+			ownerIDs[p.PURL()] = pkg.PackageSPDXIdentifier
 			if seen[pkg.PackageSPDXIdentifier] {
 				continue // the same package listed by two databases
 			}
@@ -188,6 +196,12 @@ func (s *SBOM) spdxImageDocument() (*spdx.Document, error) {
 					if b.Layer != "" {
 						annotate(p, PropLayer, b.Layer)
 					}
+					if b.Owner != "" {
+						annotate(p, PropOwner, b.Owner+" ("+b.Evidence+")")
+					}
+					if b.ReplacedOwner != "" {
+						annotate(p, PropReplacedOwner, b.ReplacedOwner)
+					}
 				}
 				if seen[p.PackageSPDXIdentifier] {
 					continue
@@ -198,7 +212,11 @@ func (s *SBOM) spdxImageDocument() (*spdx.Document, error) {
 			if root == "" {
 				return fmt.Errorf("%w: binary %s has no root artifact", ErrInvalidDocument, b.Path)
 			}
-			rel(parent, root, common.TypeRelationshipContains)
+			holder := parent
+			if id, ok := ownerIDs[b.Owner]; ok {
+				holder = id // image CONTAINS package CONTAINS file
+			}
+			rel(holder, root, common.TypeRelationshipContains)
 			for _, r := range sub.Relationships {
 				if r.RefA.ElementRefID == "DOCUMENT" {
 					continue // the binary is described through the image
@@ -341,6 +359,13 @@ func (s *SBOM) cdxImageBOM(c *cdxConfig, schema string) (*cdx.BOM, error) {
 			components = append(components, comp)
 			contains = append(contains, ref)
 		}
+		ownerRefs := map[string]string{} // purl -> bom-ref
+		for _, p := range img.Packages {
+			ownerRefs[p.PURL()] = p.PURL()
+			if key != "" {
+				ownerRefs[p.PURL()] += "#" + key
+			}
+		}
 		for _, b := range img.Binaries {
 			sub, err := b.subSBOM(s).cdxBOM([]CycloneDXOption{CycloneDXVersion(c.version)})
 			if err != nil {
@@ -351,6 +376,12 @@ func (s *SBOM) cdxImageBOM(c *cdxConfig, schema string) (*cdx.BOM, error) {
 			if b.Layer != "" {
 				more = append(more, cdx.Property{Name: PropLayer, Value: b.Layer})
 			}
+			if b.Owner != "" {
+				more = append(more, cdx.Property{Name: PropOwner, Value: b.Owner + " (" + b.Evidence + ")"})
+			}
+			if b.ReplacedOwner != "" {
+				more = append(more, cdx.Property{Name: PropReplacedOwner, Value: b.ReplacedOwner})
+			}
 			props := appendProps(broot.Properties, more)
 			broot.Properties = props
 			for _, comp := range append([]cdx.Component{broot}, *sub.Components...) {
@@ -360,7 +391,11 @@ func (s *SBOM) cdxImageBOM(c *cdxConfig, schema string) (*cdx.BOM, error) {
 				seen[comp.BOMRef] = true
 				components = append(components, comp)
 			}
-			contains = append(contains, broot.BOMRef)
+			if ref, ok := ownerRefs[b.Owner]; ok {
+				addDeps(ref, broot.BOMRef) // image -> package -> file
+			} else {
+				contains = append(contains, broot.BOMRef)
+			}
 			for _, d := range *sub.Dependencies {
 				var to []string
 				if d.Dependencies != nil {

@@ -146,7 +146,11 @@ func (r *layerRec) writes(p string) bool {
 // child returns a walker for a nested stream, sharing the entry count
 // and the binary buffer's growth through the caller.
 func (w *fsWalker) child(rec *layerRec) *fsWalker {
-	return &fsWalker{c: w.c, opts: w.opts, files: map[string]*fsEntry{}, under: map[string]int{}, entries: w.entries, buf: w.buf, rec: rec}
+	// A layer read out of order cannot know whether an md5sums lies below:
+	// its binaries are always hashed. The seed is shared so that paths
+	// hashed in a layer match in the merge.
+	return &fsWalker{c: w.c, opts: w.opts, files: map[string]*fsEntry{}, under: map[string]int{}, entries: w.entries, buf: w.buf, rec: rec,
+		seed: w.seed, sawMD5: rec != nil, layered: rec != nil}
 }
 
 // archive reads the archive at p (size bytes from r) in one pass and
@@ -345,6 +349,7 @@ func (w *fsWalker) images(p string, manifest []byte, jsons map[string][]byte, la
 			}
 		}
 		acc := w.child(nil)
+		acc.layered = true
 		for i, ln := range m.Layers {
 			name, err := cleanTarName(ln)
 			if err != nil {
