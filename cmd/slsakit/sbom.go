@@ -32,7 +32,7 @@ func runSBOM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		reg         registryFlags
 		sf          signerFlags
 	)
-	fs.Var(&images, "image", "with BINARY or --source: also name this image (resolved to its digest) as a subject, repeatable; alone: describe this image (its OS packages and Go binaries)")
+	fs.Var(&images, "image", "with BINARY or --source: also name this image (resolved to its digest) as a subject, repeatable; alone: describe this image (its OS packages and Go binaries); docker-archive:PATH and oci-layout:DIR name an image on disk")
 	reg.register(fs)
 	sf.register(fs) // signing makes the output a signed in-toto statement (.intoto.jsonl)
 	if err := parse(fs, args); err != nil {
@@ -41,6 +41,9 @@ func runSBOM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	imageMode := *source == "" && fs.NArg() == 0 && len(images) > 0
 	if imageMode && len(images) != 1 {
 		return usagef("describe one --image at a time")
+	}
+	if _, local := localImage(strings.Join(images, "")); imageMode && local && (*attach || *multiArch != "") {
+		return usagef("an image on disk (docker-archive:, oci-layout:) is described only: no --attach, no --multi-arch")
 	}
 	if !imageMode && (*source == "") == (fs.NArg() != 1) {
 		return usagef("give one BINARY, TARBALL, DIR, --source DIR or --image REF")
@@ -185,6 +188,18 @@ func runSBOM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // imageSBOM scans the image ref names (one streaming pass over its
 // layers) and returns its SBOM and the image it describes.
 func imageSBOM(ctx context.Context, ref string, insecure bool, opts []sbom.Option) (*sbom.SBOM, *image, error) {
+	if p, ok := localImage(ref); ok {
+		// An image on disk, named as syft names it: described, not attached.
+		ic, err := p(ctx, opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		s, err := ic.SBOM(filepath.Base(strings.SplitN(ref, ":", 2)[1]), opts...)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, nil, nil
+	}
 	repo, err := repository(ref)
 	if err != nil {
 		return nil, nil, err
@@ -275,6 +290,30 @@ func perPlatformSBOMs(ctx context.Context, ref string, insecure bool, opts []sbo
 		fmt.Fprintln(stderr, "wrote", target, "for", repo+"@"+p.Digest)
 	}
 	return nil
+}
+
+// localImage recognizes an image on disk: docker-archive:PATH (a `docker
+// save` or `crane pull` tarball) or oci-layout:DIR (one platform: the
+// --platform one when the layout holds several).
+func localImage(ref string) (func(context.Context, []sbom.Option) (*sbom.ImageContents, error), bool) {
+	if p, ok := strings.CutPrefix(ref, "docker-archive:"); ok {
+		return func(ctx context.Context, opts []sbom.Option) (*sbom.ImageContents, error) {
+			return sbom.FromImageTarball(ctx, p, opts...)
+		}, true
+	}
+	if p, ok := strings.CutPrefix(ref, "oci-layout:"); ok {
+		return func(ctx context.Context, opts []sbom.Option) (*sbom.ImageContents, error) {
+			cs, err := sbom.FromOCILayout(ctx, p, opts...)
+			if err != nil {
+				return nil, err
+			}
+			if len(cs) != 1 {
+				return nil, usagef("%s holds %d platform images: pick one with --platform", ref, len(cs))
+			}
+			return cs[0], nil
+		}, true
+	}
+	return nil, false
 }
 
 // isDir: a directory is described as FromDirectory walks it (a rootfs or

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -218,4 +219,34 @@ func TestCLISBOMMultiArch(t *testing.T) {
 	env := filepath.Join(dir, "index.intoto.jsonl")
 	slsakit(t, "sbom", "--key", key, "--image", ref, "--multi-arch", "index", "--attach", "--insecure-registry", "--out", env).want(t, exitOK)
 	slsakit(t, "verify", "--key", pub, "--image", ref, "--insecure-registry", "--predicate-type", "https://spdx.dev/Document").want(t, exitOK)
+}
+
+// TestCLISBOMImageOnDisk: `--image docker-archive:PATH` and
+// `--image oci-layout:DIR` describe an image on disk (as syft names them),
+// without a registry; attaching one is a usage error.
+func TestCLISBOMImageOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	img, err := mutate.AppendLayers(empty.Image, tarLayer(t, map[string]string{
+		"etc/os-release":      "ID=debian\nVERSION_ID=12\n",
+		"var/lib/dpkg/status": "Package: libc6\nStatus: install ok installed\nVersion: 1.0-1\nArchitecture: amd64\n",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := filepath.Join(dir, "img.tar")
+	r, _ := name.ParseReference("example.com/x:1")
+	if err := tarball.WriteToFile(tb, r, img); err != nil {
+		t.Fatal(err)
+	}
+	lay := filepath.Join(dir, "layout")
+	if _, err := layout.Write(lay, mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: img})); err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{"docker-archive:" + tb, "oci-layout:" + lay} {
+		out := slsakit(t, "sbom", "--image", ref).want(t, exitOK).stdout
+		if !strings.Contains(out, "pkg:deb/debian/libc6@1.0-1?arch=amd64&distro=debian-12") {
+			t.Fatalf("%s:\n%.1500s", ref, out)
+		}
+	}
+	slsakit(t, "sbom", "--image", "docker-archive:"+tb, "--attach", "--key", "x").want(t, exitUsage)
 }
