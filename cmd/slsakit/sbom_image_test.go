@@ -85,14 +85,7 @@ func TestCLISBOMImage(t *testing.T) {
 func TestCLISBOMTarball(t *testing.T) {
 	dir := t.TempDir()
 	key, pub := keys(t, dir, "k")
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := os.ReadFile(exe)
-	if err != nil {
-		t.Fatal(err)
-	}
+	body := testBinary(t)
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	tw.WriteHeader(&tar.Header{Name: "release/bin/tool", Mode: 0o755, Size: int64(len(body)), Typeflag: tar.TypeReg})
@@ -116,14 +109,7 @@ func TestCLISBOMTarball(t *testing.T) {
 // packages; a symlink out of the directory is not followed.
 func TestCLISBOMDirectory(t *testing.T) {
 	dir := t.TempDir()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := os.ReadFile(exe)
-	if err != nil {
-		t.Fatal(err)
-	}
+	body := testBinary(t)
 	root := filepath.Join(dir, "rootfs")
 	for p, b := range map[string]string{
 		"usr/local/bin/tool":  string(body),
@@ -249,4 +235,18 @@ func TestCLISBOMImageOnDisk(t *testing.T) {
 		}
 	}
 	slsakit(t, "sbom", "--image", "docker-archive:"+tb, "--attach", "--key", "x").want(t, exitUsage)
+}
+
+// testBinary is the bytes of the running test binary: a Go binary whose
+// modules are known.
+func testBinary(t *testing.T) []byte {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
 }
