@@ -65,7 +65,16 @@
 // directories) apply as in a container runtime. FromImage (a registry
 // reference), FromImageTarball, FromOCILayout and ScanIndex (one result
 // per platform of a multi-platform index, or WithPlatform's) all use it;
-// FromTarball applies it to a release tarball. The result, ImageContents,
+// FromTarball applies it to a release tarball and FromDirectory to a
+// directory on disk (an unpacked release or a root file system; its
+// digest is that of its sorted sha256sum listing, symlinks never
+// followed). Both open the archives they hold (*.tar, *.tar.gz, *.tgz,
+// one level deep): a `docker save` image tarball, such as the
+// kube-apiserver.tar a Kubernetes server release ships, is read in the same
+// pass as the image `docker load` would load (layers merged in its
+// manifest's order, checked against its config's diff_ids) and its
+// packages are related to that file entry; bytes read from nested
+// archives are bounded by WithMaxNestedBytes. The result, ImageContents,
 // holds:
 //
 //   - OS packages from /var/lib/dpkg/status (Status "install ok
@@ -79,6 +88,13 @@
 //     license: /usr/share/doc/*/copyright is free text and is not guessed
 //     from. RPM databases are not read (no pure-Go reader is in the module
 //     graph).
+//   - dpkg file ownership (/var/lib/dpkg/info/<pkg>.list and .md5sums,
+//     distroless' status.d/<pkg>.md5sums), for the files the SBOM reports:
+//     a Go binary is CONTAINED by the package that installed it while it is
+//     still that package's file (its MD5 matches the md5sums; with no sum,
+//     in an image, no later layer wrote it), else the package is named only
+//     as replaced. Other files are not listed (an SPDX File needs its own
+//     checksum); the lists are bounded by MaxOwnedPaths.
 //   - Go binaries, each with its own SBOM (FromReaderAt). Executables are
 //     buffered in memory to be read (debug/buildinfo needs random
 //     access), one reused buffer, bounded by WithMaxBinarySize.

@@ -4,8 +4,11 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"path"
 	"sort"
@@ -108,16 +111,31 @@ type ImageBinary struct {
 	Layer string
 	// SBOM is the binary's own SBOM (FromReaderAt), Root named Path.
 	SBOM *SBOM
+	// Owner is the purl of the OS package that installed this file, as
+	// dpkg records it (/var/lib/dpkg/info/<pkg>.list or .md5sums,
+	// distroless' status.d/<pkg>.md5sums) and only while the file is still
+	// the one it installed: its MD5 equals the package's md5sums entry,
+	// or, with no sum to compare, no layer above the package's file list
+	// wrote it. "" otherwise.
+	Owner string
+	// Evidence says how Owner was checked: "md5" or "layer".
+	Evidence string
+	// ReplacedOwner is the purl of the package dpkg says installed this
+	// path when the file is no longer the one it installed (its MD5
+	// differs, or a later layer wrote it): the package does not contain it.
+	ReplacedOwner string
 }
 
 // ImageContents is what one image (one platform) holds, as its layers
 // say after whiteouts: the OS packages of its package databases and its Go
 // binaries, sorted by path/name.
 type ImageContents struct {
-	// Kind is "image", or "tarball" for FromTarball.
+	// Kind is "image", "tarball" for FromTarball, "directory" for
+	// FromDirectory, "index" for a multi-platform index (IndexContents).
 	Kind string
-	// Digest is the image's manifest digest, or the tarball file's
-	// SHA-256 ("sha256:...").
+	// Digest is the image's manifest digest, the index's digest, the
+	// tarball file's SHA-256 ("sha256:..."), or the SHA-256 of a
+	// directory's listing (FromDirectory).
 	Digest string
 	// Platform is os/arch[/variant] from the image config, "" if unstated.
 	Platform string
@@ -128,6 +146,22 @@ type ImageContents struct {
 	OSID, OSVersionID string
 	Packages          []OSPackage
 	Binaries          []ImageBinary
+
+	// Path is, for an archive nested in a tarball or a directory, its
+	// path there; "" otherwise.
+	Path string
+	// ImageID is, for an image read from a `docker save` tarball nested
+	// in a tarball or a directory, its config digest (the ID `docker load`
+	// prints); its Digest is then the SHA-256 of the nested file, since
+	// such a tarball holds no manifest of its own.
+	ImageID string
+	// Tags are the RepoTags a `docker save` manifest gives the image.
+	Tags []string
+	// Nested are the archives (*.tar, *.tar.gz, *.tgz) found in a tarball
+	// or a directory, in path order: image tarballs (Kind "image") with
+	// their layers merged in order, others Kind "tarball"; or, for an
+	// index, its platform images.
+	Nested []*ImageContents
 }
 
 // WithMaxBinarySize sets the largest executable the image and tarball
@@ -164,6 +198,7 @@ func ScanImage(ctx context.Context, img v1.Image, opts ...Option) (*ImageContent
 		return nil, fmt.Errorf("%w: layers: %v", ErrInvalidImage, err)
 	}
 	w := newFSWalker(c, opts)
+	w.layered = true
 	for i, l := range layers {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -196,7 +231,9 @@ type fsEntry struct {
 	digest string
 	pkgs   []OSPackage // a package database
 	bin    *SBOM       // a Go binary
+	md5    string      // a Go binary's MD5, when a dpkg md5sums was seen before it
 	osrel  map[string]string
+	owns   *ownedFiles // a dpkg file list or md5sums
 }
 
 // fsWalker keeps, for the file system built so far, only the files an
@@ -207,13 +244,36 @@ type fsWalker struct {
 	opts    []Option
 	files   map[string]*fsEntry
 	under   map[string]int // directory -> tracked files below it
-	entries int64
+	entries *int64         // shared with the walkers of nested archives
 	npkgs   int
 	buf     []byte
+
+	// nest is set when archives (*.tar, *.tar.gz, *.tgz) are opened
+	// (FromTarball, FromDirectory); nested holds what they held.
+	nest   *nestState
+	nested []*ImageContents
+	// rec is set while a layer of a nested image is read: what the merge
+	// in manifest order needs is recorded there.
+	rec *layerRec
+
+	owned   int          // paths named by the dpkg file lists tracked
+	layered bool         // layers are known (an image): a later layer's write disowns a file
+	sawMD5  bool         // a dpkg md5sums file was read: hash binaries after it
+	seed    maphash.Seed // keys the owned paths
 }
 
 func newFSWalker(c *config, opts []Option) *fsWalker {
-	return &fsWalker{c: c, opts: opts, files: map[string]*fsEntry{}, under: map[string]int{}}
+	return &fsWalker{c: c, opts: opts, files: map[string]*fsEntry{}, under: map[string]int{}, entries: new(int64), seed: maphash.MakeSeed()}
+}
+
+// streamErr wraps an error met while reading a stream: a limit hit
+// (ErrTooLarge, from a budget reader under the tar reader) or a
+// cancellation keeps its type; anything else is ErrInvalidImage.
+func streamErr(what string, err error) error {
+	if errors.Is(err, ErrTooLarge) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("sbom: %s: %w", what, err)
+	}
+	return fmt.Errorf("%w: %s: %v", ErrInvalidImage, what, err)
 }
 
 func (c *config) maxBinarySize() int64 {
@@ -250,10 +310,10 @@ func (w *fsWalker) layer(ctx context.Context, idx int, digest string, r io.Reade
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("%w: layer %s: %v", ErrInvalidImage, digest, err)
+			return streamErr("layer "+digest, err)
 		}
-		w.entries++
-		if w.entries > MaxImageEntries {
+		*w.entries++
+		if *w.entries > MaxImageEntries {
 			return fmt.Errorf("%w: more than %d tar entries", ErrTooLarge, MaxImageEntries)
 		}
 		p, err := cleanTarName(h.Name)
@@ -266,10 +326,17 @@ func (w *fsWalker) layer(ctx context.Context, idx int, digest string, r io.Reade
 			// Opaque directory: hides everything lower layers put under dir
 			// (not what this layer adds, before or after the marker).
 			w.remove(dir, idx, true)
+			if err := w.rec.whiteout(dir, true); err != nil {
+				return err
+			}
 			continue
 		}
 		if strings.HasPrefix(base, ".wh.") {
-			w.remove(path.Join(dir, strings.TrimPrefix(base, ".wh.")), idx, false)
+			target := path.Join(dir, strings.TrimPrefix(base, ".wh."))
+			w.remove(target, idx, false)
+			if err := w.rec.whiteout(target, false); err != nil {
+				return err
+			}
 			continue
 		}
 		// Any entry replaces whatever was at p (a directory entry over a
@@ -277,13 +344,16 @@ func (w *fsWalker) layer(ctx context.Context, idx int, digest string, r io.Reade
 		prev := w.files[p]
 		if h.Typeflag != tar.TypeDir {
 			w.drop(p)
+			if err := w.rec.replaced(p); err != nil {
+				return err
+			}
 		}
 		if h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeRegA {
 			// Symlinks and hard links are never followed: the file they
 			// name is reported where it is stored.
 			continue
 		}
-		if err := w.file(idx, digest, p, h.Size, tr, prev); err != nil {
+		if err := w.file(ctx, idx, digest, p, h.Size, tr, prev); err != nil {
 			return err
 		}
 	}
@@ -342,29 +412,54 @@ func (w *fsWalker) drop(p string) {
 	}
 }
 
-// file inspects one regular file.
-func (w *fsWalker) file(idx int, digest, p string, size int64, r io.Reader, prev *fsEntry) error {
+// special reads p if it is a file the SBOM is made of besides binaries (a
+// package database, os-release) and reports whether it was one. The bytes
+// read are returned so that a caller hashing every file can hash them.
+func (w *fsWalker) special(idx int, digest, p string, size int64, r io.Reader, prev *fsEntry) (bool, []byte, error) {
+	var parse func([]byte) []OSPackage
 	switch {
-	case p == "/var/lib/dpkg/status":
-		return w.db(idx, digest, p, size, r, prev, parseDpkg)
-	case path.Dir(p) == "/var/lib/dpkg/status.d" && !strings.HasSuffix(p, ".md5sums"):
-		return w.db(idx, digest, p, size, r, prev, parseDpkg)
-	case p == "/lib/apk/db/installed":
-		return w.db(idx, digest, p, size, r, prev, parseApk)
-	case p == "/etc/os-release" || p == "/usr/lib/os-release":
+	case isDpkgFileList(p):
 		b, err := readBounded(r, size, MaxPackageDBSize, p)
 		if err != nil {
-			return err
+			return true, nil, err
 		}
+		return true, b, w.fileList(idx, digest, p, b, prev)
+	case p == "/var/lib/dpkg/status":
+		parse = parseDpkg
+	case path.Dir(p) == "/var/lib/dpkg/status.d":
+		parse = parseDpkg
+	case p == "/lib/apk/db/installed":
+		parse = parseApk
+	case p == "/etc/os-release" || p == "/usr/lib/os-release":
+	default:
+		return false, nil, nil
+	}
+	b, err := readBounded(r, size, MaxPackageDBSize, p)
+	if err != nil {
+		return true, nil, err
+	}
+	if parse == nil {
 		w.put(p, &fsEntry{layer: idx, digest: digest, osrel: parseOSRelease(b)})
-		return nil
+		return true, b, nil
+	}
+	return true, b, w.db(idx, digest, p, b, prev, parse)
+}
+
+// file inspects one regular file.
+func (w *fsWalker) file(ctx context.Context, idx int, digest, p string, size int64, r io.Reader, prev *fsEntry) error {
+	if ok, _, err := w.special(idx, digest, p, size, r, prev); ok {
+		return err
+	}
+	if w.nest != nil && isArchiveName(p) {
+		_, err := w.archive(ctx, p, size, r)
+		return err
 	}
 	if size < 64 {
 		return nil
 	}
 	var magic [4]byte
 	if _, err := io.ReadFull(r, magic[:]); err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrInvalidImage, p, err)
+		return streamErr(p, err)
 	}
 	if !isExecutableMagic(magic[:]) {
 		return nil
@@ -378,7 +473,7 @@ func (w *fsWalker) file(idx int, digest, p string, size int64, r io.Reader, prev
 	buf := w.buf[:size]
 	copy(buf, magic[:])
 	if _, err := io.ReadFull(r, buf[4:]); err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrInvalidImage, p, err)
+		return streamErr(p, err)
 	}
 	s, err := FromReaderAt(bytes.NewReader(buf), size, p, w.opts...)
 	if errors.Is(err, ErrNotGoBinary) {
@@ -387,7 +482,12 @@ func (w *fsWalker) file(idx int, digest, p string, size int64, r io.Reader, prev
 	if err != nil {
 		return err
 	}
-	w.put(p, &fsEntry{layer: idx, digest: digest, bin: s})
+	e := &fsEntry{layer: idx, digest: digest, bin: s}
+	if w.sawMD5 {
+		sum := md5.Sum(buf)
+		e.md5 = hex.EncodeToString(sum[:])
+	}
+	w.put(p, e)
 	return nil
 }
 
@@ -413,16 +513,12 @@ func readBounded(r io.Reader, size, limit int64, p string) ([]byte, error) {
 	}
 	b := make([]byte, size)
 	if _, err := io.ReadFull(r, b); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidImage, p, err)
+		return nil, streamErr(p, err)
 	}
 	return b, nil
 }
 
-func (w *fsWalker) db(idx int, digest, p string, size int64, r io.Reader, prev *fsEntry, parse func([]byte) []OSPackage) error {
-	b, err := readBounded(r, size, MaxPackageDBSize, p)
-	if err != nil {
-		return err
-	}
+func (w *fsWalker) db(idx int, digest, p string, b []byte, prev *fsEntry, parse func([]byte) []OSPackage) error {
 	pkgs := parse(b)
 	if prev != nil {
 		w.npkgs -= len(prev.pkgs)
@@ -431,9 +527,19 @@ func (w *fsWalker) db(idx int, digest, p string, size int64, r io.Reader, prev *
 	if w.npkgs > MaxPackages {
 		return fmt.Errorf("%w: more than %d OS packages", ErrTooLarge, MaxPackages)
 	}
-	// A package manager rewrites its whole database in every layer that
-	// installs anything: a package the file it replaces already listed at
-	// the same version keeps the layer that introduced it.
+	for i := range pkgs {
+		pkgs[i].DB = p
+	}
+	carryLayers(pkgs, prev, digest)
+	w.put(p, &fsEntry{layer: idx, digest: digest, pkgs: pkgs})
+	return nil
+}
+
+// carryLayers sets the layer of each package of a database written by
+// layer digest over prev. A package manager rewrites its whole database in
+// every layer that installs anything: a package the file it replaces
+// already listed at the same version keeps the layer that introduced it.
+func carryLayers(pkgs []OSPackage, prev *fsEntry, digest string) {
 	before := map[string]string{}
 	if prev != nil {
 		for _, q := range prev.pkgs {
@@ -441,15 +547,12 @@ func (w *fsWalker) db(idx int, digest, p string, size int64, r io.Reader, prev *
 		}
 	}
 	for i := range pkgs {
-		pkgs[i].DB = p
 		if l, ok := before[pkgs[i].key()]; ok {
 			pkgs[i].Layer = l
 		} else {
 			pkgs[i].Layer = digest
 		}
 	}
-	w.put(p, &fsEntry{layer: idx, digest: digest, pkgs: pkgs})
-	return nil
 }
 
 func (p OSPackage) key() string {
@@ -498,6 +601,9 @@ func (w *fsWalker) result(out *ImageContents) error {
 			out.Binaries = append(out.Binaries, ImageBinary{Path: p, Layer: e.digest, SBOM: e.bin})
 		}
 	}
+	w.owners(out)
+	out.Nested = w.nested
+	sort.SliceStable(out.Nested, func(i, j int) bool { return out.Nested[i].Path < out.Nested[j].Path })
 	sort.SliceStable(out.Packages, func(i, j int) bool {
 		a, b := out.Packages[i], out.Packages[j]
 		if a.Name != b.Name {

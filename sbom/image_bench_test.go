@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -24,7 +25,7 @@ import (
 // benchImage generates, in memory, a ~200 MB (uncompressed) image of four
 // gzip layers: 1 MiB files, half random bytes, half repetitive text; a
 // dpkg database of 150 packages; three Go binaries.
-func benchImage(b *testing.B) v1.Image {
+func benchImage(b testing.TB) v1.Image {
 	w := newWorld(b, b.TempDir())
 	bin, err := os.ReadFile(w.build(b, "bench-app", nil, "-trimpath"))
 	must(b, err)
@@ -159,4 +160,18 @@ func BenchmarkImageSBOM(b *testing.B) {
 		}
 		b.ReportMetric(float64(peak)/(1<<20), "peak-MiB")
 	})
+}
+
+// TestWriteBenchImage writes BenchmarkImageSBOM's image as a `docker save`
+// tarball to $SLSAKIT_BENCH_IMAGE, for process-against-process runs
+// (`slsakit sbom --image docker-archive:PATH` and `syft scan
+// docker-archive:PATH`); skipped otherwise.
+func TestWriteBenchImage(t *testing.T) {
+	out := os.Getenv("SLSAKIT_BENCH_IMAGE")
+	if out == "" {
+		t.Skip("SLSAKIT_BENCH_IMAGE not set")
+	}
+	ref, err := name.ParseReference("example.com/bench:1")
+	must(t, err)
+	must(t, tarball.WriteToFile(out, ref, benchImage(t)))
 }

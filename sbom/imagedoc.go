@@ -28,8 +28,20 @@ const (
 	PropSource = "slsakit:os:source"
 	// PropPlatform is the image's os/arch[/variant].
 	PropPlatform = "slsakit:image:platform"
-	// PropPath is a binary's path in the image.
+	// PropPath is a binary's path in the image, or a nested archive's in
+	// the tarball or directory holding it.
 	PropPath = "slsakit:image:path"
+	// PropOwner is the OS package that installed a binary, with the
+	// evidence that the file is still its: "<purl> (md5)" or "(layer)".
+	PropOwner = "slsakit:os:package"
+	// PropReplacedOwner is the package dpkg says installed a binary's path
+	// when the file is no longer the one it installed.
+	PropReplacedOwner = "slsakit:os:package-replaced"
+	// PropImageID is the config digest of an image read from a nested
+	// `docker save` tarball.
+	PropImageID = "slsakit:image:id"
+	// PropTag is one of the RepoTags of such an image.
+	PropTag = "slsakit:image:tag"
 )
 
 // ImageSBOM returns the SBOM of the image c describes, named name (for
@@ -93,7 +105,13 @@ func (s *SBOM) spdxImageDocument() (*spdx.Document, error) {
 			Created:  created,
 		},
 	}
+	relSeen := map[[3]string]bool{}
 	rel := func(a, b common.ElementID, typ string) {
+		k := [3]string{string(a), string(b), typ}
+		if relSeen[k] {
+			return // the same binary in two places brings its graph twice
+		}
+		relSeen[k] = true
 		doc.Relationships = append(doc.Relationships, &spdx.Relationship{
 			RefA: common.MakeDocElementID("", string(a)), RefB: common.MakeDocElementID("", string(b)), Relationship: typ,
 		})
@@ -109,10 +127,16 @@ func (s *SBOM) spdxImageDocument() (*spdx.Document, error) {
 		PrimaryPackagePurpose:   "CONTAINER",
 		PackageComment:          "checksum: SHA-256 of the image manifest (" + img.Digest + ")",
 	}
-	if img.Kind == "tarball" {
+	switch img.Kind {
+	case "tarball":
 		imgPkg.PrimaryPackagePurpose = "ARCHIVE"
 		imgPkg.PackageFileName = s.Root.Name
 		imgPkg.PackageComment = "checksum: SHA-256 of the file"
+	case "index":
+		imgPkg.PackageComment = "checksum: SHA-256 of the image index (" + img.Digest + "); CONTAINS one image per platform"
+	case "directory":
+		imgPkg.PrimaryPackagePurpose = "OTHER"
+		imgPkg.PackageComment = "checksum: SHA-256 of the directory listing, one \"<SHA-256>  <path>\\n\" line per regular file sorted by path"
 	}
 	if img.Platform != "" {
 		annotate(imgPkg, PropPlatform, img.Platform)
@@ -120,71 +144,129 @@ func (s *SBOM) spdxImageDocument() (*spdx.Document, error) {
 	doc.Packages = append(doc.Packages, imgPkg)
 	rel("DOCUMENT", imgPkg.PackageSPDXIdentifier, common.TypeRelationshipDescribe)
 	seen := map[common.ElementID]bool{imgPkg.PackageSPDXIdentifier: true}
-	for _, p := range img.Packages {
-		pkg := &spdx.Package{
-			PackageName:             p.Name,
-			PackageSPDXIdentifier:   spdxID("OSPackage", p.Name, p.PURL()),
-			PackageVersion:          p.Version,
-			PackageDownloadLocation: noAssertion,
-			PackageLicenseConcluded: noAssertion,
-			PackageLicenseDeclared:  noAssertion,
-			PackageCopyrightText:    noAssertion,
-			PrimaryPackagePurpose:   "OPERATING-SYSTEM",
-			PackageExternalReferences: []*spdx.PackageExternalReference{{
-				Category: common.CategoryPackageManager, RefType: common.TypePackageManagerPURL, Locator: p.PURL(),
-			}},
-		}
-		if seen[pkg.PackageSPDXIdentifier] {
-			continue // the same package listed by two databases
-		}
-		seen[pkg.PackageSPDXIdentifier] = true
-		if p.License != "" {
-			if statedLicenseIsSPDX(p.License) {
-				pkg.PackageLicenseDeclared = p.License
-			} else {
-				annotate(pkg, PropStatedLicense, p.License)
+	var contents func(parent common.ElementID, img *ImageContents, key string) error
+	contents = func(parent common.ElementID, img *ImageContents, key string) error {
+		ownerIDs := map[string]common.ElementID{} // purl -> the package's element
+		for _, p := range img.Packages {
+			pkg := &spdx.Package{
+				PackageName:             p.Name,
+				PackageSPDXIdentifier:   spdxID("OSPackage", p.Name, p.PURL()+key),
+				PackageVersion:          p.Version,
+				PackageDownloadLocation: noAssertion,
+				PackageLicenseConcluded: noAssertion,
+				PackageLicenseDeclared:  noAssertion,
+				PackageCopyrightText:    noAssertion,
+				PrimaryPackagePurpose:   "OPERATING-SYSTEM",
+				PackageExternalReferences: []*spdx.PackageExternalReference{{
+					Category: common.CategoryPackageManager, RefType: common.TypePackageManagerPURL, Locator: p.PURL(),
+				}},
 			}
-		}
-		if p.Source != "" {
-			pkg.PackageSourceInfo = "built from source package " + p.Source
-			annotate(pkg, PropSource, p.Source)
-		}
-		if p.Layer != "" {
-			annotate(pkg, PropLayer, p.Layer)
-		}
-		annotate(pkg, PropPackageDB, p.DB)
-		doc.Packages = append(doc.Packages, pkg)
-		rel(imgPkg.PackageSPDXIdentifier, pkg.PackageSPDXIdentifier, common.TypeRelationshipContains)
-	}
-	for _, b := range img.Binaries {
-		sub, err := b.subSBOM(s).spdxDocument()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", b.Path, err)
-		}
-		var root common.ElementID
-		for _, p := range sub.Packages {
-			if p.PrimaryPackagePurpose == "APPLICATION" && p.PackageFileName != "" && root == "" {
-				root = p.PackageSPDXIdentifier
-				if b.Layer != "" {
-					annotate(p, PropLayer, b.Layer)
+			ownerIDs[p.PURL()] = pkg.PackageSPDXIdentifier
+			if seen[pkg.PackageSPDXIdentifier] {
+				continue // the same package listed by two databases
+			}
+			seen[pkg.PackageSPDXIdentifier] = true
+			if p.License != "" {
+				if statedLicenseIsSPDX(p.License) {
+					pkg.PackageLicenseDeclared = p.License
+				} else {
+					annotate(pkg, PropStatedLicense, p.License)
 				}
 			}
-			if seen[p.PackageSPDXIdentifier] {
-				continue
+			if p.Source != "" {
+				pkg.PackageSourceInfo = "built from source package " + p.Source
+				annotate(pkg, PropSource, p.Source)
 			}
-			seen[p.PackageSPDXIdentifier] = true
-			doc.Packages = append(doc.Packages, p)
-		}
-		if root == "" {
-			return nil, fmt.Errorf("%w: binary %s has no root artifact", ErrInvalidDocument, b.Path)
-		}
-		rel(imgPkg.PackageSPDXIdentifier, root, common.TypeRelationshipContains)
-		for _, r := range sub.Relationships {
-			if r.RefA.ElementRefID == "DOCUMENT" {
-				continue // the binary is described through the image
+			if p.Layer != "" {
+				annotate(pkg, PropLayer, p.Layer)
 			}
-			doc.Relationships = append(doc.Relationships, r)
+			annotate(pkg, PropPackageDB, p.DB)
+			doc.Packages = append(doc.Packages, pkg)
+			rel(parent, pkg.PackageSPDXIdentifier, common.TypeRelationshipContains)
 		}
+		for _, b := range img.Binaries {
+			sub, err := b.subSBOM(s).spdxDocument()
+			if err != nil {
+				return fmt.Errorf("%s: %w", b.Path, err)
+			}
+			var root common.ElementID
+			for _, p := range sub.Packages {
+				if p.PrimaryPackagePurpose == "APPLICATION" && p.PackageFileName != "" && root == "" {
+					root = p.PackageSPDXIdentifier
+					if b.Layer != "" {
+						annotate(p, PropLayer, b.Layer)
+					}
+					if b.Owner != "" {
+						annotate(p, PropOwner, b.Owner+" ("+b.Evidence+")")
+					}
+					if b.ReplacedOwner != "" {
+						annotate(p, PropReplacedOwner, b.ReplacedOwner)
+					}
+				}
+				if seen[p.PackageSPDXIdentifier] {
+					continue
+				}
+				seen[p.PackageSPDXIdentifier] = true
+				doc.Packages = append(doc.Packages, p)
+			}
+			if root == "" {
+				return fmt.Errorf("%w: binary %s has no root artifact", ErrInvalidDocument, b.Path)
+			}
+			holder := parent
+			if id, ok := ownerIDs[b.Owner]; ok {
+				holder = id // image CONTAINS package CONTAINS file
+			}
+			rel(holder, root, common.TypeRelationshipContains)
+			for _, r := range sub.Relationships {
+				if r.RefA.ElementRefID == "DOCUMENT" {
+					continue // the binary is described through the image
+				}
+				rel(r.RefA.ElementRefID, r.RefB.ElementRefID, r.Relationship)
+			}
+		}
+		for _, n := range img.Nested {
+			np := &spdx.Package{
+				PackageName:             n.childName(),
+				PackageSPDXIdentifier:   spdxID("Nested", n.childName(), n.childKey()),
+				PackageFileName:         n.Path,
+				PackageDownloadLocation: noAssertion,
+				PackageChecksums:        []common.Checksum{{Algorithm: common.SHA256, Value: strings.TrimPrefix(n.Digest, "sha256:")}},
+				PackageLicenseConcluded: noAssertion,
+				PackageLicenseDeclared:  noAssertion,
+				PackageCopyrightText:    noAssertion,
+				PrimaryPackagePurpose:   "ARCHIVE",
+				PackageComment:          "checksum: SHA-256 of the file " + n.Path,
+			}
+			if n.Path == "" {
+				// A platform image of an index.
+				np.PrimaryPackagePurpose = "CONTAINER"
+				np.PackageComment = "checksum: SHA-256 of the image manifest (" + n.Digest + ")"
+			} else {
+				annotate(np, PropPath, n.Path)
+			}
+			if n.Kind == "image" && n.Path != "" {
+				np.PrimaryPackagePurpose = "CONTAINER"
+				annotate(np, PropImageID, n.ImageID)
+				for _, t := range n.Tags {
+					annotate(np, PropTag, t)
+				}
+			}
+			if n.Platform != "" {
+				annotate(np, PropPlatform, n.Platform)
+			}
+			if !seen[np.PackageSPDXIdentifier] {
+				seen[np.PackageSPDXIdentifier] = true
+				doc.Packages = append(doc.Packages, np)
+			}
+			rel(parent, np.PackageSPDXIdentifier, common.TypeRelationshipContains)
+			if err := contents(np.PackageSPDXIdentifier, n, n.childKey()); err != nil {
+				return fmt.Errorf("%s: %w", n.Path, err)
+			}
+		}
+		return nil
+	}
+	if err := contents(imgPkg.PackageSPDXIdentifier, img, ""); err != nil {
+		return nil, err
 	}
 	return doc, nil
 }
@@ -205,7 +287,7 @@ func (s *SBOM) cdxImageBOM(c *cdxConfig, schema string) (*cdx.BOM, error) {
 	if img.Platform != "" {
 		root.Properties = &[]cdx.Property{{Name: PropPlatform, Value: img.Platform}}
 	}
-	if img.Kind == "tarball" {
+	if img.Kind == "tarball" || img.Kind == "directory" {
 		root.Type, root.Version = cdx.ComponentTypeFile, ""
 	}
 	meta := &cdx.Metadata{
@@ -243,64 +325,127 @@ func (s *SBOM) cdxImageBOM(c *cdxConfig, schema string) (*cdx.BOM, error) {
 			}
 		}
 	}
-	var contains []string
-	for _, p := range img.Packages {
-		ref := p.PURL()
-		if seen[ref] {
-			continue
-		}
-		seen[ref] = true
-		comp := cdx.Component{BOMRef: ref, Type: cdx.ComponentTypeLibrary, Name: p.Name, Version: p.Version, PackageURL: ref}
-		props := []cdx.Property{{Name: PropPackageDB, Value: p.DB}}
-		if p.Layer != "" {
-			props = append([]cdx.Property{{Name: PropLayer, Value: p.Layer}}, props...)
-		}
-		if p.Source != "" {
-			props = append(props, cdx.Property{Name: PropSource, Value: p.Source})
-		}
-		if p.License != "" {
-			switch {
-			case statedLicenseIsSPDX(p.License) && !strings.ContainsAny(p.License, "() +"):
-				comp.Licenses = cdxLicenses([]string{p.License}, c.version)
-			case statedLicenseIsSPDX(p.License):
-				comp.Licenses = &cdx.Licenses{{Expression: p.License}}
-			default:
-				props = append(props, cdx.Property{Name: PropStatedLicense, Value: p.License})
+	var contents func(parentRef string, img *ImageContents, key string) error
+	contents = func(parentRef string, img *ImageContents, key string) error {
+		var contains []string
+		for _, p := range img.Packages {
+			ref := p.PURL()
+			if key != "" {
+				ref += "#" + key // a package of a nested archive, with its own layer
 			}
-		}
-		comp.Properties = &props
-		components = append(components, comp)
-		contains = append(contains, ref)
-	}
-	for _, b := range img.Binaries {
-		sub, err := b.subSBOM(s).cdxBOM([]CycloneDXOption{CycloneDXVersion(c.version)})
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", b.Path, err)
-		}
-		broot := *sub.Metadata.Component
-		more := []cdx.Property{{Name: PropPath, Value: b.Path}}
-		if b.Layer != "" {
-			more = append(more, cdx.Property{Name: PropLayer, Value: b.Layer})
-		}
-		props := appendProps(broot.Properties, more)
-		broot.Properties = props
-		for _, comp := range append([]cdx.Component{broot}, *sub.Components...) {
-			if seen[comp.BOMRef] {
+			if seen[ref] {
 				continue
 			}
-			seen[comp.BOMRef] = true
-			components = append(components, comp)
-		}
-		contains = append(contains, broot.BOMRef)
-		for _, d := range *sub.Dependencies {
-			var to []string
-			if d.Dependencies != nil {
-				to = *d.Dependencies
+			seen[ref] = true
+			comp := cdx.Component{BOMRef: ref, Type: cdx.ComponentTypeLibrary, Name: p.Name, Version: p.Version, PackageURL: p.PURL()}
+			props := []cdx.Property{{Name: PropPackageDB, Value: p.DB}}
+			if p.Layer != "" {
+				props = append([]cdx.Property{{Name: PropLayer, Value: p.Layer}}, props...)
 			}
-			addDeps(d.Ref, to...)
+			if p.Source != "" {
+				props = append(props, cdx.Property{Name: PropSource, Value: p.Source})
+			}
+			if p.License != "" {
+				switch {
+				case statedLicenseIsSPDX(p.License) && !strings.ContainsAny(p.License, "() +"):
+					comp.Licenses = cdxLicenses([]string{p.License}, c.version)
+				case statedLicenseIsSPDX(p.License):
+					comp.Licenses = &cdx.Licenses{{Expression: p.License}}
+				default:
+					props = append(props, cdx.Property{Name: PropStatedLicense, Value: p.License})
+				}
+			}
+			comp.Properties = &props
+			components = append(components, comp)
+			contains = append(contains, ref)
 		}
+		ownerRefs := map[string]string{} // purl -> bom-ref
+		for _, p := range img.Packages {
+			ownerRefs[p.PURL()] = p.PURL()
+			if key != "" {
+				ownerRefs[p.PURL()] += "#" + key
+			}
+		}
+		for _, b := range img.Binaries {
+			sub, err := b.subSBOM(s).cdxBOM([]CycloneDXOption{CycloneDXVersion(c.version)})
+			if err != nil {
+				return fmt.Errorf("%s: %w", b.Path, err)
+			}
+			broot := *sub.Metadata.Component
+			more := []cdx.Property{{Name: PropPath, Value: b.Path}}
+			if b.Layer != "" {
+				more = append(more, cdx.Property{Name: PropLayer, Value: b.Layer})
+			}
+			if b.Owner != "" {
+				more = append(more, cdx.Property{Name: PropOwner, Value: b.Owner + " (" + b.Evidence + ")"})
+			}
+			if b.ReplacedOwner != "" {
+				more = append(more, cdx.Property{Name: PropReplacedOwner, Value: b.ReplacedOwner})
+			}
+			props := appendProps(broot.Properties, more)
+			broot.Properties = props
+			for _, comp := range append([]cdx.Component{broot}, *sub.Components...) {
+				if seen[comp.BOMRef] {
+					continue
+				}
+				seen[comp.BOMRef] = true
+				components = append(components, comp)
+			}
+			if ref, ok := ownerRefs[b.Owner]; ok {
+				addDeps(ref, broot.BOMRef) // image -> package -> file
+			} else {
+				contains = append(contains, broot.BOMRef)
+			}
+			for _, d := range *sub.Dependencies {
+				var to []string
+				if d.Dependencies != nil {
+					to = *d.Dependencies
+				}
+				addDeps(d.Ref, to...)
+			}
+		}
+		for _, n := range img.Nested {
+			ref := "archive:" + n.childKey()
+			comp := cdx.Component{
+				BOMRef: ref, Type: cdx.ComponentTypeFile, Name: n.childName(),
+				Hashes: &[]cdx.Hash{{Algorithm: cdx.HashAlgoSHA256, Value: strings.TrimPrefix(n.Digest, "sha256:")}},
+			}
+			var props []cdx.Property
+			if n.Path == "" {
+				// A platform image of an index.
+				ref = "image:" + n.Digest
+				comp.BOMRef, comp.Type, comp.Version = ref, cdx.ComponentTypeContainer, n.Digest
+			} else {
+				props = append(props, cdx.Property{Name: PropPath, Value: n.Path})
+			}
+			if n.Kind == "image" && n.Path != "" {
+				comp.Type = cdx.ComponentTypeContainer
+				props = append(props, cdx.Property{Name: PropImageID, Value: n.ImageID})
+				for _, t := range n.Tags {
+					props = append(props, cdx.Property{Name: PropTag, Value: t})
+				}
+			}
+			if n.Platform != "" {
+				props = append(props, cdx.Property{Name: PropPlatform, Value: n.Platform})
+			}
+			if len(props) > 0 {
+				comp.Properties = &props
+			}
+			if !seen[ref] {
+				seen[ref] = true
+				components = append(components, comp)
+			}
+			contains = append(contains, ref)
+			if err := contents(ref, n, n.childKey()); err != nil {
+				return fmt.Errorf("%s: %w", n.Path, err)
+			}
+		}
+		addDeps(parentRef, contains...)
+		return nil
 	}
-	addDeps(imgRef, contains...)
+	if err := contents(imgRef, img, ""); err != nil {
+		return nil, err
+	}
 	for _, comp := range components {
 		addDeps(comp.BOMRef)
 	}

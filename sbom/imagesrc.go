@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -48,6 +49,65 @@ func FromImage(ctx context.Context, ref string, opts ...Option) (*ImageContents,
 		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidImage, ref, err)
 	}
 	return ScanImage(ctx, img, opts...)
+}
+
+// FromIndex pulls ref from its registry and scans every platform image of
+// it (ScanIndex; only WithPlatform's when given) into one ImageContents of
+// Kind "index" (IndexContents), whose SBOM names each platform. Its Nested
+// are the per-platform contents, each of which also gives an SBOM of its
+// own: the caller picks one SBOM for the index or one per platform. A ref
+// naming a single image (not an index) yields that image's contents, Kind
+// "image".
+func FromIndex(ctx context.Context, ref string, opts ...Option) (*ImageContents, error) {
+	c := newConfig(opts)
+	var nopts []name.Option
+	if c.insecure {
+		nopts = append(nopts, name.Insecure)
+	}
+	r, err := name.ParseReference(ref, nopts...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: reference %q: %v", ErrInvalidImage, ref, err)
+	}
+	ro := append([]remote.Option{remote.WithContext(ctx)}, c.remote...)
+	desc, err := remote.Get(r, ro...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidImage, ref, err)
+	}
+	if !desc.MediaType.IsIndex() {
+		img, err := desc.Image()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrInvalidImage, ref, err)
+		}
+		return ScanImage(ctx, img, opts...)
+	}
+	idx, err := desc.ImageIndex()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidImage, ref, err)
+	}
+	cs, err := ScanIndex(ctx, idx, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return IndexContents(desc.Digest.String(), cs)
+}
+
+// IndexContents gathers the per-platform contents of an index (ScanIndex,
+// FromOCILayout) under the index's digest ("sha256:..."): Kind "index",
+// Nested the platform images in the order given. Its SBOM describes the
+// index, which CONTAINS each platform image (named by its platform, with
+// its manifest digest), which CONTAINS its packages and binaries.
+func IndexContents(digest string, images []*ImageContents) (*ImageContents, error) {
+	if hex, ok := strings.CutPrefix(digest, "sha256:"); !ok || !isHex64(hex) {
+		return nil, fmt.Errorf("%w: index digest %q is not sha256", ErrInvalidImage, digest)
+	}
+	out := &ImageContents{Kind: "index", Digest: digest}
+	for _, c := range images {
+		if c == nil || c.Kind != "image" || c.Path != "" {
+			return nil, fmt.Errorf("%w: an index holds platform images only", ErrInvalidImage)
+		}
+		out.Nested = append(out.Nested, c)
+	}
+	return out, nil
 }
 
 // WithInsecureRegistry lets FromImage talk plain HTTP to the registry

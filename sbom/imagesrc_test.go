@@ -1,8 +1,11 @@
 package sbom
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -106,5 +109,98 @@ func TestScanIndexPerPlatform(t *testing.T) {
 	}
 	if _, err := FromImage(ctx, "not a ref"); !errors.Is(err, ErrInvalidImage) {
 		t.Fatalf("bad ref: %v", err)
+	}
+}
+
+// TestIndexSBOMGolden: one SBOM for a whole multi-platform index names
+// each platform image (its manifest digest, its platform), each of which
+// CONTAINS only its own packages; the attestation manifest is not a
+// platform. Checked by validation, by the relationships and by golden
+// files (testdata/image-index.*).
+func TestIndexSBOMGolden(t *testing.T) {
+	ctx := context.Background()
+	idx := multiArch(t)
+	cs, err := ScanIndex(ctx, idx, WithModuleCache(""))
+	must(t, err)
+	d, err := idx.Digest()
+	must(t, err)
+	ic, err := IndexContents(d.String(), cs)
+	must(t, err)
+	s, err := ic.SBOM("example.com/images/multi", WithCreated(fixedTime), WithToolName("slsakit", "v0.0.0-test"))
+	must(t, err)
+	spdxDoc, err := s.SPDX()
+	must(t, err)
+	must(t, ValidateSPDX(spdxDoc))
+	var sd struct {
+		Packages []struct {
+			SPDXID, Name string
+			ExternalRefs []struct{ ReferenceLocator string }
+			Checksums    []struct{ ChecksumValue string }
+		}
+		Relationships []struct{ SpdxElementId, RelatedSpdxElement, RelationshipType string }
+	}
+	must(t, json.Unmarshal(spdxDoc, &sd))
+	byName := map[string]string{}
+	for _, p := range sd.Packages {
+		byName[p.Name] = p.SPDXID
+	}
+	contains := map[[2]string]bool{}
+	for _, r := range sd.Relationships {
+		if r.RelationshipType == "CONTAINS" {
+			contains[[2]string{r.SpdxElementId, r.RelatedSpdxElement}] = true
+		}
+	}
+	root := byName["example.com/images/multi"]
+	for _, want := range [][2]string{
+		{root, byName["linux/amd64"]}, {root, byName["linux/arm64"]},
+		{byName["linux/amd64"], byName["only-amd64"]}, {byName["linux/arm64"], byName["only-arm64"]},
+	} {
+		if want[0] == "" || want[1] == "" || !contains[want] {
+			t.Errorf("lacks %s CONTAINS %s", want[0], want[1])
+		}
+	}
+	if contains[[2]string{byName["linux/arm64"], byName["only-amd64"]}] || byName["attestation"] != "" {
+		t.Errorf("a platform holds another's package, or the attestation manifest is a platform")
+	}
+	docs := map[string][]byte{"image-index.spdx.json": spdxDoc}
+	cdxDoc, err := s.CycloneDX()
+	must(t, err)
+	docs["image-index.cdx.json"] = cdxDoc
+	for file, got := range docs {
+		p := filepath.Join("testdata", file)
+		if *update {
+			must(t, os.WriteFile(p, got, 0o644))
+			continue
+		}
+		want, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatalf("%v (run go test -run TestIndexSBOMGolden -update)", err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s differs from golden file (rerun with -update after checking)", file)
+		}
+	}
+	if _, err := IndexContents("sha1:abc", cs); !errors.Is(err, ErrInvalidImage) {
+		t.Errorf("bad index digest: %v", err)
+	}
+	if _, err := IndexContents(d.String(), []*ImageContents{{Kind: "tarball"}}); !errors.Is(err, ErrInvalidImage) {
+		t.Errorf("a tarball as platform: %v", err)
+	}
+
+	// FromIndex: the registry's index, every platform or --platform's.
+	reg := ocitest.NewRegistry(t)
+	rref, err := name.ParseReference(reg.Host() + "/multi:latest")
+	must(t, err)
+	tr := WithRemoteOptions(remote.WithTransport(reg.Client().Transport))
+	must(t, remote.WriteIndex(rref, idx, remote.WithTransport(reg.Client().Transport)))
+	got, err := FromIndex(ctx, rref.String(), tr)
+	must(t, err)
+	if got.Kind != "index" || got.Digest != d.String() || !reflect.DeepEqual(platformsAndPackages(got.Nested), []string{"linux/amd64 only-amd64", "linux/arm64 only-arm64"}) {
+		t.Fatalf("FromIndex: %+v", got)
+	}
+	got, err = FromIndex(ctx, rref.String(), tr, WithPlatform(v1.Platform{OS: "linux", Architecture: "arm64"}))
+	must(t, err)
+	if !reflect.DeepEqual(platformsAndPackages(got.Nested), []string{"linux/arm64 only-arm64"}) {
+		t.Fatalf("FromIndex arm64: %q", platformsAndPackages(got.Nested))
 	}
 }

@@ -149,10 +149,11 @@ var defaultScanner = sync.OnceValues(func() (*licensecheck.Scanner, error) {
 // LICENCE*, COPYING*, case-insensitive) with licensecheck, offline. It
 // returns sorted SPDX identifiers, or nil unless every license file found is
 // matched confidently.
-func detectLicenses(sc *licensecheck.Scanner, dir string) []string {
-	if sc == nil {
-		return nil
-	}
+//
+// The scanner is asked for only once a license file is found: compiling
+// it costs more CPU than everything else an SBOM of a binary does, so a
+// run that finds no license file (no module cache) must not pay for it.
+func detectLicenses(scanner func() *licensecheck.Scanner, dir string) []string {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil
@@ -170,6 +171,10 @@ func detectLicenses(sc *licensecheck.Scanner, dir string) []string {
 		found = true
 		text, err := readLimited(filepath.Join(dir, e.Name()), maxLicenseFile)
 		if err != nil {
+			return nil
+		}
+		sc := scanner()
+		if sc == nil {
 			return nil
 		}
 		cov := sc.Scan(text)
@@ -231,8 +236,9 @@ func enrich(ctx context.Context, c *config, mods []*Module, dirs map[*Module]str
 	if (c.modCache == "" && len(dirs) == 0) || len(mods) == 0 {
 		return
 	}
-	if c.modCache != "" {
-		// Compile the license scanner (once per process) while zips hash.
+	if fi, err := os.Stat(c.modCache); err == nil && fi.IsDir() && c.licensesOn() {
+		// Compile the license scanner (once per process) while zips hash;
+		// only when there is a module cache to find license files in.
 		go c.licenseScanner()
 	}
 	workers := runtime.GOMAXPROCS(0)
@@ -289,7 +295,7 @@ func enrichOne(c *config, m *Module, dir string) {
 			}
 		}
 	}
-	if dir != "" {
-		m.Licenses = detectLicenses(c.licenseScanner(), dir)
+	if dir != "" && c.licensesOn() {
+		m.Licenses = detectLicenses(c.licenseScanner, dir)
 	}
 }

@@ -218,6 +218,7 @@ type config struct {
 	scanner     *licensecheck.Scanner
 	scannerSet  bool
 	maxBinary   int64
+	maxNested   int64
 	remote      []remote.Option
 	platform    *v1.Platform
 	insecure    bool
@@ -235,6 +236,10 @@ func (c *config) licenseScanner() *licensecheck.Scanner {
 	}
 	return sc
 }
+
+// licensesOn reports whether license detection is on (WithLicenseScanner
+// was not given nil).
+func (c *config) licensesOn() bool { return !c.scannerSet || c.scanner != nil }
 
 // WithLicenseScanner sets the licensecheck scanner used to detect module
 // licenses (default: a scanner for the licenses Go modules commonly use,

@@ -163,7 +163,7 @@ func FromSource(ctx context.Context, dir string, patterns []string, opts ...Opti
 		s.Main.Version = gitVersion(ctx, mainMod.Dir, mainMod.Path, env)
 	}
 	if mainMod.Dir != "" {
-		s.Main.Licenses = detectLicenses(c.licenseScanner(), mainMod.Dir)
+		s.Main.Licenses = detectLicenses(c.licenseScanner, mainMod.Dir)
 		sums := readGoSum(filepath.Join(mainMod.Dir, "go.sum"))
 		for i := range s.Modules {
 			m := &s.Modules[i]
@@ -173,7 +173,7 @@ func FromSource(ctx context.Context, dir string, patterns []string, opts ...Opti
 		}
 	}
 	if goroot := goenv["GOROOT"]; goroot != "" {
-		s.Stdlib.Licenses = detectLicenses(c.licenseScanner(), goroot)
+		s.Stdlib.Licenses = detectLicenses(c.licenseScanner, goroot)
 	}
 
 	// Enrich, then resolve references (the slice is sorted in finish).

@@ -16,8 +16,16 @@ import (
 // same model as an image of one layer: the Go binaries it holds (read as
 // ScanImage reads them, buffered up to WithMaxBinarySize) and any OS
 // package database in it. Digest is the SHA-256 of the file, hashed while
-// it is read, so the SBOM's subject is the tarball as downloaded. Image
-// tarballs nested inside are not opened (see the package documentation).
+// it is read, so the SBOM's subject is the tarball as downloaded.
+//
+// Archives inside it (*.tar, *.tar.gz, *.tgz: kubernetes-server ships
+// kube-apiserver.tar and the like, `docker save` tarballs) are opened in
+// the same pass and listed in Nested: an image tarball as the image
+// `docker load` would load (its layers merged in its manifest's order,
+// checked against its config's diff_ids), any other archive with its own
+// Go binaries and package databases. Archives inside those are not opened,
+// and the bytes read from nested archives are bounded by
+// WithMaxNestedBytes, the paths their layers write by MaxNestedPaths.
 func FromTarball(ctx context.Context, path string, opts ...Option) (*ImageContents, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -37,6 +45,7 @@ func FromTarball(ctx context.Context, path string, opts ...Option) (*ImageConten
 	}
 	c := newConfig(opts)
 	w := newFSWalker(c, opts)
+	w.nest = newNestState(c)
 	if err := w.layer(ctx, 0, "", r); err != nil {
 		return nil, err
 	}
