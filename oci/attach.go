@@ -324,11 +324,11 @@ type tagRead struct {
 // window is when another writer can read a list without ours.
 func (c *client) mergeUntilStable(ctx context.Context, t tagList, ours v1.Descriptor, base *tagRead) (wrote bool, err error) {
 	var known []v1.Descriptor
-	seen := map[v1.Hash]bool{}
+	seen := map[descKey]bool{}
 	merge := func(descs []v1.Descriptor) (fresh bool) {
 		for _, d := range descs {
-			if !seen[d.Digest] {
-				seen[d.Digest] = true
+			if !seen[keyOf(d)] {
+				seen[keyOf(d)] = true
 				known = append(known, d)
 				fresh = true
 			}
@@ -336,12 +336,12 @@ func (c *client) mergeUntilStable(ctx context.Context, t tagList, ours v1.Descri
 		return fresh
 	}
 	holdsAll := func(descs []v1.Descriptor) bool {
-		have := make(map[v1.Hash]bool, len(descs))
+		have := make(map[descKey]bool, len(descs))
 		for _, d := range descs {
-			have[d.Digest] = true
+			have[keyOf(d)] = true
 		}
 		for _, d := range known {
-			if !have[d.Digest] {
+			if !have[keyOf(d)] {
 				return false
 			}
 		}
@@ -361,8 +361,8 @@ func (c *client) mergeUntilStable(ctx context.Context, t tagList, ours v1.Descri
 			}
 		}
 		fresh := merge(cur.descs)
-		if !seen[ours.Digest] {
-			seen[ours.Digest] = true
+		if !seen[keyOf(ours)] {
+			seen[keyOf(ours)] = true
 			known = append(known, ours)
 		}
 		switch {
@@ -409,6 +409,18 @@ func (c *client) mergeUntilStable(ctx context.Context, t tagList, ours v1.Descri
 			cur, readBack = nil, true
 		}
 	}
+}
+
+// descKey identifies an entry of a tagList. The digest alone does not:
+// cosign's .sig layers are the image's simple-signing payload, the same
+// bytes for every signer, and differ only in their signature annotation.
+type descKey struct {
+	digest v1.Hash
+	sig    string
+}
+
+func keyOf(d v1.Descriptor) descKey {
+	return descKey{d.Digest, d.Annotations[AnnotationSignature]}
 }
 
 // settle waits before a read-back long enough that a concurrent writer who

@@ -273,8 +273,8 @@ const maxParallel = 8
 
 // parallel runs f for 0..n-1 with at most maxParallel at once and returns
 // the results in order; the first error cancels the rest.
-func parallel(ctx context.Context, n int, f func(context.Context, int) (*Attestation, error)) ([]*Attestation, error) {
-	out := make([]*Attestation, n)
+func parallel[T any](ctx context.Context, n int, f func(context.Context, int) (*T, error)) ([]*T, error) {
+	out := make([]*T, n)
 	if n == 0 {
 		return out, nil
 	}
