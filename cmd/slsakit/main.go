@@ -2,8 +2,9 @@
 // attestations from any build system, using only slsakit's public API.
 //
 //	slsakit attest  (--builder-id URI | --from-env) --key cosign.key [--image REF]... [FILE]...
-//	slsakit verify  (--key cosign.pub | --policy policy.yaml | --certificate-oidc-issuer ISS ...) (--envelope F FILE | --bundle B FILE | --image REF)
+//	slsakit verify  (--key cosign.pub | --policy policy.yaml | --certificate-oidc-issuer ISS ...) (--envelope F FILE | --bundle B FILE | --image REF [--signature])
 //	slsakit attach  --envelope F --image REF
+//	slsakit sign    (--key cosign.key | --kms REF | --keyless) IMAGE...
 //	slsakit keygen  [--dir DIR] [--name cosign]
 //	slsakit sbom    [--format spdx|cyclonedx] [--key KEY [--image REF --attach]] BINARY
 //
@@ -43,6 +44,7 @@ func commands() map[string]command {
 		"attach": {"attach a signed envelope to an image", runAttach},
 		"keygen": {"generate a signing key pair (cosign-compatible files)", runKeygen},
 		"sbom":   {"SPDX or CycloneDX SBOM of a Go binary or source tree, optionally signed and attached", runSBOM},
+		"sign":   {"sign images as cosign sign does (.sig tag or v3 referrer)", runSign},
 	}
 }
 
