@@ -252,7 +252,11 @@ func attachReferrer(ctx context.Context, c *client, repo name.Repository, subj v
 		MediaType: mtOCIManifest, Digest: mh, Size: int64(len(mb)),
 		ArtifactType: sign.MediaTypeBundle, Annotations: ann,
 	}
-	if processedSubject(hdr, subj.Digest) {
+	// A registry whose referrers API did not answer cannot list the
+	// referrer, whatever its PUT response says (cue-labs' ociserver with
+	// the API off still sends OCI-Subject): skipping the tag there would
+	// lose the attestation for every reader.
+	if supported && processedSubject(hdr, subj.Digest) {
 		return &desc, nil
 	}
 	// The registry did not process the subject: maintain the referrers tag

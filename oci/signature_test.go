@@ -145,9 +145,13 @@ func TestSignManySignersNoneLost(t *testing.T) {
 // holds an in-toto statement with the cosign sign predicate about the
 // image, found by ListSignatures and by an artifact-typed listing.
 func TestSignReferrersLayout(t *testing.T) {
+	forEachImpl(t, testSignReferrersLayout)
+}
+
+func testSignReferrersLayout(t *testing.T, impl ocitest.Option) {
 	for _, api := range []bool{true, false} {
 		t.Run(fmt.Sprintf("referrersAPI=%v", api), func(t *testing.T) {
-			reg := ocitest.NewRegistry(t, ocitest.WithReferrers(api))
+			reg := ocitest.NewRegistry(t, impl, ocitest.WithReferrers(api))
 			image := reg.PushRandomImage(t, "sig/ref")
 			res := signImage(t, image, signtest.NewSigner("ref"), oci.WithLayout(oci.Referrers))
 			if res.Referrer == nil || res.SigTag != "" {
