@@ -312,3 +312,28 @@ func TestParseSimpleSigning(t *testing.T) {
 		t.Errorf("SimpleSigningPayload with a sha1 digest: %v", err)
 	}
 }
+
+// TestSignRequests pins what a .sig signature costs on the wire: a digest
+// reference needs no resolve; first signature: read the tag, upload the
+// payload and the config, write the manifest, read it back (5); the same
+// signer again: one read, nothing written.
+func TestSignRequests(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, impl ocitest.Option) {
+		reg := ocitest.NewRegistry(t, impl)
+		image := reg.PushRandomImage(t, "sig/requests")
+		s := signtest.NewSigner("rq")
+		if res := signImage(t, image, s); res.Requests > 5 {
+			t.Errorf("first signature: %d requests, want ≤ 5", res.Requests)
+		}
+		if res := signImage(t, image, s); res.Requests != 1 {
+			t.Errorf("same signer again: %d requests, want 1", res.Requests)
+		}
+		ct := ocitest.NewCountingTransport(nil)
+		if _, err := oci.ListSignatures(context.Background(), image, oci.WithInsecure(), oci.WithTransport(ct), oci.WithLayout(oci.Legacy)); err != nil {
+			t.Fatal(err)
+		}
+		if ct.Count() != 2 {
+			t.Errorf("ListSignatures (legacy): %d requests, want 2 (tag, payload)", ct.Count())
+		}
+	})
+}
