@@ -65,26 +65,18 @@ func Attach(ctx context.Context, ref string, att *sign.Attestation, opts ...Opti
 	if err != nil {
 		return nil, err
 	}
-	if o.layout&Both == 0 || o.layout&^Both != 0 {
-		return nil, fmt.Errorf("%w: layout %v", ErrInvalidArgument, o.layout)
+	if err := checkLayout(o.layout); err != nil {
+		return nil, err
 	}
 	w, err := prepare(att, o)
 	if err != nil {
 		return nil, err
 	}
-	r, err := parseRef(ref, o)
+	tg, err := resolveTarget(ctx, ref, o, o.layout&Referrers != 0)
 	if err != nil {
 		return nil, err
 	}
-	repo, err := targetRepo(r, o)
-	if err != nil {
-		return nil, err
-	}
-	c := newClient(o)
-	subj, err := subject(ctx, c, r, o.layout&Referrers != 0)
-	if err != nil {
-		return nil, err
-	}
+	r, repo, c, subj := tg.ref, tg.repo, tg.c, tg.subj
 	if !slices.Contains(subjects, subj.Digest.Hex) {
 		return &AttachResult{Requests: c.requests()}, fmt.Errorf("%w: %w: no subject of the statement has the digest of %s@%s",
 			ErrInvalidArgument, ErrSubjectMismatch, r.Context().Name(), subj.Digest)

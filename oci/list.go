@@ -37,23 +37,14 @@ func List(ctx context.Context, ref string, opts ...Option) ([]Attestation, error
 	if !o.layoutSet {
 		o.layout = Both
 	}
-	if o.layout&Both == 0 || o.layout&^Both != 0 {
-		return nil, fmt.Errorf("%w: layout %v", ErrInvalidArgument, o.layout)
+	if err := checkLayout(o.layout); err != nil {
+		return nil, err
 	}
-	r, err := parseRef(ref, o)
+	tg, err := resolveTarget(ctx, ref, o, false)
 	if err != nil {
 		return nil, err
 	}
-	repo, err := targetRepo(r, o)
-	if err != nil {
-		return nil, err
-	}
-	c := newClient(o)
-	subj, err := subject(ctx, c, r, false)
-	if err != nil {
-		return nil, err
-	}
-	l := &lister{c: c, repo: repo, subj: subj.Digest, byKey: map[string]int{}}
+	l := &lister{c: tg.c, repo: tg.repo, subj: tg.subj.Digest, byKey: map[string]int{}}
 	if o.layout&Referrers != 0 {
 		if err := l.referrers(ctx); err != nil {
 			return nil, err

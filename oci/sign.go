@@ -72,26 +72,18 @@ func Sign(ctx context.Context, ref string, signer sign.Signer, opts ...Option) (
 			o.layout = Referrers
 		}
 	}
-	if o.layout&Both == 0 || o.layout&^Both != 0 {
-		return nil, fmt.Errorf("%w: layout %v", ErrInvalidArgument, o.layout)
+	if err := checkLayout(o.layout); err != nil {
+		return nil, err
 	}
 	ver, err := sign.VerifierFor(signer)
 	if err != nil {
 		return nil, fmt.Errorf("%w: signer: %w", ErrInvalidArgument, err)
 	}
-	r, err := parseRef(ref, o)
+	tg, err := resolveTarget(ctx, ref, o, false)
 	if err != nil {
 		return nil, err
 	}
-	repo, err := targetRepo(r, o)
-	if err != nil {
-		return nil, err
-	}
-	c := newClient(o)
-	subj, err := subject(ctx, c, r, false)
-	if err != nil {
-		return nil, err
-	}
+	r, repo, c, subj := tg.ref, tg.repo, tg.c, tg.subj
 	image := r.Context().Name() + "@" + subj.Digest.String()
 	res := &SignResult{Image: image}
 	if o.layout&Legacy != 0 {
@@ -234,22 +226,14 @@ func ListSignatures(ctx context.Context, ref string, opts ...Option) ([]Signatur
 	if !o.layoutSet {
 		o.layout = Both
 	}
-	if o.layout&Both == 0 || o.layout&^Both != 0 {
-		return nil, fmt.Errorf("%w: layout %v", ErrInvalidArgument, o.layout)
+	if err := checkLayout(o.layout); err != nil {
+		return nil, err
 	}
-	r, err := parseRef(ref, o)
+	tg, err := resolveTarget(ctx, ref, o, false)
 	if err != nil {
 		return nil, err
 	}
-	repo, err := targetRepo(r, o)
-	if err != nil {
-		return nil, err
-	}
-	c := newClient(o)
-	subj, err := subject(ctx, c, r, false)
-	if err != nil {
-		return nil, err
-	}
+	r, repo, c, subj := tg.ref, tg.repo, tg.c, tg.subj
 	var out []Signature
 	if o.layout&Legacy != 0 {
 		found, err := listLegacySignatures(ctx, c, repo, subj.Digest)
