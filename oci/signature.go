@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -162,12 +161,8 @@ func ParseSimpleSigning(payload []byte) (*SimpleSigning, error) {
 
 // exactKeys refuses a key of m that is a case variant of one of fields.
 func exactKeys(m map[string]json.RawMessage, what string, fields ...string) error {
-	for k := range m {
-		for _, f := range fields {
-			if k != f && strings.EqualFold(k, f) {
-				return fmt.Errorf("%w: %s has key %q, a case variant of %q", ErrInvalidSignature, what, k, f)
-			}
-		}
+	if k, f, ok := strictjson.CaseVariant(m, fields...); ok {
+		return fmt.Errorf("%w: %s has key %q, a case variant of %q", ErrInvalidSignature, what, k, f)
 	}
 	return nil
 }
