@@ -204,3 +204,26 @@ func copyStoredSignature(t testing.TB, ctx context.Context, from, to name.Digest
 		t.Fatal(err)
 	}
 }
+
+// TestCosignV3TakesAnAttestationForASignature records a cosign v3.1.3
+// weakness slsakit does not share: `cosign verify --key` accepts an image
+// that has no signature at all, only an attestation (SLSA provenance) by
+// that key in the referrer layout, since it verifies every bundle
+// referrer whatever its predicate type. slsakit's VerifyImageSignatures
+// requires the cosign sign predicate type and refuses it.
+func TestCosignV3TakesAnAttestationForASignature(t *testing.T) {
+	reg := regproc.Start(t)
+	cs := newCosign(t, regproc.EnvCosignV3, "v3.1.3")
+	ctx := testCtx(t, 2*time.Minute)
+	img := reg.PushRandomImage(t, "imgsig/att-not-sig", 512)
+	kp := newKeyPair(t)
+	attach(t, ctx, img, kp.sign(t, statement(t, img, "att")), oci.Referrers)
+	if out, err := cs.run(ctx, t.TempDir(), verifySignatureArgs(kp.pubPath, img)...); err == nil {
+		t.Logf("cosign v3.1.3 verify accepted an image with only an attestation:\n%s", truncate(out, 300))
+	} else {
+		t.Logf("cosign v3.1.3 verify refused: %s", lastLine(out))
+	}
+	if err := slsakitVerifySignatures(t, ctx, img, kp.pubPath); !errors.Is(err, verify.ErrNoSignature) {
+		t.Fatalf("slsakit took an attestation for a signature: %v", err)
+	}
+}
