@@ -122,16 +122,16 @@ func TestBundleCodecDependencyWeight(t *testing.T) {
 	}
 }
 
-// TestSigstoreAdapterDependencyWeight: the sigstore adapter pulls in no
-// cloud SDK.
+// TestSigstoreAdapterDependencyWeight: the sigstore adapter (with its
+// plugin client) and the Vault client pull in no cloud or Vault SDK.
 func TestSigstoreAdapterDependencyWeight(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list over a scratch module")
 	}
-	modules, packages := depsOf(t, "kms/sigstorekms")
+	modules, packages := depsOf(t, "kms/sigstorekms", "kms/hashivault")
 	for _, heavy := range []string{"cloud.google.com/go", "github.com/aws/aws-sdk-go-v2", "github.com/Azure/azure-sdk-for-go", "github.com/hashicorp/vault", "github.com/sigstore/sigstore-go", "google.golang.org/grpc"} {
 		if hasModule(modules, heavy) {
-			t.Errorf("importing kms/sigstorekms compiles %s", heavy)
+			t.Errorf("importing kms/sigstorekms or kms/hashivault compiles %s", heavy)
 		}
 	}
 	t.Logf("kms/sigstorekms: %d modules, %d packages: %v", len(modules), len(packages), modules)

@@ -11,8 +11,11 @@
 //	defer signer.Close()
 //	env, err := sign.SignStatement(ctx, statement, signer)
 //
-// Without a version the newest ENABLED version of the ASYMMETRIC_SIGN key is
-// used. The public key is fetched once and checked (pem_crc32c, name,
+// Without a version a Signer uses the newest ENABLED version of the
+// ASYMMETRIC_SIGN key, and NewVerifier trusts every ENABLED version (a
+// sign.VersionedVerifier, one signer in thresholds), so that rotating the
+// key does not orphan older signatures: disabling a version revokes it.
+// The public key is fetched once and checked (pem_crc32c, name,
 // algorithm); every signature is one AsymmetricSign call whose request
 // carries a CRC32C of the digest (or, for Ed25519, of the data) and whose
 // response must confirm it, name the key version, carry a matching CRC32C of
@@ -35,7 +38,7 @@
 //
 // The client uses Application Default Credentials unless WithClientOptions
 // gives others (or an endpoint); WithClient shares an existing client.
-// NewVerifier fetches a key version's public key the same way, for
+// NewVerifier fetches the public keys the same way, for
 // verification without signing rights (cloudkms.cryptoKeyVersions.viewPublicKey);
 // Resolver adapts it to verify.KeyResolver.
 //
@@ -45,8 +48,9 @@
 // the error chain.
 //
 // Package kms/kmstest is an offline Cloud KMS for tests; kms/sigstorekms
-// adapts any sigstore signature.SignerVerifier (AWS, Azure, Vault,
-// sigstore-kms-* plugins) without importing the GCP SDK. Importing this
+// adapts any sigstore signature.SignerVerifier (AWS, Azure) and runs
+// sigstore-kms-* plugin programs; kms/hashivault signs with Vault transit
+// keys; none of them imports the GCP SDK. Importing this
 // package brings in the Cloud KMS client library and gRPC; sign and verify do
 // not.
 package kms

@@ -33,6 +33,9 @@ var (
 	ErrIntegrity = errors.New("kms: integrity check failed")
 	// ErrClosed: the Signer was used after Close.
 	ErrClosed = errors.New("kms: signer closed")
+	// ErrTooManyVersions: the key has more versions than this package
+	// reads without being told which one (name a version in the reference).
+	ErrTooManyVersions = errors.New("kms: too many key versions")
 )
 
 // Integrity checks named by IntegrityError.Check.

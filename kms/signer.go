@@ -1,6 +1,7 @@
 package kms
 
 import (
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/x509"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -122,13 +124,22 @@ func load(ctx context.Context, client *kmsapi.KeyManagementClient, r Reference) 
 	if s.version, s.alg, err = resolveVersion(ctx, client, r); err != nil {
 		return nil, err
 	}
-	if s.pub, err = s.fetchPublicKey(ctx); err != nil {
+	if err := s.loadPublicKey(ctx); err != nil {
 		return nil, err
 	}
-	if s.local, err = sign.NewVerifier(s.pub, s.alg.alg); err != nil {
-		return nil, fmt.Errorf("%w: key version %s: %w", ErrUnsupportedAlgorithm, s.version, err)
-	}
 	return s, nil
+}
+
+// loadPublicKey fetches and checks the public key of s.version.
+func (s *Signer) loadPublicKey(ctx context.Context) error {
+	var err error
+	if s.pub, err = s.fetchPublicKey(ctx); err != nil {
+		return err
+	}
+	if s.local, err = sign.NewVerifier(s.pub, s.alg.alg); err != nil {
+		return fmt.Errorf("%w: key version %s: %w", ErrUnsupportedAlgorithm, s.version, err)
+	}
+	return nil
 }
 
 // resolveVersion returns the key version to use and its algorithm.
@@ -159,31 +170,50 @@ func resolveVersion(ctx context.Context, client *kmsapi.KeyManagementClient, r R
 		return name, alg, nil
 	}
 
+	versions, err := enabledVersions(ctx, client, r)
+	if err != nil {
+		return "", algorithm{}, err
+	}
+	best := versions[0]
+	alg, err := lookupAlgorithm(best.GetAlgorithm())
+	if err != nil {
+		return "", algorithm{}, fmt.Errorf("%w (key version %s)", err, best.GetName())
+	}
+	return best.GetName(), alg, nil
+}
+
+// enabledVersions lists the ENABLED versions of r's key, newest (highest
+// number) first: at least one, else ErrKeyVersionNotEnabled.
+func enabledVersions(ctx context.Context, client *kmsapi.KeyManagementClient, r Reference) ([]*kmspb.CryptoKeyVersion, error) {
 	keyName := r.KeyName()
 	key, err := client.GetCryptoKey(ctx, &kmspb.GetCryptoKeyRequest{Name: keyName})
 	if err != nil {
-		return "", algorithm{}, mapRPCError("GetCryptoKey", keyName, err)
+		return nil, mapRPCError("GetCryptoKey", keyName, err)
 	}
 	if p := key.GetPurpose(); p != kmspb.CryptoKey_ASYMMETRIC_SIGN {
-		return "", algorithm{}, fmt.Errorf("%w: %s has purpose %s", ErrWrongPurpose, keyName, p)
+		return nil, fmt.Errorf("%w: %s has purpose %s", ErrWrongPurpose, keyName, p)
 	}
 	prefix := keyName + "/cryptoKeyVersions/"
-	var best *kmspb.CryptoKeyVersion
-	var bestN uint64
+	type numbered struct {
+		v *kmspb.CryptoKeyVersion
+		n uint64
+	}
+	var found []numbered
+	seen := map[uint64]bool{}
 	it := client.ListCryptoKeyVersions(ctx, &kmspb.ListCryptoKeyVersionsRequest{
 		Parent: keyName,
 		Filter: "state=ENABLED",
 	})
 	for i := 0; ; i++ {
 		if i == maxKeyVersions {
-			return "", algorithm{}, fmt.Errorf("kms: %s has more than %d versions; name one in the reference", keyName, maxKeyVersions)
+			return nil, fmt.Errorf("%w: %s has more than %d versions; name one in the reference", ErrTooManyVersions, keyName, maxKeyVersions)
 		}
 		v, err := it.Next()
 		if errors.Is(err, iterator.Done) {
 			break
 		}
 		if err != nil {
-			return "", algorithm{}, mapRPCError("ListCryptoKeyVersions", keyName, err)
+			return nil, mapRPCError("ListCryptoKeyVersions", keyName, err)
 		}
 		// The server filter is an optimisation; check again here.
 		if v.GetState() != kmspb.CryptoKeyVersion_ENABLED {
@@ -191,26 +221,30 @@ func resolveVersion(ctx context.Context, client *kmsapi.KeyManagementClient, r R
 		}
 		id, ok := strings.CutPrefix(v.GetName(), prefix)
 		if !ok {
-			return "", algorithm{}, &IntegrityError{Op: "ListCryptoKeyVersions", Name: keyName, Check: CheckResponseName,
+			return nil, &IntegrityError{Op: "ListCryptoKeyVersions", Name: keyName, Check: CheckResponseName,
 				Detail: fmt.Sprintf("listed version %q is not a version of this key", truncate(v.GetName(), 300)), Attempts: 1}
 		}
 		n, err := strconv.ParseUint(id, 10, 63)
-		if err != nil || n == 0 {
-			return "", algorithm{}, &IntegrityError{Op: "ListCryptoKeyVersions", Name: keyName, Check: CheckResponseName,
+		if err != nil || n == 0 || strconv.FormatUint(n, 10) != id {
+			return nil, &IntegrityError{Op: "ListCryptoKeyVersions", Name: keyName, Check: CheckResponseName,
 				Detail: fmt.Sprintf("listed version %q has no numeric ID", truncate(v.GetName(), 300)), Attempts: 1}
 		}
-		if n > bestN {
-			best, bestN = v, n
+		if seen[n] {
+			return nil, &IntegrityError{Op: "ListCryptoKeyVersions", Name: keyName, Check: CheckResponseName,
+				Detail: fmt.Sprintf("version %d listed twice", n), Attempts: 1}
 		}
+		seen[n] = true
+		found = append(found, numbered{v, n})
 	}
-	if best == nil {
-		return "", algorithm{}, fmt.Errorf("%w: %s has no ENABLED version", ErrKeyVersionNotEnabled, keyName)
+	if len(found) == 0 {
+		return nil, fmt.Errorf("%w: %s has no ENABLED version", ErrKeyVersionNotEnabled, keyName)
 	}
-	alg, err := lookupAlgorithm(best.GetAlgorithm())
-	if err != nil {
-		return "", algorithm{}, fmt.Errorf("%w (key version %s)", err, best.GetName())
+	slices.SortFunc(found, func(a, b numbered) int { return cmp.Compare(b.n, a.n) })
+	out := make([]*kmspb.CryptoKeyVersion, len(found))
+	for i, f := range found {
+		out[i] = f.v
 	}
-	return best.GetName(), alg, nil
+	return out, nil
 }
 
 // fetchPublicKey gets and checks the version's public key, retrying once

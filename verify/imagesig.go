@@ -42,17 +42,17 @@ func (k *KeyAuthenticator) AuthenticateMessage(ctx context.Context, m *SignedMes
 	if m == nil || len(m.Signature) == 0 {
 		return nil, fmt.Errorf("%w: no signature", ErrMalformed)
 	}
-	for i, v := range k.keys {
+	for _, tk := range k.keys {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if v.Verify(ctx, m.Message, m.Signature) != nil {
+		if tk.v.Verify(ctx, m.Message, m.Signature) != nil {
 			continue
 		}
 		if k.threshold > 1 {
-			return nil, fmt.Errorf("%w: a single signature by %s, %d trusted signers required", ErrThreshold, k.ids[i], k.threshold)
+			return nil, fmt.Errorf("%w: a single signature by %s, %d trusted signers required", ErrThreshold, tk.id, k.threshold)
 		}
-		return &Authenticated{Signers: []Signer{{KeyID: k.ids[i]}}}, nil
+		return &Authenticated{Signers: []Signer{{KeyID: tk.id}}}, nil
 	}
 	return nil, fmt.Errorf("%w: the signature is by no trusted key", ErrSignature)
 }

@@ -85,20 +85,29 @@ func WithThreshold(n int) KeyOption {
 
 // KeyAuthenticator is the Authenticator of trusted keys: an attestation's
 // DSSE envelope must carry valid signatures by at least a threshold of
-// distinct trusted keys (a key counts once however often it signed; keyid
-// hints are ignored). Build it with Keys. It is safe for concurrent use.
+// distinct trusted signers (a signer counts once however often it signed;
+// keyid hints are ignored). A signer is one key, or every version of a
+// rotated key (sign.VersionedVerifier); keys configured twice, also as a
+// version of another, count once. Build it with Keys. It is safe for
+// concurrent use.
 type KeyAuthenticator struct {
-	keys          []sign.Verifier
-	ids           []string // PublicKeyID of each key, parallel to keys
+	keys          []trustedKey
 	threshold     int
-	distinct      int
+	distinct      int // number of signers (groups)
 	maxSignatures int
+}
+
+// trustedKey is one public key a signature is tried against.
+type trustedKey struct {
+	v     sign.Verifier
+	id    string // sign.PublicKeyID of its public key
+	group int    // the signer it belongs to, 0..distinct-1
 }
 
 // Keys returns the Authenticator of the keys given with WithKeys,
 // WithPublicKeys or WithPublicKeyPEM (at least one, else ErrNoKeys), with
 // WithThreshold's threshold (default 1, at most the number of distinct
-// keys).
+// signers).
 func Keys(opts ...KeyOption) (*KeyAuthenticator, error) {
 	cfg := keyConfig{threshold: 1, maxSignatures: DefaultMaxSignatures}
 	for _, o := range opts {
@@ -109,18 +118,58 @@ func Keys(opts ...KeyOption) (*KeyAuthenticator, error) {
 	if len(cfg.keys) == 0 {
 		return nil, ErrNoKeys
 	}
-	k := &KeyAuthenticator{keys: cfg.keys, ids: make([]string, len(cfg.keys)),
-		threshold: cfg.threshold, maxSignatures: cfg.maxSignatures}
-	seen := map[string]bool{}
-	for i, v := range cfg.keys {
-		id, err := sign.PublicKeyID(v.Public())
-		if err != nil {
-			return nil, fmt.Errorf("verify: key %d: %w", i, err)
-		}
-		k.ids[i] = id
-		seen[id] = true
+	k := &KeyAuthenticator{threshold: cfg.threshold, maxSignatures: cfg.maxSignatures}
+	// Union the configured verifiers that share a public key: each group
+	// is one signer. parent is indexed by configured verifier.
+	parent := make([]int, len(cfg.keys))
+	for i := range parent {
+		parent[i] = i
 	}
-	k.distinct = len(seen)
+	find := func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	owner := map[string]int{} // public key ID -> first configured verifier holding it
+	type flat struct {
+		v     sign.Verifier
+		id    string
+		owner int
+	}
+	var all []flat
+	for i, v := range cfg.keys {
+		versions := []sign.Verifier{v}
+		if vv, ok := v.(sign.VersionedVerifier); ok {
+			versions = vv.Versions()
+		}
+		for j, kv := range versions {
+			id, err := sign.PublicKeyID(kv.Public())
+			if err != nil {
+				return nil, fmt.Errorf("verify: key %d version %d: %w", i, j, err)
+			}
+			if o, seen := owner[id]; seen {
+				// The same public key (perhaps with another algorithm):
+				// the same signer.
+				parent[find(i)] = find(o)
+			} else {
+				owner[id] = i
+			}
+			all = append(all, flat{kv, id, i})
+		}
+	}
+	groups := map[int]int{} // root -> group number
+	for _, f := range all {
+		r := find(f.owner)
+		g, ok := groups[r]
+		if !ok {
+			g = len(groups)
+			groups[r] = g
+		}
+		k.keys = append(k.keys, trustedKey{v: f.v, id: f.id, group: g})
+	}
+	k.distinct = len(groups)
 	if k.distinct < k.threshold {
 		return nil, fmt.Errorf("verify: threshold %d is more than the %d distinct keys configured", k.threshold, k.distinct)
 	}
@@ -148,19 +197,19 @@ func (k *KeyAuthenticator) Authenticate(ctx context.Context, att *sign.Attestati
 		return nil, fmt.Errorf("%w: %d signatures, limit %d", ErrMalformed, len(env.Signatures), k.maxSignatures)
 	}
 	pae := env.PAE()
-	signed := map[string]bool{} // distinct trusted key IDs with a valid signature
+	signed := map[int]bool{} // signers (groups) with a valid signature
 	var signers []Signer
 	for _, s := range env.Signatures {
-		for i, v := range k.keys {
-			if signed[k.ids[i]] {
+		for _, tk := range k.keys {
+			if signed[tk.group] {
 				continue
 			}
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			if v.Verify(ctx, pae, s.Sig) == nil {
-				signed[k.ids[i]] = true
-				signers = append(signers, Signer{KeyID: k.ids[i]})
+			if tk.v.Verify(ctx, pae, s.Sig) == nil {
+				signed[tk.group] = true
+				signers = append(signers, Signer{KeyID: tk.id})
 				break
 			}
 		}

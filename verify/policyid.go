@@ -137,13 +137,26 @@ func (p *Policy) identity(keys [][]sign.Verifier, dep *Policy) (*Policy, string,
 			if i >= len(keys) || j >= len(keys[i]) {
 				continue
 			}
-			der, err := x509.MarshalPKIXPublicKey(keys[i][j].Public())
-			if err != nil {
-				// A KMS verifier that cannot show its key is named by its
-				// reference: still an identity, only a coarser one.
-				continue
+			// A rotated key is every version it trusts, newest first:
+			// enabling or disabling a version changes what is trusted.
+			versions := []sign.Verifier{keys[i][j]}
+			if vv, ok := keys[i][j].(sign.VersionedVerifier); ok {
+				versions = vv.Versions()
 			}
-			c.Signers[i].Keys[j] = KeyRef{PEM: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))}
+			var pems []byte
+			for _, v := range versions {
+				der, err := x509.MarshalPKIXPublicKey(v.Public())
+				if err != nil {
+					// A KMS verifier that cannot show its key is named by
+					// its reference: still an identity, only a coarser one.
+					pems = nil
+					break
+				}
+				pems = append(pems, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})...)
+			}
+			if pems != nil {
+				c.Signers[i].Keys[j] = KeyRef{PEM: string(pems)}
+			}
 		}
 	}
 	for i := range c.Parameters {

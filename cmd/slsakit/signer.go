@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/slsakit/slsakit/kms"
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/sign"
 	"github.com/slsakit/slsakit/sign/keyless"
@@ -28,7 +27,7 @@ func (f *signerFlags) register(fs interface {
 }) {
 	fs.StringVar(&f.key, "key", "", "PEM or cosign-encrypted private key to sign with")
 	fs.StringVar(&f.passwordEnv, "password-env", "COSIGN_PASSWORD", "environment variable holding the key's password")
-	fs.StringVar(&f.kms, "kms", "", "sign with this GCP Cloud KMS key (gcpkms://…)")
+	fs.StringVar(&f.kms, "kms", "", "sign with this KMS key: gcpkms://… (GCP Cloud KMS), hashivault://KEY (Vault transit, $VAULT_ADDR/$VAULT_TOKEN) or NAME://KEY (the sigstore KMS plugin sigstore-kms-NAME on PATH)")
 	fs.StringVar(&f.kmsEndpoint, "kms-endpoint", "", "KMS endpoint HOST:PORT (loopback: a test server, plaintext)")
 	fs.BoolVar(&f.keyless, "keyless", false, "sign keyless: a Fulcio certificate for an OIDC identity, a Rekor entry and/or timestamp")
 	fs.StringVar(&f.idToken, "id-token", "", "with --keyless: OIDC ID token (default: $SIGSTORE_ID_TOKEN, else GitHub Actions)")
@@ -51,11 +50,7 @@ func (f *signerFlags) load(ctx context.Context) (sign.Signer, func(), error) {
 	}
 	switch {
 	case f.kms != "":
-		s, err := kms.NewSigner(ctx, f.kms, kmsOptions(f.kmsEndpoint))
-		if err != nil {
-			return nil, nil, err
-		}
-		return s, func() { s.Close() }, nil
+		return kmsSigner(ctx, f.kms, f.kmsEndpoint)
 	case f.keyless:
 		ts := keyless.AmbientToken(f.idToken)
 		if ts == nil {

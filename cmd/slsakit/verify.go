@@ -12,7 +12,6 @@ import (
 	"sort"
 
 	"github.com/slsakit/slsakit/intoto"
-	"github.com/slsakit/slsakit/kms"
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sign"
@@ -173,7 +172,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		reg           registryFlags
 	)
 	fs.Var(&keys, "key", "trusted PEM public key file; repeatable")
-	fs.Var(&kmsKeys, "kms-key", "trusted GCP Cloud KMS key (gcpkms://…); repeatable")
+	fs.Var(&kmsKeys, "kms-key", "trusted KMS key: gcpkms://… (without a version: every enabled version), hashivault://KEY (every version Vault verifies with) or NAME://KEY (sigstore KMS plugin); repeatable")
 	reg.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -259,7 +258,7 @@ func authenticator(ctx context.Context, f trustFlags) (verify.Authenticator, err
 	}
 	opts := []verify.KeyOption{verify.WithPublicKeyPEM(pems...), verify.WithThreshold(f.threshold)}
 	for _, ref := range f.kmsKeys {
-		kv, err := kms.NewVerifier(ctx, ref, kmsOptions(f.kmsEndpoint))
+		kv, err := kmsResolver(f.kmsEndpoint)(ctx, ref)
 		if err != nil {
 			return nil, err
 		}
@@ -281,7 +280,7 @@ func policyEngine(ctx context.Context, path, root, kmsEndpoint string, regOpts [
 		return nil, usagef("%v", err)
 	}
 	opts := []verify.EngineOption{verify.WithFetcher(verify.OCIFetcher(regOpts...)),
-		verify.WithKeyResolver(kms.Resolver(kmsOptions(kmsEndpoint)))}
+		verify.WithKeyResolver(kmsResolver(kmsEndpoint))}
 	if root != "" {
 		opts = append(opts, verify.WithIdentities(verifykeyless.Identities(verifykeyless.WithTrustedRootFile(root))))
 	}

@@ -13,4 +13,13 @@
 // your own blank import of its module (for example
 // github.com/sigstore/sigstore/pkg/signature/kms/aws) or runs as a plugin
 // program.
+//
+// KMS plugin programs (sigstore's cliplugin protocol, what cosign runs for
+// a key reference it has no provider for) are loaded by reference:
+// "NAME://KEY" runs sigstore-kms-NAME from PATH.
+//
+//	signer, err := sigstorekms.LoadPlugin(ctx, "my-hsm://slot-3/release")
+//	verifier, err := sigstorekms.PluginVerifier(ctx, "my-hsm://slot-3/release")
+//
+// Package sigstorekmstest installs a test binary as such a plugin.
 package sigstorekms
