@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/slsakit/slsakit/internal/strictjson"
 )
@@ -99,12 +98,8 @@ func exactObject(raw json.RawMessage, what string, fields ...string) (map[string
 // caseVariants refuses keys of m that differ from one of fields in case
 // only.
 func caseVariants(m map[string]json.RawMessage, what string, fields ...string) error {
-	for k := range m {
-		for _, f := range fields {
-			if k != f && strings.EqualFold(k, f) {
-				return fmt.Errorf("%w: %s has key %q, a case variant of %q", ErrInvalidStatement, what, k, f)
-			}
-		}
+	if k, f, ok := strictjson.CaseVariant(m, fields...); ok {
+		return fmt.Errorf("%w: %s has key %q, a case variant of %q", ErrInvalidStatement, what, k, f)
 	}
 	return nil
 }

@@ -65,26 +65,18 @@ func Attach(ctx context.Context, ref string, att *sign.Attestation, opts ...Opti
 	if err != nil {
 		return nil, err
 	}
-	if o.layout&Both == 0 || o.layout&^Both != 0 {
-		return nil, fmt.Errorf("%w: layout %v", ErrInvalidArgument, o.layout)
+	if err := checkLayout(o.layout); err != nil {
+		return nil, err
 	}
 	w, err := prepare(att, o)
 	if err != nil {
 		return nil, err
 	}
-	r, err := parseRef(ref, o)
+	tg, err := resolveTarget(ctx, ref, o, o.layout&Referrers != 0)
 	if err != nil {
 		return nil, err
 	}
-	repo, err := targetRepo(r, o)
-	if err != nil {
-		return nil, err
-	}
-	c := newClient(o)
-	subj, err := subject(ctx, c, r, o.layout&Referrers != 0)
-	if err != nil {
-		return nil, err
-	}
+	r, repo, c, subj := tg.ref, tg.repo, tg.c, tg.subj
 	if !slices.Contains(subjects, subj.Digest.Hex) {
 		return &AttachResult{Requests: c.requests()}, fmt.Errorf("%w: %w: no subject of the statement has the digest of %s@%s",
 			ErrInvalidArgument, ErrSubjectMismatch, r.Context().Name(), subj.Digest)
@@ -252,7 +244,11 @@ func attachReferrer(ctx context.Context, c *client, repo name.Repository, subj v
 		MediaType: mtOCIManifest, Digest: mh, Size: int64(len(mb)),
 		ArtifactType: sign.MediaTypeBundle, Annotations: ann,
 	}
-	if processedSubject(hdr, subj.Digest) {
+	// A registry whose referrers API did not answer cannot list the
+	// referrer, whatever its PUT response says (cue-labs' ociserver with
+	// the API off still sends OCI-Subject): skipping the tag there would
+	// lose the attestation for every reader.
+	if supported && processedSubject(hdr, subj.Digest) {
 		return &desc, nil
 	}
 	// The registry did not process the subject: maintain the referrers tag
@@ -324,11 +320,11 @@ type tagRead struct {
 // window is when another writer can read a list without ours.
 func (c *client) mergeUntilStable(ctx context.Context, t tagList, ours v1.Descriptor, base *tagRead) (wrote bool, err error) {
 	var known []v1.Descriptor
-	seen := map[v1.Hash]bool{}
+	seen := map[descKey]bool{}
 	merge := func(descs []v1.Descriptor) (fresh bool) {
 		for _, d := range descs {
-			if !seen[d.Digest] {
-				seen[d.Digest] = true
+			if !seen[keyOf(d)] {
+				seen[keyOf(d)] = true
 				known = append(known, d)
 				fresh = true
 			}
@@ -336,12 +332,12 @@ func (c *client) mergeUntilStable(ctx context.Context, t tagList, ours v1.Descri
 		return fresh
 	}
 	holdsAll := func(descs []v1.Descriptor) bool {
-		have := make(map[v1.Hash]bool, len(descs))
+		have := make(map[descKey]bool, len(descs))
 		for _, d := range descs {
-			have[d.Digest] = true
+			have[keyOf(d)] = true
 		}
 		for _, d := range known {
-			if !have[d.Digest] {
+			if !have[keyOf(d)] {
 				return false
 			}
 		}
@@ -361,8 +357,8 @@ func (c *client) mergeUntilStable(ctx context.Context, t tagList, ours v1.Descri
 			}
 		}
 		fresh := merge(cur.descs)
-		if !seen[ours.Digest] {
-			seen[ours.Digest] = true
+		if !seen[keyOf(ours)] {
+			seen[keyOf(ours)] = true
 			known = append(known, ours)
 		}
 		switch {
@@ -409,6 +405,18 @@ func (c *client) mergeUntilStable(ctx context.Context, t tagList, ours v1.Descri
 			cur, readBack = nil, true
 		}
 	}
+}
+
+// descKey identifies an entry of a tagList. The digest alone does not:
+// cosign's .sig layers are the image's simple-signing payload, the same
+// bytes for every signer, and differ only in their signature annotation.
+type descKey struct {
+	digest v1.Hash
+	sig    string
+}
+
+func keyOf(d v1.Descriptor) descKey {
+	return descKey{d.Digest, d.Annotations[AnnotationSignature]}
 }
 
 // settle waits before a read-back long enough that a concurrent writer who

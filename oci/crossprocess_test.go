@@ -41,13 +41,19 @@ func setup(t *testing.T, opts ...ocitest.Option) (name.Repository, v1.Descriptor
 // Writers that do not share the in-process lock (as separate processes)
 // still all survive: the read-back detects overwrites and re-merges.
 func TestCrossProcessWritersWithoutLock(t *testing.T) {
+	for _, impl := range ocitest.Impls() {
+		t.Run(string(impl), func(t *testing.T) { testCrossProcessWritersWithoutLock(t, ocitest.WithImpl(impl)) })
+	}
+}
+
+func testCrossProcessWritersWithoutLock(t *testing.T, impl ocitest.Option) {
 	for _, tc := range []struct {
 		name   string
 		legacy bool
 		refOn  bool
 	}{{"legacy", true, true}, {"fallback-tag", false, false}} {
 		t.Run(tc.name, func(t *testing.T) {
-			repo, subj, o := setup(t, ocitest.WithReferrers(tc.refOn))
+			repo, subj, o := setup(t, impl, ocitest.WithReferrers(tc.refOn))
 			const n = 24
 			var wg sync.WaitGroup
 			errs := make(chan error, n)

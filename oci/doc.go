@@ -50,6 +50,15 @@
 // pages together (ErrTooMany, ErrTooLarge); Attach reads it the same way. It verifies no
 // signature: hand the attestations to a verifier.
 //
+// Image signatures: Sign signs an image as `cosign sign` does, in cosign
+// v2's "sha256-<hex>.sig" tag (a simple-signing payload layer with the
+// signature, and certificate and chain for a certificate signer, in its
+// annotations) and/or as a cosign v3 referrer (a Sigstore bundle of an
+// in-toto statement with predicate type PredicateCosignSign); the .sig tag
+// is updated with the same lost-update-safe read-modify-write as the .att
+// tag. ListSignatures reads both back, bounded like List; verify checks
+// them.
+//
 // Plain HTTP is used only with WithInsecure. Credentials come from
 // authn.DefaultKeychain (docker config, credential helpers) unless
 // WithAuth or WithKeychain says otherwise.

@@ -37,23 +37,14 @@ func List(ctx context.Context, ref string, opts ...Option) ([]Attestation, error
 	if !o.layoutSet {
 		o.layout = Both
 	}
-	if o.layout&Both == 0 || o.layout&^Both != 0 {
-		return nil, fmt.Errorf("%w: layout %v", ErrInvalidArgument, o.layout)
+	if err := checkLayout(o.layout); err != nil {
+		return nil, err
 	}
-	r, err := parseRef(ref, o)
+	tg, err := resolveTarget(ctx, ref, o, false)
 	if err != nil {
 		return nil, err
 	}
-	repo, err := targetRepo(r, o)
-	if err != nil {
-		return nil, err
-	}
-	c := newClient(o)
-	subj, err := subject(ctx, c, r, false)
-	if err != nil {
-		return nil, err
-	}
-	l := &lister{c: c, repo: repo, subj: subj.Digest, byKey: map[string]int{}}
+	l := &lister{c: tg.c, repo: tg.repo, subj: tg.subj.Digest, byKey: map[string]int{}}
 	if o.layout&Referrers != 0 {
 		if err := l.referrers(ctx); err != nil {
 			return nil, err
@@ -273,8 +264,8 @@ const maxParallel = 8
 
 // parallel runs f for 0..n-1 with at most maxParallel at once and returns
 // the results in order; the first error cancels the rest.
-func parallel(ctx context.Context, n int, f func(context.Context, int) (*Attestation, error)) ([]*Attestation, error) {
-	out := make([]*Attestation, n)
+func parallel[T any](ctx context.Context, n int, f func(context.Context, int) (*T, error)) ([]*T, error) {
+	out := make([]*T, n)
 	if n == 0 {
 		return out, nil
 	}

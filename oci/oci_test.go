@@ -20,10 +20,16 @@ import (
 )
 
 func TestAttachListRoundTrip(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, impl ocitest.Option) {
+		testAttachListRoundTrip(t, impl)
+	})
+}
+
+func testAttachListRoundTrip(t *testing.T, impl ocitest.Option) {
 	for _, layout := range []oci.Layout{oci.Referrers, oci.Legacy, oci.Both} {
 		for _, refOn := range []bool{true, false} {
 			t.Run(fmt.Sprintf("%v/referrersAPI=%v", layout, refOn), func(t *testing.T) {
-				reg := ocitest.NewRegistry(t, ocitest.WithReferrers(refOn))
+				reg := ocitest.NewRegistry(t, impl, ocitest.WithReferrers(refOn))
 				image := reg.PushRandomImage(t, "app")
 				env := envelope(t, image, slsaV1, 1)
 				res := attach(t, image, env, oci.WithLayout(layout))
@@ -184,9 +190,13 @@ func legacyTagOf(image string) string {
 }
 
 func TestSameEnvelopeTwiceStoredOnce(t *testing.T) {
+	forEachImpl(t, testSameEnvelopeTwiceStoredOnce)
+}
+
+func testSameEnvelopeTwiceStoredOnce(t *testing.T, impl ocitest.Option) {
 	for _, refOn := range []bool{true, false} {
 		t.Run(fmt.Sprint("referrersAPI=", refOn), func(t *testing.T) {
-			reg := ocitest.NewRegistry(t, ocitest.WithReferrers(refOn))
+			reg := ocitest.NewRegistry(t, impl, ocitest.WithReferrers(refOn))
 			image := reg.PushRandomImage(t, "app")
 			env := envelope(t, image, slsaV1, 1)
 			r1 := attach(t, image, env, oci.WithLayout(oci.Both))
@@ -240,6 +250,10 @@ func TestTwoAttestationsKeptAndFiltered(t *testing.T) {
 }
 
 func TestConcurrentAttach(t *testing.T) {
+	forEachImpl(t, testConcurrentAttach)
+}
+
+func testConcurrentAttach(t *testing.T, impl ocitest.Option) {
 	const n = 64
 	cases := []struct {
 		name   string
@@ -253,7 +267,7 @@ func TestConcurrentAttach(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			reg := ocitest.NewRegistry(t, ocitest.WithReferrers(tc.refOn))
+			reg := ocitest.NewRegistry(t, impl, ocitest.WithReferrers(tc.refOn))
 			image := reg.PushRandomImage(t, "app")
 			var wg sync.WaitGroup
 			errs := make(chan error, n)

@@ -2,6 +2,7 @@ package oci
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -34,6 +35,13 @@ func (c *client) uploadBlob(ctx context.Context, repo name.Repository, digest st
 	for i := 0; i < 3; i++ {
 		var sessionErr bool
 		sessionErr, err = c.uploadBlobOnce(ctx, repo, digest, body, mount)
+		if mount && errors.Is(err, ErrNotFound) && ctx.Err() == nil {
+			// The spec has a registry that cannot mount answer 202 and
+			// start an upload; cue-labs' ociserver answers 404
+			// BLOB_UNKNOWN instead. Upload without asking to mount.
+			mount = false
+			sessionErr, err = c.uploadBlobOnce(ctx, repo, digest, body, false)
+		}
 		if err == nil || !sessionErr || ctx.Err() != nil {
 			return err
 		}

@@ -76,6 +76,44 @@ func subject(ctx context.Context, c *client, r name.Reference, needDesc bool) (v
 	return v1.Descriptor{MediaType: types.MediaType(strings.TrimSpace(mt)), Digest: h, Size: size}, nil
 }
 
+// checkLayout refuses a layout that is not Referrers, Legacy or Both.
+func checkLayout(l Layout) error {
+	if l&Both == 0 || l&^Both != 0 {
+		return fmt.Errorf("%w: layout %v", ErrInvalidArgument, l)
+	}
+	return nil
+}
+
+// target is an image reference resolved for reading or writing what is
+// stored about it: the repository that holds it (WithRepository or the
+// image's), a client, and the image's descriptor.
+type target struct {
+	ref  name.Reference
+	repo name.Repository
+	c    *client
+	subj v1.Descriptor
+}
+
+// resolveTarget parses ref and resolves it to a digest once; with needDesc
+// the descriptor also has the media type and size (a request even for a
+// digest reference).
+func resolveTarget(ctx context.Context, ref string, o *options, needDesc bool) (*target, error) {
+	r, err := parseRef(ref, o)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := targetRepo(r, o)
+	if err != nil {
+		return nil, err
+	}
+	c := newClient(o)
+	subj, err := subject(ctx, c, r, needDesc)
+	if err != nil {
+		return nil, err
+	}
+	return &target{ref: r, repo: repo, c: c, subj: subj}, nil
+}
+
 // Resolve returns the digest ("sha256:<hex>") of ref. A reference that
 // already has a digest is returned without contacting the registry.
 func Resolve(ctx context.Context, ref string, opts ...Option) (string, error) {

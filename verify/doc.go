@@ -44,6 +44,13 @@
 // Images: VerifyImage resolves a reference to its digest once, lists the
 // image's attestations with the oci package (both layouts, bundles
 // included) and verifies each against that digest with one Authenticator.
+// VerifyImageSignatures does the same for the image's cosign signatures
+// (oci.ListSignatures): a .sig signature is authenticated by a
+// MessageAuthenticator (Keys, AnyOf) before its simple-signing payload is
+// read, which must then be of cosign's type (ErrPayloadType) and name the
+// image's digest (ErrSubject); a cosign v3 signature referrer is verified
+// like an attestation whose predicate type is
+// https://sigstore.dev/cosign/sign/v1 (keys or keyless identities).
 //
 // Policies: a Policy (a Go value, or a versioned YAML/JSON file read by
 // LoadPolicyFile with errors that name line and field; see

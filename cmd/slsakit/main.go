@@ -2,8 +2,9 @@
 // attestations from any build system, using only slsakit's public API.
 //
 //	slsakit attest  (--builder-id URI | --from-env) --key cosign.key [--image REF]... [FILE]...
-//	slsakit verify  (--key cosign.pub | --policy policy.yaml | --certificate-oidc-issuer ISS ...) (--envelope F FILE | --bundle B FILE | --image REF)
+//	slsakit verify  (--key cosign.pub | --policy policy.yaml | --certificate-oidc-issuer ISS ...) (--envelope F FILE | --bundle B FILE | --image REF [--signature])
 //	slsakit attach  --envelope F --image REF
+//	slsakit sign    (--key cosign.key | --kms REF | --keyless) IMAGE...
 //	slsakit keygen  [--dir DIR] [--name cosign]
 //	slsakit sbom    [--format spdx|cyclonedx] [--key KEY [--image REF --attach]] BINARY
 //	slsakit sign-blob   (--key KEY | --kms REF | --keyless) [--bundle B] [--output-signature S] [--output-certificate C] FILE
@@ -40,16 +41,16 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"attest": {"record provenance for files and images, sign it, optionally attach it", runAttest},
-		"verify": {"verify attestations of a file or an image against keys and a policy", runVerify},
-		"attach": {"attach a signed envelope to an image", runAttach},
-		"keygen": {"generate a signing key pair (cosign-compatible files)", runKeygen},
-		"sbom":   {"SPDX or CycloneDX SBOM of a Go binary or source tree, optionally signed and attached", runSBOM},
-
+		"attest":        {"record provenance for files and images, sign it, optionally attach it", runAttest},
+		"verify":        {"verify attestations of a file or an image against keys and a policy", runVerify},
+		"attach":        {"attach a signed envelope to an image", runAttach},
+		"keygen":        {"generate a signing key pair (cosign-compatible files)", runKeygen},
+		"sbom":          {"SPDX or CycloneDX SBOM of a Go binary or source tree, optionally signed and attached", runSBOM},
 		"sign-blob":     {"sign a file: a Sigstore bundle and/or a detached .sig (+ .cert), as cosign sign-blob", runSignBlob},
 		"verify-blob":   {"verify a file's signature (bundle or .sig/.cert) with keys or a keyless identity", runVerifyBlob},
 		"sign-bundle":   {"sigstore-conformance client: keyless bundle of a file", runSignBundle},
 		"verify-bundle": {"sigstore-conformance client: verify a bundle (blob or DSSE) for a file or sha256: digest", runVerifyBundle},
+		"sign":          {"sign images as cosign sign does (.sig tag or v3 referrer)", runSign},
 	}
 }
 

@@ -79,6 +79,10 @@ func checkVerifyFlags(given map[string]string, nargs int) (verifyMode, error) {
 		return 0, usagef("give --envelope or --bundle, not both")
 	case set["image"] && (set["envelope"] || set["bundle"]):
 		return 0, usagef("%s is FILE's attestation; an image's attestations are read from its registry", first("envelope", "bundle"))
+	case set["signature"] && !set["image"]:
+		return 0, usagef("--signature verifies an image's cosign signatures: give --image")
+	case set["signature"] && set["policy"]:
+		return 0, usagef("--signature and --policy cannot be combined: a policy judges attestations")
 	}
 
 	// What attestations are trusted by: exactly one of keys, a keyless
@@ -134,6 +138,10 @@ func checkVerifyFlags(given map[string]string, nargs int) (verifyMode, error) {
 			unused = append(unused, "kms-endpoint")
 		}
 	}
+	if set["signature"] {
+		// A signature states the image digest only.
+		unused = append(unused, "builder-id", "build-type", "predicate-type")
+	}
 	if f := first(unused...); f != "" {
 		return 0, usagef("%s has no effect with %s: refusing rather than ignoring it", f, modes[0])
 	}
@@ -152,6 +160,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		buildType     = fs.String("build-type", "", "required build type (exact)")
 		predicateType = fs.String("predicate-type", provenance.PredicateSLSAProvenanceV1, "required predicate type ('' for any)")
 		jsonOut       = fs.Bool("json", false, "print the result as JSON")
+		signature     = fs.Bool("signature", false, "with --image: verify its cosign image signatures (.sig tag, v3 referrers) instead of its attestations")
 		kmsEndpoint   = fs.String("kms-endpoint", "", "KMS endpoint for --kms-key and the policy's kms keys")
 		bundlePath    = fs.String("bundle", "", "Sigstore bundle of FILE: keyless (with the identity flags), or its DSSE envelope verified with --key/--kms-key (its log entries are not checked)")
 		trustedRoot   = fs.String("trusted-root", "", "trusted_root.json for keyless verification (bundles, policy identities)")
@@ -211,6 +220,9 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	})
 	if err != nil {
 		return err
+	}
+	if *signature {
+		return verifySignatures(ctx, stdout, *jsonOut, auth, *image, regOpts)
 	}
 	want := verify.Expectations{PredicateType: *predicateType, BuilderID: *builderID, BuildType: *buildType}
 	return tgt.verify(ctx, stdout, *jsonOut, auth, want, regOpts)

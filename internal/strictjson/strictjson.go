@@ -962,3 +962,18 @@ func fieldNames(t reflect.Type) map[string][]string {
 	walk(t)
 	return names
 }
+
+// CaseVariant returns a key of m that differs from one of fields in case
+// only, and that field. Check lets a lone "Subject" through (it has no
+// twin in its object), but encoding/json would read it as "subject" while
+// exact readers see no subject: a reader of a known schema refuses it.
+func CaseVariant[V any](m map[string]V, fields ...string) (key, field string, found bool) {
+	for k := range m {
+		for _, f := range fields {
+			if k != f && strings.EqualFold(k, f) {
+				return k, f, true
+			}
+		}
+	}
+	return "", "", false
+}

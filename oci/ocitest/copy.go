@@ -16,10 +16,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// CopyAttestations copies the attestations stored for the image src to the
-// image dst, both "host/repo@sha256:<hex>" in this registry, the way
-// anyone with write access to a registry can: the legacy
-// `sha256-<hex>.att` manifest as is (replacing dst's), and each referrer
+// CopyAttestations copies the attestations and cosign image signatures
+// stored for the image src to the image dst, both
+// "host/repo@sha256:<hex>" in this registry, the way anyone with write
+// access to a registry can: the legacy `sha256-<hex>.att` and `.sig`
+// manifests as they are (replacing dst's), and each referrer
 // re-pointed at dst (through the referrers tag schema when the referrers
 // API is off). The statements inside still name src. oci.Attach refuses
 // to attach a statement about another image, so this is how a test puts
@@ -54,21 +55,23 @@ func (r *Registry) copyAttestations(ctx context.Context, src, dst string) (int, 
 	opts := []remote.Option{remote.WithContext(ctx), remote.WithTransport(r.srv.Client().Transport)}
 	n := 0
 
-	// Legacy: the .att image, blobs and all.
-	att, err := remote.Image(s.Context().Tag(sh.Algorithm+"-"+sh.Hex+".att"), opts...)
-	switch {
-	case notFound(err):
-	case err != nil:
-		return 0, err
-	default:
-		if err := remote.Write(d.Context().Tag(dh.Algorithm+"-"+dh.Hex+".att"), att, opts...); err != nil {
+	// Legacy: the .att and .sig images, blobs and all.
+	for _, suffix := range []string{".att", ".sig"} {
+		att, err := remote.Image(s.Context().Tag(sh.Algorithm+"-"+sh.Hex+suffix), opts...)
+		switch {
+		case notFound(err):
+		case err != nil:
 			return 0, err
+		default:
+			if err := remote.Write(d.Context().Tag(dh.Algorithm+"-"+dh.Hex+suffix), att, opts...); err != nil {
+				return 0, err
+			}
+			layers, err := att.Layers()
+			if err != nil {
+				return 0, err
+			}
+			n += len(layers)
 		}
-		layers, err := att.Layers()
-		if err != nil {
-			return 0, err
-		}
-		n += len(layers)
 	}
 
 	// Referrers: each manifest with its subject replaced by dst.

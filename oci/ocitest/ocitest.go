@@ -1,8 +1,16 @@
 // Package ocitest is a test kit for code that reads or writes attestations
 // on images: an in-process OCI registry on 127.0.0.1 (go-containerregistry's
-// pkg/registry), helpers to push images and to copy attestations from one
-// image to another (as a registry writer could, for verifier tests), and
-// HTTP transports that count requests or inject faults.
+// pkg/registry, or cue-labs' ociserver over ocimem with WithImpl), helpers
+// to push images and to copy attestations from one image to another (as a
+// registry writer could, for verifier tests), and HTTP transports that
+// count requests or inject faults.
+//
+// Two implementations, because either alone lets a client pass tests
+// against behaviour real registries do not have: go-containerregistry's
+// reports a wrong artifactType in the referrers list and ignores the
+// artifactType filter; cue-labs' follows the distribution spec (filter,
+// OCI-Filters-Applied, OCI-Subject). Impls lists them, for tests that loop
+// over both.
 package ocitest
 
 import (
@@ -20,6 +28,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"cuelabs.dev/go/oci/ociregistry/ocimem"
+	"cuelabs.dev/go/oci/ociregistry/ociserver"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -31,8 +41,27 @@ type Option func(*config)
 
 type config struct {
 	referrers bool
+	impl      Impl
 	wrap      func(http.Handler) http.Handler
 }
+
+// Impl names a registry implementation.
+type Impl string
+
+// The implementations NewRegistry can start.
+const (
+	// GGCR is go-containerregistry's pkg/registry (the default), with the
+	// OCI-Subject header added on manifest PUTs when referrers are on.
+	GGCR Impl = "ggcr"
+	// CueLabs is cuelabs.dev/go/oci/ociregistry's ociserver over ocimem.
+	CueLabs Impl = "cuelabs"
+)
+
+// Impls returns every implementation, for tests that run against each.
+func Impls() []Impl { return []Impl{GGCR, CueLabs} }
+
+// WithImpl selects the registry implementation (default GGCR).
+func WithImpl(i Impl) Option { return func(c *config) { c.impl = i } }
 
 // WithReferrers turns the OCI 1.1 referrers API on (default) or off. With
 // it off, clients must use the referrers tag schema (`sha256-<hex>`).
@@ -48,6 +77,7 @@ func WithHandler(wrap func(http.Handler) http.Handler) Option {
 type Registry struct {
 	srv       *httptest.Server
 	referrers bool
+	impl      Impl
 }
 
 // NewRegistry starts a registry on a free 127.0.0.1 port; t.Cleanup stops it.
@@ -61,23 +91,32 @@ func NewRegistry(t testing.TB, opts ...Option) *Registry {
 // Start starts a registry on a free 127.0.0.1 port outside a test (for
 // examples and demos). Call Close when done.
 func Start(opts ...Option) *Registry {
-	c := &config{referrers: true}
+	c := &config{referrers: true, impl: GGCR}
 	for _, o := range opts {
 		o(c)
 	}
-	var h http.Handler = registry.New(
-		registry.Logger(log.New(io.Discard, "", 0)),
-		registry.WithReferrersSupport(c.referrers),
-	)
-	if c.referrers {
-		h = ociSubject(h)
+	var h http.Handler
+	switch c.impl {
+	case CueLabs:
+		h = ociserver.New(ocimem.New(), &ociserver.Options{DisableReferrersAPI: !c.referrers})
+	default:
+		h = registry.New(
+			registry.Logger(log.New(io.Discard, "", 0)),
+			registry.WithReferrersSupport(c.referrers),
+		)
+		if c.referrers {
+			h = ociSubject(h)
+		}
 	}
 	if c.wrap != nil {
 		h = c.wrap(h)
 	}
 	srv := httptest.NewServer(h) // httptest binds 127.0.0.1
-	return &Registry{srv: srv, referrers: c.referrers}
+	return &Registry{srv: srv, referrers: c.referrers, impl: c.impl}
 }
+
+// Impl returns the registry's implementation.
+func (r *Registry) Impl() Impl { return r.impl }
 
 // Close stops the registry.
 func (r *Registry) Close() { r.srv.Close() }
