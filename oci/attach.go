@@ -34,6 +34,9 @@ type AttachResult struct {
 	Referrer  *v1.Descriptor // manifest descriptor of the referrer (nil if not written)
 	LegacyTag string         // e.g. "sha256-<hex>.att" (empty if not written)
 	Requests  int            // HTTP requests made (for tests/benchmarks)
+	// Manifests are the platform manifests written to with WithRecursive
+	// (Requests is counted on the outer result only).
+	Manifests []*AttachResult
 }
 
 // Attach resolves ref to a digest once, then writes att for that digest in
@@ -81,39 +84,73 @@ func Attach(ctx context.Context, ref string, att *sign.Attestation, opts ...Opti
 		return nil, err
 	}
 	c := newClient(o)
-	subj, err := subject(ctx, c, r, o.layout&Referrers != 0)
-	if err != nil {
+	var subj v1.Descriptor
+	var children []v1.Descriptor
+	if o.recursive && o.platform == nil && o.platformErr == nil {
+		// One GET both resolves the reference and reads the index.
+		idx, desc, err := c.readIndex(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		subj = desc
+		if idx != nil {
+			for _, m := range idx.Manifests {
+				children = append(children, v1.Descriptor{MediaType: m.Descriptor.MediaType, Digest: m.Descriptor.Digest, Size: m.Descriptor.Size})
+			}
+		}
+	} else if subj, _, err = resolveSubject(ctx, c, r, o.layout&Referrers != 0); err != nil {
 		return nil, err
 	}
-	if !slices.Contains(subjects, subj.Digest.Hex) {
-		return &AttachResult{Requests: c.requests()}, fmt.Errorf("%w: %w: no subject of the statement has the digest of %s@%s",
-			ErrInvalidArgument, ErrSubjectMismatch, r.Context().Name(), subj.Digest)
+	// Every image written to must be named by the statement, checked
+	// before the first write: an attestation on a platform image that does
+	// not name it is one every verifier of that image rejects.
+	for _, d := range append([]v1.Descriptor{subj}, children...) {
+		if !slices.Contains(subjects, d.Digest.Hex) {
+			return &AttachResult{Requests: c.requests()}, fmt.Errorf("%w: %w: no subject of the statement has the digest of %s@%s",
+				ErrInvalidArgument, ErrSubjectMismatch, r.Context().Name(), d.Digest)
+		}
 	}
-	res := &AttachResult{Image: r.Context().Name() + "@" + subj.Digest.String()}
+	res, err := attachTo(ctx, c, r.Context(), repo, subj, w)
+	if err != nil {
+		res.Requests = c.requests()
+		return res, err
+	}
+	for _, d := range children {
+		cr, err := attachTo(ctx, c, r.Context(), repo, d, w)
+		res.Manifests = append(res.Manifests, cr)
+		if err != nil {
+			res.Requests = c.requests()
+			return res, fmt.Errorf("oci: attaching to platform manifest %s of %s: %w", d.Digest, res.Image, err)
+		}
+	}
+	res.Requests = c.requests()
+	return res, nil
+}
 
+// attachTo writes w for the image subj under the per-image lock: the
+// whole of Attach's write path for one image.
+func attachTo(ctx context.Context, c *client, image, repo name.Repository, subj v1.Descriptor, w *written) (*AttachResult, error) {
+	res := &AttachResult{Image: image.Name() + "@" + subj.Digest.String()}
 	unlock, err := attachLocks.lock(ctx, repo.Name()+"@"+subj.Digest.String())
 	if err != nil {
-		return nil, err
+		return res, err
 	}
 	defer unlock()
 
-	if o.layout&Referrers != 0 {
+	if c.o.layout&Referrers != 0 {
 		d, err := attachReferrer(ctx, c, repo, subj, w)
 		if err != nil {
-			res.Requests = c.requests()
 			return res, err
 		}
 		res.Referrer = d
 	}
-	if o.layout&Legacy != 0 {
+	if c.o.layout&Legacy != 0 {
 		tag, err := attachLegacy(ctx, c, repo, subj.Digest, w)
 		if err != nil {
-			res.Requests = c.requests()
 			return res, err
 		}
 		res.LegacyTag = tag
 	}
-	res.Requests = c.requests()
 	return res, nil
 }
 
