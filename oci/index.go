@@ -289,3 +289,33 @@ func resolveSubject(ctx context.Context, c *client, r name.Reference, needDesc b
 	}
 	return v1.Descriptor{MediaType: m.Descriptor.MediaType, Digest: m.Descriptor.Digest, Size: m.Descriptor.Size}, idx, nil
 }
+
+// ResolvePlatforms returns the digest of ref and, when ref names an image
+// index, the digest of each platform's manifest keyed "os/arch[/variant]".
+// It implements the provenance package's IndexResolver (ImageSubjects):
+// the index is read once, within the bounds of ReadIndex, and two entries
+// that key alike fail with ErrInvalidManifest. Answers are not cached: a
+// build records what the registry holds when it asks.
+func (r *Resolver) ResolvePlatforms(ctx context.Context, ref string) (string, map[string]string, error) {
+	o := makeOptions(r.opts)
+	nr, err := parseRef(ref, o)
+	if err != nil {
+		return "", nil, err
+	}
+	idx, desc, err := newClient(o).readIndex(ctx, nr)
+	if err != nil {
+		return "", nil, err
+	}
+	if idx == nil {
+		return desc.Digest.String(), nil, nil
+	}
+	out := make(map[string]string, len(idx.Manifests))
+	for _, m := range idx.Manifests {
+		k := PlatformString(m.Platform)
+		if _, dup := out[k]; dup {
+			return "", nil, fmt.Errorf("%w: index %s@%s lists %s twice", ErrInvalidManifest, idx.Repository, idx.Digest, k)
+		}
+		out[k] = m.Descriptor.Digest.String()
+	}
+	return idx.Digest, out, nil
+}
