@@ -147,8 +147,8 @@ func (x *Index) Platform(p v1.Platform) (PlatformManifest, error) {
 // ReadIndex reads the image index ref names (a tag is resolved once, by
 // the same GET). It reads at most the manifest size cap (WithMaxBytes;
 // ErrTooLarge) and refuses an index with more entries than
-// WithMaxIndexEntries (ErrTooMany), a manifest that is not an index
-// (ErrNotIndex), and entries with a digest other than sha256, no size, or
+// WithMaxIndexEntries (ErrTooMany), an image manifest (ErrNotIndex), and
+// entries with a digest other than sha256, no size, or
 // two entries for one platform (ErrInvalidManifest).
 func ReadIndex(ctx context.Context, ref string, opts ...Option) (*Index, error) {
 	o := makeOptions(opts)
@@ -157,7 +157,10 @@ func ReadIndex(ctx context.Context, ref string, opts ...Option) (*Index, error) 
 		return nil, err
 	}
 	c := newClient(o)
-	idx, _, err := c.readIndex(ctx, r)
+	idx, desc, err := c.readIndex(ctx, r)
+	if err == nil && idx == nil {
+		return nil, fmt.Errorf("%w: %s is %s", ErrNotIndex, r, desc.MediaType)
+	}
 	return idx, err
 }
 

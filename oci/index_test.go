@@ -73,6 +73,9 @@ func TestReadIndexAndPlatform(t *testing.T) {
 	}
 
 	single := reg.PushRandomImage(t, "k8s/single")
+	if _, err := oci.ReadIndex(ctx, single, oci.WithInsecure()); !errors.Is(err, oci.ErrNotIndex) {
+		t.Errorf("ReadIndex of an image: %v, want ErrNotIndex", err)
+	}
 	for _, tc := range []struct {
 		name string
 		ref  string
