@@ -99,11 +99,13 @@ type options struct {
 	hintSet         bool
 	created         time.Time
 	userAgent       string
-	// index.go: WithPlatform, WithRecursive, WithMaxIndexEntries.
+	// index.go: WithPlatform, WithRecursive, WithMaxIndexEntries;
+	// attachall.go: WithConcurrency.
 	platform        *v1.Platform
 	platformErr     error
 	recursive       bool
 	maxIndexEntries int
+	concurrency     int
 }
 
 func makeOptions(opts []Option) *options {
@@ -118,6 +120,7 @@ func makeOptions(opts []Option) *options {
 		maxReferrers:    DefaultMaxReferrers,
 		userAgent:       "slsakit-oci",
 		maxIndexEntries: DefaultMaxIndexEntries,
+		concurrency:     DefaultConcurrency,
 	}
 	for _, opt := range opts {
 		if opt != nil {
