@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -110,21 +111,47 @@ func Attach(ctx context.Context, ref string, att *sign.Attestation, opts ...Opti
 				ErrInvalidArgument, ErrSubjectMismatch, r.Context().Name(), d.Digest)
 		}
 	}
-	res, err := attachTo(ctx, c, r.Context(), repo, subj, w)
-	if err != nil {
+	if len(children) == 0 {
+		res, err := attachTo(ctx, c, r.Context(), repo, subj, w)
 		res.Requests = c.requests()
 		return res, err
 	}
-	for _, d := range children {
-		cr, err := attachTo(ctx, c, r.Context(), repo, d, w)
-		res.Manifests = append(res.Manifests, cr)
-		if err != nil {
-			res.Requests = c.requests()
-			return res, fmt.Errorf("oci: attaching to platform manifest %s of %s: %w", d.Digest, res.Image, err)
-		}
+	// The index and its platform manifests are distinct images, each with
+	// its own lock and tags: write them concurrently (WithConcurrency), so
+	// that a registry's settle delays overlap instead of adding up.
+	all := append([]v1.Descriptor{subj}, children...)
+	out := make([]*AttachResult, len(all))
+	errs := make([]error, len(all))
+	limit := o.concurrency
+	if o.inAttachAll {
+		limit = 1 // AttachAll's WithConcurrency bounds the whole release
 	}
+	runBounded(len(all), limit, func(i int) {
+		out[i], errs[i] = attachTo(ctx, c, r.Context(), repo, all[i], w)
+		if errs[i] != nil && i > 0 {
+			errs[i] = fmt.Errorf("oci: attaching to platform manifest %s of %s@%s: %w", all[i].Digest, r.Context().Name(), subj.Digest, errs[i])
+		}
+	})
+	res := out[0]
+	res.Manifests = out[1:]
 	res.Requests = c.requests()
-	return res, nil
+	return res, errors.Join(errs...)
+}
+
+// runBounded runs f(0..n-1) with at most limit running at once.
+func runBounded(n, limit int, f func(i int)) {
+	sem := make(chan struct{}, max(limit, 1))
+	var wg sync.WaitGroup
+	for i := range n {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			f(i)
+		}()
+	}
+	wg.Wait()
 }
 
 // attachTo writes w for the image subj under the per-image lock: the

@@ -9,11 +9,15 @@ import (
 	"github.com/slsakit/slsakit/sign"
 )
 
-// DefaultConcurrency is how many images AttachAll writes to at once.
+// DefaultConcurrency is how many jobs AttachAll runs at once, and how
+// many images of an index a recursive Attach writes to at once.
 const DefaultConcurrency = 8
 
-// WithConcurrency sets how many jobs AttachAll runs at once (default
-// DefaultConcurrency). Each job is one image; its writes stay serialized.
+// WithConcurrency sets how many jobs AttachAll runs at once, and how many
+// images (the index and its platform manifests) a recursive Attach writes
+// to at once (default DefaultConcurrency). Within AttachAll a recursive
+// job writes its images one after the other, so at most n requests are
+// in flight. Each image's writes stay serialized.
 func WithConcurrency(n int) Option {
 	return func(o *options) {
 		if n > 0 {
@@ -104,6 +108,7 @@ func AttachAll(ctx context.Context, jobs []Job, opts ...Option) ([]*JobResult, e
 			defer wg.Done()
 			defer func() { <-sem }()
 			jopts := append(opts[:len(opts):len(opts)], j.Options...)
+			jopts = append(jopts, func(o *options) { o.inAttachAll = true })
 			if len(j.Attestations) == 0 {
 				r.Err = fmt.Errorf("%w: job without attestations", ErrInvalidArgument)
 			}

@@ -106,6 +106,7 @@ type options struct {
 	recursive       bool
 	maxIndexEntries int
 	concurrency     int
+	inAttachAll     bool
 }
 
 func makeOptions(opts []Option) *options {
