@@ -115,8 +115,14 @@ func BenchmarkRelease(b *testing.B) {
 	sbomDoc := map[string]any{"spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT", "name": "image", "dataLicense": "CC0-1.0",
 		"documentNamespace": "https://example.com/spdx/image", "creationInfo": map[string]any{"created": "2026-01-01T00:00:00Z", "creators": []string{"Tool: bench"}}}
 
+	conc := oci.DefaultConcurrency
+	if s := os.Getenv("SLSAKIT_RELEASE_CONCURRENCY"); s != "" {
+		if conc, _ = strconv.Atoi(s); conc <= 0 {
+			b.Fatalf("SLSAKIT_RELEASE_CONCURRENCY=%q", s)
+		}
+	}
 	for _, layout := range []oci.Layout{oci.Referrers, oci.Legacy} {
-		b.Run("slsakit/"+layoutName(layout), func(b *testing.B) {
+		b.Run(fmt.Sprintf("slsakit/%s/concurrency-%d", layoutName(layout), conc), func(b *testing.B) {
 			ctx := testCtx(b, 20*time.Minute)
 			var dur time.Duration
 			var reqs int64
@@ -138,7 +144,7 @@ func BenchmarkRelease(b *testing.B) {
 						jobs = append(jobs, oci.Job{Image: d.String(), Attestations: []*sign.Attestation{{Envelope: kp.sign(b, multiStatement(b, spdxType, sbomDoc, d))}}})
 					}
 				}
-				if _, err := oci.AttachAll(ctx, jobs, ociOpts(layout, oci.WithTransport(ct))...); err != nil {
+				if _, err := oci.AttachAll(ctx, jobs, ociOpts(layout, oci.WithTransport(ct), oci.WithConcurrency(conc))...); err != nil {
 					b.Fatal(err)
 				}
 				dur += time.Since(t0)
