@@ -58,18 +58,7 @@ func webhookSuite(t *testing.T, host string, push func(t *testing.T, repo string
 	attest(good, demoBuilder)
 	attest(rogue, "https://laptop.example.com/me")
 
-	policyPath, err := writeDemoPolicy(t.TempDir(), host, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := verify.LoadPolicyFile(policyPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := verify.NewEngine(ctx, p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := demoEngine(t, host, key)
 	srv := httptest.NewServer(&Webhook{Engine: eng, Registry: []oci.Option{oci.WithInsecure()}})
 	t.Cleanup(srv.Close)
 
@@ -182,18 +171,7 @@ func TestMultiArchPlatforms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	policyPath, err := writeDemoPolicy(t.TempDir(), reg.Host(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := verify.LoadPolicyFile(policyPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := verify.NewEngine(ctx, p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := demoEngine(t, reg.Host(), key)
 	for _, tc := range []struct {
 		platforms []string
 		image     string
@@ -218,4 +196,22 @@ func TestMultiArchPlatforms(t *testing.T) {
 			t.Errorf("platforms %v, %s: allowed=%v %+v, want allowed=%v with %q", tc.platforms, tc.image, resp.Allowed, resp.Status, tc.allowed, tc.reason)
 		}
 	}
+}
+
+// demoEngine is the demo policy's engine for images on host signed by key.
+func demoEngine(t *testing.T, host string, key sign.Signer) *verify.Engine {
+	t.Helper()
+	policyPath, err := writeDemoPolicy(t.TempDir(), host, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := verify.LoadPolicyFile(policyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := verify.NewEngine(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eng
 }
