@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -34,6 +35,9 @@ type AttachResult struct {
 	Referrer  *v1.Descriptor // manifest descriptor of the referrer (nil if not written)
 	LegacyTag string         // e.g. "sha256-<hex>.att" (empty if not written)
 	Requests  int            // HTTP requests made (for tests/benchmarks)
+	// Manifests are the platform manifests written to with WithRecursive
+	// (Requests is counted on the outer result only).
+	Manifests []*AttachResult
 }
 
 // Attach resolves ref to a digest once, then writes att for that digest in
@@ -72,40 +76,109 @@ func Attach(ctx context.Context, ref string, att *sign.Attestation, opts ...Opti
 	if err != nil {
 		return nil, err
 	}
-	tg, err := resolveTarget(ctx, ref, o, o.layout&Referrers != 0)
-	if err != nil {
+	var tg *target
+	var children []v1.Descriptor
+	if o.recursive && o.platform == nil && o.platformErr == nil {
+		r, err := parseRef(ref, o)
+		if err != nil {
+			return nil, err
+		}
+		repo, err := targetRepo(r, o)
+		if err != nil {
+			return nil, err
+		}
+		c := newClient(o)
+		// One GET both resolves the reference and reads the index.
+		idx, desc, err := c.readIndex(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		tg = &target{ref: r, repo: repo, c: c, subj: desc}
+		if idx != nil {
+			for _, m := range idx.Manifests {
+				children = append(children, v1.Descriptor{MediaType: m.Descriptor.MediaType, Digest: m.Descriptor.Digest, Size: m.Descriptor.Size})
+			}
+		}
+	} else if tg, err = resolveTarget(ctx, ref, o, o.layout&Referrers != 0); err != nil {
 		return nil, err
 	}
 	r, repo, c, subj := tg.ref, tg.repo, tg.c, tg.subj
-	if !slices.Contains(subjects, subj.Digest.Hex) {
-		return &AttachResult{Requests: c.requests()}, fmt.Errorf("%w: %w: no subject of the statement has the digest of %s@%s",
-			ErrInvalidArgument, ErrSubjectMismatch, r.Context().Name(), subj.Digest)
+	// Every image written to must be named by the statement, checked
+	// before the first write: an attestation on a platform image that does
+	// not name it is one every verifier of that image rejects.
+	for _, d := range append([]v1.Descriptor{subj}, children...) {
+		if !slices.Contains(subjects, d.Digest.Hex) {
+			return &AttachResult{Requests: c.requests()}, fmt.Errorf("%w: %w: no subject of the statement has the digest of %s@%s",
+				ErrInvalidArgument, ErrSubjectMismatch, r.Context().Name(), d.Digest)
+		}
 	}
-	res := &AttachResult{Image: r.Context().Name() + "@" + subj.Digest.String()}
+	if len(children) == 0 {
+		res, err := attachTo(ctx, c, r.Context(), repo, subj, w)
+		res.Requests = c.requests()
+		return res, err
+	}
+	// The index and its platform manifests are distinct images, each with
+	// its own lock and tags: write them concurrently (WithConcurrency), so
+	// that a registry's settle delays overlap instead of adding up.
+	all := append([]v1.Descriptor{subj}, children...)
+	out := make([]*AttachResult, len(all))
+	errs := make([]error, len(all))
+	limit := o.concurrency
+	if o.inAttachAll {
+		limit = 1 // AttachAll's WithConcurrency bounds the whole release
+	}
+	runBounded(len(all), limit, func(i int) {
+		out[i], errs[i] = attachTo(ctx, c, r.Context(), repo, all[i], w)
+		if errs[i] != nil && i > 0 {
+			errs[i] = fmt.Errorf("oci: attaching to platform manifest %s of %s@%s: %w", all[i].Digest, r.Context().Name(), subj.Digest, errs[i])
+		}
+	})
+	res := out[0]
+	res.Manifests = out[1:]
+	res.Requests = c.requests()
+	return res, errors.Join(errs...)
+}
 
+// runBounded runs f(0..n-1) with at most limit running at once.
+func runBounded(n, limit int, f func(i int)) {
+	sem := make(chan struct{}, max(limit, 1))
+	var wg sync.WaitGroup
+	for i := range n {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			f(i)
+		}()
+	}
+	wg.Wait()
+}
+
+// attachTo writes w for the image subj under the per-image lock: the
+// whole of Attach's write path for one image.
+func attachTo(ctx context.Context, c *client, image, repo name.Repository, subj v1.Descriptor, w *written) (*AttachResult, error) {
+	res := &AttachResult{Image: image.Name() + "@" + subj.Digest.String()}
 	unlock, err := attachLocks.lock(ctx, repo.Name()+"@"+subj.Digest.String())
 	if err != nil {
-		return nil, err
+		return res, err
 	}
 	defer unlock()
 
-	if o.layout&Referrers != 0 {
+	if c.o.layout&Referrers != 0 {
 		d, err := attachReferrer(ctx, c, repo, subj, w)
 		if err != nil {
-			res.Requests = c.requests()
 			return res, err
 		}
 		res.Referrer = d
 	}
-	if o.layout&Legacy != 0 {
+	if c.o.layout&Legacy != 0 {
 		tag, err := attachLegacy(ctx, c, repo, subj.Digest, w)
 		if err != nil {
-			res.Requests = c.requests()
 			return res, err
 		}
 		res.LegacyTag = tag
 	}
-	res.Requests = c.requests()
 	return res, nil
 }
 

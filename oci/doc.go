@@ -59,6 +59,16 @@
 // tag. ListSignatures reads both back, bounded like List; verify checks
 // them.
 //
+// Image indexes: ReadIndex reads a multi-platform index within the
+// manifest size cap and WithMaxIndexEntries; WithPlatform("linux/arm64")
+// makes List, Fetch, Attach and ResolveImage work on that platform's
+// manifest (ErrNotIndex, ErrNoPlatform); WithRecursive makes Attach write
+// to the index and every platform manifest, checking first that the
+// statement names them all. Resolver.ResolvePlatforms gives provenance
+// the index and platform digests to record. AttachAll attaches a whole
+// release, many images at once (WithConcurrency), each through Attach,
+// and reports every failed image in one *AttachAllError.
+//
 // Plain HTTP is used only with WithInsecure. Credentials come from
 // authn.DefaultKeychain (docker config, credential helpers) unless
 // WithAuth or WithKeychain says otherwise.

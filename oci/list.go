@@ -24,7 +24,8 @@ type Attestation struct {
 	Descriptor    v1.Descriptor // layer (legacy) or referrer manifest descriptor
 }
 
-// List returns every attestation of the image from both layouts (or those
+// List returns every attestation of the image (with WithPlatform, of that
+// platform's manifest in the index ref names) from both layouts (or those
 // chosen with WithLayout), deduplicated by envelope content, filtered by
 // predicate type when asked. Annotations are used only to skip downloads;
 // the predicate type reported and filtered on is read from the payload.

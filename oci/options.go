@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // Layout selects where attestations are written or read.
@@ -98,6 +99,14 @@ type options struct {
 	hintSet         bool
 	created         time.Time
 	userAgent       string
+	// index.go: WithPlatform, WithRecursive, WithMaxIndexEntries;
+	// attachall.go: WithConcurrency.
+	platform        *v1.Platform
+	platformErr     error
+	recursive       bool
+	maxIndexEntries int
+	concurrency     int
+	inAttachAll     bool
 }
 
 func makeOptions(opts []Option) *options {
@@ -111,6 +120,8 @@ func makeOptions(opts []Option) *options {
 		maxPages:        DefaultMaxReferrerPages,
 		maxReferrers:    DefaultMaxReferrers,
 		userAgent:       "slsakit-oci",
+		maxIndexEntries: DefaultMaxIndexEntries,
+		concurrency:     DefaultConcurrency,
 	}
 	for _, opt := range opts {
 		if opt != nil {

@@ -107,7 +107,8 @@ func resolveTarget(ctx context.Context, ref string, o *options, needDesc bool) (
 		return nil, err
 	}
 	c := newClient(o)
-	subj, err := subject(ctx, c, r, needDesc)
+	// WithPlatform resolves an index to that platform's manifest.
+	subj, _, err := resolveSubject(ctx, c, r, needDesc)
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,9 @@ type ImageResult struct {
 	// match signer rules against.
 	Name   string
 	Digest intoto.DigestSet
+	// Index is the image index the image was resolved through
+	// (registry/repository@sha256:…), "" unless oci.WithPlatform was given.
+	Index string
 	// Attestations holds the result of every attestation found.
 	Attestations []*Result
 }
@@ -37,9 +40,11 @@ func (r *ImageResult) Verified() []*Result {
 }
 
 // resolveImage resolves ref to its digest once; the digest, never a tag,
-// is what attestations are fetched and checked against.
+// is what attestations are fetched and checked against. With
+// oci.WithPlatform among opts, ref must name an index and the image is
+// that platform's manifest in it.
 func resolveImage(ctx context.Context, ref string, opts []oci.Option) (*ImageResult, error) {
-	digest, err := oci.Resolve(ctx, ref, opts...)
+	ri, err := oci.ResolveImage(ctx, ref, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -48,11 +53,21 @@ func resolveImage(ctx context.Context, ref string, opts []oci.Option) (*ImageRes
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	repo := r.Context().Name()
-	hex, ok := strings.CutPrefix(digest, "sha256:")
+	hex, ok := strings.CutPrefix(ri.Digest, "sha256:")
 	if !ok {
-		return nil, fmt.Errorf("%w: image digest %q is not sha256", ErrMalformed, digest)
+		return nil, fmt.Errorf("%w: image digest %q is not sha256", ErrMalformed, ri.Digest)
 	}
-	return &ImageResult{Image: repo + "@" + digest, Name: repo, Digest: intoto.DigestSet{intoto.AlgSHA256: hex}}, nil
+	img := &ImageResult{Image: repo + "@" + ri.Digest, Name: repo, Digest: intoto.DigestSet{intoto.AlgSHA256: hex}}
+	if ri.Index != "" {
+		img.Index = repo + "@" + ri.Index
+	}
+	return img, nil
+}
+
+// byDigest makes opts list an image named by digest: a platform was
+// resolved already, and the digest names a manifest, not an index.
+func byDigest(opts []oci.Option) []oci.Option {
+	return append(opts[:len(opts):len(opts)], oci.WithPlatform(""))
 }
 
 // VerifyImage verifies the attestations of the image ref (a tag is
@@ -63,6 +78,15 @@ func resolveImage(ctx context.Context, ref string, opts []oci.Option) (*ImageRes
 // passes. opts configure registry access (oci.WithInsecure, oci.WithAuth,
 // oci.WithLayout, …); with want.PredicateType set, only attestations of
 // that type are downloaded.
+//
+// With oci.WithPlatform("linux/arm64") ref names an image index and the
+// image verified is that platform's manifest (ImageResult.Image; the
+// index is ImageResult.Index). Its own attestations are read first; only
+// when none passes are the index's read too (cosign attaches to the index
+// alone unless --recursive). An attestation found on the index passes
+// only if its signed statement names the platform manifest's digest as a
+// subject, like any other: one about the index, or about another
+// platform, proves nothing about the image a node on this platform runs.
 func VerifyImage(ctx context.Context, auth Authenticator, ref string, want Expectations, opts ...oci.Option) (*ImageResult, error) {
 	img, err := resolveImage(ctx, ref, opts)
 	if err != nil {
@@ -71,39 +95,64 @@ func VerifyImage(ctx context.Context, auth Authenticator, ref string, want Expec
 	if want.PredicateType != "" {
 		opts = append(opts[:len(opts):len(opts)], oci.WithPredicateType(want.PredicateType))
 	}
-	atts, err := listAttestations(ctx, img.Image, opts)
-	if err != nil {
-		return img, err
-	}
+	opts = byDigest(opts)
 	want.SubjectDigest = img.Digest
 	var errs []error
-	for _, a := range atts {
-		r, err := Verify(ctx, auth, a, want)
-		img.Attestations = append(img.Attestations, r)
+	n := 0
+	for _, where := range []string{img.Image, img.Index} {
+		if where == "" || len(img.Verified()) > 0 {
+			break
+		}
+		atts, err := listAttestations(ctx, where, opts)
 		if err != nil {
-			errs = append(errs, err)
+			return img, err
+		}
+		n += len(atts)
+		for _, a := range atts {
+			r, err := Verify(ctx, auth, a, want)
+			img.Attestations = append(img.Attestations, r)
+			if err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	if len(img.Verified()) == 0 {
 		return img, errors.Join(append([]error{&CheckError{Check: "attestations", Want: "at least 1 verified attestation",
-			Got: fmt.Sprintf("0 of %d", len(atts)), Err: ErrNoAttestation}}, errs...)...)
+			Got: fmt.Sprintf("0 of %d", n), Err: ErrNoAttestation}}, errs...)...)
 	}
 	return img, nil
 }
 
 // EvaluateImage resolves ref to a digest, lists its attestations (both
 // layouts, with the Sigstore bundles of referrers) and evaluates them with
-// Evaluate, with the image's repository as the artifact name.
+// Evaluate, with the image's repository as the artifact name. With
+// oci.WithPlatform it evaluates that platform's manifest in the index ref
+// names, as VerifyImage does: when the platform image's own attestations
+// do not pass, it evaluates them again together with the index's, where
+// only those whose statements name the platform digest can count.
 func (e *Engine) EvaluateImage(ctx context.Context, ref string, opts ...oci.Option) (*Report, error) {
 	img, err := resolveImage(ctx, ref, opts)
 	if err != nil {
 		return nil, err
 	}
+	opts = byDigest(opts)
 	atts, err := listAttestations(ctx, img.Image, opts)
 	if err != nil {
 		return nil, err
 	}
-	return e.Evaluate(ctx, intoto.ResourceDescriptor{Name: img.Name, Digest: img.Digest}, atts)
+	art := intoto.ResourceDescriptor{Name: img.Name, Digest: img.Digest}
+	rep, err := e.Evaluate(ctx, art, atts)
+	if err == nil || img.Index == "" {
+		return rep, err
+	}
+	more, lerr := listAttestations(ctx, img.Index, opts)
+	if lerr != nil {
+		return rep, errors.Join(err, lerr)
+	}
+	if len(more) == 0 {
+		return rep, err
+	}
+	return e.Evaluate(ctx, art, append(atts[:len(atts):len(atts)], more...))
 }
 
 // listAttestations is this package's one use of oci: the attestations an

@@ -14,6 +14,7 @@ func runAttach(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlags("attach", "--envelope FILE --image REF [flags]", stderr)
 	envelope := fs.String("envelope", "", "signed envelopes (.intoto.jsonl or DSSE JSON) to attach")
 	image := fs.String("image", "", "image to attach to; a tag is resolved to its digest once")
+	recursive := fs.Bool("recursive", false, "when --image names an index, attach to it and to every platform image it lists (the statement must name them all)")
 	var reg registryFlags
 	reg.register(fs)
 	if err := parse(fs, args); err != nil {
@@ -25,6 +26,9 @@ func runAttach(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	opts, err := reg.options()
 	if err != nil {
 		return err
+	}
+	if *recursive {
+		opts = append(opts, oci.WithRecursive())
 	}
 	f, err := os.Open(*envelope)
 	if err != nil {
@@ -41,6 +45,9 @@ func runAttach(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		fmt.Fprintf(stdout, "attached to %s\n", res.Image)
+		for _, m := range res.Manifests {
+			fmt.Fprintf(stdout, "attached to %s\n", m.Image)
+		}
 	}
 	return nil
 }

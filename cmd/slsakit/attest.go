@@ -71,6 +71,7 @@ func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		out          = fs.String("out", "-", "write the signed envelope here as .intoto.jsonl ('-': stdout)")
 		stmtOut      = fs.String("statement-out", "", "also write the unsigned statement here")
 		attach       = fs.Bool("attach", false, "attach the envelope to every --image subject")
+		recursive    = fs.Bool("recursive", false, "with --attach: attach to every platform image of an --image index too (cosign's --recursive)")
 		withSHA512   = fs.Bool("sha512", false, "hash file subjects with SHA-512 too")
 		resolveTags  = fs.Bool("resolve-tags", false, "resolve --base-image tags to digests in the registry (default: a tag-only base image is an error)")
 		params       list
@@ -98,6 +99,9 @@ func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if len(params) == 0 && *paramsJSON == "" && !*fromEnv {
 		return usagef("SLSA provenance needs the build's external parameters (what it was asked to build): give --param NAME=VALUE or --params-json FILE")
+	}
+	if *recursive && !*attach {
+		return usagef("--recursive has no effect without --attach")
 	}
 	if fs.NArg() == 0 && len(images) == 0 && len(dirs) == 0 {
 		return usagef("nothing to attest: give FILEs, --dir or --image")
@@ -167,15 +171,18 @@ func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	var pinned []string // image subjects by digest, for --attach
-	imgs, err := resolveImages(ctx, images, regOpts)
-	if err != nil {
-		return err
-	}
-	for _, img := range imgs {
-		if err := rec.AddSubject(intoto.ResourceDescriptor{Name: img.repo, Digest: intoto.DigestSet{"sha256": img.hex}}); err != nil {
+	// An index is recorded with every platform image it lists, so the
+	// statement also names the image a node pulls.
+	resolver := oci.NewResolver(regOpts...)
+	for _, ref := range images {
+		subjects, err := provenance.ImageSubjects(ctx, ref, resolver)
+		if err != nil {
+			return fmt.Errorf("image %s: %w", ref, err)
+		}
+		if err := rec.AddSubject(subjects...); err != nil {
 			return err
 		}
-		pinned = append(pinned, img.ref())
+		pinned = append(pinned, subjects[0].Name+"@sha256:"+subjects[0].Digest["sha256"])
 	}
 	rec.Finish()
 	stmt, err := rec.MarshalStatement()
@@ -201,6 +208,9 @@ func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *attach {
 		if len(pinned) == 0 {
 			return usagef("--attach needs at least one --image subject")
+		}
+		if *recursive {
+			regOpts = append(regOpts, oci.WithRecursive())
 		}
 		return attachAll(ctx, att, pinned, regOpts, func(s string) { fmt.Fprintln(stderr, s) })
 	}

@@ -111,6 +111,9 @@ func attachAll(ctx context.Context, att *sign.Attestation, images []string, opts
 			return fmt.Errorf("attach to %s: %w", ref, err)
 		}
 		log("attached to " + res.Image)
+		for _, m := range res.Manifests {
+			log("attached to " + m.Image)
+		}
 	}
 	return nil
 }

@@ -83,6 +83,8 @@ func checkVerifyFlags(given map[string]string, nargs int) (verifyMode, error) {
 		return 0, usagef("--signature verifies an image's cosign signatures: give --image")
 	case set["signature"] && set["policy"]:
 		return 0, usagef("--signature and --policy cannot be combined: a policy judges attestations")
+	case set["platform"] && !set["image"]:
+		return 0, usagef("--platform selects an image in the index --image names")
 	}
 
 	// What attestations are trusted by: exactly one of keys, a keyless
@@ -153,6 +155,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var (
 		envelope      = fs.String("envelope", "", "attestations of FILE: .intoto.jsonl or a DSSE envelope JSON")
 		image         = fs.String("image", "", "verify this image's attestations from its registry")
+		platform      = fs.String("platform", "", "with --image naming an index: verify this platform's image (os/arch[/variant]); attestations on the index count only if they name its digest")
 		policyPath    = fs.String("policy", "", "policy file (YAML/JSON) naming the trusted signers and requirements (excludes --key, --kms-key, the keyless identity flags and the requirement flags)")
 		name          = fs.String("name", "", "with --policy: FILE's name for the policy's signer rules (default: FILE's base name)")
 		threshold     = fs.Int("threshold", 1, "distinct --key/--kms-key signatures required")
@@ -200,6 +203,12 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 	// What is verified: the image, or FILE with its attestations.
 	tgt := verifyTarget{image: *image}
+	if *platform != "" {
+		if _, err := oci.ParsePlatform(*platform); err != nil {
+			return usagef("--platform: %v", err)
+		}
+		tgt.platform = *platform
+	}
 	if *image == "" {
 		if tgt.art, tgt.atts, err = fileArtifact(ctx, fs.Arg(0), *envelope, *bundlePath, *name); err != nil {
 			return err
@@ -290,9 +299,10 @@ func policyEngine(ctx context.Context, path, root, kmsEndpoint string, regOpts [
 // verifyTarget is what verify checks: an image (its attestations come from
 // its registry), or a file's artifact with the attestations given for it.
 type verifyTarget struct {
-	image string
-	art   intoto.ResourceDescriptor
-	atts  []*sign.Attestation
+	image    string
+	platform string // with image: the platform manifest of that index
+	art      intoto.ResourceDescriptor
+	atts     []*sign.Attestation
 }
 
 // verify checks every attestation of the target with auth and want; the
@@ -301,7 +311,7 @@ func (tg verifyTarget) verify(ctx context.Context, stdout io.Writer, asJSON bool
 	subject, digest := tg.art.Name, tg.art.Digest
 	var results []*verify.Result
 	if tg.image != "" {
-		res, err := verify.VerifyImage(ctx, auth, tg.image, want, regOpts...)
+		res, err := verify.VerifyImage(ctx, auth, tg.image, want, tg.imageOptions(regOpts)...)
 		if res == nil {
 			return err
 		}
@@ -340,7 +350,7 @@ func (tg verifyTarget) evaluate(ctx context.Context, stdout io.Writer, asJSON bo
 	var rep *verify.Report
 	var err error
 	if tg.image != "" {
-		rep, err = eng.EvaluateImage(ctx, tg.image, regOpts...)
+		rep, err = eng.EvaluateImage(ctx, tg.image, tg.imageOptions(regOpts)...)
 	} else {
 		rep, err = eng.Evaluate(ctx, tg.art, tg.atts)
 	}
@@ -453,4 +463,13 @@ func reportJSON(r *verify.Report) map[string]any {
 		"artifact": r.Artifact.Name, "digest": r.Artifact.Digest, "passed": r.Passed(), "rule": r.Rule,
 		"checks": checksJSON(r.Checks), "attestations": atts, "dependencies": deps,
 	}
+}
+
+// imageOptions are regOpts for reading the image verified: with its
+// platform. Dependencies are named by digest and read without it.
+func (tg verifyTarget) imageOptions(regOpts []oci.Option) []oci.Option {
+	if tg.platform == "" {
+		return regOpts
+	}
+	return append(regOpts[:len(regOpts):len(regOpts)], oci.WithPlatform(tg.platform))
 }

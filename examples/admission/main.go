@@ -4,8 +4,9 @@
 //
 // With no flags it runs a demo, offline: it starts an in-process registry,
 // pushes three images (one built and signed as the policy requires, one
-// unsigned, one referenced by tag), and sends the webhook an AdmissionReview
-// for each, printing the verdicts.
+// unsigned, one referenced by tag) and two multi-arch indexes (one whose
+// provenance covers every platform, one whose arm64 image it misses), and
+// sends the webhook an AdmissionReview for each, printing the verdicts.
 //
 // To serve:
 //
@@ -42,6 +43,7 @@ func main() {
 	key := flag.String("tls-key", "", "TLS key")
 	insecure := flag.Bool("insecure-registry", false, "allow plain-HTTP registries")
 	allowTags := flag.Bool("allow-tags", false, "resolve tag-only images instead of denying them")
+	platforms := flag.String("platforms", "linux/amd64", "comma-separated platforms of the cluster's nodes: a multi-arch image must pass for each its index lists")
 	trustedRoot := flag.String("trusted-root", "", "trusted_root.json for policies whose signers are keyless identities")
 	flag.Parse()
 
@@ -49,7 +51,7 @@ func main() {
 	if *policy == "" {
 		err = demo(context.Background(), os.Stdout)
 	} else {
-		err = serve(*policy, *listen, *cert, *key, *trustedRoot, *insecure, *allowTags)
+		err = serve(*policy, *listen, *cert, *key, *trustedRoot, *insecure, *allowTags, strings.Split(*platforms, ","))
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "admission:", err)
@@ -57,7 +59,7 @@ func main() {
 	}
 }
 
-func serve(policyPath, listen, cert, key, trustedRoot string, insecure, allowTags bool) error {
+func serve(policyPath, listen, cert, key, trustedRoot string, insecure, allowTags bool, platforms []string) error {
 	p, err := verify.LoadPolicyFile(policyPath)
 	if err != nil {
 		return err
@@ -74,7 +76,7 @@ func serve(policyPath, listen, cert, key, trustedRoot string, insecure, allowTag
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Addr: listen, Handler: &Webhook{Engine: eng, Registry: reg, AllowTags: allowTags}, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Addr: listen, Handler: &Webhook{Engine: eng, Registry: reg, AllowTags: allowTags, Platforms: platforms}, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Printf("admission: serving on %s\n", listen)
 	if cert != "" {
 		return srv.ListenAndServeTLS(cert, key)
@@ -125,7 +127,16 @@ func demo(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := httptest.NewServer(&Webhook{Engine: eng, Registry: []oci.Option{oci.WithInsecure()}})
+	// Multi-arch: a cluster of amd64 and arm64 nodes.
+	multi, err := pushAttestedIndex(ctx, reg, "team/multi", key, true)
+	if err != nil {
+		return err
+	}
+	partial, err := pushAttestedIndex(ctx, reg, "team/partial", key, false)
+	if err != nil {
+		return err
+	}
+	srv := httptest.NewServer(&Webhook{Engine: eng, Registry: []oci.Option{oci.WithInsecure()}, Platforms: demoPlatforms})
 	defer srv.Close()
 
 	for _, c := range []struct{ what, image string }{
@@ -133,6 +144,9 @@ func demo(ctx context.Context, out io.Writer) error {
 		{"signed, but built on a laptop", rogue},
 		{"unsigned", unsigned},
 		{"by tag", reg.Host() + "/team/app:latest"},
+		{"multi-arch, pinned by index digest", multi.Ref},
+		{"multi-arch, pinned by its linux/arm64 digest", multi.Platforms["linux/arm64"]},
+		{"multi-arch, provenance covers linux/amd64 only", partial.Ref},
 	} {
 		resp, err := review(ctx, srv.URL, c.image)
 		if err != nil {
@@ -162,6 +176,51 @@ func pushAttested(ctx context.Context, reg *ocitest.Registry, repo, builder stri
 		return "", err
 	}
 	return ref, nil
+}
+
+// demoPlatforms are the demo cluster's node platforms.
+var demoPlatforms = []string{"linux/amd64", "linux/arm64"}
+
+// pushAttestedIndex pushes an amd64+arm64 index and a signed provenance
+// naming the index and its platform images (provenance.ImageSubjects).
+// With all, it is attached to the index and to each platform image
+// (oci.WithRecursive), so a pod pinned by a platform digest finds it; else
+// the build "forgot" arm64: it names the index and amd64 only and sits on
+// the index, and no arm64 node may run the image.
+func pushAttestedIndex(ctx context.Context, reg *ocitest.Registry, repo string, key sign.Signer, all bool) (*ocitest.Index, error) {
+	x, err := reg.PushIndex(ctx, repo, demoPlatforms...)
+	if err != nil {
+		return nil, err
+	}
+	subjects, err := provenance.ImageSubjects(ctx, x.Ref, oci.NewResolver(oci.WithInsecure()))
+	if err != nil {
+		return nil, err
+	}
+	opts := []oci.Option{oci.WithInsecure(), oci.WithRecursive()}
+	if !all {
+		subjects, opts = subjects[:2], opts[:1] // the index and linux/amd64, sorted first
+	}
+	rec := provenance.NewRecorder(provenance.Builder{ID: demoBuilder}, demoBuildType)
+	rec.Start()
+	if err := rec.SetExternalParameter("image", repo); err != nil {
+		return nil, err
+	}
+	if err := rec.AddSubject(subjects...); err != nil {
+		return nil, err
+	}
+	rec.Finish()
+	stmt, err := rec.MarshalStatement()
+	if err != nil {
+		return nil, err
+	}
+	env, err := sign.SignStatement(ctx, stmt, key)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := oci.Attach(ctx, x.Ref, &sign.Attestation{Envelope: env}, opts...); err != nil {
+		return nil, err
+	}
+	return x, nil
 }
 
 // provenanceEnvelope signs a provenance of builder for the image name@sha256:hex.

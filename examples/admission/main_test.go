@@ -28,6 +28,9 @@ func TestDemo(t *testing.T) {
 		`builder: unexpected builder (want "https://builders.example.com/images@v1", got "https://laptop.example.com/me")`,
 		"(unsigned)\n  DENIED: ", "no trusted attestation",
 		"(by tag)\n  DENIED: ", "not pinned by digest",
+		"(multi-arch, pinned by index digest)\n  ALLOWED",
+		"(multi-arch, pinned by its linux/arm64 digest)\n  ALLOWED",
+		"(multi-arch, provenance covers linux/amd64 only)\n  DENIED: ", ": linux/arm64: attestations: no trusted attestation",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, got)
@@ -55,18 +58,7 @@ func webhookSuite(t *testing.T, host string, push func(t *testing.T, repo string
 	attest(good, demoBuilder)
 	attest(rogue, "https://laptop.example.com/me")
 
-	policyPath, err := writeDemoPolicy(t.TempDir(), host, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := verify.LoadPolicyFile(policyPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := verify.NewEngine(ctx, p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := demoEngine(t, host, key)
 	srv := httptest.NewServer(&Webhook{Engine: eng, Registry: []oci.Option{oci.WithInsecure()}})
 	t.Cleanup(srv.Close)
 
@@ -163,4 +155,63 @@ func TestWebhookInProcessRegistry(t *testing.T) {
 func TestWebhookRealRegistry(t *testing.T) {
 	reg := regproc.Start(t)
 	webhookSuite(t, reg.Host(), func(t *testing.T, repo string) string { return reg.PushRandomImage(t, repo, 512).String() })
+}
+
+// An index is judged by the images the cluster's nodes pull from it: one
+// with none of their platforms, or whose provenance leaves one of them
+// out, is denied; the platforms a cluster does not run do not matter.
+func TestMultiArchPlatforms(t *testing.T) {
+	ctx := context.Background()
+	reg := ocitest.NewRegistry(t)
+	key, err := sign.GenerateKey(sign.ECDSAP256SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	partial, err := pushAttestedIndex(ctx, reg, "team/partial", key, false) // amd64 covered, arm64 not
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := demoEngine(t, reg.Host(), key)
+	for _, tc := range []struct {
+		platforms []string
+		image     string
+		allowed   bool
+		reason    string
+	}{
+		{[]string{"linux/amd64"}, partial.Ref, true, ""},
+		{[]string{"linux/amd64", "linux/s390x"}, partial.Ref, true, ""}, // no s390x image: cannot run there
+		{[]string{"linux/arm64"}, partial.Ref, false, "linux/arm64: attestations"},
+		{[]string{"linux/amd64", "linux/arm64"}, partial.Ref, false, "linux/arm64: attestations"},
+		{[]string{"windows/amd64"}, partial.Ref, false, "no image for the cluster's platforms"},
+		{[]string{"linux/arm64"}, partial.Platforms["linux/arm64"], false, "no trusted attestation"},
+		{[]string{"linux/arm64"}, partial.Platforms["linux/amd64"], false, "no trusted attestation"}, // not attached there
+	} {
+		srv := httptest.NewServer(&Webhook{Engine: eng, Registry: []oci.Option{oci.WithInsecure()}, Platforms: tc.platforms})
+		resp, err := review(ctx, srv.URL, tc.image)
+		srv.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Allowed != tc.allowed || (!tc.allowed && !strings.Contains(resp.Status.Message, tc.reason)) {
+			t.Errorf("platforms %v, %s: allowed=%v %+v, want allowed=%v with %q", tc.platforms, tc.image, resp.Allowed, resp.Status, tc.allowed, tc.reason)
+		}
+	}
+}
+
+// demoEngine is the demo policy's engine for images on host signed by key.
+func demoEngine(t *testing.T, host string, key sign.Signer) *verify.Engine {
+	t.Helper()
+	policyPath, err := writeDemoPolicy(t.TempDir(), host, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := verify.LoadPolicyFile(policyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := verify.NewEngine(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eng
 }

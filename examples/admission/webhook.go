@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -28,6 +29,12 @@ type Webhook struct {
 	AllowTags bool
 	// Timeout bounds the checks of one review (default 10s).
 	Timeout time.Duration
+	// Platforms are the platforms of the cluster's nodes, "os/arch[/variant]"
+	// (default linux/amd64). An image that names an index is admitted
+	// only if, for every one of these the index lists, the image a node of
+	// that platform pulls passes the policy: the pod may be scheduled on
+	// any of them.
+	Platforms []string
 }
 
 // The parts of admission.k8s.io/v1 AdmissionReview and core/v1 Pod that
@@ -128,7 +135,45 @@ func (w *Webhook) checkImage(ctx context.Context, image string) string {
 	if _, err := name.NewDigest(image, name.WeakValidation); err != nil && !w.AllowTags {
 		return "not pinned by digest (use image@sha256:…)"
 	}
-	rep, err := w.Engine.EvaluateImage(ctx, image, w.Registry...)
+	idx, err := oci.ReadIndex(ctx, image, w.Registry...)
+	switch {
+	case errors.Is(err, oci.ErrNotIndex): // one image (or one platform's, by its digest)
+		return w.evaluate(ctx, image, w.Registry)
+	case err != nil:
+		return err.Error()
+	}
+	platforms := w.Platforms
+	if len(platforms) == 0 {
+		platforms = []string{"linux/amd64"}
+	}
+	// The index's digest pins what each node pulls: verify each of those.
+	pinned := idx.Repository + "@" + idx.Digest
+	var why []string
+	covered := 0
+	for _, p := range platforms {
+		pl, err := oci.ParsePlatform(p)
+		if err != nil {
+			return err.Error()
+		}
+		if _, err := idx.Platform(pl); errors.Is(err, oci.ErrNoPlatform) {
+			continue // no node of this platform can run the pod
+		}
+		opts := append(w.Registry[:len(w.Registry):len(w.Registry)], oci.WithPlatform(p))
+		covered++
+		if r := w.evaluate(ctx, pinned, opts); r != "" {
+			why = append(why, p+": "+r)
+		}
+	}
+	if covered == 0 {
+		return fmt.Sprintf("index has no image for the cluster's platforms %s", strings.Join(platforms, ", "))
+	}
+	return strings.Join(why, "; ")
+}
+
+// evaluate returns why the image ref (with opts: its platform) fails the
+// policy, or "".
+func (w *Webhook) evaluate(ctx context.Context, image string, opts []oci.Option) string {
+	rep, err := w.Engine.EvaluateImage(ctx, image, opts...)
 	if err == nil {
 		return ""
 	}

@@ -1,28 +1,38 @@
-// Command release attests a Kubernetes-style release: one build that makes
-// dozens of artifacts and an image, described by ONE signed provenance.
+// Command release attests a Kubernetes-shaped release: one build that makes
+// dozens of artifacts and 30 multi-platform images, described by ONE signed
+// provenance.
 //
 // It generates 40 release files, deterministically (client tarballs for 11
 // platforms, node, server and test tarballs, the sources, and bare kubectl
 // binaries), with a real Go program built by the local toolchain as
-// bin/linux/amd64/kubectl; pushes an image holding that kubectl, built on a
-// base image, to a registry (by default one it starts in-process on
-// loopback); and records one provenance whose subjects are every release file
-// (hashed in parallel) and the image by digest, with the base image as a
-// material pinned by digest. It signs that provenance and an SPDX SBOM of
-// kubectl, writes both as .intoto.jsonl, and attaches both to the image.
+// bin/linux/amd64/kubectl; builds 30 small images (kube-apiserver, …,
+// kubectl) for linux/amd64, arm64, ppc64le, s390x and arm on a base image,
+// each behind an OCI index, and pushes them to a registry (by default one it
+// starts in-process on loopback); and records one provenance whose subjects
+// are every release file (hashed in parallel), every index and every
+// platform image it lists (provenance.AddSubjectImage), with the base image
+// as a material pinned by digest. It signs that provenance, an SPDX SBOM of
+// kubectl, and an SPDX SBOM of every platform image (sbom.ScanIndex), and
+// attaches them in one oci.AttachAll: the provenance to each index and,
+// recursively, its platform images; each SBOM to its platform image.
 //
 // Then it verifies as consumers would: every release file against the
-// provenance, by its own digest and name; the image's attestations; and the
-// image against a policy file (builder, build type, required provenance and
-// SPDX SBOM, pinned materials, trusted signer for the registry).
+// provenance, by its own digest and name; kubectl's linux/amd64 image
+// through its index; and every platform image of every index against a
+// policy file (builder, build type, required provenance and SPDX SBOM,
+// pinned materials, trusted signer for the registry).
 //
 // It writes into -out DIR (default: a temporary directory, removed at exit):
 //
 //	DIR/dist/...                    the release files
 //	DIR/provenance.intoto.jsonl     the signed provenance
 //	DIR/sbom.intoto.jsonl           the signed SPDX SBOM of kubectl
+//	DIR/image-sboms.intoto.jsonl    the signed SPDX SBOMs of the 150 platform images
 //	DIR/signer.pub                  the public key
 //	DIR/policy.yaml                 the consumer's policy
+//
+// With -registry HOST[:PORT]/DIR/kubectl, image NAME goes to
+// HOST[:PORT]/DIR/NAME and the base image to HOST[:PORT]/DIR/kubectl-base.
 //
 // Usage:
 //
@@ -40,6 +50,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/slsakit/slsakit/internal/demo"
 	"github.com/slsakit/slsakit/intoto"
@@ -64,10 +75,13 @@ type config struct {
 
 // summary is what run did, for the caller (and the test) to inspect.
 type summary struct {
-	Files    int    // release files, each verified against the provenance
-	Subjects int    // provenance subjects: the files and the image
-	Image    string // the image, by digest
-	Base     string // the base image, by digest
+	Files          int      // release files, each verified against the provenance
+	Subjects       int      // provenance subjects: the files, indexes and platform images
+	Image          string   // the kubectl index, by digest
+	Images         []string // every index, by digest
+	PlatformImages int      // platform images, each attested and checked against the policy
+	Base           string   // the base image, by digest
+	Requests       int      // registry requests of the one AttachAll
 }
 
 func main() {
@@ -119,12 +133,19 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	img, err := pushImage(ctx, *tg, base, kubectl)
+	images, err := buildImages(ctx, *tg, base, kubectl)
 	if err != nil {
 		return nil, err
 	}
+	var kubectlImage *releaseImage
+	for _, img := range images {
+		if img.name == "kubectl" {
+			kubectlImage = img
+		}
+	}
 
-	// Record one provenance for the whole release.
+	// Record one provenance for the whole release: every file, and every
+	// image as its index and each platform image the index lists.
 	rec := provenance.NewRecorder(provenance.Builder{ID: builderID}, buildType)
 	rec.Start()
 	if err := rec.SetExternalParameter("version", version); err != nil {
@@ -143,8 +164,11 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*summary, error) {
 	if err := rec.AddSubjectDir(ctx, dist); err != nil { // every file, hashed in parallel
 		return nil, err
 	}
-	if err := rec.AddSubject(intoto.ResourceDescriptor{Name: repo, Digest: intoto.DigestSet{"sha256": img.digest}}); err != nil {
-		return nil, err
+	resolver := oci.NewResolver(regOpts...)
+	for _, img := range images {
+		if err := rec.AddSubjectImage(ctx, img.ref, resolver); err != nil {
+			return nil, err
+		}
 	}
 	rec.Finish()
 	stmt, err := rec.MarshalStatement()
@@ -156,7 +180,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*summary, error) {
 		return nil, err
 	}
 
-	// The SBOM of the Go program, about the image and the binary itself.
+	// The SBOM of the Go program, about the release's kubectl binary.
 	kubectlDigest, err := verify.DigestOfFile(ctx, filepath.Join(dist, kubectlPath))
 	if err != nil {
 		return nil, err
@@ -165,15 +189,12 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*summary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sbom: %w", err)
 	}
-	sbomStmt, err := bom.SPDXStatement(
-		intoto.ResourceDescriptor{Name: repo, Digest: map[string]string{"sha256": img.digest}},
-		intoto.ResourceDescriptor{Name: kubectlPath, Digest: kubectlDigest},
-	)
+	sbomStmt, err := bom.SPDXStatement(intoto.ResourceDescriptor{Name: kubectlPath, Digest: kubectlDigest})
 	if err != nil {
 		return nil, err
 	}
 
-	// Sign both, write them out, attach both to the image.
+	// Sign both and write them out; an SBOM of every platform image.
 	signer, err := loadSigner(cfg.keyPath)
 	if err != nil {
 		return nil, err
@@ -185,21 +206,34 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*summary, error) {
 	if err := os.WriteFile(filepath.Join(out, "signer.pub"), pubPEM, 0o644); err != nil {
 		return nil, err
 	}
+	envs := map[string]*sign.Envelope{}
 	for name, s := range map[string][]byte{"provenance.intoto.jsonl": stmt, "sbom.intoto.jsonl": sbomStmt} {
 		env, err := sign.SignStatement(ctx, s, signer)
 		if err != nil {
 			return nil, err
 		}
-		var jsonl bytes.Buffer
-		if err := sign.WriteJSONL(&jsonl, env); err != nil {
+		envs[name] = env
+		if err := writeJSONL(filepath.Join(out, name), env); err != nil {
 			return nil, err
 		}
-		if err := os.WriteFile(filepath.Join(out, name), jsonl.Bytes(), 0o644); err != nil {
-			return nil, err
-		}
-		if _, err := oci.Attach(ctx, img.ref, &sign.Attestation{Envelope: env}, regOpts...); err != nil {
-			return nil, fmt.Errorf("attach %s: %w", name, err)
-		}
+	}
+	sboms, err := imageSBOMs(ctx, images, signer)
+	if err != nil {
+		return nil, err
+	}
+	var all []*sign.Envelope
+	for _, s := range sboms {
+		all = append(all, s...)
+	}
+	if err := writeJSONL(filepath.Join(out, "image-sboms.intoto.jsonl"), all...); err != nil {
+		return nil, err
+	}
+
+	// Attach it all in one call: the provenance to every index and
+	// platform image, each SBOM to its platform image.
+	requests, err := attachRelease(ctx, images, envs["provenance.intoto.jsonl"], sboms, regOpts)
+	if err != nil {
+		return nil, err
 	}
 
 	// Verify, as consumers would.
@@ -207,7 +241,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	verified, err := verifyImage(ctx, img.ref, pubPEM, regOpts)
+	verified, err := verifyImage(ctx, kubectlImage.ref, "linux/amd64", pubPEM, regOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +249,11 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*summary, error) {
 	if err := os.WriteFile(policyFile, policyYAML(repo), 0o644); err != nil {
 		return nil, err
 	}
-	report, err := evaluatePolicy(ctx, policyFile, img.ref, regOpts)
+	refs := make([]string, len(images))
+	for i, img := range images {
+		refs[i] = img.ref
+	}
+	checked, report, err := evaluatePolicy(ctx, policyFile, refs, regOpts)
 	if err != nil {
 		if report != nil {
 			fmt.Fprint(stdout, report)
@@ -223,21 +261,33 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*summary, error) {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
 
+	platformImages := len(images) * len(imagePlatforms)
 	fmt.Fprintf(stdout, "release:    %s, %d files in %s, each verified against the provenance\n", version, n, dist)
-	fmt.Fprintf(stdout, "image:      %s\n", img.ref)
+	fmt.Fprintf(stdout, "images:     %d images x %d platforms (%s) behind %d indexes, e.g. %s\n", len(images), len(imagePlatforms), strings.Join(imagePlatforms, ", "), len(images), kubectlImage.ref)
 	fmt.Fprintf(stdout, "base:       %s (material, pinned by digest)\n", base.ref)
-	fmt.Fprintf(stdout, "provenance: 1 statement, %d subjects (%d files and the image); signed by %s\n", len(parsed.Subjects), len(files), signer.KeyID())
-	fmt.Fprintf(stdout, "attached:   provenance and SPDX SBOM of %s; %d attestations verified on the image\n", kubectlPath, verified)
-	fmt.Fprintf(stdout, "policy:     %s: PASS (builder, build type, provenance + SPDX, pinned materials, signer for the registry)\n", policyFile)
+	fmt.Fprintf(stdout, "provenance: 1 statement, %d subjects (%d files, %d indexes, %d platform images); signed by %s\n", len(parsed.Subjects), len(files), len(images), platformImages, signer.KeyID())
+	fmt.Fprintf(stdout, "attached:   provenance to %d indexes and %d platform images, %d SPDX image SBOMs; one AttachAll, %d requests (%.1f per image)\n",
+		len(images), platformImages, platformImages, requests, float64(requests)/float64(len(images)+platformImages))
+	fmt.Fprintf(stdout, "verified:   kubectl linux/amd64 through its index: %d attestations; SPDX SBOM of %s\n", verified, kubectlPath)
+	fmt.Fprintf(stdout, "policy:     %s: PASS for %d platform images (builder, build type, provenance + SPDX, pinned materials, signer for the registry)\n", policyFile, checked)
 	if note != "" {
 		fmt.Fprintf(stdout, "note:       %s\n", note)
 	}
 	if cfg.out == "" {
 		fmt.Fprintln(stdout, "all verified; give -out DIR to keep the files")
 	} else {
-		fmt.Fprintf(stdout, "all verified; wrote %s\n", filepath.Join(out, "{dist/,provenance.intoto.jsonl,sbom.intoto.jsonl,signer.pub,policy.yaml}"))
+		fmt.Fprintf(stdout, "all verified; wrote %s\n", filepath.Join(out, "{dist/,provenance.intoto.jsonl,sbom.intoto.jsonl,image-sboms.intoto.jsonl,signer.pub,policy.yaml}"))
 	}
-	return &summary{Files: n, Subjects: len(parsed.Subjects), Image: img.ref, Base: base.ref}, nil
+	return &summary{Files: n, Subjects: len(parsed.Subjects), Image: kubectlImage.ref, Images: refs, Base: base.ref,
+		PlatformImages: platformImages, Requests: requests}, nil
+}
+
+func writeJSONL(path string, envs ...*sign.Envelope) error {
+	var jsonl bytes.Buffer
+	if err := sign.WriteJSONL(&jsonl, envs...); err != nil {
+		return err
+	}
+	return os.WriteFile(path, jsonl.Bytes(), 0o644)
 }
 
 func loadSigner(keyPath string) (sign.Signer, error) {
@@ -296,19 +346,21 @@ func verifyRelease(ctx context.Context, dist, provenanceFile string, pubPEM []by
 	return n, err
 }
 
-// verifyImage verifies the image's provenance and SBOM attestations from
-// the registry and returns how many verified.
-func verifyImage(ctx context.Context, ref string, pubPEM []byte, regOpts []oci.Option) (int, error) {
+// verifyImage verifies the provenance and SBOM attestations of the
+// platform image of the index ref from the registry and returns how many
+// verified.
+func verifyImage(ctx context.Context, ref, platform string, pubPEM []byte, regOpts []oci.Option) (int, error) {
 	auth, err := verify.Keys(verify.WithPublicKeyPEM(pubPEM))
 	if err != nil {
 		return 0, err
 	}
+	opts := append(regOpts[:len(regOpts):len(regOpts)], oci.WithPlatform(platform))
 	n := 0
 	for _, want := range []verify.Expectations{
 		{PredicateType: provenance.PredicateSLSAProvenanceV1, BuilderID: builderID, BuildType: buildType},
 		{PredicateType: sbom.PredicateSPDX},
 	} {
-		res, err := verify.VerifyImage(ctx, auth, ref, want, regOpts...)
+		res, err := verify.VerifyImage(ctx, auth, ref, want, opts...)
 		if err != nil {
 			return 0, fmt.Errorf("verify image %s: %w", want.PredicateType, err)
 		}
@@ -338,18 +390,42 @@ signers:
 `, builderID, buildType, provenance.PredicateSLSAProvenanceV1, sbom.PredicateSPDX, registryHost)
 }
 
-func evaluatePolicy(ctx context.Context, policyFile, ref string, regOpts []oci.Option) (*verify.Report, error) {
+// evaluatePolicy evaluates the image a node of each release platform
+// pulls from each index in refs against the policy file, and returns how
+// many passed, the report of the first that failed, and every failure.
+func evaluatePolicy(ctx context.Context, policyFile string, refs []string, regOpts []oci.Option) (int, *verify.Report, error) {
 	p, err := verify.LoadPolicyFile(policyFile)
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
 	eng, err := verify.NewEngine(ctx, p)
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
-	rep, err := eng.EvaluateImage(ctx, ref, regOpts...)
-	if err == nil && !rep.Passed() {
-		err = errors.New("policy not met")
-	}
-	return rep, err
+	var (
+		mu     sync.Mutex
+		passed int
+		first  *verify.Report
+		errs   []error
+	)
+	n := len(imagePlatforms)
+	forEach(len(refs)*n, func(i int) error {
+		ref, platform := refs[i/n], imagePlatforms[i%n]
+		rep, err := eng.EvaluateImage(ctx, ref, append(regOpts[:len(regOpts):len(regOpts)], oci.WithPlatform(platform))...)
+		if err == nil && !rep.Passed() {
+			err = errors.New("policy not met")
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			if first == nil {
+				first = rep
+			}
+			errs = append(errs, fmt.Errorf("%s %s: %w", ref, platform, err))
+		} else {
+			passed++
+		}
+		return nil
+	})
+	return passed, first, errors.Join(errs...)
 }

@@ -52,6 +52,14 @@ func (t *Target) Close() {
 // reference by digest, Repo@sha256:<hex>. Credentials come from the
 // default keychain.
 func (t *Target) Push(ctx context.Context, img v1.Image, tag string) (string, error) {
+	return t.push(ctx, tag, img.Digest, func(ref name.Reference, opts ...remote.Option) error {
+		return remote.Write(ref, img, opts...)
+	})
+}
+
+// push writes an image or index with write under tag and returns it by
+// digest.
+func (t *Target) push(ctx context.Context, tag string, digest func() (v1.Hash, error), write func(name.Reference, ...remote.Option) error) (string, error) {
 	opts := []name.Option{name.StrictValidation}
 	if t.Insecure {
 		opts = append(opts, name.Insecure)
@@ -64,10 +72,10 @@ func (t *Target) Push(ctx context.Context, img v1.Image, tag string) (string, er
 	if t.reg != nil {
 		rt = t.reg.Client().Transport
 	}
-	if err := remote.Write(ref, img, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithTransport(rt)); err != nil {
+	if err := write(ref, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithTransport(rt)); err != nil {
 		return "", fmt.Errorf("push %s: %w", ref, err)
 	}
-	d, err := img.Digest()
+	d, err := digest()
 	if err != nil {
 		return "", err
 	}

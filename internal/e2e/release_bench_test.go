@@ -1,0 +1,208 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/slsakit/slsakit/internal/regproc"
+	"github.com/slsakit/slsakit/oci"
+	"github.com/slsakit/slsakit/sign"
+)
+
+var releasePlatforms = []string{"linux/amd64", "linux/arm64", "linux/ppc64le", "linux/s390x", "linux/arm"}
+
+// releaseIndexes is how many multi-arch images BenchmarkRelease attaches
+// to: 30 (Kubernetes) unless SLSAKIT_RELEASE_INDEXES says otherwise (the
+// cosign loop costs about a second per image).
+func releaseIndexes(b *testing.B) int {
+	if s := os.Getenv("SLSAKIT_RELEASE_INDEXES"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			b.Fatalf("SLSAKIT_RELEASE_INDEXES=%q", s)
+		}
+		return n
+	}
+	return 30
+}
+
+// pushRelease pushes n indexes of 5 small platform images each and
+// returns, per index, its digest and its platform images' digests.
+func pushRelease(b *testing.B, reg *regproc.Registry, prefix string, n int) [][]name.Digest {
+	b.Helper()
+	out := make([][]name.Digest, n)
+	for i := range n {
+		var adds []mutate.IndexAddendum
+		for _, p := range releasePlatforms {
+			img, err := random.Image(128, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			pl, err := oci.ParsePlatform(p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			adds = append(adds, mutate.IndexAddendum{Add: mutate.MediaType(img, types.OCIManifestSchema1), Descriptor: v1.Descriptor{Platform: &pl}})
+		}
+		idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex), adds...)
+		tag, err := name.NewTag(fmt.Sprintf("%s/%s/img-%02d:v1", reg.Host(), prefix, i), name.Insecure)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := remote.WriteIndex(tag, idx); err != nil {
+			b.Fatal(err)
+		}
+		im, _ := idx.IndexManifest()
+		d, _ := idx.Digest()
+		refs := []name.Digest{tag.Context().Digest(d.String())}
+		for _, m := range im.Manifests {
+			refs = append(refs, tag.Context().Digest(m.Digest.String()))
+		}
+		out[i] = refs
+	}
+	return out
+}
+
+// multiStatement is a statement about every digest in refs.
+func multiStatement(b *testing.B, predicateType string, predicate any, refs ...name.Digest) []byte {
+	b.Helper()
+	var subjects []any
+	for _, d := range refs {
+		subjects = append(subjects, map[string]any{"name": d.String(), "digest": map[string]string{"sha256": digestHex(d)}})
+	}
+	st, err := json.Marshal(map[string]any{"_type": "https://in-toto.io/Statement/v1", "subject": subjects, "predicateType": predicateType, "predicate": predicate})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return st
+}
+
+const spdxType = "https://spdx.dev/Document"
+
+// BenchmarkRelease attaches a Kubernetes-shaped release on the real
+// registry process: per index of 5 platform images, one provenance (on
+// the index and each platform image) and one SBOM per platform image.
+// slsakit does it in one oci.AttachAll (provenance naming all 180 images,
+// attached recursively); the cosign CLI as a shell loop would, one
+// `cosign attest` per image and attestation (cosign attest has no
+// --recursive). Metrics: wall ms per image (index or platform) and
+// registry requests per image.
+//
+//	source .tools/env; SLSAKIT_RELEASE_INDEXES=4 go test ./internal/e2e -run '^$' -bench Release -benchtime 1x
+func BenchmarkRelease(b *testing.B) {
+	reg := regproc.Start(b)
+	kp := newKeyPair(b)
+	n := releaseIndexes(b)
+	images := float64(n * (1 + len(releasePlatforms)))
+	prov := map[string]any{
+		"buildDefinition": map[string]any{"buildType": "https://example.com/t", "externalParameters": map[string]any{"version": "v1.31.0"}},
+		"runDetails":      map[string]any{"builder": map[string]any{"id": "https://example.com/b"}},
+	}
+	sbomDoc := map[string]any{"spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT", "name": "image", "dataLicense": "CC0-1.0",
+		"documentNamespace": "https://example.com/spdx/image", "creationInfo": map[string]any{"created": "2026-01-01T00:00:00Z", "creators": []string{"Tool: bench"}}}
+
+	conc := oci.DefaultConcurrency
+	if s := os.Getenv("SLSAKIT_RELEASE_CONCURRENCY"); s != "" {
+		if conc, _ = strconv.Atoi(s); conc <= 0 {
+			b.Fatalf("SLSAKIT_RELEASE_CONCURRENCY=%q", s)
+		}
+	}
+	for _, layout := range []oci.Layout{oci.Referrers, oci.Legacy} {
+		b.Run(fmt.Sprintf("slsakit/%s/concurrency-%d", layoutName(layout), conc), func(b *testing.B) {
+			ctx := testCtx(b, 20*time.Minute)
+			var dur time.Duration
+			var reqs int64
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				rel := pushRelease(b, reg, fmt.Sprintf("rel/slsakit-%s-%d", layoutName(layout), i), n)
+				var all []name.Digest
+				for _, refs := range rel {
+					all = append(all, refs...)
+				}
+				ct := &countingTransport{base: http.DefaultTransport}
+				b.StartTimer()
+				t0 := time.Now()
+				provEnv := kp.sign(b, multiStatement(b, slsaV1, prov, all...))
+				var jobs []oci.Job
+				for _, refs := range rel {
+					jobs = append(jobs, oci.Job{Image: refs[0].String(), Attestations: []*sign.Attestation{{Envelope: provEnv}}, Options: []oci.Option{oci.WithRecursive()}})
+					for _, d := range refs[1:] {
+						jobs = append(jobs, oci.Job{Image: d.String(), Attestations: []*sign.Attestation{{Envelope: kp.sign(b, multiStatement(b, spdxType, sbomDoc, d))}}})
+					}
+				}
+				if _, err := oci.AttachAll(ctx, jobs, ociOpts(layout, oci.WithTransport(ct), oci.WithConcurrency(conc))...); err != nil {
+					b.Fatal(err)
+				}
+				dur += time.Since(t0)
+				reqs += ct.n.Load()
+			}
+			b.ReportMetric(float64(dur.Milliseconds())/float64(b.N), "ms/release")
+			b.ReportMetric(float64(dur.Milliseconds())/float64(b.N)/images, "ms/image")
+			b.ReportMetric(float64(reqs)/float64(b.N)/images, "requests/image")
+		})
+	}
+
+	for _, tc := range cosignCases {
+		b.Run("cosign-"+tc.version+"/"+layoutName(tc.layout), func(b *testing.B) {
+			c := newCosign(b, tc.env, tc.version)
+			ctx := testCtx(b, 60*time.Minute)
+			keys := c.generateKeyPair(b, ctx)
+			key := filepath.Join(keys, "cosign.key")
+			provPath, sbomPath := filepath.Join(b.TempDir(), "prov.json"), filepath.Join(b.TempDir(), "sbom.json")
+			for path, v := range map[string]any{provPath: prov, sbomPath: sbomDoc} {
+				raw, _ := json.Marshal(v)
+				if err := os.WriteFile(path, raw, 0o600); err != nil {
+					b.Fatal(err)
+				}
+			}
+			px := newProxy(b, reg.Host(), 0, 0, 1)
+			var dur time.Duration
+			var reqs int64
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				rel := pushRelease(b, reg, fmt.Sprintf("rel/cosign-%s-%d", tc.version, i), n)
+				dir := b.TempDir()
+				b.StartTimer()
+				before := px.requests.Load()
+				t0 := time.Now()
+				for _, refs := range rel {
+					for j, d := range refs {
+						viaProxy, err := name.NewDigest(strings.Replace(d.String(), reg.Host(), px.Host(), 1), name.Insecure)
+						if err != nil {
+							b.Fatal(err)
+						}
+						c.mustRun(b, ctx, dir, c.attestArgs(key, provPath, viaProxy)...)
+						if j > 0 {
+							args := c.attestArgs(key, sbomPath, viaProxy)
+							for k, a := range args {
+								if a == "slsaprovenance1" {
+									args[k] = "spdxjson"
+								}
+							}
+							c.mustRun(b, ctx, dir, args...)
+						}
+					}
+				}
+				dur += time.Since(t0)
+				reqs += px.requests.Load() - before
+			}
+			b.ReportMetric(float64(dur.Milliseconds())/float64(b.N), "ms/release")
+			b.ReportMetric(float64(dur.Milliseconds())/float64(b.N)/images, "ms/image")
+			b.ReportMetric(float64(reqs)/float64(b.N)/images, "requests/image")
+		})
+	}
+}
