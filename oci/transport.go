@@ -44,9 +44,43 @@ type countingRT struct {
 	n     *atomic.Int64
 }
 
+// originKey marks, in a request's context, the origin (scheme://host:port)
+// of the registry whose credentials the request may carry.
+type originKey struct{}
+
 func (c countingRT) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.n.Add(1)
+	// Every request the client makes, redirects included (they inherit the
+	// first request's context), passes here: this is the one place that
+	// keeps registry credentials on the registry's origin. Blob GETs are
+	// redirected to storage hosts and upload Locations may name another
+	// host; net/http alone forwards Authorization to the same hostname on
+	// another port and to subdomains, both other servers.
+	if want, ok := r.Context().Value(originKey{}).(string); ok && r.Header.Get("Authorization") != "" && origin(r.URL) != want {
+		r = r.Clone(r.Context())
+		r.Header.Del("Authorization")
+	}
 	return c.inner.RoundTrip(r)
+}
+
+// origin returns scheme://host:port of u, lower case, with the scheme's
+// default port made explicit so that "h" and "h:443" compare equal.
+func origin(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	host := strings.ToLower(u.Hostname())
+	port := u.Port()
+	if port == "" {
+		switch scheme {
+		case "https":
+			port = "443"
+		case "http":
+			port = "80"
+		}
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return scheme + "://" + host + ":" + port
 }
 
 func newClient(o *options) *client {
@@ -149,7 +183,8 @@ func (c *client) once(ctx context.Context, r request) (*response, error) {
 	if r.body != nil {
 		body = bytes.NewReader(r.body)
 	}
-	req, err := http.NewRequestWithContext(ctx, r.method, r.url, body)
+	regOrigin := origin(&url.URL{Scheme: c.scheme(), Host: r.repo.RegistryStr()})
+	req, err := http.NewRequestWithContext(context.WithValue(ctx, originKey{}, regOrigin), r.method, r.url, body)
 	if err != nil {
 		return nil, err
 	}
@@ -160,11 +195,15 @@ func (c *client) once(ctx context.Context, r request) (*response, error) {
 		req.ContentLength = int64(len(r.body))
 	}
 	req.Header.Set("User-Agent", c.o.userAgent)
-	c.mu.Lock()
-	if st := c.auths[r.repo.RegistryStr()]; st != nil && st.header != "" {
-		req.Header.Set("Authorization", st.header)
+	// The registry's credentials go to the registry only, not to an upload
+	// Location on another host.
+	if origin(req.URL) == regOrigin {
+		c.mu.Lock()
+		if st := c.auths[r.repo.RegistryStr()]; st != nil && st.header != "" {
+			req.Header.Set("Authorization", st.header)
+		}
+		c.mu.Unlock()
 	}
-	c.mu.Unlock()
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return nil, err

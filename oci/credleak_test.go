@@ -1,0 +1,180 @@
+package oci_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/slsakit/slsakit/oci"
+	"github.com/slsakit/slsakit/oci/ocitest"
+	"github.com/slsakit/slsakit/sign"
+)
+
+// storage stands for the other host a registry sends clients to: blob
+// storage behind a redirect, or an upload service named by Location. It
+// serves from the registry's own handler and records every Authorization
+// header it is sent.
+type storage struct {
+	srv      *httptest.Server
+	registry http.Handler // set once the registry's handler exists
+
+	mu      sync.Mutex
+	hits    int
+	methods map[string]int
+	leaked  []string
+}
+
+func newStorage(t *testing.T) *storage {
+	s := &storage{methods: map[string]int{}}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.hits++
+		s.methods[r.Method]++
+		if a := r.Header.Get("Authorization"); a != "" {
+			s.leaked = append(s.leaked, r.Method+" "+r.URL.Path+": "+a)
+		}
+		s.mu.Unlock()
+		s.registry.ServeHTTP(w, r)
+	}))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+func (s *storage) check(t *testing.T) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.methods[http.MethodGet] == 0 || s.methods[http.MethodPut] == 0 {
+		t.Fatalf("the client reached the other host with %v, want GETs and PUTs: the test proves nothing", s.methods)
+	}
+	for _, l := range s.leaked {
+		t.Errorf("credentials sent to another host: %s", l)
+	}
+}
+
+// offHost puts basic auth (u:p) in front of the registry and sends blob
+// GETs (307) and blob uploads (Location) to base, another host.
+// Until armed it is a plain registry (to push the test image).
+func offHost(s *storage, armed *atomic.Bool, base func(r *http.Request) string) func(http.Handler) http.Handler {
+	return func(h http.Handler) http.Handler {
+		s.registry = h
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !armed.Load() {
+				h.ServeHTTP(w, r)
+				return
+			}
+			if u, p, ok := r.BasicAuth(); !ok || u != "u" || p != "p" {
+				w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/sha256:") {
+				http.Redirect(w, r, base(r)+r.URL.Path, http.StatusTemporaryRedirect)
+				return
+			}
+			if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/blobs/uploads/") {
+				// Answer like distribution, which ignores a monolithic
+				// POST's digest: 202 and an upload Location.
+				q := r.URL.Query()
+				q.Del("digest")
+				r2 := r.Clone(r.Context())
+				r2.URL.RawQuery = q.Encode()
+				r2.Body, r2.ContentLength = http.NoBody, 0
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, r2)
+				for k, v := range rec.Header() {
+					w.Header()[k] = v
+				}
+				if loc := rec.Header().Get("Location"); loc != "" && rec.Code == http.StatusAccepted {
+					if i := strings.Index(loc, "/v2/"); i >= 0 {
+						w.Header().Set("Location", base(r)+loc[i:])
+					}
+				}
+				w.WriteHeader(rec.Code)
+				w.Write(rec.Body.Bytes())
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+}
+
+// mapDialer sends every connection for a host name to a loopback listener,
+// so that tests can use real host names (and subdomains) on one port.
+func mapDialer(hosts map[string]string) http.RoundTripper {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		to, ok := hosts[host]
+		if !ok {
+			return nil, errors.New("test dialer: unknown host " + host)
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, network, to)
+	}
+	return tr
+}
+
+// TestCredentialsStayOnRegistry: the registry's credentials never reach
+// another host, whatever the other host shares with it (IP address,
+// parent domain), for redirected blob downloads and for uploads to a
+// Location elsewhere. On main before this change the same-IP and subdomain
+// cases leaked (net/http compares host names only and lets subdomains
+// through) and uploads to a Location always carried the header.
+func TestCredentialsStayOnRegistry(t *testing.T) {
+	cases := []struct {
+		name string
+		// registry host in the image reference, storage base URL, dialer map
+		setup func(reg, st string) (regHost, base string, rt http.RoundTripper)
+	}{
+		{"same IP, other port", func(reg, st string) (string, string, http.RoundTripper) {
+			return reg, "http://" + st, nil
+		}},
+		{"other host name", func(reg, st string) (string, string, http.RoundTripper) {
+			_, port, _ := net.SplitHostPort(st)
+			return reg, "http://localhost:" + port, nil
+		}},
+		{"subdomain, same port", func(reg, st string) (string, string, http.RoundTripper) {
+			return "registry.test", "http://blobs.registry.test", mapDialer(map[string]string{"registry.test": reg, "blobs.registry.test": st})
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			st := newStorage(t)
+			var base string
+			var armed atomic.Bool
+			r := ocitest.NewRegistry(t, ocitest.WithHandler(offHost(st, &armed, func(*http.Request) string { return base })))
+			regHost, b, rt := tc.setup(r.Host(), st.srv.Listener.Addr().String())
+			base = b
+			image := strings.Replace(r.PushRandomImage(t, "app"), r.Host(), regHost, 1)
+			armed.Store(true)
+
+			opts := []oci.Option{oci.WithInsecure(), oci.WithAuth(&authn.Basic{Username: "u", Password: "p"})}
+			if rt != nil {
+				opts = append(opts, oci.WithTransport(rt))
+			}
+			ctx := context.Background()
+			env := envelope(t, image, slsaV1, 1)
+			if _, err := oci.Attach(ctx, image, &sign.Attestation{Envelope: env}, opts...); err != nil {
+				t.Fatalf("Attach: %v", err)
+			}
+			atts, err := oci.List(ctx, image, opts...)
+			if err != nil || len(atts) != 1 {
+				t.Fatalf("List: %d, %v", len(atts), err)
+			}
+			st.check(t)
+		})
+	}
+}
