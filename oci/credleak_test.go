@@ -2,7 +2,6 @@ package oci_test
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -107,26 +106,6 @@ func offHost(s *storage, armed *atomic.Bool, base func(r *http.Request) string) 
 	}
 }
 
-// mapDialer sends every connection for a host name to a loopback listener,
-// so that tests can use real host names (and subdomains) on one port.
-func mapDialer(hosts map[string]string) http.RoundTripper {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.Proxy = nil
-	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		host, _, err := net.SplitHostPort(addr)
-		if err != nil {
-			return nil, err
-		}
-		to, ok := hosts[host]
-		if !ok {
-			return nil, errors.New("test dialer: unknown host " + host)
-		}
-		var d net.Dialer
-		return d.DialContext(ctx, network, to)
-	}
-	return tr
-}
-
 // TestCredentialsStayOnRegistry: the registry's credentials never reach
 // another host, whatever the other host shares with it (IP address,
 // parent domain), for redirected blob downloads and for uploads to a
@@ -147,7 +126,7 @@ func TestCredentialsStayOnRegistry(t *testing.T) {
 			return reg, "http://localhost:" + port, nil
 		}},
 		{"subdomain, same port", func(reg, st string) (string, string, http.RoundTripper) {
-			return "registry.test", "http://blobs.registry.test", mapDialer(map[string]string{"registry.test": reg, "blobs.registry.test": st})
+			return "registry.test", "http://blobs.registry.test", ocitest.HostsTransport(map[string]string{"registry.test": reg, "blobs.registry.test": st})
 		}},
 	}
 	for _, tc := range cases {
