@@ -70,11 +70,11 @@ func TestStatic(t *testing.T) {
 		t.Fatal(err)
 	}
 	for ref, want := range map[string]string{
-		"registry.example.com:5000/app":   "u:pw-static",
-		"registry.example.com/app":        "",
-		"registry.example.com:5001/app":   "",
+		"registry.example.com:5000/app":    "u:pw-static",
+		"registry.example.com/app":         "",
+		"registry.example.com:5001/app":    "",
 		"evil.registry.example.com:5000/a": "",
-		"ghcr.io/o/app":                   "",
+		"ghcr.io/o/app":                    "",
 	} {
 		if got := resolve(t, k, ref); got != want {
 			t.Errorf("%s: %q, want %q", ref, got, want)
