@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/sbom"
@@ -45,7 +46,7 @@ func runSBOM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if (*attach || (len(images) > 0 && !imageMode)) && !signing {
 		return usagef("--image and --attach need --key, --kms or --keyless: only signed SBOMs are attested")
 	}
-	regOpts, err := reg.options()
+	regOpts, err := reg.options(ctx, images...)
 	if err != nil {
 		return err
 	}
@@ -57,7 +58,7 @@ func runSBOM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var scanned *image // the image an image SBOM describes
 	switch {
 	case imageMode:
-		s, scanned, err = imageSBOM(ctx, images[0], reg.insecure, opts)
+		s, scanned, err = imageSBOM(ctx, images[0], reg.insecure, append(opts, sbom.WithRemoteOptions(remote.WithAuthFromKeychain(reg.keys))))
 		images = nil
 	case *source != "":
 		s, err = sbom.FromSource(ctx, *source, strings.Fields(*pattern), opts...)
