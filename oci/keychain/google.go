@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -81,7 +82,7 @@ func Google(opts ...GoogleOption) authn.Keychain {
 			o(&c)
 		}
 	}
-	return googleKeychain{c}
+	return googleKeychain{c: c, cache: &tokenCache{}}
 }
 
 // IsGoogleRegistry reports whether host (host[:port]) is a registry Google
@@ -91,24 +92,66 @@ func IsGoogleRegistry(host string) bool {
 	return host == "gcr.io" || strings.HasSuffix(host, ".gcr.io") || strings.HasSuffix(host, ".pkg.dev")
 }
 
-type googleKeychain struct{ c googleConfig }
+type googleKeychain struct {
+	c     googleConfig
+	cache *tokenCache
+}
+
+// tokenCache keeps the last token of one keychain until shortly before it
+// expires: a webhook resolves for every review, and each metadata or
+// token-endpoint round trip adds to the admission latency.
+type tokenCache struct {
+	mu     sync.Mutex
+	token  string
+	expiry time.Time
+}
+
+// tokenMargin: a cached token is not handed out closer to its expiry
+// than this, so that it does not expire during a call.
+const tokenMargin = 2 * time.Minute
 
 func (g googleKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
 	if !IsGoogleRegistry(r.RegistryStr()) || strings.Contains(r.RegistryStr(), ":") {
 		return authn.Anonymous, nil
 	}
-	return &googleAuth{c: g.c}, nil
+	return &googleAuth{c: g.c, cache: g.cache}, nil
 }
 
 // googleAuth finds credentials lazily: only a registry that challenges us
 // costs a token request.
-type googleAuth struct{ c googleConfig }
+type googleAuth struct {
+	c     googleConfig
+	cache *tokenCache
+}
 
 func (a *googleAuth) Authorization() (*authn.AuthConfig, error) {
 	return a.AuthorizationContext(context.Background())
 }
 
 func (a *googleAuth) AuthorizationContext(ctx context.Context) (*authn.AuthConfig, error) {
+	a.cache.mu.Lock()
+	if a.cache.token != "" && time.Until(a.cache.expiry) > tokenMargin {
+		tok := a.cache.token
+		a.cache.mu.Unlock()
+		return &authn.AuthConfig{Username: googleUser, Password: tok}, nil
+	}
+	a.cache.mu.Unlock()
+	tok, expiry, err := a.fetch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if tok == "" {
+		return &authn.AuthConfig{}, nil // anonymous
+	}
+	a.cache.mu.Lock()
+	a.cache.token, a.cache.expiry = tok, expiry
+	a.cache.mu.Unlock()
+	return &authn.AuthConfig{Username: googleUser, Password: tok}, nil
+}
+
+// fetch returns an access token and its expiry, or "" when there are no
+// Google credentials here.
+func (a *googleAuth) fetch(ctx context.Context) (string, time.Time, error) {
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Transport: a.c.transport})
 	if p := a.c.getenv("GOOGLE_APPLICATION_CREDENTIALS"); p != "" {
 		return a.fromFile(ctx, p, "GOOGLE_APPLICATION_CREDENTIALS")
@@ -133,21 +176,21 @@ func (a *googleAuth) wellKnownFile() string {
 	return filepath.Join(dir, "application_default_credentials.json")
 }
 
-func (a *googleAuth) fromFile(ctx context.Context, path, what string) (*authn.AuthConfig, error) {
+func (a *googleAuth) fromFile(ctx context.Context, path, what string) (string, time.Time, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrToken, what, err)
+		return "", time.Time{}, fmt.Errorf("%w: %s: %v", ErrToken, what, err)
 	}
 	creds, err := google.CredentialsFromJSON(ctx, b, cloudPlatformScope)
 	if err != nil {
 		// The oauth2 errors name fields, not their values.
-		return nil, fmt.Errorf("%w: %s %s: %v", ErrToken, what, path, err)
+		return "", time.Time{}, fmt.Errorf("%w: %s %s: %v", ErrToken, what, path, err)
 	}
 	tok, err := creds.TokenSource.Token()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s %s: token request failed: %v", ErrToken, what, path, tokenError(err))
+		return "", time.Time{}, fmt.Errorf("%w: %s %s: token request failed: %v", ErrToken, what, path, tokenError(err))
 	}
-	return &authn.AuthConfig{Username: googleUser, Password: tok.AccessToken}, nil
+	return tok.AccessToken, tok.Expiry, nil
 }
 
 // tokenError keeps the status of a failed token request and drops the
@@ -164,7 +207,7 @@ func tokenError(err error) error {
 	return err
 }
 
-func (a *googleAuth) fromMetadata(ctx context.Context) (*authn.AuthConfig, error) {
+func (a *googleAuth) fromMetadata(ctx context.Context) (string, time.Time, error) {
 	host := a.c.getenv("GCE_METADATA_HOST")
 	explicit := host != ""
 	if !explicit {
@@ -175,7 +218,7 @@ func (a *googleAuth) fromMetadata(ctx context.Context) (*authn.AuthConfig, error
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet,
 		"http://"+host+"/computeMetadata/v1/instance/service-accounts/default/token?scopes="+cloudPlatformScope, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%w: metadata server %q: %v", ErrToken, host, err)
+		return "", time.Time{}, fmt.Errorf("%w: metadata server %q: %v", ErrToken, host, err)
 	}
 	req.Header.Set("Metadata-Flavor", "Google")
 	// No redirects: the metadata server never sends one, and a token must
@@ -186,20 +229,20 @@ func (a *googleAuth) fromMetadata(ctx context.Context) (*authn.AuthConfig, error
 		var ne net.Error
 		if !explicit && (errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded)) {
 			// Not on Google Cloud: no credentials, not an error.
-			return &authn.AuthConfig{}, nil
+			return "", time.Time{}, nil
 		}
-		return nil, fmt.Errorf("%w: metadata server %s: %v", ErrToken, host, err)
+		return "", time.Time{}, fmt.Errorf("%w: metadata server %s: %v", ErrToken, host, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Metadata-Flavor") != "Google" {
-		return nil, fmt.Errorf("%w: metadata server %s: %s", ErrToken, host, resp.Status)
+		return "", time.Time{}, fmt.Errorf("%w: metadata server %s: %s", ErrToken, host, resp.Status)
 	}
 	var tok struct {
 		AccessToken string `json:"access_token"`
-		TokenType   string `json:"token_type"`
+		ExpiresIn   int64  `json:"expires_in"`
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&tok); err != nil || tok.AccessToken == "" {
-		return nil, fmt.Errorf("%w: metadata server %s: no access token in the answer", ErrToken, host)
+		return "", time.Time{}, fmt.Errorf("%w: metadata server %s: no access token in the answer", ErrToken, host)
 	}
-	return &authn.AuthConfig{Username: googleUser, Password: tok.AccessToken}, nil
+	return tok.AccessToken, time.Now().Add(time.Duration(tok.ExpiresIn) * time.Second), nil
 }

@@ -176,8 +176,9 @@ func TestGoogleApplicationDefaultCredentials(t *testing.T) {
 	meta := metadataServer(t, http.StatusOK, "ya29.metadata-token", &calls)
 	home := t.TempDir()
 	vars := map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": sa, "GCE_METADATA_HOST": strings.TrimPrefix(meta.URL, "http://"), "HOME": home}
-	g := keychain.Google(keychain.WithGoogleGetenv(env(vars)))
-	if got := resolve(t, g, "gcr.io/p/app"); got != "oauth2accesstoken:ya29.sa-token" {
+	// A fresh keychain per case: each caches its token.
+	google := func() authn.Keychain { return keychain.Google(keychain.WithGoogleGetenv(env(vars))) }
+	if got := resolve(t, google(), "gcr.io/p/app"); got != "oauth2accesstoken:ya29.sa-token" {
 		t.Errorf("GOOGLE_APPLICATION_CREDENTIALS: %q", got)
 	}
 	// gcloud's well-known file, when the variable is unset.
@@ -190,7 +191,7 @@ func TestGoogleApplicationDefaultCredentials(t *testing.T) {
 	if err := os.WriteFile(wk, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if got := resolve(t, g, "gcr.io/p/app"); got != "oauth2accesstoken:ya29.sa-token" {
+	if got := resolve(t, google(), "gcr.io/p/app"); got != "oauth2accesstoken:ya29.sa-token" {
 		t.Errorf("well-known file: %q", got)
 	}
 	if calls.Load() != 0 {
@@ -200,20 +201,47 @@ func TestGoogleApplicationDefaultCredentials(t *testing.T) {
 	// Failures are typed, and no secret or token server body is in them.
 	fail.Store(true)
 	vars["GOOGLE_APPLICATION_CREDENTIALS"] = sa
-	checkTokenErr(t, g, "token server refuses", canary)
+	checkTokenErr(t, google(), "token server refuses", canary)
 	vars["GOOGLE_APPLICATION_CREDENTIALS"] = filepath.Join(home, "missing.json")
-	checkTokenErr(t, g, "missing file")
+	checkTokenErr(t, google(), "missing file")
 	broken := filepath.Join(home, "broken.json")
 	os.WriteFile(broken, []byte(`{"type":"service_account","private_key":"-----BEGIN PRIVATE KEY-----\npk-canary-77\n-----END PRIVATE KEY-----\n","client_email":"x","token_uri":"`+tokenSrv.URL+`"}`), 0o600)
 	vars["GOOGLE_APPLICATION_CREDENTIALS"] = broken
-	checkTokenErr(t, g, "broken key", "pk-canary-77")
+	checkTokenErr(t, google(), "broken key", "pk-canary-77")
 	delete(vars, "GOOGLE_APPLICATION_CREDENTIALS")
 	os.Remove(wk)
 	refusing := metadataServer(t, http.StatusForbidden, "meta-canary-13", &calls)
 	vars["GCE_METADATA_HOST"] = strings.TrimPrefix(refusing.URL, "http://")
-	checkTokenErr(t, g, "metadata server refuses", "meta-canary-13")
+	checkTokenErr(t, google(), "metadata server refuses", "meta-canary-13")
 	refusing.Close()
-	checkTokenErr(t, g, "metadata host named and down")
+	checkTokenErr(t, google(), "metadata host named and down")
+}
+
+// TestGoogleTokenCache: one keychain fetches a token once while it is
+// fresh (a webhook resolves for every review), and again when it is close
+// to expiry.
+func TestGoogleTokenCache(t *testing.T) {
+	for _, c := range []struct {
+		expiresIn int
+		want      int32
+	}{{3600, 1}, {60, 3}} {
+		var calls atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			calls.Add(1)
+			w.Header().Set("Metadata-Flavor", "Google")
+			json.NewEncoder(w).Encode(map[string]any{"access_token": "ya29.t", "expires_in": c.expiresIn})
+		}))
+		k := keychain.Google(keychain.WithGoogleGetenv(env(map[string]string{"GCE_METADATA_HOST": strings.TrimPrefix(srv.URL, "http://")})))
+		for range 3 {
+			if got := resolve(t, k, "gcr.io/p/app"); got != "oauth2accesstoken:ya29.t" {
+				t.Fatalf("%q", got)
+			}
+		}
+		srv.Close()
+		if calls.Load() != c.want {
+			t.Errorf("expires_in %d: %d metadata requests for 3 lookups, want %d", c.expiresIn, calls.Load(), c.want)
+		}
+	}
 }
 
 func checkTokenErr(t *testing.T, k authn.Keychain, what string, secrets ...string) {
