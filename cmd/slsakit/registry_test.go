@@ -42,18 +42,6 @@ func privateRegistry(t *testing.T, user, pass string) (*ocitest.Registry, string
 	return reg, app
 }
 
-// noDockerLogin points the docker config and CI variables at nothing.
-func noDockerLogin(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	t.Setenv("HOME", t.TempDir())
-	t.Setenv("DOCKER_CONFIG", dir)
-	t.Setenv("REGISTRY_AUTH_FILE", filepath.Join(dir, "none.json"))
-	t.Setenv("XDG_RUNTIME_DIR", dir)
-	t.Setenv("GITHUB_TOKEN", "")
-	return dir
-}
-
 // TestCLIRegistryCredentials: attest --attach, verify --image, attach and
 // sbom --image reach a private registry with --registry-username and
 // --registry-password-stdin, or with what docker login stored; without
@@ -61,7 +49,7 @@ func noDockerLogin(t *testing.T) string {
 // without the password.
 func TestCLIRegistryCredentials(t *testing.T) {
 	const pass = "s3cret-stdin-pw"
-	dockerDir := noDockerLogin(t)
+	dockerDir := ocitest.IsolateCredentials(t)
 	reg, app := privateRegistry(t, "builder", pass)
 	dir := t.TempDir()
 	t.Setenv("COSIGN_PASSWORD", "pw")
@@ -99,7 +87,7 @@ func TestCLIRegistryCredentials(t *testing.T) {
 }
 
 func TestCLIRegistryCredentialFlags(t *testing.T) {
-	noDockerLogin(t)
+	ocitest.IsolateCredentials(t)
 	for _, c := range []struct {
 		stdin string
 		args  []string

@@ -24,11 +24,7 @@ import (
 // the pod's author reads) holds no password.
 func TestWebhookRegistryAuthFile(t *testing.T) {
 	const pass = "pull-secret-pw-8812"
-	dir := t.TempDir()
-	t.Setenv("HOME", t.TempDir())
-	t.Setenv("DOCKER_CONFIG", dir)
-	t.Setenv("REGISTRY_AUTH_FILE", filepath.Join(dir, "none.json"))
-	t.Setenv("XDG_RUNTIME_DIR", dir)
+	dir := ocitest.IsolateCredentials(t)
 	var armed atomic.Bool
 	reg := ocitest.NewRegistry(t, ocitest.WithHandler(func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

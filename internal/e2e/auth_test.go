@@ -53,18 +53,6 @@ func secureRegistry(t *testing.T) (*regproc.Registry, *http.Transport) {
 	return reg, tr
 }
 
-// isolateCredentials points the docker config, HOME and the CI variables
-// at nothing, so that only what a test configures is found.
-func isolateCredentials(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	t.Setenv("HOME", t.TempDir())
-	t.Setenv("DOCKER_CONFIG", dir)
-	t.Setenv("REGISTRY_AUTH_FILE", filepath.Join(dir, "none.json"))
-	t.Setenv("XDG_RUNTIME_DIR", dir)
-	return dir
-}
-
 // attachAndVerify attaches a signed provenance to d over TLS with opts and
 // verifies it back: listed, signed by kp, about d.
 func attachAndVerify(t *testing.T, ctx context.Context, d name.Digest, kp keyPair, opts ...oci.Option) {
@@ -169,7 +157,7 @@ func TestRegistryAuthSources(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			dir := isolateCredentials(t)
+			dir := ocitest.IsolateCredentials(t)
 			d := reg.PushRandomImage(t, registryRepo, 256)
 			if c.host != "" {
 				d = onHost(t, d, c.host)
@@ -180,7 +168,7 @@ func TestRegistryAuthSources(t *testing.T) {
 	}
 
 	t.Run("refused", func(t *testing.T) {
-		dir := isolateCredentials(t)
+		dir := ocitest.IsolateCredentials(t)
 		d := reg.PushRandomImage(t, registryRepo, 256)
 		const wrong = "wrong-" + authPass
 		wrongFile := filepath.Join(t.TempDir(), ".dockerconfigjson")

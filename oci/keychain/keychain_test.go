@@ -168,7 +168,7 @@ func listWith(t *testing.T, image string, k authn.Keychain, opts []oci.Option) e
 }
 
 func TestPrecedence(t *testing.T) {
-	isolateDocker(t, `{"auths":{"ghcr.io":{"auth":"ZG9ja2VyOmZyb20tZG9ja2VyLWNvbmZpZw=="}}}`) // docker:from-docker-config
+	dockerConfig(t, `{"auths":{"ghcr.io":{"auth":"ZG9ja2VyOmZyb20tZG9ja2VyLWNvbmZpZw=="}}}`) // docker:from-docker-config
 	secret := writeFile(t, `{"auths":{"ghcr.io":{"username":"secret","password":"from-secret"}}}`)
 	gh := map[string]string{"GITHUB_TOKEN": "from-github-token"}
 	cases := []struct {
@@ -202,21 +202,14 @@ func TestPrecedence(t *testing.T) {
 	}
 }
 
-// isolateDocker points the docker config at a fresh directory holding
-// config (if not empty) and HOME at an empty one.
-func isolateDocker(t *testing.T, config string) string {
+// dockerConfig isolates the test's credentials and writes config as the
+// docker config.
+func dockerConfig(t *testing.T, config string) {
 	t.Helper()
-	dir := t.TempDir()
-	t.Setenv("HOME", t.TempDir())
-	t.Setenv("DOCKER_CONFIG", dir)
-	t.Setenv("REGISTRY_AUTH_FILE", filepath.Join(dir, "none.json"))
-	t.Setenv("XDG_RUNTIME_DIR", dir)
-	if config != "" {
-		if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(config), 0o600); err != nil {
-			t.Fatal(err)
-		}
+	dir := ocitest.IsolateCredentials(t)
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(config), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	return dir
 }
 
 func writeFile(t *testing.T, content string) string {

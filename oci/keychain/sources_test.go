@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/slsakit/slsakit/oci/keychain"
+	"github.com/slsakit/slsakit/oci/ocitest"
 )
 
 const ecrHost = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
@@ -51,7 +52,7 @@ func TestCredentialHelpers(t *testing.T) {
 	credHelper(t, bin, "acr-test", "myreg.azurecr.io", `{"ServerURL":"myreg.azurecr.io","Username":"<token>","Secret":"acr-refresh-token"}`)
 	credHelper(t, bin, "broken-test", "broken.example.com", `not json`)
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	isolateDocker(t, `{"credHelpers": {"`+ecrHost+`": "ecr-test", "myreg.azurecr.io": "acr-test", "broken.example.com": "broken-test", "missing.example.com": "missing-test"}}`)
+	dockerConfig(t, `{"credHelpers": {"`+ecrHost+`": "ecr-test", "myreg.azurecr.io": "acr-test", "broken.example.com": "broken-test", "missing.example.com": "missing-test"}}`)
 
 	k, err := keychain.New(keychain.WithGetenv(env(nil)), keychain.WithoutGoogle())
 	if err != nil {
@@ -101,7 +102,7 @@ func metadataServer(t *testing.T, status int, token string, calls *atomic.Int32)
 func TestGoogleMetadata(t *testing.T) {
 	var calls atomic.Int32
 	meta := metadataServer(t, http.StatusOK, "ya29.metadata-token", &calls)
-	isolateDocker(t, "")
+	ocitest.IsolateCredentials(t)
 	getenv := env(map[string]string{"GCE_METADATA_HOST": strings.TrimPrefix(meta.URL, "http://"), "HOME": t.TempDir()})
 	k, err := keychain.New(keychain.WithGetenv(getenv))
 	if err != nil {
