@@ -71,7 +71,13 @@
 //
 // Plain HTTP is used only with WithInsecure. Credentials come from
 // authn.DefaultKeychain (docker config, credential helpers) unless
-// WithAuth or WithKeychain says otherwise.
+// WithAuth or WithKeychain says otherwise; package oci/keychain adds
+// GITHUB_TOKEN, Google credentials and mounted Kubernetes pull secrets.
+// They are sent only to the registry's own origin (scheme, host, port),
+// answering only its own challenges: never along a redirect to blob
+// storage, to an upload Location elsewhere or to a realm another host
+// names. Errors never hold them: what registries and token servers answer
+// is scrubbed of every credential sent.
 //
 // The ocitest package starts an in-process registry for tests.
 package oci

@@ -152,7 +152,9 @@ func WithRepository(repo string) Option { return func(o *options) { o.repository
 func WithAuth(a authn.Authenticator) Option { return func(o *options) { o.auth = a } }
 
 // WithKeychain resolves credentials per repository from k (default:
-// authn.DefaultKeychain: docker config and credential helpers).
+// authn.DefaultKeychain: docker config and credential helpers; see
+// oci/keychain.New for CI and cluster sources). It is asked only when a
+// registry challenges a request.
 func WithKeychain(k authn.Keychain) Option { return func(o *options) { o.keychain = k } }
 
 // WithInsecure makes every request use plain HTTP (for loopback test

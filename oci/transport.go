@@ -5,12 +5,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -30,8 +32,9 @@ type client struct {
 	hc   *http.Client
 	reqs atomic.Int64
 
-	mu    sync.Mutex
-	auths map[string]*authState // by registry host
+	mu      sync.Mutex
+	auths   map[string]*authState // by registry host
+	secrets []string              // credentials sent, for scrub
 }
 
 type authState struct {
@@ -44,9 +47,43 @@ type countingRT struct {
 	n     *atomic.Int64
 }
 
+// originKey marks, in a request's context, the origin (scheme://host:port)
+// of the registry whose credentials the request may carry.
+type originKey struct{}
+
 func (c countingRT) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.n.Add(1)
+	// Every request the client makes, redirects included (they inherit the
+	// first request's context), passes here: this is the one place that
+	// keeps registry credentials on the registry's origin. Blob GETs are
+	// redirected to storage hosts and upload Locations may name another
+	// host; net/http alone forwards Authorization to the same hostname on
+	// another port and to subdomains, both other servers.
+	if want, ok := r.Context().Value(originKey{}).(string); ok && r.Header.Get("Authorization") != "" && origin(r.URL) != want {
+		r = r.Clone(r.Context())
+		r.Header.Del("Authorization")
+	}
 	return c.inner.RoundTrip(r)
+}
+
+// origin returns scheme://host:port of u, lower case, with the scheme's
+// default port made explicit so that "h" and "h:443" compare equal.
+func origin(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	host := strings.ToLower(u.Hostname())
+	port := u.Port()
+	if port == "" {
+		switch scheme {
+		case "https":
+			port = "443"
+		case "http":
+			port = "80"
+		}
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return scheme + "://" + host + ":" + port
 }
 
 func newClient(o *options) *client {
@@ -66,6 +103,45 @@ func newClient(o *options) *client {
 		},
 	}
 	return c
+}
+
+// origin is the registry's scheme://host:port, the one place its
+// credentials may go.
+func (c *client) origin(repo name.Repository) string {
+	return origin(&url.URL{Scheme: c.scheme(), Host: repo.RegistryStr()})
+}
+
+// keepSecret records a credential the client sends, so that scrub removes
+// it from what servers answer (a registry or proxy that echoes the
+// request into an error body).
+func (c *client) keepSecret(secrets ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range secrets {
+		if s == "" {
+			continue
+		}
+		// The forms a server may echo it in: raw, base64 (a Basic
+		// header), URL-query and JSON escaped.
+		js, _ := json.Marshal(s)
+		for _, v := range []string{s, base64Std([]byte(s)), url.QueryEscape(s), strings.Trim(string(js), `"`)} {
+			if !slices.Contains(c.secrets, v) {
+				c.secrets = append(c.secrets, v)
+			}
+		}
+	}
+	// Longest first, so that a secret containing another is removed whole.
+	sort.Slice(c.secrets, func(i, j int) bool { return len(c.secrets[i]) > len(c.secrets[j]) })
+}
+
+// scrub replaces every credential the client has sent with "[REDACTED]".
+func (c *client) scrub(s string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, sec := range c.secrets {
+		s = strings.ReplaceAll(s, sec, "[REDACTED]")
+	}
+	return s
 }
 
 func (c *client) requests() int { return int(c.reqs.Load()) }
@@ -123,7 +199,11 @@ func (c *client) do(ctx context.Context, r request) (*response, error) {
 			lastErr = err
 			continue
 		}
-		if resp.status == http.StatusUnauthorized && authed < 2 && !contains(r.ok, http.StatusUnauthorized) {
+		// Only the registry's own challenge is answered: a 401 from the
+		// storage a redirect led to names a realm of that other host,
+		// which must get no credentials.
+		if resp.status == http.StatusUnauthorized && authed < 2 && !contains(r.ok, http.StatusUnauthorized) &&
+			origin(resp.url) == c.origin(r.repo) {
 			authed++
 			if err := c.authenticate(ctx, r.repo, r.push, resp.header); err != nil {
 				return nil, err
@@ -134,7 +214,7 @@ func (c *client) do(ctx context.Context, r request) (*response, error) {
 		if contains(r.ok, resp.status) {
 			return resp, nil
 		}
-		rerr := &RegistryError{Method: r.method, URL: r.url, StatusCode: resp.status, Body: trim(resp.body)}
+		rerr := &RegistryError{Method: r.method, URL: r.url, StatusCode: resp.status, Body: trim([]byte(c.scrub(string(resp.body))))}
 		if resp.status == http.StatusTooManyRequests || resp.status >= 500 {
 			lastErr = rerr
 			continue
@@ -149,7 +229,8 @@ func (c *client) once(ctx context.Context, r request) (*response, error) {
 	if r.body != nil {
 		body = bytes.NewReader(r.body)
 	}
-	req, err := http.NewRequestWithContext(ctx, r.method, r.url, body)
+	regOrigin := c.origin(r.repo)
+	req, err := http.NewRequestWithContext(context.WithValue(ctx, originKey{}, regOrigin), r.method, r.url, body)
 	if err != nil {
 		return nil, err
 	}
@@ -160,11 +241,15 @@ func (c *client) once(ctx context.Context, r request) (*response, error) {
 		req.ContentLength = int64(len(r.body))
 	}
 	req.Header.Set("User-Agent", c.o.userAgent)
-	c.mu.Lock()
-	if st := c.auths[r.repo.RegistryStr()]; st != nil && st.header != "" {
-		req.Header.Set("Authorization", st.header)
+	// The registry's credentials go to the registry only, not to an upload
+	// Location on another host.
+	if origin(req.URL) == regOrigin {
+		c.mu.Lock()
+		if st := c.auths[r.repo.RegistryStr()]; st != nil && st.header != "" {
+			req.Header.Set("Authorization", st.header)
+		}
+		c.mu.Unlock()
 	}
-	c.mu.Unlock()
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return nil, err
@@ -224,13 +309,19 @@ func (c *client) authenticate(ctx context.Context, repo name.Repository, push bo
 	c.mu.Unlock()
 	sort.Strings(scopes)
 
+	// One lookup per challenge: a credential source may fetch a token
+	// (a cloud metadata server) for every call.
+	cfg, err := authn.Authorization(ctx, auth)
+	if err != nil {
+		return fmt.Errorf("oci: credentials for %s: %w", reg, err)
+	}
+	c.keepSecret(cfg.Password, cfg.Auth, cfg.IdentityToken, cfg.RegistryToken)
+	if cfg.Username != "" || cfg.Password != "" {
+		c.keepSecret(basicValue(cfg.Username, cfg.Password)) // a Basic header
+	}
 	var header string
 	switch strings.ToLower(scheme) {
 	case "basic":
-		cfg, err := authn.Authorization(ctx, auth)
-		if err != nil {
-			return fmt.Errorf("oci: credentials for %s: %w", reg, err)
-		}
 		if cfg.Username == "" && cfg.Password == "" {
 			return fmt.Errorf("%w: %s asks for basic auth and no credentials are configured", ErrUnauthorized, reg)
 		}
@@ -240,15 +331,18 @@ func (c *client) authenticate(ctx context.Context, repo name.Repository, push bo
 		if c.o.insecure {
 			treg, _ = name.NewRegistry(reg.RegistryStr(), name.Insecure)
 		}
-		tok, err := transport.Exchange(ctx, treg, auth, c.hc.Transport, scopes,
+		tok, err := transport.Exchange(ctx, treg, authn.FromConfig(*cfg), c.hc.Transport, scopes,
 			&transport.Challenge{Scheme: scheme, Parameters: params, Insecure: c.o.insecure})
 		if err != nil {
-			return fmt.Errorf("%w: token for %s: %v", ErrUnauthorized, reg, err)
+			// The token server's answer is in err: scrubbed like a
+			// registry's.
+			return fmt.Errorf("%w: token for %s: %s", ErrUnauthorized, reg, c.scrub(err.Error()))
 		}
 		t := tok.Token
 		if t == "" {
 			t = tok.AccessToken
 		}
+		c.keepSecret(t, tok.RefreshToken)
 		header = "Bearer " + t
 	default:
 		return fmt.Errorf("%w: %s: unsupported auth challenge %q", ErrUnauthorized, reg, scheme)

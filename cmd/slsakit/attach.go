@@ -23,7 +23,7 @@ func runAttach(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *envelope == "" || *image == "" {
 		return usagef("--envelope and --image are required")
 	}
-	opts, err := reg.options()
+	opts, err := reg.options(ctx, *image)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/slsakit/slsakit/intoto"
@@ -27,6 +28,8 @@ type registryFlags struct {
 	insecure bool
 	format   string
 	repo     string
+	auth     registryAuthFlags
+	keys     authn.Keychain // set by options
 }
 
 func (r *registryFlags) register(fs interface {
@@ -36,10 +39,16 @@ func (r *registryFlags) register(fs interface {
 	fs.BoolVar(&r.insecure, "insecure-registry", false, "allow plain-HTTP registries")
 	fs.StringVar(&r.format, "layout", "", "attestation layout: referrers, legacy or both (default: write referrers, read both)")
 	fs.StringVar(&r.repo, "attestation-repository", "", "store attestations in this repository (like COSIGN_REPOSITORY)")
+	r.auth.register(fs)
 }
 
-func (r *registryFlags) options() ([]oci.Option, error) {
-	var opts []oci.Option
+// options returns the oci options of the flags; images are the --image
+// references, whose registry explicit credentials are for.
+func (r *registryFlags) options(ctx context.Context, images ...string) ([]oci.Option, error) {
+	opts, err := r.authOptions(ctx, images)
+	if err != nil {
+		return nil, err
+	}
 	if r.insecure {
 		opts = append(opts, oci.WithInsecure())
 	}
@@ -106,7 +115,7 @@ func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if fs.NArg() == 0 && len(images) == 0 && len(dirs) == 0 {
 		return usagef("nothing to attest: give FILEs, --dir or --image")
 	}
-	regOpts, err := reg.options()
+	regOpts, err := reg.options(ctx, images...)
 	if err != nil {
 		return err
 	}

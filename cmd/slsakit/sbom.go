@@ -11,6 +11,7 @@ import (
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/sbom"
@@ -52,7 +53,7 @@ func runSBOM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if (*attach || (len(images) > 0 && !imageMode)) && !signing {
 		return usagef("--image and --attach need --key, --kms or --keyless: only signed SBOMs are attested")
 	}
-	regOpts, err := reg.options()
+	regOpts, err := reg.options(ctx, images...)
 	if err != nil {
 		return err
 	}
@@ -99,7 +100,7 @@ func runSBOM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	case imageMode && *multiArch != "":
 		return usagef("--multi-arch %q: want per-platform or index", *multiArch)
 	case imageMode:
-		s, scanned, err = imageSBOM(ctx, images[0], reg.insecure, opts)
+		s, scanned, err = imageSBOM(ctx, images[0], reg.insecure, append(opts, sbom.WithRemoteOptions(remote.WithAuthFromKeychain(reg.keys))))
 		images = nil
 	case *source != "":
 		s, err = sbom.FromSource(ctx, *source, strings.Fields(*pattern), opts...)

@@ -27,7 +27,7 @@ func runSign(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		// The bundle of an image signature lives in the registry.
 		return usagef("--bundle-out has no effect with sign: refusing rather than ignoring it")
 	}
-	opts, err := reg.options()
+	opts, err := reg.options(ctx, fs.Args()...)
 	if err != nil {
 		return err
 	}

@@ -191,7 +191,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	regOpts, err := reg.options()
+	regOpts, err := reg.options(ctx, *image)
 	if err != nil {
 		return err
 	}
@@ -312,7 +312,10 @@ func (tg verifyTarget) verify(ctx context.Context, stdout io.Writer, asJSON bool
 	var results []*verify.Result
 	if tg.image != "" {
 		res, err := verify.VerifyImage(ctx, auth, tg.image, want, tg.imageOptions(regOpts)...)
-		if res == nil {
+		// A registry that cannot be read (refused credentials, down) is an
+		// error, not "no attestations": only verification failures are
+		// reported as results.
+		if res == nil || (err != nil && !errors.Is(err, verify.ErrNoAttestation)) {
 			return err
 		}
 		subject, digest, results = res.Image, res.Digest, res.Attestations

@@ -10,7 +10,14 @@
 //
 // To serve:
 //
-//	go run ./examples/admission -policy policy.yaml -listen :8443 -tls-cert tls.crt -tls-key tls.key
+//	go run ./examples/admission -policy policy.yaml -listen :8443 -tls-cert tls.crt -tls-key tls.key \
+//	    -registry-auth-file /var/run/secrets/registry/.dockerconfigjson
+//
+// Registry credentials come from the kubernetes.io/dockerconfigjson
+// secrets mounted at each -registry-auth-file (the pods' imagePullSecrets,
+// re-read when the kubelet rotates them), then the docker config, then the
+// node's Google service account for gcr.io and *.pkg.dev (GKE workload
+// identity); see package oci/keychain.
 package main
 
 import (
@@ -29,6 +36,7 @@ import (
 
 	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/oci"
+	"github.com/slsakit/slsakit/oci/keychain"
 	"github.com/slsakit/slsakit/oci/ocitest"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sign"
@@ -45,13 +53,18 @@ func main() {
 	allowTags := flag.Bool("allow-tags", false, "resolve tag-only images instead of denying them")
 	platforms := flag.String("platforms", "linux/amd64", "comma-separated platforms of the cluster's nodes: a multi-arch image must pass for each its index lists")
 	trustedRoot := flag.String("trusted-root", "", "trusted_root.json for policies whose signers are keyless identities")
+	var authFiles []string
+	flag.Func("registry-auth-file", "a mounted kubernetes.io/dockerconfigjson secret (.dockerconfigjson) with registry credentials; repeatable", func(p string) error {
+		authFiles = append(authFiles, p)
+		return nil
+	})
 	flag.Parse()
 
 	var err error
 	if *policy == "" {
 		err = demo(context.Background(), os.Stdout)
 	} else {
-		err = serve(*policy, *listen, *cert, *key, *trustedRoot, *insecure, *allowTags, strings.Split(*platforms, ","))
+		err = serve(*policy, *listen, *cert, *key, *trustedRoot, *insecure, *allowTags, strings.Split(*platforms, ","), authFiles)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "admission:", err)
@@ -59,14 +72,14 @@ func main() {
 	}
 }
 
-func serve(policyPath, listen, cert, key, trustedRoot string, insecure, allowTags bool, platforms []string) error {
+func serve(policyPath, listen, cert, key, trustedRoot string, insecure, allowTags bool, platforms, authFiles []string) error {
 	p, err := verify.LoadPolicyFile(policyPath)
 	if err != nil {
 		return err
 	}
-	var reg []oci.Option
-	if insecure {
-		reg = append(reg, oci.WithInsecure())
+	reg, err := registryOptions(insecure, authFiles)
+	if err != nil {
+		return err
 	}
 	opts := []verify.EngineOption{verify.WithFetcher(verify.OCIFetcher(reg...))}
 	if trustedRoot != "" {
@@ -82,6 +95,26 @@ func serve(policyPath, listen, cert, key, trustedRoot string, insecure, allowTag
 		return srv.ListenAndServeTLS(cert, key)
 	}
 	return srv.ListenAndServe()
+}
+
+// registryOptions are the webhook's registry options: plain HTTP if
+// insecure, and credentials from the secret files first, then the
+// defaults. A missing or broken secret fails here, at start-up, not on
+// the first pod.
+func registryOptions(insecure bool, authFiles []string) ([]oci.Option, error) {
+	var kopts []keychain.Option
+	for _, f := range authFiles {
+		kopts = append(kopts, keychain.WithDockerConfigJSON(f))
+	}
+	k, err := keychain.New(kopts...)
+	if err != nil {
+		return nil, err
+	}
+	reg := []oci.Option{oci.WithKeychain(k)}
+	if insecure {
+		reg = append(reg, oci.WithInsecure())
+	}
+	return reg, nil
 }
 
 const (

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -60,6 +61,8 @@ type Registry struct {
 	cmd  *exec.Cmd
 	log  *syncBuffer
 	done chan struct{}
+	ca   *CA                 // WithTLS
+	auth authn.Authenticator // WithHTPasswd: the helpers' login
 }
 
 // Option configures Start.
@@ -68,6 +71,9 @@ type Option func(*config)
 type config struct {
 	startTimeout time.Duration
 	logLevel     string
+	users        map[string]string // WithHTPasswd
+	tls          bool              // WithTLS
+	tlsNames     []string
 }
 
 // WithStartTimeout bounds how long Start waits for /v2/ to answer
@@ -106,6 +112,11 @@ func start(t testing.TB, bin string, cfg config) (*Registry, error) {
 	}
 	dir := t.TempDir()
 	host := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	r := &Registry{host: host, dir: dir, log: &syncBuffer{}, done: make(chan struct{})}
+	auth, httpTLS, err := r.secureConfig(dir, cfg)
+	if err != nil {
+		return nil, err
+	}
 	conf := fmt.Sprintf(`version: 0.1
 log:
   level: %s
@@ -119,14 +130,13 @@ storage:
   maintenance:
     uploadpurging:
       enabled: false
-http:
+%shttp:
   addr: %s
-`, cfg.logLevel, filepath.Join(dir, "data"), host)
+%s`, cfg.logLevel, filepath.Join(dir, "data"), auth, host, httpTLS)
 	confPath := filepath.Join(dir, "config.yml")
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		return nil, err
 	}
-	r := &Registry{host: host, dir: dir, log: &syncBuffer{}, done: make(chan struct{})}
 	r.cmd = exec.Command(bin, "serve", confPath)
 	r.cmd.Stdout = r.log
 	r.cmd.Stderr = r.log
@@ -154,8 +164,8 @@ http:
 }
 
 func (r *Registry) waitReady(ctx context.Context) error {
-	client := &http.Client{Timeout: 2 * time.Second}
-	url := "http://" + r.host + "/v2/"
+	client := &http.Client{Timeout: 2 * time.Second, Transport: r.Transport()}
+	url := r.Scheme() + "://" + r.host + "/v2/"
 	tick := time.NewTicker(25 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -170,7 +180,8 @@ func (r *Registry) waitReady(ctx context.Context) error {
 		}
 		if resp, err := client.Do(req); err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			// 401: up, and asking for the credentials of WithHTPasswd.
+			if resp.StatusCode == http.StatusOK || (r.auth != nil && resp.StatusCode == http.StatusUnauthorized) {
 				return nil
 			}
 		}
@@ -234,7 +245,7 @@ func (r *Registry) PushImage(t testing.TB, ref string, img v1.Image) name.Digest
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := remote.Write(tag, img, remote.WithContext(ctx)); err != nil {
+	if err := remote.Write(tag, img, r.remoteOptions(ctx)...); err != nil {
 		t.Fatalf("push %s: %v", tag, err)
 	}
 	d, err := img.Digest()
@@ -246,6 +257,16 @@ func (r *Registry) PushImage(t testing.TB, ref string, img v1.Image) name.Digest
 		t.Fatalf("digest ref: %v", err)
 	}
 	return dig
+}
+
+// remoteOptions are the go-containerregistry options of the helpers: the
+// registry's CA and login.
+func (r *Registry) remoteOptions(ctx context.Context) []remote.Option {
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithTransport(r.Transport())}
+	if r.auth != nil {
+		opts = append(opts, remote.WithAuth(r.auth))
+	}
+	return opts
 }
 
 // tail drops the lines of routine 404 answers (every read-before-write makes

@@ -101,3 +101,40 @@ func runTB(fn func()) {
 	}()
 	fn()
 }
+
+// TestStartSecure: with WithHTPasswd and WithTLS the process serves HTTPS
+// with the test CA's certificate and refuses requests without the
+// password; the helpers push with the CA and the login.
+func TestStartSecure(t *testing.T) {
+	r := Start(t, WithHTPasswd(map[string]string{"builder": "pw-1", "reader": "pw-2"}), WithTLS())
+	client := &http.Client{Transport: r.Transport(), Timeout: 10 * time.Second}
+	get := func(user, pass string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, "https://"+r.Host()+"/v2/", nil)
+		if user != "" {
+			req.SetBasicAuth(user, pass)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, c := range []struct {
+		user, pass string
+		want       int
+	}{
+		{"", "", http.StatusUnauthorized}, {"builder", "wrong", http.StatusUnauthorized},
+		{"builder", "pw-1", http.StatusOK}, {"reader", "pw-2", http.StatusOK},
+	} {
+		if got := get(c.user, c.pass); got != c.want {
+			t.Errorf("%s:%s: %d, want %d", c.user, c.pass, got, c.want)
+		}
+	}
+	// The system roots do not trust the test CA.
+	if _, err := http.Get("https://" + r.Host() + "/v2/"); err == nil {
+		t.Error("a client without the test CA connected")
+	}
+	r.PushRandomImage(t, "secure/app", 64)
+}
