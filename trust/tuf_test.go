@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slsakit/slsakit/trust/tuftest"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 )
 
@@ -19,14 +20,14 @@ func trustedRootJSON(t *testing.T) []byte {
 	return b
 }
 
-func (r *testRepo) client(cache string) TUF {
-	return TUF{Mirror: r.srv.URL, Root: r.initialRoot(), CacheDir: cache}
+func client(r *tuftest.Repo, cache string) TUF {
+	return TUF{Mirror: r.URL(), Root: r.InitialRoot(), CacheDir: cache}
 }
 
 // A first run fills the cache; a second run works with the server gone.
 func TestTrustedRootCachedThenOffline(t *testing.T) {
-	r := newTestRepo(t, map[string][]byte{TrustedRootTarget: trustedRootJSON(t)})
-	cfg := r.client(t.TempDir())
+	r := tuftest.New(t, map[string][]byte{TrustedRootTarget: trustedRootJSON(t)})
+	cfg := client(r, t.TempDir())
 	ctx := context.Background()
 	tr, err := TrustedRoot(ctx, cfg)
 	if err != nil {
@@ -35,7 +36,7 @@ func TestTrustedRootCachedThenOffline(t *testing.T) {
 	if len(tr.FulcioCertificateAuthorities()) == 0 {
 		t.Fatal("trusted root has no Fulcio CA")
 	}
-	r.srv.Close()
+	r.Server.Close()
 	if _, err := TrustedRoot(ctx, cfg); err != nil {
 		t.Fatalf("offline with a filled cache: %v", err)
 	}
@@ -47,19 +48,19 @@ func TestTrustedRootCachedThenOffline(t *testing.T) {
 }
 
 func TestTrustedRootExpiredTimestamp(t *testing.T) {
-	r := newTestRepo(t, map[string][]byte{TrustedRootTarget: trustedRootJSON(t)})
-	cfg := r.client(t.TempDir())
+	r := tuftest.New(t, map[string][]byte{TrustedRootTarget: trustedRootJSON(t)})
+	cfg := client(r, t.TempDir())
 	if _, err := TrustedRoot(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}
-	r.ts.Signed.Expires = time.Now().Add(-time.Hour)
-	r.bump()
+	r.Timestamp.Signed.Expires = time.Now().Add(-time.Hour)
+	r.Bump()
 	_, err := TrustedRoot(context.Background(), cfg)
 	if !errors.Is(err, ErrExpired) {
 		t.Fatalf("expired timestamp: %v, want ErrExpired", err)
 	}
 	// A client with an empty cache is refused the same way.
-	if _, err := TrustedRoot(context.Background(), r.client(t.TempDir())); !errors.Is(err, ErrExpired) {
+	if _, err := TrustedRoot(context.Background(), client(r, t.TempDir())); !errors.Is(err, ErrExpired) {
 		t.Fatalf("fresh client, expired timestamp: %v, want ErrExpired", err)
 	}
 }
@@ -69,23 +70,23 @@ func TestTrustedRootExpiredTimestamp(t *testing.T) {
 func TestTrustedRootRollback(t *testing.T) {
 	for _, role := range []string{metadata.SNAPSHOT, metadata.TARGETS} {
 		t.Run(role, func(t *testing.T) {
-			r := newTestRepo(t, map[string][]byte{TrustedRootTarget: trustedRootJSON(t)})
-			cfg := r.client(t.TempDir())
-			r.targets.Signed.Version, r.snap.Signed.Version, r.ts.Signed.Version = 5, 5, 5
-			r.publish()
+			r := tuftest.New(t, map[string][]byte{TrustedRootTarget: trustedRootJSON(t)})
+			cfg := client(r, t.TempDir())
+			r.Targets.Signed.Version, r.Snapshot.Signed.Version, r.Timestamp.Signed.Version = 5, 5, 5
+			r.Publish()
 			if _, err := TrustedRoot(context.Background(), cfg); err != nil {
 				t.Fatal(err)
 			}
 			// The attacker re-serves an older version under a newer
 			// timestamp (signed: the timestamp key alone is online).
-			r.ts.Signed.Version++
+			r.Timestamp.Signed.Version++
 			if role == metadata.SNAPSHOT {
-				r.snap.Signed.Version = 3
+				r.Snapshot.Signed.Version = 3
 			} else {
-				r.targets.Signed.Version = 3
-				r.snap.Signed.Version++
+				r.Targets.Signed.Version = 3
+				r.Snapshot.Signed.Version++
 			}
-			r.publish()
+			r.Publish()
 			if _, err := TrustedRoot(context.Background(), cfg); !errors.Is(err, ErrRollback) {
 				t.Fatalf("rollback of %s: %v, want ErrRollback", role, err)
 			}
@@ -97,38 +98,38 @@ func TestTrustedRootRollback(t *testing.T) {
 // a v2 signed only by the new key is refused.
 func TestTrustedRootKeyRotation(t *testing.T) {
 	for _, crossSigned := range []bool{true, false} {
-		r := newTestRepo(t, map[string][]byte{TrustedRootTarget: trustedRootJSON(t)})
-		cfg := r.client(t.TempDir())
+		r := tuftest.New(t, map[string][]byte{TrustedRootTarget: trustedRootJSON(t)})
+		cfg := client(r, t.TempDir())
 		if _, err := TrustedRoot(context.Background(), cfg); err != nil {
 			t.Fatal(err)
 		}
-		old := r.signers[metadata.ROOT]
-		oldID := r.root.Signed.Roles[metadata.ROOT].KeyIDs[0]
-		s, k := newKey(t)
-		r.root.Signed.Version = 2
-		if err := r.root.Signed.RevokeKey(oldID, metadata.ROOT); err != nil {
+		old := r.Signers[metadata.ROOT]
+		oldID := r.Root.Signed.Roles[metadata.ROOT].KeyIDs[0]
+		s, k := tuftest.NewKey(t)
+		r.Root.Signed.Version = 2
+		if err := r.Root.Signed.RevokeKey(oldID, metadata.ROOT); err != nil {
 			t.Fatal(err)
 		}
-		if err := r.root.Signed.AddKey(k, metadata.ROOT); err != nil {
+		if err := r.Root.Signed.AddKey(k, metadata.ROOT); err != nil {
 			t.Fatal(err)
 		}
 		// Rotate the timestamp key too: only a client that followed the
 		// root update accepts the new timestamp.
-		oldTS := r.root.Signed.Roles[metadata.TIMESTAMP].KeyIDs[0]
-		tsS, tsK := newKey(t)
-		if err := r.root.Signed.RevokeKey(oldTS, metadata.TIMESTAMP); err != nil {
+		oldTS := r.Root.Signed.Roles[metadata.TIMESTAMP].KeyIDs[0]
+		tsS, tsK := tuftest.NewKey(t)
+		if err := r.Root.Signed.RevokeKey(oldTS, metadata.TIMESTAMP); err != nil {
 			t.Fatal(err)
 		}
-		if err := r.root.Signed.AddKey(tsK, metadata.TIMESTAMP); err != nil {
+		if err := r.Root.Signed.AddKey(tsK, metadata.TIMESTAMP); err != nil {
 			t.Fatal(err)
 		}
-		r.signers[metadata.ROOT], r.signers[metadata.TIMESTAMP] = s, tsS
+		r.Signers[metadata.ROOT], r.Signers[metadata.TIMESTAMP] = s, tsS
 		if crossSigned {
-			r.writeRoot(old)
+			r.WriteRoot(old)
 		} else {
-			r.writeRoot()
+			r.WriteRoot()
 		}
-		r.bump()
+		r.Bump()
 		_, err := TrustedRoot(context.Background(), cfg)
 		switch {
 		case crossSigned && err != nil:
@@ -150,12 +151,12 @@ func TestTrustedRootConfig(t *testing.T) {
 }
 
 func TestTrustedRootBadTarget(t *testing.T) {
-	r := newTestRepo(t, map[string][]byte{TrustedRootTarget: []byte(`{"not":"a root"`)})
-	if _, err := TrustedRoot(context.Background(), r.client(t.TempDir())); !errors.Is(err, ErrTarget) {
+	r := tuftest.New(t, map[string][]byte{TrustedRootTarget: []byte(`{"not":"a root"`)})
+	if _, err := TrustedRoot(context.Background(), client(r, t.TempDir())); !errors.Is(err, ErrTarget) {
 		t.Fatalf("bad trusted root target: %v, want ErrTarget", err)
 	}
-	r2 := newTestRepo(t, map[string][]byte{"other.json": []byte(`{}`)})
-	if _, err := TrustedRoot(context.Background(), r2.client(t.TempDir())); !errors.Is(err, ErrTarget) {
+	r2 := tuftest.New(t, map[string][]byte{"other.json": []byte(`{}`)})
+	if _, err := TrustedRoot(context.Background(), client(r2, t.TempDir())); !errors.Is(err, ErrTarget) {
 		t.Fatalf("missing trusted root target: %v, want ErrTarget", err)
 	}
 }
