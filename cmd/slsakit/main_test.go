@@ -15,6 +15,8 @@ import (
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/oci/ocitest"
 	"github.com/slsakit/slsakit/sign/keyless/keylesstest"
+	"github.com/slsakit/slsakit/trust"
+	"github.com/slsakit/slsakit/trust/tuftest"
 )
 
 type result struct {
@@ -290,6 +292,19 @@ func TestCLIKeyless(t *testing.T) {
 	if !strings.Contains(r.stdout, "identity") {
 		t.Fatalf("wrong identity not explained: %s", r.stdout)
 	}
+	// The same root distributed over TUF: no trusted_root.json file, and
+	// offline once the cache is filled.
+	repo := tuftest.New(t, map[string][]byte{trust.TrustedRootTarget: root})
+	tufRoot := filepath.Join(dir, "tuf-root.json")
+	os.WriteFile(tufRoot, repo.InitialRoot(), 0o644)
+	viaTUF := []string{"--tuf-mirror", repo.URL(), "--tuf-root", tufRoot, "--tuf-cache", filepath.Join(dir, "tuf-cache"), "--certificate-oidc-issuer", svc.Issuer.URL()}
+	slsakit(t, append(append([]string{"verify", "--certificate-identity", "ci@example.com", "--bundle", bundle}, viaTUF...), art)...).want(t, exitOK)
+	repo.Server.Close()
+	slsakit(t, append(append([]string{"verify", "--certificate-identity", "ci@example.com", "--bundle", bundle}, viaTUF...), art)...).want(t, exitOK)
+	slsakit(t, append(append([]string{"verify", "--certificate-identity", "mallory@example.com", "--bundle", bundle}, viaTUF...), art)...).want(t, exitRejected)
+	slsakit(t, "verify", "--certificate-oidc-issuer", svc.Issuer.URL(), "--certificate-identity", "ci@example.com", "--bundle", bundle, "--tuf-mirror", repo.URL(), art).want(t, exitUsage)                     // a private mirror needs its root
+	slsakit(t, "verify", "--certificate-oidc-issuer", svc.Issuer.URL(), "--certificate-identity", "ci@example.com", "--bundle", bundle, "--tuf-cache", dir, "--trusted-root", rootPath, art).want(t, exitUsage) // one root
+	slsakit(t, "verify", "--key", rootPath, "--envelope", bundle, "--tuf-cache", dir, art).want(t, exitUsage)                                                                                                   // keys use no root
 	os.WriteFile(art, []byte("tampered"), 0o644)
 	slsakit(t, append(append([]string{"verify", "--certificate-identity", "ci@example.com", "--bundle", bundle}, id...), art)...).want(t, exitRejected)
 	slsakit(t, "verify", "--certificate-oidc-issuer", svc.Issuer.URL(), "--certificate-identity", "ci@example.com", "--bundle", bundle, art).want(t, exitUsage) // no root
@@ -299,6 +314,7 @@ func TestCLIKeyless(t *testing.T) {
 	os.WriteFile(policy, []byte("version: 1\nsigners:\n  - artifacts: \"**\"\n    identities:\n      - issuer: "+svc.Issuer.URL()+"\n        subject: ci@example.com\n"), 0o644)
 	slsakit(t, "verify", "--policy", policy, "--trusted-root", rootPath, "--image", img, "--insecure-registry").want(t, exitOK)
 	slsakit(t, "verify", "--policy", policy, "--image", img, "--insecure-registry").want(t, exitError) // identities need a root
+	slsakit(t, append([]string{"verify", "--policy", policy, "--image", img, "--insecure-registry"}, viaTUF[:6]...)...).want(t, exitOK)
 
 	// A malformed token fails before any network call.
 	slsakit(t, "attest", "--builder-id", builder, "--param", "a=b", "--keyless", "--id-token", "x.y", art).want(t, exitError)

@@ -15,6 +15,7 @@ import (
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sign"
+	"github.com/slsakit/slsakit/trust"
 	"github.com/slsakit/slsakit/verify"
 	verifykeyless "github.com/slsakit/slsakit/verify/keyless"
 )
@@ -32,6 +33,7 @@ const (
 var (
 	keylessFlags      = []string{"certificate-oidc-issuer", "certificate-identity", "certificate-identity-regexp"}
 	registryFlagNames = []string{"insecure-registry", "layout", "attestation-repository"}
+	tufFlagNames      = []string{"tuf-mirror", "tuf-root", "tuf-cache"}
 )
 
 // checkVerifyFlags refuses every combination of verify's flags in which
@@ -108,6 +110,10 @@ func checkVerifyFlags(given map[string]string, nargs int) (verifyMode, error) {
 	if f := first(registryFlagNames...); f != "" && !set["image"] && policy == "" {
 		return 0, usagef("%s: verifying a file without --policy reads no registry", f)
 	}
+	// Keyless trust comes from one place: a trusted_root.json file or TUF.
+	if tf := first(tufFlagNames...); tf != "" && set["trusted-root"] {
+		return 0, usagef("--trusted-root and %s cannot be combined: trust one trusted root", tf)
+	}
 	var mode verifyMode
 	var unused []string // flags that have no effect in this mode
 	switch {
@@ -125,8 +131,8 @@ func checkVerifyFlags(given map[string]string, nargs int) (verifyMode, error) {
 			return 0, usagef("%s needs --certificate-oidc-issuer", keyless)
 		case set["certificate-identity"] == set["certificate-identity-regexp"]:
 			return 0, usagef("keyless verification needs exactly one of --certificate-identity and --certificate-identity-regexp")
-		case !set["trusted-root"]:
-			return 0, usagef("keyless verification needs --trusted-root")
+		case !set["trusted-root"] && first(tufFlagNames...) == "":
+			return 0, usagef("keyless verification needs --trusted-root, or TUF (--tuf-cache DIR for the public-good instance, --tuf-mirror URL --tuf-root FILE for a private one)")
 		case set["layout"] && layout != "referrers":
 			return 0, usagef("--layout %s: keyless attestations are Sigstore bundles, which only the referrers layout holds", layout)
 		case set["envelope"]:
@@ -135,7 +141,7 @@ func checkVerifyFlags(given map[string]string, nargs int) (verifyMode, error) {
 		unused = []string{"threshold", "name", "kms-endpoint"}
 	default:
 		mode = byKeys
-		unused = []string{"name", "trusted-root"}
+		unused = append([]string{"name", "trusted-root"}, tufFlagNames...)
 		if !set["kms-key"] {
 			unused = append(unused, "kms-endpoint")
 		}
@@ -167,6 +173,9 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		kmsEndpoint   = fs.String("kms-endpoint", "", "KMS endpoint for --kms-key and the policy's kms keys")
 		bundlePath    = fs.String("bundle", "", "Sigstore bundle of FILE: keyless (with the identity flags), or its DSSE envelope verified with --key/--kms-key (its log entries are not checked)")
 		trustedRoot   = fs.String("trusted-root", "", "trusted_root.json for keyless verification (bundles, policy identities)")
+		tufMirror     = fs.String("tuf-mirror", "", "keyless: fetch the trusted root over TUF from this repository (needs --tuf-root; default the public-good Sigstore instance)")
+		tufRoot       = fs.String("tuf-root", "", "keyless: initial root.json of --tuf-mirror")
+		tufCache      = fs.String("tuf-cache", "", "keyless: TUF metadata cache directory (default ~/.sigstore/root); once filled, verification works offline until its timestamp expires")
 		issuer        = fs.String("certificate-oidc-issuer", "", "keyless: the signer's OIDC issuer, exactly")
 		identity      = fs.String("certificate-identity", "", "keyless: the signer's identity (certificate SAN), exactly")
 		identityRe    = fs.String("certificate-identity-regexp", "", "keyless: a regular expression the whole SAN must match")
@@ -215,9 +224,30 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 
+	// The keyless trust anchor: a file, or the trusted root TUF verifies.
+	var anchor verifykeyless.Option
+	switch {
+	case *trustedRoot != "":
+		anchor = verifykeyless.WithTrustedRootFile(*trustedRoot)
+	case *tufMirror != "" || *tufRoot != "" || *tufCache != "":
+		t := trust.TUF{Mirror: *tufMirror, CacheDir: *tufCache}
+		if *tufRoot != "" {
+			if t.Root, err = trust.RootFromFile(*tufRoot); err != nil {
+				return usagef("%v", err)
+			}
+		}
+		tr, err := trust.TrustedRoot(ctx, t)
+		if errors.Is(err, trust.ErrConfig) {
+			return usagef("%v", err)
+		} else if err != nil {
+			return err
+		}
+		anchor = verifykeyless.WithTrustedMaterial(tr)
+	}
+
 	// Whom to trust: a policy, or one Authenticator and the requirements.
 	if mode == byPolicy {
-		eng, err := policyEngine(ctx, *policyPath, *trustedRoot, *kmsEndpoint, regOpts)
+		eng, err := policyEngine(ctx, *policyPath, anchor, *kmsEndpoint, regOpts)
 		if err != nil {
 			return err
 		}
@@ -225,7 +255,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	auth, err := authenticator(ctx, trustFlags{
 		keys: keys, kmsKeys: kmsKeys, kmsEndpoint: *kmsEndpoint, threshold: *threshold,
-		root: *trustedRoot, issuer: *issuer, identity: *identity, identityRe: *identityRe,
+		root: anchor, issuer: *issuer, identity: *identity, identityRe: *identityRe,
 	})
 	if err != nil {
 		return err
@@ -241,16 +271,17 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // and KMS keys with a threshold, or one keyless identity under a root
 // (checkVerifyFlags lets only one kind through).
 type trustFlags struct {
-	keys, kmsKeys                      []string
-	kmsEndpoint                        string
-	threshold                          int
-	root, issuer, identity, identityRe string
+	keys, kmsKeys                []string
+	kmsEndpoint                  string
+	threshold                    int
+	root                         verifykeyless.Option
+	issuer, identity, identityRe string
 }
 
 // authenticator builds the one Authenticator the trust flags describe.
 func authenticator(ctx context.Context, f trustFlags) (verify.Authenticator, error) {
 	if f.issuer != "" {
-		v, err := verifykeyless.NewVerifier(verifykeyless.WithTrustedRootFile(f.root),
+		v, err := verifykeyless.NewVerifier(f.root,
 			verifykeyless.WithIdentity(verify.Identity{Issuer: f.issuer, Subject: f.identity, SubjectRegexp: f.identityRe}))
 		if err != nil {
 			return nil, usagef("%v", err)
@@ -283,15 +314,15 @@ func authenticator(ctx context.Context, f trustFlags) (verify.Authenticator, err
 // policyEngine loads the policy file and builds its engine: KMS keys
 // through the endpoint, identities with the trusted root, dependencies
 // fetched from registries.
-func policyEngine(ctx context.Context, path, root, kmsEndpoint string, regOpts []oci.Option) (*verify.Engine, error) {
+func policyEngine(ctx context.Context, path string, root verifykeyless.Option, kmsEndpoint string, regOpts []oci.Option) (*verify.Engine, error) {
 	p, err := verify.LoadPolicyFile(path)
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
 	opts := []verify.EngineOption{verify.WithFetcher(verify.OCIFetcher(regOpts...)),
 		verify.WithKeyResolver(kmsResolver(kmsEndpoint))}
-	if root != "" {
-		opts = append(opts, verify.WithIdentities(verifykeyless.Identities(verifykeyless.WithTrustedRootFile(root))))
+	if root != nil {
+		opts = append(opts, verify.WithIdentities(verifykeyless.Identities(root)))
 	}
 	return verify.NewEngine(ctx, p, opts...)
 }

@@ -1,0 +1,152 @@
+// Package tuftest builds TUF repositories for tests and serves them on
+// loopback: one ed25519 key per top-level role, consistent snapshots, files
+// laid out the way a TUF client fetches them. Tests change the exported
+// metadata (versions, expiry, keys) and call Publish to play a mirror, an
+// attacker or a key rotation.
+package tuftest
+
+import (
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rand"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/theupdateframework/go-tuf/v2/metadata"
+)
+
+// Repo is a TUF repository served on loopback (N.root.json,
+// N.snapshot.json, N.targets.json, timestamp.json, targets/HASH.NAME).
+type Repo struct {
+	t   testing.TB
+	dir string
+	// Server serves the repository; close it to play an offline client.
+	Server *httptest.Server
+	// Signers holds each top-level role's current signing key.
+	Signers   map[string]signature.Signer
+	Root      *metadata.Metadata[metadata.RootType]
+	Targets   *metadata.Metadata[metadata.TargetsType]
+	Snapshot  *metadata.Metadata[metadata.SnapshotType]
+	Timestamp *metadata.Metadata[metadata.TimestampType]
+	// Files are the targets, by name.
+	Files map[string][]byte
+}
+
+// NewKey returns a fresh ed25519 signer and its TUF key.
+func NewKey(t testing.TB) (signature.Signer, *metadata.Key) {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := signature.LoadED25519Signer(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := metadata.KeyFromPublicKey(priv.Public().(crypto.PublicKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, k
+}
+
+// New builds and serves a repository holding files as targets, all
+// metadata at version 1 and expiring in a day.
+func New(t testing.TB, files map[string][]byte) *Repo {
+	t.Helper()
+	exp := time.Now().Add(24 * time.Hour)
+	r := &Repo{t: t, dir: t.TempDir(), Signers: map[string]signature.Signer{}, Files: files,
+		Root: metadata.Root(exp), Targets: metadata.Targets(exp), Snapshot: metadata.Snapshot(exp), Timestamp: metadata.Timestamp(exp)}
+	for _, role := range []string{metadata.ROOT, metadata.TARGETS, metadata.SNAPSHOT, metadata.TIMESTAMP} {
+		s, k := NewKey(t)
+		r.Signers[role] = s
+		if err := r.Root.Signed.AddKey(k, role); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(r.dir, "targets"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	r.WriteRoot()
+	r.Publish()
+	r.Server = httptest.NewServer(http.FileServer(http.Dir(r.dir)))
+	t.Cleanup(r.Server.Close)
+	return r
+}
+
+func (r *Repo) write(name string, b []byte) {
+	r.t.Helper()
+	if err := os.WriteFile(filepath.Join(r.dir, name), b, 0o600); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func sign[T metadata.Roles](t testing.TB, m *metadata.Metadata[T], signers ...signature.Signer) []byte {
+	t.Helper()
+	m.ClearSignatures()
+	for _, s := range signers {
+		if _, err := m.Sign(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := m.ToBytes(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// WriteRoot signs and writes the current root version with the root
+// role's current signer plus any extra (the previous root's keys).
+func (r *Repo) WriteRoot(extra ...signature.Signer) {
+	b := sign(r.t, r.Root, append([]signature.Signer{r.Signers[metadata.ROOT]}, extra...)...)
+	r.write(fmt.Sprintf("%d.root.json", r.Root.Signed.Version), b)
+}
+
+// Publish writes targets, snapshot and timestamp for the current files
+// and versions.
+func (r *Repo) Publish() {
+	t := r.t
+	r.Targets.Signed.Targets = map[string]*metadata.TargetFiles{}
+	for name, b := range r.Files {
+		tf, err := metadata.TargetFile().FromBytes(name, b, "sha256")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Targets.Signed.Targets[name] = tf
+		r.write("targets/"+tf.Hashes["sha256"].String()+"."+name, b)
+	}
+	tb := sign(t, r.Targets, r.Signers[metadata.TARGETS])
+	r.write(fmt.Sprintf("%d.targets.json", r.Targets.Signed.Version), tb)
+	r.Snapshot.Signed.Meta["targets.json"] = metadata.MetaFile(r.Targets.Signed.Version)
+	sb := sign(t, r.Snapshot, r.Signers[metadata.SNAPSHOT])
+	r.write(fmt.Sprintf("%d.snapshot.json", r.Snapshot.Signed.Version), sb)
+	r.Timestamp.Signed.Meta["snapshot.json"] = metadata.MetaFile(r.Snapshot.Signed.Version)
+	r.write("timestamp.json", sign(t, r.Timestamp, r.Signers[metadata.TIMESTAMP]))
+}
+
+// Bump publishes new targets, snapshot and timestamp versions.
+func (r *Repo) Bump() {
+	r.Targets.Signed.Version++
+	r.Snapshot.Signed.Version++
+	r.Timestamp.Signed.Version++
+	r.Publish()
+}
+
+// InitialRoot is root version 1, what a client is configured with.
+func (r *Repo) InitialRoot() []byte {
+	b, err := os.ReadFile(filepath.Join(r.dir, "1.root.json"))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return b
+}
+
+// URL is the repository's base URL (the TUF mirror).
+func (r *Repo) URL() string { return r.Server.URL }
