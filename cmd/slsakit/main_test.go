@@ -294,6 +294,10 @@ func TestCLIKeyless(t *testing.T) {
 	}
 	// The same root distributed over TUF: no trusted_root.json file, and
 	// offline once the cache is filled.
+	root, err := os.ReadFile(rootPath)
+	if err != nil {
+		t.Fatal(err)
+	}
 	repo := tuftest.New(t, map[string][]byte{trust.TrustedRootTarget: root})
 	tufRoot := filepath.Join(dir, "tuf-root.json")
 	os.WriteFile(tufRoot, repo.InitialRoot(), 0o644)
