@@ -14,12 +14,15 @@
 // as a material pinned by digest. It signs that provenance, an SPDX SBOM of
 // kubectl, and an SPDX SBOM of every platform image (sbom.ScanIndex), and
 // attaches them in one oci.AttachAll: the provenance to each index and,
-// recursively, its platform images; each SBOM to its platform image.
+// recursively, its platform images; each SBOM to its platform image. It
+// signs every index and platform image as cosign sign does (oci.Sign) and
+// every release file as cosign sign-blob does (sign.SignBlob: a Sigstore
+// bundle and a detached .sig).
 //
 // Then it verifies as consumers would: every release file against the
-// provenance, by its own digest and name; kubectl's linux/amd64 image
-// through its index; and every platform image of every index against a
-// policy file (builder, build type, required provenance and SPDX SBOM,
+// provenance, by its own digest and name, and its blob signature; every
+// image's signature; kubectl's linux/amd64 image through its index; and
+// every platform image of every index against a policy file (builder, build type, required provenance and SPDX SBOM,
 // pinned materials, trusted signer for the registry).
 //
 // It writes into -out DIR (default: a temporary directory, removed at exit):
@@ -28,6 +31,7 @@
 //	DIR/provenance.intoto.jsonl     the signed provenance
 //	DIR/sbom.intoto.jsonl           the signed SPDX SBOM of kubectl
 //	DIR/image-sboms.intoto.jsonl    the signed SPDX SBOMs of the 150 platform images
+//	DIR/signatures/...              FILE.sigstore.json and FILE.sig of every release file
 //	DIR/signer.pub                  the public key
 //	DIR/policy.yaml                 the consumer's policy
 //
@@ -82,6 +86,8 @@ type summary struct {
 	PlatformImages int      // platform images, each attested and checked against the policy
 	Base           string   // the base image, by digest
 	Requests       int      // registry requests of the one AttachAll
+	SignedImages   int      // indexes and platform images signed and verified as cosign sign does
+	SignedFiles    int      // release files signed and verified as cosign sign-blob does
 }
 
 func main() {
@@ -235,6 +241,16 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Sign every image as cosign sign does, and every release file as
+	// cosign sign-blob does.
+	signedImages, err := signImages(ctx, images, signer, regOpts)
+	if err != nil {
+		return nil, err
+	}
+	sigDir := filepath.Join(out, "signatures")
+	if err := signFiles(ctx, dist, sigDir, files, signer); err != nil {
+		return nil, err
+	}
 
 	// Verify, as consumers would.
 	n, err := verifyRelease(ctx, dist, filepath.Join(out, "provenance.intoto.jsonl"), pubPEM)
@@ -242,6 +258,10 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*summary, error) {
 		return nil, err
 	}
 	verified, err := verifyImage(ctx, kubectlImage.ref, "linux/amd64", pubPEM, regOpts)
+	if err != nil {
+		return nil, err
+	}
+	blobSigs, imageSigs, err := verifySignatures(ctx, dist, sigDir, files, images, pubPEM, regOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -268,7 +288,8 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*summary, error) {
 	fmt.Fprintf(stdout, "provenance: 1 statement, %d subjects (%d files, %d indexes, %d platform images); signed by %s\n", len(parsed.Subjects), len(files), len(images), platformImages, signer.KeyID())
 	fmt.Fprintf(stdout, "attached:   provenance to %d indexes and %d platform images, %d SPDX image SBOMs; one AttachAll, %d requests (%.1f per image)\n",
 		len(images), platformImages, platformImages, requests, float64(requests)/float64(len(images)+platformImages))
-	fmt.Fprintf(stdout, "verified:   kubectl linux/amd64 through its index: %d attestations; SPDX SBOM of %s\n", verified, kubectlPath)
+	fmt.Fprintf(stdout, "signed:     %d images (indexes and platform images) as cosign sign does; %d files as cosign sign-blob does, in %s\n", signedImages, len(files), sigDir)
+	fmt.Fprintf(stdout, "verified:   kubectl linux/amd64 through its index: %d attestations; SPDX SBOM of %s; %d blob signatures; %d image signatures\n", verified, kubectlPath, blobSigs, imageSigs)
 	fmt.Fprintf(stdout, "policy:     %s: PASS for %d platform images (builder, build type, provenance + SPDX, pinned materials, signer for the registry)\n", policyFile, checked)
 	if note != "" {
 		fmt.Fprintf(stdout, "note:       %s\n", note)
@@ -279,7 +300,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*summary, error) {
 		fmt.Fprintf(stdout, "all verified; wrote %s\n", filepath.Join(out, "{dist/,provenance.intoto.jsonl,sbom.intoto.jsonl,image-sboms.intoto.jsonl,signer.pub,policy.yaml}"))
 	}
 	return &summary{Files: n, Subjects: len(parsed.Subjects), Image: kubectlImage.ref, Images: refs, Base: base.ref,
-		PlatformImages: platformImages, Requests: requests}, nil
+		PlatformImages: platformImages, Requests: requests, SignedImages: signedImages, SignedFiles: blobSigs}, nil
 }
 
 func writeJSONL(path string, envs ...*sign.Envelope) error {

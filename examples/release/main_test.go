@@ -51,6 +51,7 @@ func TestReleaseDefault(t *testing.T) {
 func TestRelease(t *testing.T) {
 	out, sum, stdout := released(t)
 	t.Run("released", func(t *testing.T) { checkRelease(t, out, sum, stdout) })
+	t.Run("signatures", func(t *testing.T) { checkSignatures(t, out, sum) })
 	t.Run("tampered", func(t *testing.T) { checkTampered(t, out) })
 	t.Run("policy rejects", func(t *testing.T) { checkPolicyRejects(t, out, sum) })
 }
@@ -275,4 +276,54 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// checkSignatures: every image and release file is signed by the release
+// key and nothing else passes: another key, or one file's signature
+// presented for another file.
+func checkSignatures(t *testing.T, out string, sum *summary) {
+	ctx := context.Background()
+	if sum.SignedImages != 180 || sum.SignedFiles != 40 {
+		t.Errorf("signed %d images and %d files, want 180 and 40", sum.SignedImages, sum.SignedFiles)
+	}
+	pub, err := os.ReadFile(filepath.Join(out, "signer.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dist, sigDir := filepath.Join(out, "dist"), filepath.Join(out, "signatures")
+	files := []string{kubectlPath, "kubernetes.tar.gz"}
+	var images []*releaseImage
+	for _, ref := range sum.Images[:2] {
+		repo, _, _ := strings.Cut(ref, "@")
+		idx, err := oci.ReadIndex(ctx, ref, oci.WithInsecure())
+		if err != nil {
+			t.Fatal(err)
+		}
+		img := &releaseImage{ref: ref, platforms: map[string]string{}}
+		for _, m := range idx.Manifests {
+			img.platforms[oci.PlatformString(m.Platform)] = m.Ref(repo)
+		}
+		images = append(images, img)
+	}
+	if _, _, err := verifySignatures(ctx, dist, sigDir, files, images, pub, []oci.Option{oci.WithInsecure()}); err != nil {
+		t.Fatalf("the release's own signatures: %v", err)
+	}
+	other, err := sign.GenerateKey(sign.ECDSAP256SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherPub, _ := sign.MarshalPublicKey(other.Public())
+	if _, _, err := verifySignatures(ctx, dist, sigDir, files[:1], nil, otherPub, nil); !errors.Is(err, verify.ErrSignature) {
+		t.Errorf("another key: err = %v, want ErrSignature", err)
+	}
+	if _, _, err := verifySignatures(ctx, dist, sigDir, nil, images[:1], otherPub, []oci.Option{oci.WithInsecure()}); err == nil {
+		t.Error("another key verified an image signature")
+	}
+	// kubectl's bundle presented as kubernetes.tar.gz's.
+	moved := t.TempDir()
+	b, _ := os.ReadFile(filepath.Join(sigDir, filepath.FromSlash(kubectlPath)) + ".sigstore.json")
+	os.WriteFile(filepath.Join(moved, "kubernetes.tar.gz.sigstore.json"), b, 0o644)
+	if _, _, err := verifySignatures(ctx, dist, moved, []string{"kubernetes.tar.gz"}, nil, pub, nil); !errors.Is(err, verify.ErrSubject) && !errors.Is(err, verify.ErrSignature) {
+		t.Errorf("a signature moved to another file: err = %v, want ErrSubject or ErrSignature", err)
+	}
 }
