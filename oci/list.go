@@ -34,14 +34,7 @@ type Attestation struct {
 // oversize objects are errors. Nothing is verified cryptographically:
 // pass the result to a verifier.
 func List(ctx context.Context, ref string, opts ...Option) ([]Attestation, error) {
-	o := makeOptions(opts)
-	if !o.layoutSet {
-		o.layout = Both
-	}
-	if err := checkLayout(o.layout); err != nil {
-		return nil, err
-	}
-	tg, err := resolveTarget(ctx, ref, o, false)
+	o, tg, err := readTarget(ctx, ref, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -311,4 +304,21 @@ func parallel[T any](ctx context.Context, n int, f func(context.Context, int) (*
 		return nil, err
 	}
 	return out, nil
+}
+
+// readTarget is the start of every read (List, ListSignatures): the
+// options, both layouts unless WithLayout says otherwise, and ref resolved.
+func readTarget(ctx context.Context, ref string, opts []Option) (*options, *target, error) {
+	o := makeOptions(opts)
+	if !o.layoutSet {
+		o.layout = Both
+	}
+	if err := checkLayout(o.layout); err != nil {
+		return nil, nil, err
+	}
+	tg, err := resolveTarget(ctx, ref, o, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	return o, tg, nil
 }

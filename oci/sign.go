@@ -222,14 +222,7 @@ func (s *sigManifest) counts(d v1.Descriptor) bool { return d.MediaType == Media
 // signatures in a layout than WithMaxAttestations fail with ErrTooMany
 // before any download. Nothing is verified.
 func ListSignatures(ctx context.Context, ref string, opts ...Option) ([]Signature, error) {
-	o := makeOptions(opts)
-	if !o.layoutSet {
-		o.layout = Both
-	}
-	if err := checkLayout(o.layout); err != nil {
-		return nil, err
-	}
-	tg, err := resolveTarget(ctx, ref, o, false)
+	o, tg, err := readTarget(ctx, ref, opts)
 	if err != nil {
 		return nil, err
 	}

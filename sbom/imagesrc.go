@@ -26,21 +26,30 @@ func WithRemoteOptions(o ...remote.Option) Option {
 	return func(c *config) { c.remote = append(c.remote, o...) }
 }
 
-// FromImage pulls ref's manifest from its registry and scans the image
-// (ScanImage), streaming each layer once. For a multi-platform index it
-// scans the image for WithPlatform's platform (default linux/amd64, as
-// the registry client resolves it); ScanIndex gives every platform.
-func FromImage(ctx context.Context, ref string, opts ...Option) (*ImageContents, error) {
-	c := newConfig(opts)
+// remoteRef parses ref as the registry client reads it and returns the
+// client's options (ctx, the caller's remote options).
+func remoteRef(ctx context.Context, ref string, c *config) (name.Reference, []remote.Option, error) {
 	var nopts []name.Option
 	if c.insecure {
 		nopts = append(nopts, name.Insecure)
 	}
 	r, err := name.ParseReference(ref, nopts...)
 	if err != nil {
-		return nil, fmt.Errorf("%w: reference %q: %v", ErrInvalidImage, ref, err)
+		return nil, nil, fmt.Errorf("%w: reference %q: %v", ErrInvalidImage, ref, err)
 	}
-	ro := append([]remote.Option{remote.WithContext(ctx)}, c.remote...)
+	return r, append([]remote.Option{remote.WithContext(ctx)}, c.remote...), nil
+}
+
+// FromImage pulls ref's manifest from its registry and scans the image
+// (ScanImage), streaming each layer once. For a multi-platform index it
+// scans the image for WithPlatform's platform (default linux/amd64, as
+// the registry client resolves it); ScanIndex gives every platform.
+func FromImage(ctx context.Context, ref string, opts ...Option) (*ImageContents, error) {
+	c := newConfig(opts)
+	r, ro, err := remoteRef(ctx, ref, c)
+	if err != nil {
+		return nil, err
+	}
 	if c.platform != nil {
 		ro = append(ro, remote.WithPlatform(*c.platform))
 	}
@@ -60,15 +69,10 @@ func FromImage(ctx context.Context, ref string, opts ...Option) (*ImageContents,
 // "image".
 func FromIndex(ctx context.Context, ref string, opts ...Option) (*ImageContents, error) {
 	c := newConfig(opts)
-	var nopts []name.Option
-	if c.insecure {
-		nopts = append(nopts, name.Insecure)
-	}
-	r, err := name.ParseReference(ref, nopts...)
+	r, ro, err := remoteRef(ctx, ref, c)
 	if err != nil {
-		return nil, fmt.Errorf("%w: reference %q: %v", ErrInvalidImage, ref, err)
+		return nil, err
 	}
-	ro := append([]remote.Option{remote.WithContext(ctx)}, c.remote...)
 	desc, err := remote.Get(r, ro...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidImage, ref, err)
