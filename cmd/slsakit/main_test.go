@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -14,6 +17,7 @@ import (
 	"github.com/slsakit/slsakit/kms/kmstest"
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/oci/ocitest"
+	"github.com/slsakit/slsakit/sign"
 	"github.com/slsakit/slsakit/sign/keyless/keylesstest"
 	"github.com/slsakit/slsakit/trust"
 	"github.com/slsakit/slsakit/trust/tuftest"
@@ -39,8 +43,36 @@ func (r result) want(t *testing.T, code int) result {
 	return r
 }
 
-// keys generates an encrypted key pair in dir.
+// keys writes an unencrypted P-256 key pair (PKCS#8) in dir. Most tests
+// are about something other than the key file: a cosign-encrypted key
+// costs two scrypt runs per test (keygen, then every attest), which under
+// -race dominated this package's time. encryptedKeys is the real thing.
 func keys(t *testing.T, dir, name string) (key, pub string) {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := sign.MarshalPrivateKey(priv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := sign.MarshalPublicKey(priv.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, pub = filepath.Join(dir, name+".key"), filepath.Join(dir, name+".pub")
+	if err := os.WriteFile(key, k, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pub, p, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return key, pub
+}
+
+// encryptedKeys generates a cosign-encrypted key pair in dir with keygen.
+func encryptedKeys(t *testing.T, dir, name string) (key, pub string) {
 	t.Helper()
 	t.Setenv("COSIGN_PASSWORD", "pw")
 	slsakit(t, "keygen", "--dir", dir, "--name", name).want(t, exitOK)
@@ -113,7 +145,7 @@ func TestCLIFiles(t *testing.T) {
 
 func TestCLIExitCodes(t *testing.T) {
 	dir := t.TempDir()
-	key, pub := keys(t, dir, "k")
+	key, pub := encryptedKeys(t, dir, "k")
 	slsakit(t).want(t, exitUsage)
 	slsakit(t, "--help").want(t, exitOK)
 	slsakit(t, "frobnicate").want(t, exitUsage)
