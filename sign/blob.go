@@ -310,6 +310,11 @@ func ParseDetachedSignature(data []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: signature file is %d bytes, limit %d", ErrTooLarge, len(data), MaxDetachedSize)
 	}
 	s := bytes.TrimSpace(data)
+	// Go's decoder skips \r and \n anywhere in its input, even in Strict
+	// mode: refuse them, so one signature has one spelling.
+	if bytes.ContainsAny(s, "\r\n") {
+		return nil, fmt.Errorf("%w: signature has a line break inside", ErrMalformedDetached)
+	}
 	sig, err := base64.StdEncoding.Strict().AppendDecode(nil, s)
 	if err != nil || len(sig) == 0 {
 		return nil, fmt.Errorf("%w: signature is not standard base64", ErrMalformedDetached)
