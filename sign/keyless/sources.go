@@ -46,7 +46,13 @@ func GitLabCI(variable string) TokenSource {
 		if err != nil {
 			return "", err
 		}
-		if server := strings.TrimRight(os.Getenv(EnvGitLabServerURL), "/"); server != "" && strings.TrimRight(c.Issuer, "/") != server {
+		server := strings.TrimRight(os.Getenv(EnvGitLabServerURL), "/")
+		if server == "" {
+			// GitLab always sets it; without it the issuer cannot be
+			// checked, so no token is taken on trust.
+			return "", fmt.Errorf("%w: $%s is not set: cannot check the token's issuer", ErrNoToken, EnvGitLabServerURL)
+		}
+		if strings.TrimRight(c.Issuer, "/") != server {
 			return "", fmt.Errorf("%w: $%s was issued by %q, not this job's GitLab %q", ErrTokenMalformed, variable, truncate(c.Issuer, 200), truncate(server, 200))
 		}
 		return tok, nil

@@ -76,6 +76,12 @@ func TestGitLabCI(t *testing.T) {
 	if _, err := keyless.AmbientToken("").Token(ctx); !errors.Is(err, keyless.ErrTokenMalformed) {
 		t.Errorf("AmbientToken took a foreign token in a GitLab job: %v", err)
 	}
+	// Without CI_SERVER_URL the issuer cannot be checked: refused.
+	t.Setenv(keyless.EnvGitLabServerURL, "")
+	if _, err := keyless.GitLabCI("").Token(ctx); !errors.Is(err, keyless.ErrNoToken) {
+		t.Errorf("no CI_SERVER_URL: err = %v, want ErrNoToken", err)
+	}
+	t.Setenv(keyless.EnvGitLabServerURL, gitlab.URL())
 	expired, _ := gitlab.Token(keylesstest.Claims{Subject: "x", TTL: -time.Minute})
 	t.Setenv("MY_TOKEN", expired)
 	if _, err := keyless.GitLabCI("MY_TOKEN").Token(ctx); !errors.Is(err, keyless.ErrTokenExpired) {
