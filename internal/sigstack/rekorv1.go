@@ -130,8 +130,13 @@ func (s *Stack) startMariaDB(ctx context.Context, bins binaries, add func(*proc)
 	if os.Geteuid() == 0 {
 		asUser = []string{"--user=root"}
 	}
-	install := append([]string{"--no-defaults", "--datadir=" + data, "--auth-root-authentication-method=normal",
-		"--skip-test-db", "--skip-name-resolve"}, asUser...)
+	// A throw-away database: durability buys nothing, and small InnoDB
+	// files (25 MB, not 113) make the data directory faster to create.
+	// mariadb-install-db passes these on to the server it bootstraps.
+	fast := []string{"--innodb-flush-method=nosync", "--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0",
+		"--innodb-log-file-size=8M", "--innodb-buffer-pool-size=32M", "--aria-sync-log-dir=NEVER"}
+	install := append(append([]string{"--no-defaults", "--datadir=" + data, "--auth-root-authentication-method=normal",
+		"--skip-test-db", "--skip-name-resolve"}, fast...), asUser...)
 	if err := s.runLogged(ctx, "mariadb-install-db", bins[EnvMariaDBInstall], install, ""); err != nil {
 		return err
 	}
@@ -141,12 +146,11 @@ func (s *Stack) startMariaDB(ctx context.Context, bins binaries, add func(*proc)
 			return nil, fmt.Errorf("%w: mariadbd: %v", ErrStart, err)
 		}
 		_ = os.Remove(sock)
-		p, err := startProc(s.Dir, "mariadbd", bins[EnvMariaDBD], append([]string{"--no-defaults",
+		args := append([]string{"--no-defaults",
 			"--datadir=" + data, "--socket=" + sock, "--port=" + strconv.Itoa(ports[0]),
 			"--bind-address=127.0.0.1", "--skip-name-resolve", "--pid-file=" + filepath.Join(dir, "mysqld.pid"),
-			// A throw-away database: durability buys nothing.
-			"--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0", "--innodb-buffer-pool-size=32M",
-		}, asUser...))
+		}, fast...)
+		p, err := startProc(s.Dir, "mariadbd", bins[EnvMariaDBD], append(args, asUser...))
 		if err != nil {
 			return nil, err
 		}
