@@ -61,7 +61,18 @@ func attest(t testing.TB, st *sigstack.Stack, tok string) ([]byte, string, *sign
 // trusted root the stack assembled, for the token's identity only; and
 // the stack's trust is its own (a double's trusted root refuses it).
 func TestRealServicesRoundTrip(t *testing.T) {
-	st := sigstack.Start(t, sigstack.WithServices(sigstack.Fulcio, sigstack.TSA, sigstack.RekorV1))
+	t.Run("tsa", func(t *testing.T) { roundTrip(t, 0) })
+	t.Run("rekor-v1+tsa", func(t *testing.T) { roundTrip(t, 1) })
+}
+
+// roundTrip signs with Fulcio, the TSA and wantLog (0 or 1) Rekor v1
+// entries.
+func roundTrip(t *testing.T, wantLog int) {
+	svcs := []sigstack.Service{sigstack.Fulcio, sigstack.TSA}
+	if wantLog > 0 {
+		svcs = append(svcs, sigstack.RekorV1)
+	}
+	st := sigstack.Start(t, sigstack.WithServices(svcs...))
 	tok, err := st.Issuer.EmailToken(email)
 	if err != nil {
 		t.Fatal(err)
@@ -80,8 +91,8 @@ func TestRealServicesRoundTrip(t *testing.T) {
 	if err := json.Unmarshal(b, &parsed); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(parsed.VerificationMaterial.TlogEntries); n != 1 {
-		t.Fatalf("bundle has %d log entries, want 1 from Rekor v1", n)
+	if n := len(parsed.VerificationMaterial.TlogEntries); n != wantLog {
+		t.Fatalf("bundle has %d log entries, want %d from Rekor v1", n, wantLog)
 	}
 	if n := len(parsed.VerificationMaterial.TimestampVerificationData.RFC3161Timestamps); n != 1 {
 		t.Fatalf("bundle has %d RFC 3161 timestamps, want 1", n)
@@ -89,7 +100,7 @@ func TestRealServicesRoundTrip(t *testing.T) {
 
 	verifyWith := func(root []byte, id verify.Identity) error {
 		v, err := keyless.NewVerifier(keyless.WithTrustedRootJSON(root), keyless.WithIdentity(id),
-			keyless.WithTlogThreshold(1), keyless.WithSignedTimestampThreshold(1))
+			keyless.WithTlogThreshold(wantLog), keyless.WithSignedTimestampThreshold(1))
 		if err != nil {
 			t.Fatalf("NewVerifier: %v", err)
 		}
