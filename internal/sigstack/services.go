@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"time"
 )
 
 // startFulcio runs Fulcio with an ephemeral CA and no CT log (so its
@@ -159,16 +158,4 @@ func (s *Stack) startRekorV2(ctx context.Context, bins binaries, add func(*proc)
 	}
 	add(p)
 	return nil
-}
-
-// untilCtx sleeps d or until ctx ends.
-func untilCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
