@@ -282,7 +282,7 @@ func (s *Stack) SigningConfigFor(logs Service) []byte { return s.signingConfigJS
 func (s *Stack) KeylessServices() keyless.Services {
 	ks := keyless.Services{FulcioURL: s.FulcioURL}
 	if s.RekorV1URL != "" {
-		ks.RekorURLs = []string{s.RekorV1URL}
+		ks.Rekor = []keyless.RekorLog{{URL: s.RekorV1URL, APIVersion: keyless.RekorV1}}
 	}
 	if s.TSAURL != "" {
 		ks.TSAURLs = []string{s.TSAURL}
