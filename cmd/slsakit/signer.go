@@ -19,6 +19,7 @@ type signerFlags struct {
 	idToken            string
 	oidcProvider       string
 	fulcio, rekor, tsa string
+	signingConfig      string
 	bundleOut          string
 }
 
@@ -45,6 +46,7 @@ func (f *signerFlags) registerSigning(fs flagRegistrar) {
 	fs.StringVar(&f.fulcio, "fulcio-url", "", "with --keyless: Fulcio URL (default: Sigstore public good)")
 	fs.StringVar(&f.rekor, "rekor-url", "", "with --keyless: Rekor URL (default: public good; 'none': no log entry)")
 	fs.StringVar(&f.tsa, "tsa-url", "", "with --keyless: RFC 3161 timestamp authority URL")
+	fs.StringVar(&f.signingConfig, "signing-config", "", "with --keyless: signing_config.json (v0.2) choosing Fulcio, the Rekor logs (highest API version: v2, else v1) and timestamp authorities, instead of the URL flags")
 }
 
 // load returns the chosen signer and a function that releases it.
@@ -57,6 +59,14 @@ func (f *signerFlags) load(ctx context.Context) (sign.Signer, func(), error) {
 	}
 	if n != 1 {
 		return nil, nil, usagef("sign with exactly one of --key, --kms and --keyless")
+	}
+	if f.signingConfig != "" && !f.keyless {
+		return nil, nil, usagef("--signing-config chooses keyless services: give --keyless")
+	}
+	if f.signingConfig != "" && (f.fulcio != "" || f.rekor != "" || f.tsa != "") {
+		// Mixing would leave unclear which log a URL flag replaces and
+		// whether its API version still holds.
+		return nil, nil, usagef("give --signing-config or the --fulcio-url/--rekor-url/--tsa-url flags, not both")
 	}
 	switch {
 	case f.kms != "":
@@ -76,6 +86,9 @@ func (f *signerFlags) load(ctx context.Context) (sign.Signer, func(), error) {
 			return nil, nil, usagef("--keyless needs an OIDC token: --id-token, --oidc-provider, $SIGSTORE_ID_TOKEN, or a CI job that provides one (GitHub Actions with id-token: write, GitLab id_tokens, Buildkite, SPIFFE)")
 		}
 		opts := append(keyless.ServiceURLs(f.fulcio, f.rekor, f.tsa), keyless.WithToken(ts))
+		if f.signingConfig != "" {
+			opts = append(opts, keyless.WithSigningConfigFile(f.signingConfig))
+		}
 		s, err := keyless.NewSigner(ctx, opts...)
 		return s, func() {}, err
 	default:

@@ -280,14 +280,7 @@ func (s *Stack) SigningConfigFor(logs Service) []byte { return s.signingConfigJS
 // KeylessServices is what slsakit's keyless signer uses: Fulcio, the
 // Rekor v1 log (if running) and the TSA (if running).
 func (s *Stack) KeylessServices() keyless.Services {
-	ks := keyless.Services{FulcioURL: s.FulcioURL}
-	if s.RekorV1URL != "" {
-		ks.RekorURLs = []string{s.RekorV1URL}
-	}
-	if s.TSAURL != "" {
-		ks.TSAURLs = []string{s.TSAURL}
-	}
-	return ks
+	return s.keylessServices(s.RekorV1URL, keyless.RekorV1)
 }
 
 // Logs returns the last n bytes of each service's output, for a failing

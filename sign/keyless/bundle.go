@@ -10,6 +10,8 @@ import (
 
 	"github.com/digitorus/timestamp"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	rekortiles "github.com/sigstore/rekor-tiles/v2/pkg/client"
+	"github.com/sigstore/rekor-tiles/v2/pkg/client/write"
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -20,7 +22,7 @@ import (
 // BundleEnvelope wraps the signature s made on env into a Sigstore bundle
 // v0.3 (sign.Bundle): s's certificate as verification material, a
 // timestamp from every timestamp authority and an entry in every Rekor log
-// s was created with. It implements sign.BundleSigner, so sign.Attest calls
+// s was created with (Rekor v1 or v2 as each log's API version says). It implements sign.BundleSigner, so sign.Attest calls
 // it. env may carry other signers' signatures; the bundle holds only s's
 // (ErrEnvelope if env has none), without a keyid: Sigstore verifiers refuse
 // a bundled envelope with more than one signature, skip one whose keyid
@@ -75,7 +77,12 @@ func makeBundle(ctx context.Context, s sign.Signer, cfg config, offline func() (
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if cs, ok := s.(sign.CertificateSigner); ok && len(cs.CertificateChain()) > 0 {
+	cs, ok := s.(sign.CertificateSigner)
+	certified := ok && len(cs.CertificateChain()) > 0
+	if err := cfg.services.check(certified); err != nil {
+		return nil, err
+	}
+	if certified {
 		// A log entry or timestamp made now would date the signature after
 		// the certificate: the bundle could never verify.
 		if leaf := cs.CertificateChain()[0]; cfg.now().After(leaf.NotAfter) {
@@ -109,7 +116,7 @@ func makeBundle(ctx context.Context, s sign.Signer, cfg config, offline func() (
 		}
 		b.VerificationMaterial.RFC3161Timestamps = append(b.VerificationMaterial.RFC3161Timestamps, ts)
 	}
-	if len(cfg.services.RekorURLs) == 0 {
+	if len(cfg.services.Rekor) == 0 {
 		return b, nil
 	}
 	keyPEM, err := verifierPEM(s)
@@ -123,13 +130,23 @@ func makeBundle(ctx context.Context, s sign.Signer, cfg config, offline func() (
 	if err != nil {
 		return nil, err
 	}
-	for _, u := range cfg.services.RekorURLs {
-		rk := sgsign.NewRekor(&sgsign.RekorOptions{BaseURL: u, Timeout: cfg.timeout, Retries: cfg.retries, Version: 1})
-		if err := rk.GetTransparencyLogEntry(ctx, keyPEM, pb); err != nil {
+	for _, l := range cfg.services.Rekor {
+		opts := &sgsign.RekorOptions{BaseURL: l.URL, Timeout: cfg.timeout, Retries: cfg.retries, Version: RekorV1}
+		if l.APIVersion == RekorV2 {
+			// sigstore-go's own v2 writer ignores the timeout: give it ours.
+			// A v2 log records a DSSE envelope as a hashedrekord over its
+			// PAE, which is what verifiers rebuild.
+			w, err := write.NewWriter(l.URL, rekortiles.WithTimeout(cfg.timeout))
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s: %v", ErrRekor, l.URL, err)
+			}
+			opts.Version, opts.ClientV2 = RekorV2, w
+		}
+		if err := sgsign.NewRekor(opts).GetTransparencyLogEntry(ctx, keyPEM, pb); err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			return nil, fmt.Errorf("%w: %s: %v", ErrRekor, u, err)
+			return nil, fmt.Errorf("%w: %s (v%d API): %v", ErrRekor, l.URL, opts.Version, err)
 		}
 	}
 	return fromProto(pb)

@@ -30,21 +30,26 @@
 // # Services
 //
 // The default services are Sigstore's public-good Fulcio and Rekor
-// (PublicGood). WithServices, WithFulcioURL, WithRekorURLs, WithTSAURLs and
-// WithSigningConfig (a signing_config.json) choose others. The HTTP clients
-// are sigstore-go's (pkg/sign); only the Rekor v1 API is supported.
+// (PublicGood). WithServices, WithFulcioURL, WithRekorURLs (v1 logs),
+// WithRekor (logs with their API version), WithTSAURLs and
+// WithSigningConfig (a signing_config.json, read as cosign v3 reads it)
+// choose others. Logs speak the Rekor v1 or the tile-based Rekor v2 API
+// (RekorV1, RekorV2); a v2 entry has no integrated time, so services with a
+// v2 log and no timestamp authority, or a certificate signer with neither
+// a v1 log nor a timestamp authority, are refused with ErrNoSigningTime.
+// The HTTP clients are sigstore-go's (pkg/sign) and rekor-tiles'.
 //
 // # Key bundles
 //
 // KeyBundle wraps the signature of any other sign.Signer (a key file, a KMS
 // key) into a bundle with a public-key hint instead of a certificate, logged
 // and timestamped by the services its options name, or offline with
-// WithRekorURLs() and no timestamp authority.
+// WithRekor() and no timestamp authority.
 //
 // # Testing
 //
 // Package keylesstest runs a loopback OIDC issuer, Fulcio-compatible CA,
-// Rekor-compatible log and timestamp authority, and writes the matching
+// Rekor v1 and v2 compatible logs and timestamp authority, and writes the matching
 // trusted root, so that the whole flow runs offline in tests.
 //
 // This package, keylesstest and verify/keyless are the only slsakit

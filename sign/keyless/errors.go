@@ -24,6 +24,12 @@ var (
 	ErrTimestamp = errors.New("keyless: timestamp request failed")
 	// ErrConfig is returned for an invalid option or signing config.
 	ErrConfig = errors.New("keyless: invalid configuration")
+	// ErrNoSigningTime is returned (with ErrConfig) for services whose
+	// bundles could never verify because nothing in them dates the
+	// signature: a Rekor v2 log without a timestamp authority, or a
+	// certificate signature with neither a Rekor v1 log nor a timestamp
+	// authority.
+	ErrNoSigningTime = errors.New("keyless: services give no verifiable signing time")
 	// ErrEnvelope is returned when the envelope cannot go into a bundle:
 	// no signature made by the signer's key.
 	ErrEnvelope = errors.New("keyless: envelope not signed by this signer")

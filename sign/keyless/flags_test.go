@@ -38,14 +38,14 @@ func TestServiceURLs(t *testing.T) {
 		return c.services
 	}
 	def := apply(nil)
-	if got := apply(ServiceURLs("", "", "")); got.FulcioURL != def.FulcioURL || len(got.RekorURLs) != len(def.RekorURLs) || len(got.TSAURLs) != 0 {
+	if got := apply(ServiceURLs("", "", "")); got.FulcioURL != def.FulcioURL || len(got.Rekor) != len(def.Rekor) || len(got.TSAURLs) != 0 {
 		t.Fatalf("empty flags changed the defaults: %+v", got)
 	}
 	got := apply(ServiceURLs("https://fulcio.test", "none", "https://tsa.test"))
-	if got.FulcioURL != "https://fulcio.test" || len(got.RekorURLs) != 0 || len(got.TSAURLs) != 1 || got.TSAURLs[0] != "https://tsa.test" {
+	if got.FulcioURL != "https://fulcio.test" || len(got.Rekor) != 0 || len(got.TSAURLs) != 1 || got.TSAURLs[0] != "https://tsa.test" {
 		t.Fatalf("services: %+v", got)
 	}
-	if got := apply(ServiceURLs("", "https://rekor.test", "")); len(got.RekorURLs) != 1 || got.RekorURLs[0] != "https://rekor.test" {
+	if got := apply(ServiceURLs("", "https://rekor.test", "")); len(got.Rekor) != 1 || got.Rekor[0] != (RekorLog{URL: "https://rekor.test", APIVersion: RekorV1}) {
 		t.Fatalf("rekor: %+v", got)
 	}
 }

@@ -23,7 +23,7 @@ func TestSigstageSigningConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.FulcioURL != "https://fulcio.sigstage.dev" || len(s.RekorURLs) != 1 || s.RekorURLs[0] != "https://rekor.sigstage.dev" ||
+	if s.FulcioURL != "https://fulcio.sigstage.dev" || len(s.Rekor) != 1 || s.Rekor[0] != (keyless.RekorLog{URL: "https://rekor.sigstage.dev", APIVersion: keyless.RekorV1}) ||
 		len(s.TSAURLs) != 1 || s.TSAURLs[0] != "https://timestamp.sigstage.dev/api/v1/timestamp" {
 		t.Errorf("services = %+v", s)
 	}
@@ -35,7 +35,7 @@ func TestSigstageSigningConfig(t *testing.T) {
 
 func TestPublicGoodDefaults(t *testing.T) {
 	s := keyless.PublicGood()
-	if s.FulcioURL != keyless.PublicGoodFulcioURL || len(s.RekorURLs) != 1 || len(s.TSAURLs) != 0 {
+	if s.FulcioURL != keyless.PublicGoodFulcioURL || len(s.Rekor) != 1 || s.Rekor[0].APIVersion != keyless.RekorV1 || len(s.TSAURLs) != 0 {
 		t.Errorf("PublicGood = %+v", s)
 	}
 }

@@ -18,28 +18,89 @@ const (
 	PublicGoodTSAURL    = "https://timestamp.sigstore.dev/api/v1/timestamp"
 )
 
-// Services names the Sigstore services a keyless signature uses. An empty
-// RekorURLs and TSAURLs means the bundle carries no log entry and no
-// timestamp, and cannot be verified after the certificate expires.
+// Rekor API major versions a RekorLog can speak.
+const (
+	// RekorV1 is Rekor's original API (POST /api/v1/log/entries): entries
+	// come back with an integrated time the log signs.
+	RekorV1 uint32 = 1
+	// RekorV2 is the tile-based Rekor v2 API (POST /api/v2/log/entries):
+	// entries come back with an inclusion proof and a signed checkpoint but
+	// no integrated time, so a bundle needs a signed timestamp as well.
+	RekorV2 uint32 = 2
+)
+
+// RekorLog is a transparency log a signature is recorded in.
+type RekorLog struct {
+	// URL is the log's base URL.
+	URL string
+	// APIVersion is RekorV1 or RekorV2; 0 means RekorV1.
+	APIVersion uint32
+}
+
+// Services names the Sigstore services a keyless signature uses. Every
+// signature is recorded in every log of Rekor and timestamped by every
+// TSAURLs. A bundle needs a verified signing time to be verifiable: a Rekor
+// v1 log's integrated time or a signed timestamp. So a Rekor v2 log needs
+// a timestamp authority beside it, and a certificate signature needs a
+// Rekor v1 log or a timestamp authority; services that break either rule
+// are refused with ErrNoSigningTime before anything is signed or sent.
 type Services struct {
 	// FulcioURL is the certificate authority's base URL.
 	FulcioURL string
-	// RekorURLs are Rekor v1 API base URLs; each gets an entry.
-	RekorURLs []string
+	// Rekor are the transparency logs; each gets an entry.
+	Rekor []RekorLog
 	// TSAURLs are RFC 3161 timestamp endpoints (full URL with path).
 	TSAURLs []string
 }
 
-// PublicGood returns the Sigstore public-good services: Fulcio and Rekor, as
-// cosign uses by default.
+// PublicGood returns the Sigstore public-good services: Fulcio and Rekor
+// (v1 API), as cosign v2 uses by default.
 func PublicGood() Services {
-	return Services{FulcioURL: PublicGoodFulcioURL, RekorURLs: []string{PublicGoodRekorURL}}
+	return Services{FulcioURL: PublicGoodFulcioURL, Rekor: []RekorLog{{URL: PublicGoodRekorURL, APIVersion: RekorV1}}}
+}
+
+// clone copies s so that a config never shares slices with its caller.
+func (s Services) clone() Services {
+	return Services{FulcioURL: s.FulcioURL, Rekor: append([]RekorLog(nil), s.Rekor...), TSAURLs: append([]string(nil), s.TSAURLs...)}
+}
+
+// check refuses services whose bundles could never verify (see Services);
+// certificate says the signature is certificate-bound (keyless), which
+// needs a signing time within the certificate's validity.
+func (s Services) check(certificate bool) error {
+	v1 := false
+	for _, l := range s.Rekor {
+		switch l.APIVersion {
+		case 0, RekorV1:
+			v1 = true
+		case RekorV2:
+			if len(s.TSAURLs) == 0 {
+				return fmt.Errorf("%w: %w: Rekor v2 log %s gives no integrated time; add a timestamp authority", ErrConfig, ErrNoSigningTime, l.URL)
+			}
+		default:
+			return fmt.Errorf("%w: Rekor log %s: API version %d is not supported (1 or 2)", ErrConfig, l.URL, l.APIVersion)
+		}
+		if l.URL == "" {
+			return fmt.Errorf("%w: Rekor log without a URL", ErrConfig)
+		}
+	}
+	if certificate && !v1 && len(s.TSAURLs) == 0 {
+		return fmt.Errorf("%w: %w: a certificate signature needs a Rekor v1 log or a timestamp authority to prove it was made while the certificate was valid", ErrConfig, ErrNoSigningTime)
+	}
+	return nil
 }
 
 // ServicesFromSigningConfig selects services from a Sigstore
-// signing_config.json (media type signingconfig.v0.2) valid at now: one
-// Fulcio, and the Rekor v1 logs and timestamp authorities its selectors ask
-// for.
+// signing_config.json (media type signingconfig.v0.2) at now, as cosign v3
+// and sigstore-go do: among the services valid at now, the certificate
+// authority of the highest API version this package speaks (the newest
+// one of that version), and the Rekor logs (v2, else v1) and timestamp
+// authorities of the highest version that has any, one per operator, as
+// the config's selectors say (ALL, ANY: one at random, EXACT: count).
+// Services of unknown API versions are ignored; a config that leaves none
+// for a kind it lists fails with ErrConfig, and a selection that could
+// never verify (a Rekor v2 log and no timestamp authority) fails with
+// ErrNoSigningTime.
 func ServicesFromSigningConfig(data []byte, now time.Time) (Services, error) {
 	sc, err := root.NewSigningConfigFromJSON(data)
 	if err != nil {
@@ -52,12 +113,12 @@ func ServicesFromSigningConfig(data []byte, now time.Time) (Services, error) {
 	}
 	s.FulcioURL = ca.URL
 	if len(sc.RekorLogURLs()) > 0 {
-		logs, err := root.SelectServices(sc.RekorLogURLs(), sc.RekorLogURLsConfig(), []uint32{1}, now)
+		logs, err := root.SelectServices(sc.RekorLogURLs(), sc.RekorLogURLsConfig(), []uint32{RekorV1, RekorV2}, now)
 		if err != nil {
-			return Services{}, fmt.Errorf("%w: signing config: rekor (v1 API): %v", ErrConfig, err)
+			return Services{}, fmt.Errorf("%w: signing config: rekor: %v", ErrConfig, err)
 		}
 		for _, l := range logs {
-			s.RekorURLs = append(s.RekorURLs, l.URL)
+			s.Rekor = append(s.Rekor, RekorLog{URL: l.URL, APIVersion: l.MajorAPIVersion})
 		}
 	}
 	if len(sc.TimestampAuthorityURLs()) > 0 {
@@ -68,6 +129,9 @@ func ServicesFromSigningConfig(data []byte, now time.Time) (Services, error) {
 		for _, t := range tsas {
 			s.TSAURLs = append(s.TSAURLs, t.URL)
 		}
+	}
+	if err := s.check(true); err != nil {
+		return Services{}, fmt.Errorf("signing config: %w", err)
 	}
 	return s, nil
 }
@@ -90,8 +154,7 @@ func defaultConfig() config {
 }
 
 func (c config) apply(opts []Option) (config, error) {
-	c.services.RekorURLs = append([]string(nil), c.services.RekorURLs...)
-	c.services.TSAURLs = append([]string(nil), c.services.TSAURLs...)
+	c.services = c.services.clone()
 	for _, o := range opts {
 		if o == nil {
 			continue
@@ -117,8 +180,7 @@ func WithToken(ts TokenSource) Option {
 // WithServices replaces all service URLs.
 func WithServices(s Services) Option {
 	return func(c *config) error {
-		c.services = Services{FulcioURL: s.FulcioURL,
-			RekorURLs: append([]string(nil), s.RekorURLs...), TSAURLs: append([]string(nil), s.TSAURLs...)}
+		c.services = s.clone()
 		return nil
 	}
 }
@@ -152,9 +214,22 @@ func WithFulcioURL(u string) Option {
 	return func(c *config) error { c.services.FulcioURL = u; return nil }
 }
 
-// WithRekorURLs sets the Rekor (v1 API) base URLs; none disables the log.
+// WithRekorURLs sets the transparency logs to Rekor v1 API logs at these
+// base URLs; none disables the log.
 func WithRekorURLs(urls ...string) Option {
-	return func(c *config) error { c.services.RekorURLs = append([]string(nil), urls...); return nil }
+	return func(c *config) error {
+		c.services.Rekor = nil
+		for _, u := range urls {
+			c.services.Rekor = append(c.services.Rekor, RekorLog{URL: u, APIVersion: RekorV1})
+		}
+		return nil
+	}
+}
+
+// WithRekor sets the transparency logs, each with its API version; none
+// disables the log.
+func WithRekor(logs ...RekorLog) Option {
+	return func(c *config) error { c.services.Rekor = append([]RekorLog(nil), logs...); return nil }
 }
 
 // WithTSAURLs sets the RFC 3161 timestamp authority URLs (full URL with
@@ -164,7 +239,8 @@ func WithTSAURLs(urls ...string) Option {
 }
 
 // WithTransport sets the HTTP transport used for Fulcio and timestamp
-// requests (Rekor uses its generated client's own transport).
+// requests (Rekor v1 uses its generated client's own transport, Rekor v2
+// the default transport).
 func WithTransport(rt http.RoundTripper) Option {
 	return func(c *config) error { c.transport = rt; return nil }
 }

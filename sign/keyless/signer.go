@@ -60,6 +60,11 @@ func NewSigner(ctx context.Context, opts ...Option) (*Signer, error) {
 	if cfg.services.FulcioURL == "" {
 		return nil, fmt.Errorf("%w: no certificate authority URL", ErrConfig)
 	}
+	// Refuse services whose bundles could never verify before the token is
+	// spent on a certificate.
+	if err := cfg.services.check(true); err != nil {
+		return nil, err
+	}
 	tok, err := cfg.token.Token(ctx)
 	if err != nil {
 		return nil, err

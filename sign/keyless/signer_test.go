@@ -109,8 +109,9 @@ func TestSigningConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := svc.SigningServices()
-	if got.FulcioURL != want.FulcioURL || len(got.RekorURLs) != 1 || got.RekorURLs[0] != want.RekorURLs[0] ||
+	// The config advertises both logs: the highest API version is chosen.
+	want := svc.SigningServicesV2()
+	if got.FulcioURL != want.FulcioURL || len(got.Rekor) != 1 || got.Rekor[0] != want.Rekor[0] ||
 		len(got.TSAURLs) != 1 || got.TSAURLs[0] != want.TSAURLs[0] {
 		t.Errorf("services = %+v, want %+v", got, want)
 	}
@@ -126,8 +127,8 @@ func TestSigningConfig(t *testing.T) {
 	if _, err := sign.Attest(context.Background(), []byte(statement), s); err != nil {
 		t.Fatal(err)
 	}
-	if svc.Log.Size() != 1 || svc.TSA.Requests() != 1 {
-		t.Errorf("log size %d, TSA requests %d: the signing config's services were not used", svc.Log.Size(), svc.TSA.Requests())
+	if svc.LogV2.Size() != 1 || svc.Log.Size() != 0 || svc.TSA.Requests() != 1 {
+		t.Errorf("v2 log size %d, v1 log size %d, TSA requests %d: the signing config's services were not used", svc.LogV2.Size(), svc.Log.Size(), svc.TSA.Requests())
 	}
 	for _, bad := range []string{`{}`, `not json`, `{"mediaType":"application/vnd.dev.sigstore.signingconfig.v0.2+json"}`} {
 		if _, err := keyless.ServicesFromSigningConfig([]byte(bad), time.Now()); !errors.Is(err, keyless.ErrConfig) {

@@ -2,8 +2,8 @@ package keyless
 
 import "errors"
 
-// Errors returned by verification. Every failure wraps exactly one of them;
-// match with errors.Is.
+// Errors returned by verification. Every failure wraps exactly one of them
+// (ErrNoTime comes with ErrTimestamp); match with errors.Is.
 var (
 	// ErrConfig is returned for an invalid option or a missing trust
 	// anchor or identity policy.
@@ -18,6 +18,11 @@ var (
 	// ErrTimestamp is returned when signed timestamps do not verify or
 	// fewer than the required number do.
 	ErrTimestamp = errors.New("keyless verify: timestamp verification failed")
+	// ErrNoTime is returned (with ErrTimestamp) when the policy needs a
+	// verified time of signing and the bundle has none: no Rekor v1 entry
+	// with an integrated time and no RFC 3161 timestamp. Rekor v2 entries
+	// carry no time, so a bundle logged only there needs a timestamp.
+	ErrNoTime = errors.New("keyless verify: no verified signing time")
 	// ErrCertificate is returned when the signing certificate does not
 	// chain to a trusted certificate authority.
 	ErrCertificate = errors.New("keyless verify: untrusted certificate")

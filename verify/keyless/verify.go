@@ -135,9 +135,11 @@ func WithPublicKey(pub crypto.PublicKey) Option {
 }
 
 // WithTlogThreshold sets how many verified transparency log entries a
-// bundle needs: 0 for none, for bundles with timestamps only. The default is
-// 1 with a trusted root, 0 with only a public key (there is no log to
-// trust).
+// bundle needs, from distinct logs: 0 for none, for bundles with
+// timestamps only. The default is 1 with a trusted root, 0 with only a
+// public key (there is no log to trust). A Rekor v1 entry counts by its
+// signed entry timestamp or its inclusion proof, a Rekor v2 entry by its
+// inclusion proof and signed checkpoint; only v1 entries give a time.
 func WithTlogThreshold(n int) Option {
 	return func(c *config) error {
 		if n < 0 {
@@ -213,6 +215,16 @@ type Verifier struct {
 // NewVerifier returns a Verifier. It needs a trust anchor (a trusted root or
 // a public key) and, to accept certificate-signed bundles, at least one
 // identity.
+//
+// What a bundle needs by default: with a trusted root, one verified
+// transparency log entry (Rekor v1 or v2; WithTlogThreshold) and, when it
+// is certificate-signed, at least one verified time of signing inside the
+// certificate's validity — a Rekor v1 entry's integrated time or an RFC
+// 3161 timestamp (WithSignedTimestampThreshold asks for timestamps
+// specifically). So a bundle logged only in Rekor v2 needs a timestamp, and
+// a bundle with timestamps only (no log entry) needs WithTlogThreshold(0).
+// A key-signed bundle under a policy that asks for no log and no timestamp
+// needs no time. A bundle without the time it needs fails with ErrNoTime.
 func NewVerifier(opts ...Option) (*Verifier, error) {
 	cfg := config{tlog: 1, sct: -1, maxSize: DefaultMaxBundleSize, now: time.Now}
 	for _, o := range opts {
@@ -566,6 +578,9 @@ func classify(err error) error {
 		return fmt.Errorf("%w: %w", ErrCertificateExpired, err)
 	case strings.HasPrefix(msg, "failed to verify log inclusion"):
 		return fmt.Errorf("%w: %w", ErrTlog, err)
+	case strings.Contains(msg, "threshold not met for verified signed & log entry integrated timestamps"):
+		return fmt.Errorf("%w: %w: the bundle needs a Rekor v1 entry's integrated time or an RFC 3161 timestamp (Rekor v2 entries carry no time): %w",
+			ErrTimestamp, ErrNoTime, err)
 	case strings.HasPrefix(msg, "failed to verify timestamps"):
 		return fmt.Errorf("%w: %w", ErrTimestamp, err)
 	case strings.HasPrefix(msg, "failed to verify leaf certificate"):

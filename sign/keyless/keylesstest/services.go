@@ -21,7 +21,8 @@ import (
 )
 
 // Services is a loopback Sigstore: an OIDC issuer, a Fulcio-compatible CA,
-// a Rekor-compatible log and an RFC 3161 timestamp authority, served by one
+// a Rekor v1 compatible log, a Rekor v2 compatible log and an RFC 3161
+// timestamp authority, served by one
 // HTTP server on 127.0.0.1 (a free port), each under its own path. The CA
 // trusts the issuer. TrustedRootJSON describes all of them for offline
 // verification.
@@ -31,6 +32,7 @@ type Services struct {
 	Issuer *Issuer
 	CA     *CA
 	Log    *Log
+	LogV2  *LogV2
 	TSA    *TSA
 
 	start time.Time
@@ -72,6 +74,11 @@ func Start() (*Services, error) {
 	if s.Log, err = newLog(strings.TrimPrefix(s.URL, "http://")); err != nil {
 		return fail(err)
 	}
+	// A Rekor v2 checkpoint's origin is the host name of the log's URL.
+	if s.LogV2, err = newLogV2("127.0.0.1"); err != nil {
+		return fail(err)
+	}
+	s.mux.Handle("/rekorv2/", http.StripPrefix("/rekorv2", s.LogV2.handler()))
 	s.mux.Handle("/fulcio/", http.StripPrefix("/fulcio", s.CA.handler()))
 	s.mux.Handle("/rekor/", http.StripPrefix("/rekor", s.Log.handler()))
 	s.mux.Handle("/tsa/", http.StripPrefix("/tsa", s.TSA.handler()))
@@ -133,18 +140,28 @@ func (s *Services) serveIssuer(w http.ResponseWriter, r *http.Request) {
 // FulcioURL is the CA's base URL.
 func (s *Services) FulcioURL() string { return s.URL + "/fulcio" }
 
-// RekorURL is the log's base URL.
+// RekorURL is the Rekor v1 log's base URL.
 func (s *Services) RekorURL() string { return s.URL + "/rekor" }
+
+// RekorV2URL is the Rekor v2 log's base URL.
+func (s *Services) RekorV2URL() string { return s.URL + "/rekorv2" }
 
 // TSAURL is the timestamp endpoint.
 func (s *Services) TSAURL() string { return s.URL + "/tsa/api/v1/timestamp" }
 
-// SigningServices returns all three signing services.
+// SigningServices returns the CA, the Rekor v1 log and the TSA.
 func (s *Services) SigningServices() keyless.Services {
-	return keyless.Services{FulcioURL: s.FulcioURL(), RekorURLs: []string{s.RekorURL()}, TSAURLs: []string{s.TSAURL()}}
+	return keyless.Services{FulcioURL: s.FulcioURL(), Rekor: []keyless.RekorLog{{URL: s.RekorURL(), APIVersion: keyless.RekorV1}},
+		TSAURLs: []string{s.TSAURL()}}
 }
 
-// TrustedRoot returns the trusted root of the CA, the log and the TSA.
+// SigningServicesV2 returns the CA, the Rekor v2 log and the TSA.
+func (s *Services) SigningServicesV2() keyless.Services {
+	return keyless.Services{FulcioURL: s.FulcioURL(), Rekor: []keyless.RekorLog{{URL: s.RekorV2URL(), APIVersion: keyless.RekorV2}},
+		TSAURLs: []string{s.TSAURL()}}
+}
+
+// TrustedRoot returns the trusted root of the CA, both logs and the TSA.
 func (s *Services) TrustedRoot() (*root.TrustedRoot, error) {
 	from := s.start.Add(-time.Hour)
 	ca := &root.FulcioCertificateAuthority{
@@ -157,9 +174,14 @@ func (s *Services) TrustedRoot() (*root.TrustedRoot, error) {
 		BaseURL: s.RekorURL(), ID: s.Log.LogID(), ValidityPeriodStart: from,
 		HashFunc: crypto.SHA256, PublicKey: s.Log.Public(), SignatureHashFunc: crypto.SHA256,
 	}
+	tlog2 := &root.TransparencyLog{
+		BaseURL: s.RekorV2URL(), ID: s.LogV2.LogID(), ValidityPeriodStart: from,
+		HashFunc: crypto.SHA256, PublicKey: s.LogV2.Public(), SignatureHashFunc: crypto.SHA256,
+	}
 	return root.NewTrustedRoot(root.TrustedRootMediaType01,
 		[]root.CertificateAuthority{ca}, map[string]*root.TransparencyLog{},
-		[]root.TimestampingAuthority{tsa}, map[string]*root.TransparencyLog{hex.EncodeToString(tlog.ID): tlog})
+		[]root.TimestampingAuthority{tsa}, map[string]*root.TransparencyLog{
+			hex.EncodeToString(tlog.ID): tlog, hex.EncodeToString(tlog2.ID): tlog2})
 }
 
 // TrustedRootJSON returns TrustedRoot as trusted_root.json.
@@ -172,13 +194,16 @@ func (s *Services) TrustedRootJSON() ([]byte, error) {
 }
 
 // SigningConfigJSON returns a signing_config.json (v0.2) naming the
-// services.
+// services: both logs, as the public-good instance advertises them, so
+// that a client picks the highest API version it speaks.
 func (s *Services) SigningConfigJSON() ([]byte, error) {
+	v2 := service(s.RekorV2URL(), s.start)
+	v2["majorApiVersion"] = 2
 	doc := map[string]any{
 		"mediaType":       "application/vnd.dev.sigstore.signingconfig.v0.2+json",
 		"caUrls":          []any{service(s.FulcioURL(), s.start)},
 		"oidcUrls":        []any{service(s.Issuer.URL(), s.start)},
-		"rekorTlogUrls":   []any{service(s.RekorURL(), s.start)},
+		"rekorTlogUrls":   []any{v2, service(s.RekorURL(), s.start)},
 		"tsaUrls":         []any{service(s.TSAURL(), s.start)},
 		"rekorTlogConfig": map[string]any{"selector": "ANY"},
 		"tsaConfig":       map[string]any{"selector": "ANY"},

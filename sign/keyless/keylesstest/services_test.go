@@ -93,7 +93,7 @@ func TestTrustedRootParses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tr.FulcioCertificateAuthorities()) != 1 || len(tr.TimestampingAuthorities()) != 1 || len(tr.RekorLogs()) != 1 || len(tr.CTLogs()) != 0 {
+	if len(tr.FulcioCertificateAuthorities()) != 1 || len(tr.TimestampingAuthorities()) != 1 || len(tr.RekorLogs()) != 2 || len(tr.CTLogs()) != 0 {
 		t.Errorf("trusted root: %d CAs, %d TSAs, %d logs, %d CT logs", len(tr.FulcioCertificateAuthorities()),
 			len(tr.TimestampingAuthorities()), len(tr.RekorLogs()), len(tr.CTLogs()))
 	}
