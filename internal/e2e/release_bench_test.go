@@ -246,7 +246,9 @@ func envInt(b *testing.B, env string, def int) int {
 //     index `cosign attest` of the index and of each platform image
 //     (cosign attest has no --recursive) and one `cosign sign --recursive`.
 //
-// Sides are interleaved round by round (SLSAKIT_RELEASE_ROUNDS, default 3)
+// slsakit runs at each concurrency of SLSAKIT_RELEASE_CONCURRENCY (a comma
+// list, default oci.DefaultConcurrency). Sides are interleaved round by
+// round (SLSAKIT_RELEASE_ROUNDS, default 3)
 // so that the machine's load falls on both alike; slsakit releases
 // SLSAKIT_RELEASE_INDEXES indexes (default 30), cosign
 // SLSAKIT_RELEASE_COSIGN_INDEXES (default 2: it costs seconds per image).
@@ -260,7 +262,17 @@ func BenchmarkReleaseCLI(b *testing.B) {
 	n := releaseIndexes(b)
 	nc := envInt(b, "SLSAKIT_RELEASE_COSIGN_INDEXES", 2)
 	rounds := envInt(b, "SLSAKIT_RELEASE_ROUNDS", 3)
-	conc := envInt(b, "SLSAKIT_RELEASE_CONCURRENCY", oci.DefaultConcurrency)
+	concs := []int{oci.DefaultConcurrency}
+	if v := os.Getenv("SLSAKIT_RELEASE_CONCURRENCY"); v != "" {
+		concs = nil
+		for _, f := range strings.Split(v, ",") {
+			c, err := strconv.Atoi(f)
+			if err != nil || c <= 0 {
+				b.Fatalf("SLSAKIT_RELEASE_CONCURRENCY=%q", v)
+			}
+			concs = append(concs, c)
+		}
+	}
 	bin := buildSlsakit(b)
 	ctx := testCtx(b, 120*time.Minute)
 	px := newProxy(b, reg.Host(), 0, 0, 1)
@@ -301,29 +313,36 @@ func BenchmarkReleaseCLI(b *testing.B) {
 
 	type sample struct{ msPerImage, reqPerImage float64 }
 	samples := map[string][]sample{}
-	sides := []string{"slsakit"}
+	var sides, ours []string
+	for _, conc := range concs {
+		ours = append(ours, fmt.Sprintf("slsakit-c%d", conc))
+	}
+	sides = append(sides, ours...)
 	for _, c := range cosigns {
 		sides = append(sides, "cosign-"+c.version)
 	}
 	b.ResetTimer()
 	for round := range rounds {
-		// slsakit: the whole release in two processes.
-		rel := pushRelease(b, reg, fmt.Sprintf("relcli/slsakit-%d-%d", round, b.N), n)
-		dir := b.TempDir()
-		attest := []string{"attest", "--builder-id", "https://example.com/b", "--build-type", "https://example.com/t", "--param", "version=v1.31.0",
-			"--key", key, "--insecure-registry", "--out", filepath.Join(dir, "prov.intoto.jsonl"), "--attach", "--recursive", "--concurrency", strconv.Itoa(conc)}
-		signArgs := []string{"sign", "--key", key, "--insecure-registry", "--recursive", "--concurrency", strconv.Itoa(conc)}
-		for _, refs := range rel {
-			idx := viaProxy(refs[0]).String()
-			attest = append(attest, "--image", idx)
-			signArgs = append(signArgs, idx)
+		// slsakit: the whole release in two processes, at each concurrency.
+		for _, conc := range concs {
+			rel := pushRelease(b, reg, fmt.Sprintf("relcli/slsakit-c%d-%d-%d", conc, round, b.N), n)
+			dir := b.TempDir()
+			attest := []string{"attest", "--builder-id", "https://example.com/b", "--build-type", "https://example.com/t", "--param", "version=v1.31.0",
+				"--key", key, "--insecure-registry", "--out", filepath.Join(dir, "prov.intoto.jsonl"), "--attach", "--recursive", "--concurrency", strconv.Itoa(conc)}
+			signArgs := []string{"sign", "--key", key, "--insecure-registry", "--recursive", "--concurrency", strconv.Itoa(conc)}
+			for _, refs := range rel {
+				idx := viaProxy(refs[0]).String()
+				attest = append(attest, "--image", idx)
+				signArgs = append(signArgs, idx)
+			}
+			before := px.requests.Load()
+			t0 := time.Now()
+			runSlsakit(dir, attest...)
+			runSlsakit(dir, signArgs...)
+			images := float64(n * perIndex)
+			side := fmt.Sprintf("slsakit-c%d", conc)
+			samples[side] = append(samples[side], sample{float64(time.Since(t0).Milliseconds()) / images, float64(px.requests.Load()-before) / images})
 		}
-		before := px.requests.Load()
-		t0 := time.Now()
-		runSlsakit(dir, attest...)
-		runSlsakit(dir, signArgs...)
-		images := float64(n * perIndex)
-		samples["slsakit"] = append(samples["slsakit"], sample{float64(time.Since(t0).Milliseconds()) / images, float64(px.requests.Load()-before) / images})
 
 		// cosign: the shell loop, per index.
 		for _, c := range cosigns {
@@ -360,14 +379,16 @@ func BenchmarkReleaseCLI(b *testing.B) {
 		b.ReportMetric(median(ms), side+"-ms/image")
 		b.ReportMetric(median(reqs), side+"-requests/image")
 		b.Logf("%s: ms per image by round %.1f, requests per image %.1f", side, ms, reqs)
-		if side == "slsakit" {
+		if strings.HasPrefix(side, "slsakit") {
 			continue
 		}
-		var ratios []float64
-		for i, s := range samples[side] {
-			ratios = append(ratios, s.msPerImage/samples["slsakit"][i].msPerImage)
+		for _, o := range ours {
+			var ratios []float64
+			for i, s := range samples[side] {
+				ratios = append(ratios, s.msPerImage/samples[o][i].msPerImage)
+			}
+			b.ReportMetric(median(ratios), side+"/"+o+"-x")
+			b.Logf("%s / %s per image, by round: %.1f (median %.1f, min %.1f, max %.1f)", side, o, ratios, median(ratios), slices.Min(ratios), slices.Max(ratios))
 		}
-		b.ReportMetric(median(ratios), side+"/slsakit-x")
-		b.Logf("%s / slsakit per image, by round: %.1f (median %.1f, min %.1f, max %.1f)", side, ratios, median(ratios), slices.Min(ratios), slices.Max(ratios))
 	}
 }
