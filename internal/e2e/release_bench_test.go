@@ -247,7 +247,7 @@ func envInt(b *testing.B, env string, def int) int {
 //     (cosign attest has no --recursive) and one `cosign sign --recursive`.
 //
 // slsakit runs at each concurrency of SLSAKIT_RELEASE_CONCURRENCY (a comma
-// list, default oci.DefaultConcurrency). Sides are interleaved round by
+// list, default 8 and 32: oci.DefaultConcurrency and the CLI's default). Sides are interleaved round by
 // round (SLSAKIT_RELEASE_ROUNDS, default 3)
 // so that the machine's load falls on both alike; slsakit releases
 // SLSAKIT_RELEASE_INDEXES indexes (default 30), cosign
@@ -262,7 +262,7 @@ func BenchmarkReleaseCLI(b *testing.B) {
 	n := releaseIndexes(b)
 	nc := envInt(b, "SLSAKIT_RELEASE_COSIGN_INDEXES", 2)
 	rounds := envInt(b, "SLSAKIT_RELEASE_ROUNDS", 3)
-	concs := []int{oci.DefaultConcurrency}
+	concs := []int{oci.DefaultConcurrency, 32} // the library's default and the CLI's
 	if v := os.Getenv("SLSAKIT_RELEASE_CONCURRENCY"); v != "" {
 		concs = nil
 		for _, f := range strings.Split(v, ",") {
