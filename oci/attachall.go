@@ -32,6 +32,11 @@ type Job struct {
 	Image string
 	// Attestations are attached in order, each by Attach.
 	Attestations []*sign.Attestation
+	// Signer, when set, also signs the image with Sign after the
+	// attestations are attached (with the job's options: WithRecursive
+	// signs an index's platform manifests too), so one AttachAll writes a
+	// release's attestations and image signatures.
+	Signer sign.Signer
 	// Options are added after AttachAll's own for this job (for example
 	// WithRecursive for an index, or WithPlatform).
 	Options []Option
@@ -41,6 +46,7 @@ type Job struct {
 type JobResult struct {
 	Job      int             // index in the jobs given
 	Attached []*AttachResult // one per attestation attached, in order
+	Signed   *SignResult     // what Sign wrote, for a job with a Signer
 	Err      error           // nil, or why the job stopped (also in the AttachAllError)
 	Requests int             // HTTP requests of the job
 }
@@ -53,7 +59,7 @@ type JobError struct {
 	Err   error
 }
 
-func (e *JobError) Error() string { return "oci: attach to " + e.Image + ": " + e.Err.Error() }
+func (e *JobError) Error() string { return "oci: " + e.Image + ": " + e.Err.Error() }
 
 func (e *JobError) Unwrap() error { return e.Err }
 
@@ -66,7 +72,7 @@ type AttachAllError struct {
 
 func (e *AttachAllError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "oci: %d of %d attach jobs failed", len(e.Failed), e.Jobs)
+	fmt.Fprintf(&b, "oci: %d of %d jobs failed", len(e.Failed), e.Jobs)
 	for _, f := range e.Failed {
 		b.WriteString("\n  ")
 		b.WriteString(f.Error())
@@ -82,8 +88,8 @@ func (e *AttachAllError) Unwrap() []error {
 	return out
 }
 
-// AttachAll attaches a whole release: each job's attestations to its
-// image, with Attach (every check, lock and read-back of Attach applies),
+// AttachAll attaches (and signs) a whole release: each job's attestations
+// to its image, with Attach, then the job's Signer's signature, with Sign (every check, lock and read-back of Attach applies),
 // at most WithConcurrency jobs at once. A failed job does not stop the
 // others: AttachAll runs every job and returns one result per job and,
 // if any failed, an *AttachAllError listing each failure. Within a job an
@@ -109,8 +115,8 @@ func AttachAll(ctx context.Context, jobs []Job, opts ...Option) ([]*JobResult, e
 			defer func() { <-sem }()
 			jopts := append(opts[:len(opts):len(opts)], j.Options...)
 			jopts = append(jopts, func(o *options) { o.inAttachAll = true })
-			if len(j.Attestations) == 0 {
-				r.Err = fmt.Errorf("%w: job without attestations", ErrInvalidArgument)
+			if len(j.Attestations) == 0 && j.Signer == nil {
+				r.Err = fmt.Errorf("%w: job without attestations or signer", ErrInvalidArgument)
 			}
 			for _, a := range j.Attestations {
 				res, err := Attach(ctx, j.Image, a, jopts...)
@@ -122,6 +128,13 @@ func AttachAll(ctx context.Context, jobs []Job, opts ...Option) ([]*JobResult, e
 					return
 				}
 				r.Attached = append(r.Attached, res)
+			}
+			if j.Signer != nil && r.Err == nil {
+				res, err := Sign(ctx, j.Image, j.Signer, jopts...)
+				if res != nil {
+					r.Requests += res.Requests
+				}
+				r.Signed, r.Err = res, err
 			}
 		}(results[i], jobs[i])
 	}

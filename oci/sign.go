@@ -30,7 +30,10 @@ type SignResult struct {
 	Layer  *v1.Descriptor
 	// Referrer is the cosign v3 signature referrer written (nil if none).
 	Referrer *v1.Descriptor
-	Requests int // HTTP requests made
+	// Manifests are the results of the platform manifests signed with
+	// WithRecursive, in index order; Requests above counts theirs too.
+	Manifests []*SignResult
+	Requests  int // HTTP requests made
 }
 
 // Sign signs the image ref (resolved to its digest once; every write names
@@ -61,11 +64,65 @@ type SignResult struct {
 // Before anything is written the signature must verify with the signer's
 // public key (sign.VerifierFor), and a certificate must be for that key
 // (ErrInvalidArgument otherwise).
+//
+// With WithRecursive, a reference that names an image index signs the
+// index and every platform manifest it lists (cosign's --recursive), each
+// as above, at most WithConcurrency at once (one at a time inside
+// AttachAll, whose bound covers the whole release); the platform results
+// are in Manifests, and every platform failure is in the joined error.
 func Sign(ctx context.Context, ref string, signer sign.Signer, opts ...Option) (*SignResult, error) {
 	o := makeOptions(opts)
 	if signer == nil {
 		return nil, fmt.Errorf("%w: nil signer", ErrInvalidArgument)
 	}
+	if !o.recursive || o.platform != nil || o.platformErr != nil {
+		return signImage(ctx, ref, signer, o, opts)
+	}
+	r, err := parseRef(ref, o)
+	if err != nil {
+		return nil, err
+	}
+	c := newClient(o)
+	// One GET both resolves the reference and reads the index.
+	idx, desc, err := c.readIndex(ctx, r)
+	if err != nil {
+		return &SignResult{Requests: c.requests()}, err
+	}
+	// Each image is then signed by digest, as a non-recursive Sign.
+	flat := append(opts[:len(opts):len(opts)], func(o *options) { o.recursive = false })
+	refs := []string{r.Context().Name() + "@" + desc.Digest.String()}
+	if idx != nil {
+		for _, m := range idx.Manifests {
+			refs = append(refs, m.Ref(r.Context().Name()))
+		}
+	}
+	out := make([]*SignResult, len(refs))
+	errs := make([]error, len(refs))
+	limit := o.concurrency
+	if o.inAttachAll {
+		limit = 1 // AttachAll's WithConcurrency bounds the whole release
+	}
+	runBounded(len(refs), limit, func(i int) {
+		out[i], errs[i] = signImage(ctx, refs[i], signer, makeOptions(flat), flat)
+		if out[i] == nil {
+			out[i] = &SignResult{Image: refs[i]}
+		}
+		if errs[i] != nil && i > 0 {
+			errs[i] = fmt.Errorf("oci: signing platform manifest %s: %w", refs[i], errs[i])
+		}
+	})
+	res := out[0]
+	res.Manifests = out[1:]
+	res.Requests += c.requests()
+	for _, m := range res.Manifests {
+		res.Requests += m.Requests
+	}
+	return res, errors.Join(errs...)
+}
+
+// signImage is Sign of one image (ref resolved to its manifest when it
+// names an index only through WithPlatform).
+func signImage(ctx context.Context, ref string, signer sign.Signer, o *options, opts []Option) (*SignResult, error) {
 	if !o.layoutSet {
 		o.layout = Legacy
 		if _, ok := signer.(sign.BundleSigner); ok {

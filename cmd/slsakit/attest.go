@@ -80,6 +80,7 @@ func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		out          = fs.String("out", "-", "write the signed envelope here as .intoto.jsonl ('-': stdout)")
 		stmtOut      = fs.String("statement-out", "", "also write the unsigned statement here")
 		attach       = fs.Bool("attach", false, "attach the envelope to every --image subject")
+		concurrency  = concurrencyFlag(fs)
 		recursive    = fs.Bool("recursive", false, "with --attach: attach to every platform image of an --image index too (cosign's --recursive)")
 		withSHA512   = fs.Bool("sha512", false, "hash file subjects with SHA-512 too")
 		resolveTags  = fs.Bool("resolve-tags", false, "resolve --base-image tags to digests in the registry (default: a tag-only base image is an error)")
@@ -221,7 +222,7 @@ func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if *recursive {
 			regOpts = append(regOpts, oci.WithRecursive())
 		}
-		return attachAll(ctx, att, pinned, regOpts, func(s string) { fmt.Fprintln(stderr, s) })
+		return attachAll(ctx, att, pinned, regOpts, *concurrency, func(s string) { fmt.Fprintln(stderr, s) })
 	}
 	return nil
 }

@@ -27,6 +27,7 @@ func runSBOM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		mainVersion = fs.String("main-version", "", "version of the main module (default: from VCS stamps)")
 		out         = fs.String("out", "-", "write here ('-': stdout)")
 		attach      = fs.Bool("attach", false, "attach the signed SBOM to every --image")
+		concurrency = concurrencyFlag(fs)
 		platform    = fs.String("platform", "", "with --image alone: describe this platform's image of a multi-platform index (os/arch[/variant]; default linux/amd64)")
 		multiArch   = fs.String("multi-arch", "", "with --image alone, for a multi-platform index: 'per-platform' (one SBOM per platform image; unsigned, --out is a directory) or 'index' (one SBOM for the index, naming each platform)")
 		images      list
@@ -181,7 +182,7 @@ func runSBOM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if *attach {
-		return attachAll(ctx, att, pinned, regOpts, func(s string) { fmt.Fprintln(stderr, s) })
+		return attachAll(ctx, att, pinned, regOpts, *concurrency, func(s string) { fmt.Fprintln(stderr, s) })
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 
 	"github.com/slsakit/slsakit/oci"
@@ -116,17 +115,22 @@ func (f *signerFlags) sign(ctx context.Context, stmt []byte, s sign.Signer) (*si
 	return att, nil
 }
 
-// attachAll attaches att to every image.
-func attachAll(ctx context.Context, att *sign.Attestation, images []string, opts []oci.Option, log func(string)) error {
-	for _, ref := range images {
-		res, err := oci.Attach(ctx, ref, att, opts...)
-		if err != nil {
-			return fmt.Errorf("attach to %s: %w", ref, err)
-		}
-		log("attached to " + res.Image)
-		for _, m := range res.Manifests {
-			log("attached to " + m.Image)
+// attachAll attaches att to every image, concurrency at a time, in one
+// oci.AttachAll: a failed image does not stop the others, and the error
+// lists every one that failed.
+func attachAll(ctx context.Context, att *sign.Attestation, images []string, opts []oci.Option, concurrency int, log func(string)) error {
+	jobs := make([]oci.Job, len(images))
+	for i, ref := range images {
+		jobs[i] = oci.Job{Image: ref, Attestations: []*sign.Attestation{att}}
+	}
+	results, err := oci.AttachAll(ctx, jobs, append(opts[:len(opts):len(opts)], oci.WithConcurrency(concurrency))...)
+	for _, r := range results {
+		for _, res := range r.Attached {
+			log("attached to " + res.Image)
+			for _, m := range res.Manifests {
+				log("attached to " + m.Image)
+			}
 		}
 	}
-	return nil
+	return err
 }

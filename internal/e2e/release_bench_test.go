@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -204,5 +206,189 @@ func BenchmarkRelease(b *testing.B) {
 			b.ReportMetric(float64(dur.Milliseconds())/float64(b.N)/images, "ms/image")
 			b.ReportMetric(float64(reqs)/float64(b.N)/images, "requests/image")
 		})
+	}
+}
+
+// buildSlsakit builds the slsakit CLI into a temporary directory.
+func buildSlsakit(b *testing.B) string {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), "slsakit")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/slsakit/slsakit/cmd/slsakit").CombinedOutput()
+	if err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// envInt is a positive integer from env, or def.
+func envInt(b *testing.B, env string, def int) int {
+	b.Helper()
+	s := os.Getenv(env)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		b.Fatalf("%s=%q", env, s)
+	}
+	return n
+}
+
+// BenchmarkReleaseCLI is issue #13's release goal, process against
+// process on the same registry process, with the same cosign-encrypted
+// key on both sides: a multi-arch release gets a provenance on every index
+// and platform image and an image signature on every one.
+//
+//   - slsakit: two processes for the whole release, `slsakit attest
+//     --attach --recursive --image IDX...` (one provenance naming all
+//     images) and `slsakit sign --recursive IDX...`.
+//   - cosign (v2.6.5 legacy layout, v3.1.3 referrers): the shell loop, per
+//     index `cosign attest` of the index and of each platform image
+//     (cosign attest has no --recursive) and one `cosign sign --recursive`.
+//
+// slsakit runs at each concurrency of SLSAKIT_RELEASE_CONCURRENCY (a comma
+// list, default 8 and 32: oci.DefaultConcurrency and the CLI's default). Sides are interleaved round by
+// round (SLSAKIT_RELEASE_ROUNDS, default 3)
+// so that the machine's load falls on both alike; slsakit releases
+// SLSAKIT_RELEASE_INDEXES indexes (default 30), cosign
+// SLSAKIT_RELEASE_COSIGN_INDEXES (default 2: it costs seconds per image).
+// Reported per image (index or platform): wall ms and registry requests,
+// each side's median over the rounds, and the median, min and max of the
+// per-round ratio cosign/slsakit.
+//
+//	SLSAKIT_REGISTRY_BIN=… SLSAKIT_COSIGN_V2=… SLSAKIT_COSIGN_V3=… go test ./internal/e2e -run '^$' -bench ReleaseCLI -benchtime 1x
+func BenchmarkReleaseCLI(b *testing.B) {
+	reg := regproc.Start(b)
+	n := releaseIndexes(b)
+	nc := envInt(b, "SLSAKIT_RELEASE_COSIGN_INDEXES", 2)
+	rounds := envInt(b, "SLSAKIT_RELEASE_ROUNDS", 3)
+	concs := []int{oci.DefaultConcurrency, 32} // the library's default and the CLI's
+	if v := os.Getenv("SLSAKIT_RELEASE_CONCURRENCY"); v != "" {
+		concs = nil
+		for _, f := range strings.Split(v, ",") {
+			c, err := strconv.Atoi(f)
+			if err != nil || c <= 0 {
+				b.Fatalf("SLSAKIT_RELEASE_CONCURRENCY=%q", v)
+			}
+			concs = append(concs, c)
+		}
+	}
+	bin := buildSlsakit(b)
+	ctx := testCtx(b, 120*time.Minute)
+	px := newProxy(b, reg.Host(), 0, 0, 1)
+	perIndex := 1 + len(releasePlatforms)
+
+	var cosigns []*cosign
+	for _, tc := range cosignCases {
+		cosigns = append(cosigns, newCosign(b, tc.env, tc.version))
+	}
+	// One cosign-encrypted key for every side: the scrypt cost per process
+	// is the same on both.
+	keys := cosigns[0].generateKeyPair(b, ctx)
+	key := filepath.Join(keys, "cosign.key")
+	prov := map[string]any{
+		"buildDefinition": map[string]any{"buildType": "https://example.com/t", "externalParameters": map[string]any{"version": "v1.31.0"}},
+		"runDetails":      map[string]any{"builder": map[string]any{"id": "https://example.com/b"}},
+	}
+	provPath := filepath.Join(b.TempDir(), "prov.json")
+	raw, _ := json.Marshal(prov)
+	if err := os.WriteFile(provPath, raw, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	viaProxy := func(d name.Digest) name.Digest {
+		v, err := name.NewDigest(strings.Replace(d.String(), reg.Host(), px.Host(), 1), name.Insecure)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return v
+	}
+	runSlsakit := func(dir string, args ...string) {
+		cmd := exec.CommandContext(ctx, bin, args...)
+		cmd.Dir = dir
+		cmd.Env = []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH"), "COSIGN_PASSWORD=" + cosignPassword, "HTTPS_PROXY=http://127.0.0.1:9", "NO_PROXY="}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("slsakit %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+
+	type sample struct{ msPerImage, reqPerImage float64 }
+	samples := map[string][]sample{}
+	var sides, ours []string
+	for _, conc := range concs {
+		ours = append(ours, fmt.Sprintf("slsakit-c%d", conc))
+	}
+	sides = append(sides, ours...)
+	for _, c := range cosigns {
+		sides = append(sides, "cosign-"+c.version)
+	}
+	b.ResetTimer()
+	for round := range rounds {
+		// slsakit: the whole release in two processes, at each concurrency.
+		for _, conc := range concs {
+			rel := pushRelease(b, reg, fmt.Sprintf("relcli/slsakit-c%d-%d-%d", conc, round, b.N), n)
+			dir := b.TempDir()
+			attest := []string{"attest", "--builder-id", "https://example.com/b", "--build-type", "https://example.com/t", "--param", "version=v1.31.0",
+				"--key", key, "--insecure-registry", "--out", filepath.Join(dir, "prov.intoto.jsonl"), "--attach", "--recursive", "--concurrency", strconv.Itoa(conc)}
+			signArgs := []string{"sign", "--key", key, "--insecure-registry", "--recursive", "--concurrency", strconv.Itoa(conc)}
+			for _, refs := range rel {
+				idx := viaProxy(refs[0]).String()
+				attest = append(attest, "--image", idx)
+				signArgs = append(signArgs, idx)
+			}
+			before := px.requests.Load()
+			t0 := time.Now()
+			runSlsakit(dir, attest...)
+			runSlsakit(dir, signArgs...)
+			images := float64(n * perIndex)
+			side := fmt.Sprintf("slsakit-c%d", conc)
+			samples[side] = append(samples[side], sample{float64(time.Since(t0).Milliseconds()) / images, float64(px.requests.Load()-before) / images})
+		}
+
+		// cosign: the shell loop, per index.
+		for _, c := range cosigns {
+			rel := pushRelease(b, reg, fmt.Sprintf("relcli/cosign-%s-%d-%d", c.version, round, b.N), nc)
+			dir := b.TempDir()
+			before := px.requests.Load()
+			t0 := time.Now()
+			for _, refs := range rel {
+				for _, d := range refs {
+					c.mustRun(b, ctx, dir, c.attestArgs(key, provPath, viaProxy(d))...)
+				}
+				sa := c.signArgs(key, viaProxy(refs[0]))
+				c.mustRun(b, ctx, dir, append(sa[:len(sa)-1:len(sa)-1], "--recursive", sa[len(sa)-1])...)
+			}
+			images := float64(nc * perIndex)
+			samples["cosign-"+c.version] = append(samples["cosign-"+c.version], sample{float64(time.Since(t0).Milliseconds()) / images, float64(px.requests.Load()-before) / images})
+		}
+	}
+	b.StopTimer()
+	median := func(v []float64) float64 {
+		s := slices.Clone(v)
+		slices.Sort(s)
+		if len(s)%2 == 1 {
+			return s[len(s)/2]
+		}
+		return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	for _, side := range sides {
+		var ms, reqs []float64
+		for _, s := range samples[side] {
+			ms = append(ms, s.msPerImage)
+			reqs = append(reqs, s.reqPerImage)
+		}
+		b.ReportMetric(median(ms), side+"-ms/image")
+		b.ReportMetric(median(reqs), side+"-requests/image")
+		b.Logf("%s: ms per image by round %.1f, requests per image %.1f", side, ms, reqs)
+		if strings.HasPrefix(side, "slsakit") {
+			continue
+		}
+		for _, o := range ours {
+			var ratios []float64
+			for i, s := range samples[side] {
+				ratios = append(ratios, s.msPerImage/samples[o][i].msPerImage)
+			}
+			b.ReportMetric(median(ratios), side+"/"+o+"-x")
+			b.Logf("%s / %s per image, by round: %.1f (median %.1f, min %.1f, max %.1f)", side, o, ratios, median(ratios), slices.Min(ratios), slices.Max(ratios))
+		}
 	}
 }
