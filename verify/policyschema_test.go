@@ -157,10 +157,10 @@ func maximalPolicy(t testing.TB, pem string) map[string]any {
 			"signers": []any{map[string]any{"artifacts": "**", "keys": []any{map[string]any{"pem": pem}}}},
 		}},
 		"signers": []any{map[string]any{
-			"artifacts":  "**",
-			"threshold":  1,
-			"keys":       []any{map[string]any{"pem": pem}, map[string]any{"file": "k.pub"}, map[string]any{"kms": "test://k"}},
-			"identities": []any{map[string]any{"issuer": "https://issuer.example.com", "subject": "ci@example.com"}, map[string]any{"issuerRegexp": "https://issuer[.]example[.]com", "subjectRegexp": "ci@.*"}, allExtensions()},
+			"artifacts":        "**",
+			"threshold":        1,
+			"keys":             []any{map[string]any{"pem": pem}, map[string]any{"file": "k.pub"}, map[string]any{"kms": "test://k"}},
+			"identities":       []any{map[string]any{"issuer": "https://issuer.example.com", "subject": "ci@example.com"}, map[string]any{"issuerRegexp": "https://issuer[.]example[.]com", "subjectRegexp": "ci@.*"}, allExtensions()},
 			"bindToProvenance": []any{"builder", "source", "ref", "trigger"},
 		}},
 	}
