@@ -306,7 +306,9 @@ func TestBindToProvenancePolicy(t *testing.T) {
 	// The policy's identity covers the binding, as a set.
 	digest := func(binds ...string) string {
 		eng, err := verify.NewEngine(context.Background(), bindPolicy(t, nil, binds...), verify.WithIdentities(
-			func(ids []verify.Identity, _ func() time.Time) (verify.Authenticator, error) { return fakeIdentities(ids), nil }))
+			func(ids []verify.Identity, _ func() time.Time) (verify.Authenticator, error) {
+				return fakeIdentities(ids), nil
+			}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -315,7 +317,9 @@ func TestBindToProvenancePolicy(t *testing.T) {
 	unbound := bindPolicy(t, nil)
 	unbound.Signers[0].BindToProvenance = nil
 	eng, err := verify.NewEngine(context.Background(), unbound, verify.WithIdentities(
-		func(ids []verify.Identity, _ func() time.Time) (verify.Authenticator, error) { return fakeIdentities(ids), nil }))
+		func(ids []verify.Identity, _ func() time.Time) (verify.Authenticator, error) {
+			return fakeIdentities(ids), nil
+		}))
 	if err != nil {
 		t.Fatal(err)
 	}
