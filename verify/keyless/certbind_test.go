@@ -3,6 +3,7 @@ package keyless_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -157,5 +158,79 @@ func TestBindToProvenanceGitHubCertificates(t *testing.T) {
 	rep, err := eng.Evaluate(ctx, art, []*sign.Attestation{att})
 	if !errors.Is(err, verify.ErrBinding) || strings.Count(rep.String(), "certificate does not state it") != 5 {
 		t.Errorf("email certificate: err = %v\n%s", err, rep)
+	}
+}
+
+// Every field of verify.Identity is matched against the certificate by
+// the real keyless matcher: a field is either the issuer, the subject or
+// one of their regular expressions, or among Extensions (so a field added
+// to Identity and forgotten there fails here); each extension of a
+// GitHub workflow certificate is read back into the signer's identity;
+// and a policy identity asking for the certified value passes, for
+// another value fails.
+func TestEveryIdentityFieldIsMatched(t *testing.T) {
+	ctx := context.Background()
+	names := map[string]bool{}
+	for _, f := range (&verify.Identity{}).Extensions() {
+		names[f.Name] = true
+	}
+	typ := reflect.TypeFor[verify.Identity]()
+	for i := 0; i < typ.NumField(); i++ {
+		name, _, _ := strings.Cut(typ.Field(i).Tag.Get("yaml"), ",")
+		switch name {
+		case "issuer", "issuerRegexp", "subject", "subjectRegexp":
+			continue
+		}
+		if !names[name] {
+			t.Errorf("Identity.%s (%s) is not among Extensions: no matcher compares it", typ.Field(i).Name, name)
+		}
+	}
+
+	svc := keylesstest.New(t)
+	tr, err := svc.TrustedRootJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	att := signRun(t, svc, goodRun())
+	art := intoto.ResourceDescriptor{Name: "app", Digest: intoto.DigestSet{"sha256": strings.Repeat("a", 64)}}
+	evaluate := func(id verify.Identity) (*verify.Report, error) {
+		t.Helper()
+		p := &verify.Policy{Version: 1, Signers: []verify.SignerRule{{Artifacts: "**", Identities: []verify.Identity{id}}}}
+		eng, err := verify.NewEngine(ctx, p, verify.WithIdentities(keyless.Identities(keyless.WithTrustedRootJSON(tr))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return eng.Evaluate(ctx, art, []*sign.Attestation{att})
+	}
+	base := verify.Identity{Issuer: svc.Issuer.URL(), SubjectRegexp: `https://github\.com/.*`}
+	rep, err := evaluate(base)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, rep)
+	}
+	certified := rep.Attestations[0].Signers[0].Identity
+	got := certified.Extensions()
+	for i := range got {
+		f := got[i]
+		if f.Value == "" {
+			t.Errorf("the certificate's %s is not read into the signer's identity", f.Name)
+			continue
+		}
+		for _, c := range []struct {
+			value string
+			pass  bool
+		}{{f.Value, true}, {f.Value + "x", false}, {strings.ToUpper(f.Value[:1]) + f.Value[1:], f.Value[:1] == strings.ToUpper(f.Value[:1])}} {
+			id := base
+			reflect.ValueOf(&id).Elem().FieldByNameFunc(func(n string) bool { return strings.EqualFold(n, f.Name) }).SetString(c.value)
+			if id.Extensions()[i].Value != c.value {
+				t.Fatalf("%s: set the wrong field", f.Name)
+			}
+			rep, err := evaluate(id)
+			if c.pass && err != nil {
+				t.Errorf("%s %q: %v", f.Name, c.value, err)
+			}
+			if !c.pass && (!errors.Is(err, verify.ErrNoAttestation) || !errors.Is(rep.Attestations[0].Err(), keyless.ErrIdentity)) {
+				t.Errorf("%s %q (certified %q): err = %v, want ErrIdentity", f.Name, c.value, f.Value, err)
+			}
+		}
 	}
 }
