@@ -330,3 +330,22 @@ func TestBindToProvenancePolicy(t *testing.T) {
 		t.Error("the binding does not change the policy digest")
 	}
 }
+
+// Identity patterns are bounded when a policy loads (they are RE2, so
+// linear in time, but their programs grow with them).
+func TestIdentityRegexpBounded(t *testing.T) {
+	long := "https://github\\.com/(?:" + strings.Repeat("a|", 600) + "b)/.*"
+	for _, field := range []string{"issuerRegexp", "subjectRegexp"} {
+		id := "{issuer: https://issuer.example.com, subject: ci@example.com}"
+		if field == "issuerRegexp" {
+			id = "{issuerRegexp: '" + long + "', subject: ci@example.com}"
+		} else {
+			id = "{issuer: https://issuer.example.com, subjectRegexp: '" + long + "'}"
+		}
+		_, err := verify.ParsePolicy([]byte("version: 1\nsigners:\n  - artifacts: \"**\"\n    identities: [" + id + "]\n"))
+		var pe *verify.PolicyError
+		if !errors.As(err, &pe) || pe.Field != "signers[0].identities[0]."+field {
+			t.Errorf("%s of %d bytes: err = %v", field, len(long), err)
+		}
+	}
+}

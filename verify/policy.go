@@ -571,6 +571,12 @@ func (p *Policy) validate() error {
 	return nil
 }
 
+// maxIdentityRegexp bounds issuerRegexp and subjectRegexp. Go's regexp
+// (RE2) matches in time linear in the input whatever the pattern, but the
+// compiled program grows with it; every bundle is matched against every
+// identity of a rule, so a policy cannot make that arbitrarily costly.
+const maxIdentityRegexp = 1024
+
 type identityError struct {
 	field string // ".issuer", ... or "" for the identity itself
 	err   error
@@ -596,6 +602,9 @@ func validateIdentity(id Identity) *identityError {
 	for _, re := range []struct{ field, expr string }{{".issuerRegexp", id.IssuerRegexp}, {".subjectRegexp", id.SubjectRegexp}} {
 		if re.expr == "" {
 			continue
+		}
+		if len(re.expr) > maxIdentityRegexp {
+			return &identityError{re.field, fmt.Errorf("%d bytes, limit %d: an identity pattern is a URI or an email with a few wildcards", len(re.expr), maxIdentityRegexp)}
 		}
 		if _, err := regexp.Compile(re.expr); err != nil {
 			return &identityError{re.field, err}
