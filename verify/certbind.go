@@ -70,9 +70,17 @@ func (e *BindingError) Error() string {
 	if e.Reason != "" {
 		b.WriteString(": " + e.Reason)
 	}
-	if e.CertificateField != "" || e.ProvenanceField != "" {
-		fmt.Fprintf(&b, ": certificate %s %s, provenance %s %s",
-			e.CertificateField, quoteOrNone(e.Certificate), e.ProvenanceField, quoteOrNone(e.Provenance))
+	var sides []string
+	if e.CertificateField != "" {
+		sides = append(sides, "certificate "+e.CertificateField+" "+quoteOrNone(e.Certificate))
+	}
+	// A provenance that states the fact several times has no one value:
+	// the reason lists them.
+	if e.ProvenanceField != "" && (e.Provenance != "" || !strings.Contains(e.Reason, "more than once")) {
+		sides = append(sides, "provenance "+e.ProvenanceField+" "+quoteOrNone(e.Provenance))
+	}
+	if len(sides) > 0 {
+		b.WriteString(" (" + strings.Join(sides, ", ") + ")")
 	}
 	return b.String()
 }

@@ -249,7 +249,7 @@ func TestBindingErrorNamesBothSides(t *testing.T) {
 		tr.CertificateField != "buildTrigger" || tr.ProvenanceField != "internalParameters.github.event_name" {
 		t.Fatalf("trigger: %+v", tr)
 	}
-	if !strings.Contains(err.Error(), `certificate buildTrigger "pull_request_target", provenance internalParameters.github.event_name "push"`) {
+	if !strings.Contains(err.Error(), `trigger (certificate buildTrigger "pull_request_target", provenance internalParameters.github.event_name "push")`) {
 		t.Errorf("err = %v", err)
 	}
 	if b := be["builder"]; b == nil || len(b.Certificate) > 512 || b.Provenance != ghBuilder {
