@@ -120,6 +120,8 @@ type compiledRule struct {
 	// auth trusts the rule's keys (with its threshold), its identities, or
 	// either.
 	auth Authenticator
+	// bind is the rule's BindToProvenance.
+	bind []string
 }
 
 // NewEngine validates p and loads every key it names.
@@ -170,7 +172,7 @@ func NewEngine(ctx context.Context, p *Policy, opts ...EngineOption) (*Engine, e
 		if err != nil {
 			return nil, err
 		}
-		e.rules = append(e.rules, compiledRule{index: i, pat: compilePattern(r.Artifacts), auth: auth})
+		e.rules = append(e.rules, compiledRule{index: i, pat: compilePattern(r.Artifacts), auth: auth, bind: r.BindToProvenance})
 		loaded[i] = keys
 	}
 	var dep *Policy
@@ -413,11 +415,13 @@ func (e *Engine) evaluate(ctx context.Context, w *walk, art intoto.ResourceDescr
 	res.pass("signers", "", fmt.Sprintf("rule signers[%d] %q", rule.index, rule.pat.src))
 
 	var trusted []*provenance.Statement
+	signers := map[*provenance.Statement][]Signer{} // who signed each, for bindings
 	for _, a := range atts {
 		r, err := Verify(ctx, rule.auth, a, Expectations{SubjectDigest: art.Digest})
 		rep.Attestations = append(rep.Attestations, r)
 		if err == nil {
 			trusted = append(trusted, r.Statement)
+			signers[r.Statement] = r.Signers
 		}
 	}
 	if len(trusted) == 0 {
@@ -438,7 +442,7 @@ func (e *Engine) evaluate(ctx context.Context, w *walk, art intoto.ResourceDescr
 		}
 	}
 
-	if !e.p.hasProvenanceRules() && e.deps == nil {
+	if !e.p.hasProvenanceRules() && e.deps == nil && len(rule.bind) == 0 {
 		return rep, res.Err()
 	}
 	var provs []*provenance.Statement
@@ -456,6 +460,9 @@ func (e *Engine) evaluate(ctx context.Context, w *walk, art intoto.ResourceDescr
 		pr := &Result{}
 		var reach bitset
 		e.checkProvenance(pr, st.Provenance)
+		if len(rule.bind) > 0 {
+			checkBinding(pr, rule.bind, signers[st], st.Provenance)
+		}
 		if pr.Err() == nil && e.deps != nil {
 			e.checkDependencies(ctx, w, pr, rep, st.Provenance, v.path, &reach)
 		}

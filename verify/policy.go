@@ -179,6 +179,18 @@ type SignerRule struct {
 	// (WithIdentities). An attestation verified by a key or by an identity
 	// is trusted.
 	Identities []Identity `yaml:"identities,omitempty" json:"identities,omitempty"`
+	// BindToProvenance asks that the certificate that signed a provenance
+	// agree with what the provenance says: any of "builder" (the
+	// certificate's build signer URI is the provenance's builder.id),
+	// "source" (its source repository and commit are the provenance's
+	// source material's), "ref" (its ref is the source material's) and
+	// "trigger" (its build trigger is the event the provenance states).
+	// Then every trusted provenance for the rule's artifacts must have
+	// been signed with a certificate (a key-signed one fails), and a fact
+	// either side does not state fails: see BindBuilder and the others,
+	// and docs/policy.md. It needs Identities; attestations that are not
+	// provenance are not bound.
+	BindToProvenance []string `yaml:"bindToProvenance,omitempty" json:"bindToProvenance,omitempty"`
 }
 
 // KeyRef is one trusted key: inline PEM, a PEM file (relative to the policy
@@ -543,9 +555,27 @@ func (p *Policy) validate() error {
 				return p.errAt(g+err.field, "%v", err.err)
 			}
 		}
+		if len(s.BindToProvenance) > 0 && len(s.Identities) == 0 {
+			return p.errAt(f+".bindToProvenance", "binds certificates to provenance, and the rule lists no identities: no provenance could ever bind")
+		}
+		for j, b := range s.BindToProvenance {
+			g := fmt.Sprintf("%s.bindToProvenance[%d]", f, j)
+			if !slices.Contains(bindings, b) {
+				return p.errAt(g, "%q is not one of %s", b, strings.Join(bindings, ", "))
+			}
+			if slices.Contains(s.BindToProvenance[:j], b) {
+				return p.errAt(g, "%q is listed twice", b)
+			}
+		}
 	}
 	return nil
 }
+
+// maxIdentityRegexp bounds issuerRegexp and subjectRegexp. Go's regexp
+// (RE2) matches in time linear in the input whatever the pattern, but the
+// compiled program grows with it; every bundle is matched against every
+// identity of a rule, so a policy cannot make that arbitrarily costly.
+const maxIdentityRegexp = 1024
 
 type identityError struct {
 	field string // ".issuer", ... or "" for the identity itself
@@ -572,6 +602,9 @@ func validateIdentity(id Identity) *identityError {
 	for _, re := range []struct{ field, expr string }{{".issuerRegexp", id.IssuerRegexp}, {".subjectRegexp", id.SubjectRegexp}} {
 		if re.expr == "" {
 			continue
+		}
+		if len(re.expr) > maxIdentityRegexp {
+			return &identityError{re.field, fmt.Errorf("%d bytes, limit %d: an identity pattern is a URI or an email with a few wildcards", len(re.expr), maxIdentityRegexp)}
 		}
 		if _, err := regexp.Compile(re.expr); err != nil {
 			return &identityError{re.field, err}

@@ -32,6 +32,7 @@ type build struct {
 	buildType string
 	materials []intoto.ResourceDescriptor
 	params    map[string]any
+	internal  map[string]any
 	finished  time.Time
 	subject   string
 }
@@ -64,6 +65,11 @@ func (b build) statement(t *testing.T) []byte {
 	r.Start()
 	for k, v := range b.params {
 		if err := r.SetExternalParameter(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for k, v := range b.internal {
+		if err := r.SetInternalParameter(k, v); err != nil {
 			t.Fatal(err)
 		}
 	}

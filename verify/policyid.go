@@ -60,6 +60,7 @@ func (p *Policy) clone() *Policy {
 	for i := range c.Signers {
 		c.Signers[i].Keys = slices.Clone(c.Signers[i].Keys)
 		c.Signers[i].Identities = slices.Clone(c.Signers[i].Identities)
+		c.Signers[i].BindToProvenance = slices.Clone(c.Signers[i].BindToProvenance)
 	}
 	c.lines = maps.Clone(p.lines)
 	return &c
@@ -158,6 +159,10 @@ func (p *Policy) identity(keys [][]sign.Verifier, dep *Policy) (*Policy, string,
 				c.Signers[i].Keys[j] = KeyRef{PEM: string(pems)}
 			}
 		}
+	}
+	for i := range c.Signers {
+		// A set: the order it is written in changes nothing it checks.
+		slices.Sort(c.Signers[i].BindToProvenance)
 	}
 	for i := range c.Parameters {
 		r := &c.Parameters[i]

@@ -157,10 +157,11 @@ func maximalPolicy(t testing.TB, pem string) map[string]any {
 			"signers": []any{map[string]any{"artifacts": "**", "keys": []any{map[string]any{"pem": pem}}}},
 		}},
 		"signers": []any{map[string]any{
-			"artifacts":  "**",
-			"threshold":  1,
-			"keys":       []any{map[string]any{"pem": pem}, map[string]any{"file": "k.pub"}, map[string]any{"kms": "test://k"}},
-			"identities": []any{map[string]any{"issuer": "https://issuer.example.com", "subject": "ci@example.com"}, map[string]any{"issuerRegexp": "https://issuer[.]example[.]com", "subjectRegexp": "ci@.*"}, allExtensions()},
+			"artifacts":        "**",
+			"threshold":        1,
+			"keys":             []any{map[string]any{"pem": pem}, map[string]any{"file": "k.pub"}, map[string]any{"kms": "test://k"}},
+			"identities":       []any{map[string]any{"issuer": "https://issuer.example.com", "subject": "ci@example.com"}, map[string]any{"issuerRegexp": "https://issuer[.]example[.]com", "subjectRegexp": "ci@.*"}, allExtensions()},
+			"bindToProvenance": []any{"builder", "source", "ref", "trigger"},
 		}},
 	}
 	b, err := yaml.Marshal(doc)
@@ -483,6 +484,9 @@ func TestSchemaEveryFieldIsEnforced(t *testing.T) {
 		"signers[].identities[].subjectRegexp": {pass: idRule("issuer: https://issuer.example.com\n        subjectRegexp: ci@.*"), fail: idRule("issuer: https://issuer.example.com\n        subjectRegexp: other@.*"), atts: bundled, want: verify.ErrNoAttestation},
 		"signers[].identities[].issuerRegexp":  {pass: idRule("issuerRegexp: https://issuer[.]example[.]com\n        subject: ci@example.com"), fail: idRule("issuerRegexp: https://other[.].*\n        subject: ci@example.com"), atts: bundled, want: verify.ErrNoAttestation},
 	}
+	// The bundle's certificate claims another builder than the provenance's.
+	cases["signers[].bindToProvenance"] = enforceCase{pass: idRule(goodID),
+		fail: idRule(goodID) + "    bindToProvenance: [builder]\n", atts: bundled, want: verify.ErrBinding}
 	// Every Fulcio extension of an identity: the claimed value passes,
 	// another fails.
 	for _, f := range claim.Extensions() {

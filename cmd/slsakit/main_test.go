@@ -351,6 +351,14 @@ func TestCLIKeyless(t *testing.T) {
 	slsakit(t, "verify", "--policy", policy, "--trusted-root", rootPath, "--image", img, "--insecure-registry").want(t, exitOK)
 	slsakit(t, "verify", "--policy", policy, "--image", img, "--insecure-registry").want(t, exitError) // identities need a root
 	slsakit(t, append([]string{"verify", "--policy", policy, "--image", img, "--insecure-registry"}, viaTUF[:6]...)...).want(t, exitOK)
+	// Bound to the provenance, the same identity is refused: an email
+	// certificate certifies no builder.
+	bound := filepath.Join(dir, "bound.yaml")
+	os.WriteFile(bound, []byte("version: 1\nsigners:\n  - artifacts: \"**\"\n    identities:\n      - issuer: "+svc.Issuer.URL()+"\n        subject: ci@example.com\n    bindToProvenance: [builder]\n"), 0o644)
+	r = slsakit(t, "verify", "--policy", bound, "--trusted-root", rootPath, "--image", img, "--insecure-registry").want(t, exitRejected)
+	if !strings.Contains(r.stdout, "binding builder") || !strings.Contains(r.stdout, "certificate does not state it") {
+		t.Fatalf("unbound certificate not explained: %s", r.stdout)
+	}
 
 	// A malformed token fails before any network call.
 	slsakit(t, "attest", "--builder-id", builder, "--param", "a=b", "--keyless", "--id-token", "x.y", art).want(t, exitError)
