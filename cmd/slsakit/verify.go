@@ -15,7 +15,6 @@ import (
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sign"
-	"github.com/slsakit/slsakit/trust"
 	"github.com/slsakit/slsakit/verify"
 	verifykeyless "github.com/slsakit/slsakit/verify/keyless"
 )
@@ -131,8 +130,6 @@ func checkVerifyFlags(given map[string]string, nargs int) (verifyMode, error) {
 			return 0, usagef("%s needs --certificate-oidc-issuer", keyless)
 		case set["certificate-identity"] == set["certificate-identity-regexp"]:
 			return 0, usagef("keyless verification needs exactly one of --certificate-identity and --certificate-identity-regexp")
-		case !set["trusted-root"] && first(tufFlagNames...) == "":
-			return 0, usagef("keyless verification needs --trusted-root, or TUF (--tuf-cache DIR for the public-good instance, --tuf-mirror URL --tuf-root FILE for a private one)")
 		case set["layout"] && layout != "referrers":
 			return 0, usagef("--layout %s: keyless attestations are Sigstore bundles, which only the referrers layout holds", layout)
 		case set["envelope"]:
@@ -157,7 +154,7 @@ func checkVerifyFlags(given map[string]string, nargs int) (verifyMode, error) {
 }
 
 func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("verify", "(--key PUB | --kms-key REF | --certificate-oidc-issuer ISS --certificate-identity ID --trusted-root F | --policy FILE) [flags] (--envelope F FILE | --bundle B FILE | --image REF)", stderr)
+	fs := newFlags("verify", "(--key PUB | --kms-key REF | --certificate-oidc-issuer ISS --certificate-identity ID [--trusted-root F] | --policy FILE) [flags] (--envelope F FILE | --bundle B FILE | --image REF)", stderr)
 	var (
 		envelope      = fs.String("envelope", "", "attestations of FILE: .intoto.jsonl or a DSSE envelope JSON")
 		image         = fs.String("image", "", "verify this image's attestations from its registry")
@@ -224,38 +221,31 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 
-	// The keyless trust anchor: a file, or the trusted root TUF verifies.
-	var anchor verifykeyless.Option
-	switch {
-	case *trustedRoot != "":
-		anchor = verifykeyless.WithTrustedRootFile(*trustedRoot)
-	case *tufMirror != "" || *tufRoot != "" || *tufCache != "":
-		t := trust.TUF{Mirror: *tufMirror, CacheDir: *tufCache}
-		if *tufRoot != "" {
-			if t.Root, err = trust.RootFromFile(*tufRoot); err != nil {
-				return usagef("%v", err)
-			}
-		}
-		tr, err := trust.TrustedRoot(ctx, t)
-		if errors.Is(err, trust.ErrConfig) {
-			return usagef("%v", err)
-		} else if err != nil {
-			return err
-		}
-		anchor = verifykeyless.WithTrustedMaterial(tr)
-	}
+	anchor := keylessAnchor(ctx, *trustedRoot, *tufMirror, *tufRoot, *tufCache)
 
 	// Whom to trust: a policy, or one Authenticator and the requirements.
 	if mode == byPolicy {
-		eng, err := policyEngine(ctx, *policyPath, anchor, *kmsEndpoint, regOpts)
+		rootFlag := ""
+		for _, n := range append([]string{"trusted-root"}, tufFlagNames...) {
+			if _, ok := given[n]; ok && rootFlag == "" {
+				rootFlag = "--" + n
+			}
+		}
+		eng, err := policyEngine(ctx, *policyPath, anchor, rootFlag, *kmsEndpoint, regOpts)
 		if err != nil {
 			return err
 		}
 		return tgt.evaluate(ctx, stdout, *jsonOut, eng, regOpts)
 	}
+	var root verifykeyless.Option
+	if mode == byIdentity {
+		if root, err = anchor(); err != nil {
+			return err
+		}
+	}
 	auth, err := authenticator(ctx, trustFlags{
 		keys: keys, kmsKeys: kmsKeys, kmsEndpoint: *kmsEndpoint, threshold: *threshold,
-		root: anchor, issuer: *issuer, identity: *identity, identityRe: *identityRe,
+		root: root, issuer: *issuer, identity: *identity, identityRe: *identityRe,
 	})
 	if err != nil {
 		return err
@@ -314,17 +304,40 @@ func authenticator(ctx context.Context, f trustFlags) (verify.Authenticator, err
 // policyEngine loads the policy file and builds its engine: KMS keys
 // through the endpoint, identities with the trusted root, dependencies
 // fetched from registries.
-func policyEngine(ctx context.Context, path string, root verifykeyless.Option, kmsEndpoint string, regOpts []oci.Option) (*verify.Engine, error) {
+func policyEngine(ctx context.Context, path string, anchor func() (verifykeyless.Option, error), rootFlag, kmsEndpoint string, regOpts []oci.Option) (*verify.Engine, error) {
 	p, err := verify.LoadPolicyFile(path)
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
 	opts := []verify.EngineOption{verify.WithFetcher(verify.OCIFetcher(regOpts...)),
 		verify.WithKeyResolver(kmsResolver(kmsEndpoint))}
-	if root != nil {
+	if hasIdentities(p) {
+		root, err := anchor()
+		if err != nil {
+			return nil, err
+		}
 		opts = append(opts, verify.WithIdentities(verifykeyless.Identities(root)))
+	} else if rootFlag != "" {
+		return nil, usagef("%s has no effect: the policy trusts no keyless identity", rootFlag)
 	}
 	return verify.NewEngine(ctx, p, opts...)
+}
+
+// hasIdentities reports whether any signer rule of p or of its dependency
+// policy trusts keyless identities: only then is a trusted root needed.
+func hasIdentities(p *verify.Policy) bool {
+	for p != nil {
+		for _, r := range p.Signers {
+			if len(r.Identities) > 0 {
+				return true
+			}
+		}
+		if p.Dependencies == nil {
+			break
+		}
+		p = p.Dependencies.Policy
+	}
+	return false
 }
 
 // verifyTarget is what verify checks: an image (its attestations come from
