@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/slsakit/slsakit/intoto"
-	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sign"
 	"github.com/slsakit/slsakit/trust"
 	"github.com/slsakit/slsakit/trust/tuftest"
@@ -92,25 +91,11 @@ func (k *k8s) load(t *testing.T, project signer) (*trust.Delegated, *verify.Engi
 // admits reports whether e admits the artifact name signed by s.
 func admits(t *testing.T, e *verify.Engine, name string, s signer) bool {
 	t.Helper()
-	dg := intoto.DigestSet{intoto.AlgSHA256: strings.Repeat("a", 64)}
-	r := provenance.NewRecorder(provenance.Builder{ID: "https://ci.example.com/builder"}, "https://example.com/build@v1")
-	r.Start()
-	if err := r.SetExternalParameter("target", "release"); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.AddSubject(intoto.ResourceDescriptor{Name: name, Digest: dg}); err != nil {
-		t.Fatal(err)
-	}
-	r.Finish()
-	stmt, err := r.MarshalStatement()
+	att, dg, err := attestation(context.Background(), name, s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, err := sign.SignStatement(context.Background(), stmt, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = e.Evaluate(context.Background(), intoto.ResourceDescriptor{Name: name, Digest: dg}, []*sign.Attestation{{Envelope: env}})
+	_, err = e.Evaluate(context.Background(), intoto.ResourceDescriptor{Name: name, Digest: dg}, []*sign.Attestation{att})
 	return err == nil
 }
 

@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 
 	"github.com/slsakit/slsakit/trust"
+	"github.com/slsakit/slsakit/verify"
 	verifykeyless "github.com/slsakit/slsakit/verify/keyless"
 )
 
@@ -59,4 +62,25 @@ func keylessAnchor(ctx context.Context, trustedRoot, mirror, rootFile, cache str
 		}
 		return verifykeyless.WithTrustedMaterial(tr), nil
 	}
+}
+
+// delegatedSigners reads the signer rules the TUF repository at mirror
+// delegates per subproject. What it refuses (one subproject's bad rule)
+// costs that subproject its trust and is reported on stderr; the command
+// goes on with the rest, as trust.Delegations intends.
+func delegatedSigners(ctx context.Context, stderr io.Writer, mirror, rootFile, cache string) ([]verify.SignerRule, error) {
+	root, err := trust.RootFromFile(rootFile)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	d, err := trust.Delegations(ctx, trust.TUF{Mirror: mirror, Root: root, CacheDir: cache})
+	if errors.Is(err, trust.ErrConfig) {
+		return nil, usagef("%v", err)
+	} else if err != nil {
+		return nil, err
+	}
+	for _, r := range d.Refused {
+		fmt.Fprintf(stderr, "slsakit verify: %s: %v\n", mirror, r)
+	}
+	return d.Rules, nil
 }

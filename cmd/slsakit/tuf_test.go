@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -88,4 +89,64 @@ func TestVerifyDefaultTUF(t *testing.T) {
 		t.Fatal(err)
 	}
 	slsakitCtx(t, ctx, "verify", "--policy", keyPolicy, "--trusted-root", otherPath, "--bundle", bundle, art).want(t, exitUsage)
+}
+
+// TestVerifyTrustRepo: --trust-repo adds the signer rules a TUF
+// repository delegates per subproject to the policy's own, for the names
+// each delegation covers, until the delegation is revoked.
+func TestVerifyTrustRepo(t *testing.T) {
+	dir := t.TempDir()
+	kubeKey, kubePub := keys(t, dir, "kube")
+	_, projectPub := keys(t, dir, "project")
+	art := filepath.Join(dir, "app.bin")
+	if err := os.WriteFile(art, []byte("bin"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := filepath.Join(dir, "app.intoto.jsonl")
+	slsakit(t, "attest", "--builder-id", builder, "--key", kubeKey, "--param", "a=b", "--out", env, art).want(t, exitOK)
+	pemOf := func(p string) string {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	repo := tuftest.New(t, map[string][]byte{})
+	doc, err := json.Marshal(map[string]any{"keys": []map[string]string{{"pem": pemOf(kubePub)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo.Delegate("targets", "kube", []string{"registry.k8s.io/kube-*"}, false).Files["registry.k8s.io/kube-*"] = doc
+	// kube also publishes a rule for a name it was not delegated.
+	repo.Roles["kube"].Files["registry.k8s.io/*"] = doc
+	repo.Bump()
+	root := filepath.Join(dir, "trust-root.json")
+	if err := os.WriteFile(root, repo.InitialRoot(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	policy := filepath.Join(dir, "policy.yaml")
+	if err := os.WriteFile(policy, []byte("version: 1\nsigners:\n  - artifacts: \"**\"\n    keys: [{file: "+projectPub+"}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	verifyAs := func(name string, extra ...string) []string {
+		return append(append([]string{"verify", "--policy", policy, "--envelope", env, "--name", name}, extra...), art)
+	}
+	viaRepo := []string{"--trust-repo", repo.URL(), "--trust-repo-root", root, "--trust-repo-cache", filepath.Join(dir, "trust-cache")}
+
+	slsakit(t, verifyAs("registry.k8s.io/kube-apiserver")...).want(t, exitRejected) // the policy alone: the project's key
+	slsakit(t, verifyAs("registry.k8s.io/kube-apiserver", viaRepo...)...).want(t, exitOK)
+	slsakit(t, verifyAs("registry.k8s.io/pause", viaRepo...)...).want(t, exitRejected)           // not kube's
+	slsakit(t, verifyAs("registry.k8s.io/kube-apiserver/x", viaRepo...)...).want(t, exitRejected) // "*" stays in one part
+	// Revoked: new top-level targets without the delegation.
+	repo.Undelegate("targets", "kube")
+	repo.Bump()
+	slsakit(t, verifyAs("registry.k8s.io/kube-apiserver", viaRepo...)...).want(t, exitRejected)
+
+	// Usage: the repository's flags belong to a policy, with its root.
+	slsakit(t, append([]string{"verify", "--key", projectPub, "--envelope", env}, append(viaRepo, art)...)...).want(t, exitUsage)
+	slsakit(t, verifyAs("registry.k8s.io/kube-apiserver", "--trust-repo", repo.URL())...).want(t, exitUsage)
+	slsakit(t, verifyAs("registry.k8s.io/kube-apiserver", "--trust-repo-root", root)...).want(t, exitUsage)
+	// Unreachable: an error, not the policy alone.
+	repo.Server.Close()
+	slsakit(t, verifyAs("registry.k8s.io/pause", viaRepo...)...).want(t, exitError)
 }

@@ -33,6 +33,7 @@ var (
 	keylessFlags      = []string{"certificate-oidc-issuer", "certificate-identity", "certificate-identity-regexp"}
 	registryFlagNames = []string{"insecure-registry", "layout", "attestation-repository"}
 	tufFlagNames      = []string{"tuf-mirror", "tuf-root", "tuf-cache"}
+	trustRepoFlags    = []string{"trust-repo", "trust-repo-root", "trust-repo-cache"}
 )
 
 // checkVerifyFlags refuses every combination of verify's flags in which
@@ -109,6 +110,16 @@ func checkVerifyFlags(given map[string]string, nargs int) (verifyMode, error) {
 	if f := first(registryFlagNames...); f != "" && !set["image"] && policy == "" {
 		return 0, usagef("%s: verifying a file without --policy reads no registry", f)
 	}
+	// Delegated signer rules join a policy's own.
+	if f := first(trustRepoFlags...); f != "" && policy == "" {
+		return 0, usagef("%s adds signer rules to a policy: give --policy", f)
+	}
+	if f := first(trustRepoFlags[1:]...); f != "" && !set["trust-repo"] {
+		return 0, usagef("%s needs --trust-repo", f)
+	}
+	if set["trust-repo"] && !set["trust-repo-root"] {
+		return 0, usagef("--trust-repo needs --trust-repo-root: the repository's initial root.json")
+	}
 	// Keyless trust comes from one place: a trusted_root.json file or TUF.
 	if tf := first(tufFlagNames...); tf != "" && set["trusted-root"] {
 		return 0, usagef("--trusted-root and %s cannot be combined: trust one trusted root", tf)
@@ -173,6 +184,9 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		tufMirror     = fs.String("tuf-mirror", "", "keyless: fetch the trusted root over TUF from this repository (needs --tuf-root; default the public-good Sigstore instance)")
 		tufRoot       = fs.String("tuf-root", "", "keyless: initial root.json of --tuf-mirror")
 		tufCache      = fs.String("tuf-cache", "", "keyless: TUF metadata cache directory (default ~/.sigstore/root); once filled, verification works offline until its timestamp expires")
+		trustRepo     = fs.String("trust-repo", "", "with --policy: also trust the signer rules this TUF repository delegates per subproject (see trust.Delegations)")
+		trustRepoRoot = fs.String("trust-repo-root", "", "initial root.json of --trust-repo")
+		trustRepoDir  = fs.String("trust-repo-cache", "", "TUF metadata cache directory of --trust-repo (default: the user cache directory)")
 		issuer        = fs.String("certificate-oidc-issuer", "", "keyless: the signer's OIDC issuer, exactly")
 		identity      = fs.String("certificate-identity", "", "keyless: the signer's identity (certificate SAN), exactly")
 		identityRe    = fs.String("certificate-identity-regexp", "", "keyless: a regular expression the whole SAN must match")
@@ -231,7 +245,13 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 				rootFlag = "--" + n
 			}
 		}
-		eng, err := policyEngine(ctx, *policyPath, anchor, rootFlag, *kmsEndpoint, regOpts)
+		var delegated []verify.SignerRule
+		if *trustRepo != "" {
+			if delegated, err = delegatedSigners(ctx, stderr, *trustRepo, *trustRepoRoot, *trustRepoDir); err != nil {
+				return err
+			}
+		}
+		eng, err := policyEngine(ctx, *policyPath, delegated, anchor, rootFlag, *kmsEndpoint, regOpts)
 		if err != nil {
 			return err
 		}
@@ -304,14 +324,14 @@ func authenticator(ctx context.Context, f trustFlags) (verify.Authenticator, err
 // policyEngine loads the policy file and builds its engine: KMS keys
 // through the endpoint, identities with the trusted root, dependencies
 // fetched from registries.
-func policyEngine(ctx context.Context, path string, anchor func() (verifykeyless.Option, error), rootFlag, kmsEndpoint string, regOpts []oci.Option) (*verify.Engine, error) {
+func policyEngine(ctx context.Context, path string, delegated []verify.SignerRule, anchor func() (verifykeyless.Option, error), rootFlag, kmsEndpoint string, regOpts []oci.Option) (*verify.Engine, error) {
 	p, err := verify.LoadPolicyFile(path)
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
 	opts := []verify.EngineOption{verify.WithFetcher(verify.OCIFetcher(regOpts...)),
-		verify.WithKeyResolver(kmsResolver(kmsEndpoint))}
-	if hasIdentities(p) {
+		verify.WithKeyResolver(kmsResolver(kmsEndpoint)), verify.WithSigners(delegated...)}
+	if hasIdentities(p) || hasIdentities(&verify.Policy{Signers: delegated}) {
 		root, err := anchor()
 		if err != nil {
 			return nil, err

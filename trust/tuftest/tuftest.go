@@ -15,17 +15,70 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"testing"
 	"time"
 
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 )
 
+// TB is what tuftest needs of a test. *testing.T and *testing.B are TBs;
+// Program is one for code that builds a repository outside a test.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	TempDir() string
+	Cleanup(func())
+}
+
+// Program is a TB for programs and Examples: Fatal panics with a
+// *ProgramError (recover it, or let it end the program), TempDir makes
+// directories and Cleanup registers functions that Close removes and runs.
+// It is safe for use by one goroutine.
+type Program struct {
+	dirs     []string
+	cleanups []func()
+}
+
+// ProgramError is what Program.Fatal panics with.
+type ProgramError struct{ Msg string }
+
+func (e *ProgramError) Error() string { return "tuftest: " + e.Msg }
+
+// Helper does nothing: a program has no test log to point into.
+func (p *Program) Helper() {}
+
+// Fatal panics with a *ProgramError.
+func (p *Program) Fatal(args ...any) { panic(&ProgramError{Msg: fmt.Sprint(args...)}) }
+
+// TempDir makes a directory that Close removes.
+func (p *Program) TempDir() string {
+	d, err := os.MkdirTemp("", "tuftest-")
+	if err != nil {
+		p.Fatal(err)
+	}
+	p.dirs = append(p.dirs, d)
+	return d
+}
+
+// Cleanup registers f for Close.
+func (p *Program) Cleanup(f func()) { p.cleanups = append(p.cleanups, f) }
+
+// Close runs the cleanups, last registered first (servers stop), and
+// removes the directories.
+func (p *Program) Close() {
+	for i := len(p.cleanups) - 1; i >= 0; i-- {
+		p.cleanups[i]()
+	}
+	for _, d := range p.dirs {
+		os.RemoveAll(d)
+	}
+	p.cleanups, p.dirs = nil, nil
+}
+
 // Repo is a TUF repository served on loopback (N.root.json,
 // N.snapshot.json, N.targets.json, timestamp.json, targets/HASH.NAME).
 type Repo struct {
-	t   testing.TB
+	t   TB
 	dir string
 	// Server serves the repository; close it to play an offline client.
 	Server *httptest.Server
@@ -54,7 +107,7 @@ type Role struct {
 }
 
 // NewKey returns a fresh ed25519 signer and its TUF key.
-func NewKey(t testing.TB) (signature.Signer, *metadata.Key) {
+func NewKey(t TB) (signature.Signer, *metadata.Key) {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -73,7 +126,7 @@ func NewKey(t testing.TB) (signature.Signer, *metadata.Key) {
 
 // New builds and serves a repository holding files as targets, all
 // metadata at version 1 and expiring in a day.
-func New(t testing.TB, files map[string][]byte) *Repo {
+func New(t TB, files map[string][]byte) *Repo {
 	t.Helper()
 	exp := time.Now().Add(24 * time.Hour)
 	r := &Repo{t: t, dir: t.TempDir(), Signers: map[string]signature.Signer{}, Files: files, Roles: map[string]*Role{},
@@ -102,7 +155,7 @@ func (r *Repo) write(name string, b []byte) {
 	}
 }
 
-func sign[T metadata.Roles](t testing.TB, m *metadata.Metadata[T], signers ...signature.Signer) []byte {
+func sign[T metadata.Roles](t TB, m *metadata.Metadata[T], signers ...signature.Signer) []byte {
 	t.Helper()
 	m.ClearSignatures()
 	for _, s := range signers {
