@@ -37,6 +37,10 @@ const (
 	// MaxPatterns is how many delegated path patterns are looked up in
 	// all; more are refused.
 	MaxPatterns = 256
+	// MaxRoles is how many targets roles are loaded in all (so at most
+	// MaxRoles*MaxTargetsMetadata bytes of metadata); once more are, the
+	// patterns left are refused.
+	MaxRoles = 64
 	// MaxTargetsMetadata is the largest targets metadata (top-level or
 	// delegated) accepted, in bytes.
 	MaxTargetsMetadata = 1 << 20
@@ -123,27 +127,19 @@ func Delegations(ctx context.Context, t TUF) (*Delegated, error) {
 	// them (so that which of two rules for the same artifacts is taken
 	// does not depend on map order).
 	enqueue := func() {
-		loaded := up.GetTrustedMetadataSet().Targets
-		visited := map[string]bool{}
-		roles := []string{metadata.TARGETS}
-		for len(roles) > 0 {
-			name := roles[0]
-			roles = roles[1:]
-			md := loaded[name]
-			if visited[name] || md == nil || md.Signed.Delegations == nil {
-				continue
-			}
-			visited[name] = true
-			for _, dr := range md.Signed.Delegations.Roles {
+		eachDelegation(up, func(_ string, ds *metadata.Delegations) []string {
+			var next []string
+			for _, dr := range ds.Roles {
 				for _, p := range dr.Paths {
 					if !seen[p] {
 						seen[p] = true
 						queue = append(queue, p)
 					}
 				}
-				roles = append(roles, dr.Name)
+				next = append(next, dr.Name)
 			}
-		}
+			return next
+		})
 	}
 	refuse := func(format string, args ...any) {
 		d.Refused = append(d.Refused, fmt.Errorf("%w: "+format, append([]any{ErrDelegation}, args...)...))
@@ -167,6 +163,10 @@ func Delegations(ctx context.Context, t TUF) (*Delegated, error) {
 		}
 		tf, err := up.GetTargetInfo(p)
 		enqueue()
+		if n := len(up.GetTrustedMetadataSet().Targets); n > MaxRoles {
+			refuse("%q and %d more patterns: %d roles loaded, more than %d", p, len(queue), n, MaxRoles)
+			break
+		}
 		if err != nil {
 			var ne net.Error
 			switch {
@@ -273,6 +273,41 @@ func unsafePattern(p string) string {
 // bins. Delegations off that path (another subproject's) are not looked
 // at: they cannot serve p, and must not be able to cost it its trust.
 func unsafeServers(up *updater.Updater, p string) string {
+	why := ""
+	eachDelegation(up, func(name string, ds *metadata.Delegations) []string {
+		if ds.SuccinctRoles != nil {
+			why = fmt.Sprintf("role %q delegates by hash bins", name)
+			return nil
+		}
+		var next []string
+		for _, dr := range ds.Roles {
+			if ok, _ := dr.IsDelegatedPath(p); !ok || why != "" {
+				continue
+			}
+			if len(dr.PathHashPrefixes) > 0 {
+				why = fmt.Sprintf("role %q delegates to %q by hash prefixes", name, dr.Name)
+			}
+			for _, q := range dr.Paths {
+				one := metadata.DelegatedRole{Paths: []string{q}}
+				if ok, _ := one.IsDelegatedPath(p); ok && unsafePattern(q) != "" && why == "" {
+					why = fmt.Sprintf("role %q delegates %q to %q: %s", name, q, dr.Name, unsafePattern(q))
+				}
+			}
+			next = append(next, dr.Name)
+		}
+		if why != "" {
+			return nil
+		}
+		return next
+	})
+	return why
+}
+
+// eachDelegation calls f with the delegations of each loaded targets role,
+// breadth-first from the top-level one, each role once; f returns the
+// delegated roles to go on to. Roles go-tuf has not loaded (verified) are
+// not gone into.
+func eachDelegation(up *updater.Updater, f func(role string, ds *metadata.Delegations) []string) {
 	loaded := up.GetTrustedMetadataSet().Targets
 	visited := map[string]bool{}
 	roles := []string{metadata.TARGETS}
@@ -284,27 +319,8 @@ func unsafeServers(up *updater.Updater, p string) string {
 			continue
 		}
 		visited[name] = true
-		ds := md.Signed.Delegations
-		if ds.SuccinctRoles != nil {
-			return fmt.Sprintf("role %q delegates by hash bins", name)
-		}
-		for _, dr := range ds.Roles {
-			if ok, _ := dr.IsDelegatedPath(p); !ok {
-				continue
-			}
-			if len(dr.PathHashPrefixes) > 0 {
-				return fmt.Sprintf("role %q delegates to %q by hash prefixes", name, dr.Name)
-			}
-			for _, q := range dr.Paths {
-				one := metadata.DelegatedRole{Paths: []string{q}}
-				if ok, _ := one.IsDelegatedPath(p); ok && unsafePattern(q) != "" {
-					return fmt.Sprintf("role %q delegates %q to %q: %s", name, q, dr.Name, unsafePattern(q))
-				}
-			}
-			roles = append(roles, dr.Name)
-		}
+		roles = append(roles, f(name, md.Signed.Delegations)...)
 	}
-	return ""
 }
 
 // parseSignerDocument reads the rule published under the TUF pattern p

@@ -324,6 +324,28 @@ func TestDelegationsWalk(t *testing.T) {
 			t.Fatalf("refused %v", d.Refused)
 		}
 	})
+	t.Run("bounded roles", func(t *testing.T) {
+		// Chains of roles deeper than go-tuf walks (MaxDelegations), each
+		// delegating the same names one level down: every lookup loads a
+		// chain's worth, and the chains together more than MaxRoles.
+		k := newK8s(t)
+		for c := range 3 {
+			parent, pattern := "targets", fmt.Sprintf("example.com/c%d/*", c)
+			for i := range trust.MaxDelegations + 8 {
+				name := fmt.Sprintf("c%d-%d", c, i)
+				k.repo.Delegate(parent, name, []string{pattern}, false)
+				parent = name
+			}
+		}
+		k.repo.Bump()
+		d, err := trust.Delegations(context.Background(), k.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(d.Refused) == 0 || !strings.Contains(d.Refused[len(d.Refused)-1].Error(), "roles loaded") {
+			t.Fatalf("rules %v, refused %v", artifactsOf(d), d.Refused)
+		}
+	})
 }
 
 func TestDelegationsConfigAndOffline(t *testing.T) {
