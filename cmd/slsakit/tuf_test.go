@@ -135,7 +135,7 @@ func TestVerifyTrustRepo(t *testing.T) {
 
 	slsakit(t, verifyAs("registry.k8s.io/kube-apiserver")...).want(t, exitRejected) // the policy alone: the project's key
 	slsakit(t, verifyAs("registry.k8s.io/kube-apiserver", viaRepo...)...).want(t, exitOK)
-	slsakit(t, verifyAs("registry.k8s.io/pause", viaRepo...)...).want(t, exitRejected)           // not kube's
+	slsakit(t, verifyAs("registry.k8s.io/pause", viaRepo...)...).want(t, exitRejected)            // not kube's
 	slsakit(t, verifyAs("registry.k8s.io/kube-apiserver/x", viaRepo...)...).want(t, exitRejected) // "*" stays in one part
 	// Revoked: new top-level targets without the delegation.
 	repo.Undelegate("targets", "kube")
