@@ -1,5 +1,5 @@
-// Package trust obtains Sigstore trust anchors through The Update
-// Framework (TUF) instead of a hand-copied trusted_root.json.
+// Package trust obtains trust anchors through The Update Framework (TUF)
+// instead of hand-copied files.
 //
 // TrustedRoot runs a TUF client (sigstore-go's, on go-tuf v2) against the
 // public-good Sigstore repository with its embedded root, or against a
@@ -10,4 +10,11 @@
 // A failed security check (expired or rolled-back metadata, bad signatures,
 // a target that does not match its hashes) is never papered over with the
 // cache: it is an error.
+//
+// Delegations reads per-subproject signer rules from a TUF repository
+// whose targets role delegates artifact name patterns to subproject roles
+// (the Kubernetes plan: the project root delegates, each subproject owns
+// its signing keys and identities). A subproject adds trust only for the
+// names its delegation covers; revoking the delegation revokes the trust.
+// Give the rules to verify.WithSigners.
 package trust

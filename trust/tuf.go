@@ -114,7 +114,9 @@ func Target(ctx context.Context, t TUF, name string) ([]byte, error) {
 		// so this only stretches trust up to the cached timestamp's expiry.
 		c, err = tuf.New(o.WithForceCache())
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+			// Name the mirror: "unavailable" alone does not say which
+			// repository an air-gapped machine must reach once.
+			return nil, fmt.Errorf("%w: %s (cache %s): %v", ErrUnavailable, o.RepositoryBaseURL, o.CachePath, err)
 		}
 	}
 	if err != nil {
@@ -124,7 +126,7 @@ func Target(ctx context.Context, t TUF, name string) ([]byte, error) {
 	if err != nil {
 		var ne net.Error
 		if errors.As(err, &ne) || errors.Is(err, &metadata.ErrDownloadHTTP{}) {
-			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+			return nil, fmt.Errorf("%w: %s: %v", ErrUnavailable, o.RepositoryBaseURL, err)
 		}
 		if errors.Is(err, &metadata.ErrRepository{}) || errors.Is(err, &metadata.ErrLengthOrHashMismatch{}) {
 			return nil, classify(err)

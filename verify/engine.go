@@ -55,6 +55,7 @@ type engineConfig struct {
 	fetcher  Fetcher
 	identity IdentityAuthenticator
 	budget   Budget
+	signers  []SignerRule
 }
 
 // Fetcher gets the attestations stored for an image, given as
@@ -72,6 +73,16 @@ type Fetcher interface {
 // rules with ErrUnsupported.
 func WithIdentities(f IdentityAuthenticator) EngineOption {
 	return func(c *engineConfig) { c.identity = f }
+}
+
+// WithSigners adds signer rules next to the policy's own, from a trust
+// source outside the policy file (trust.Delegations reads them from a TUF
+// repository that delegates per subproject). They are validated like the
+// policy's (one rule per pattern), the most specific rule still alone
+// applies, they apply to a dependency policy too, and they count in
+// PolicyDigest: a VSA issued under other delegated trust is not reused.
+func WithSigners(rules ...SignerRule) EngineOption {
+	return func(c *engineConfig) { c.signers = append(c.signers, rules...) }
 }
 
 // WithFetcher lets the engine fetch the attestations of image materials,
@@ -138,6 +149,7 @@ func NewEngine(ctx context.Context, p *Policy, opts ...EngineOption) (*Engine, e
 	// validate writes to the policy it checks (compiled patterns, lines),
 	// so it runs on the copy too.
 	p = p.clone()
+	p.Signers = append(p.Signers, (&Policy{Signers: cfg.signers}).clone().Signers...)
 	if err := p.validate(); err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"cloud.google.com/go/kms/apiv1/kmspb"
+	sigstoretuf "github.com/sigstore/sigstore-go/pkg/tuf"
 
 	"github.com/slsakit/slsakit/kms/kmstest"
 	"github.com/slsakit/slsakit/oci"
@@ -30,9 +31,30 @@ type result struct {
 
 func slsakit(t *testing.T, args ...string) result {
 	t.Helper()
+	return slsakitCtx(t, testContext(t), args...)
+}
+
+// slsakitCtx runs slsakit with ctx (testContext's, or one with a default
+// TUF repository of the test's own).
+func slsakitCtx(t *testing.T, ctx context.Context, args ...string) result {
+	t.Helper()
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), args, &out, &errOut)
+	code := run(ctx, args, &out, &errOut)
 	return result{code, out.String(), errOut.String()}
+}
+
+// unreachableMirror is a loopback address nothing listens on (port 1).
+const unreachableMirror = "http://127.0.0.1:1"
+
+// testContext is the context every test command runs with: its default
+// TUF repository (what keyless verification trusts without flags) is the
+// public-good root at a loopback address nothing serves, with an empty
+// cache, so that a command falling through to the default fails with
+// trust.ErrUnavailable instead of reaching the public-good instance.
+func testContext(t *testing.T) context.Context {
+	return withDefaultTUF(context.Background(), func() trust.TUF {
+		return trust.TUF{Mirror: unreachableMirror, Root: sigstoretuf.DefaultRoot(), CacheDir: t.TempDir()}
+	})
 }
 
 func (r result) want(t *testing.T, code int) result {
@@ -343,13 +365,14 @@ func TestCLIKeyless(t *testing.T) {
 	slsakit(t, "verify", "--key", rootPath, "--envelope", bundle, "--tuf-cache", dir, art).want(t, exitUsage)                                                                                                   // keys use no root
 	os.WriteFile(art, []byte("tampered"), 0o644)
 	slsakit(t, append(append([]string{"verify", "--certificate-identity", "ci@example.com", "--bundle", bundle}, id...), art)...).want(t, exitRejected)
-	slsakit(t, "verify", "--certificate-oidc-issuer", svc.Issuer.URL(), "--certificate-identity", "ci@example.com", "--bundle", bundle, art).want(t, exitUsage) // no root
+	// No root: the default TUF repository, which this test cannot reach.
+	slsakit(t, "verify", "--certificate-oidc-issuer", svc.Issuer.URL(), "--certificate-identity", "ci@example.com", "--bundle", bundle, art).want(t, exitError)
 
 	// A policy with identities, given the trusted root.
 	policy := filepath.Join(dir, "policy.yaml")
 	os.WriteFile(policy, []byte("version: 1\nsigners:\n  - artifacts: \"**\"\n    identities:\n      - issuer: "+svc.Issuer.URL()+"\n        subject: ci@example.com\n"), 0o644)
 	slsakit(t, "verify", "--policy", policy, "--trusted-root", rootPath, "--image", img, "--insecure-registry").want(t, exitOK)
-	slsakit(t, "verify", "--policy", policy, "--image", img, "--insecure-registry").want(t, exitError) // identities need a root
+	slsakit(t, "verify", "--policy", policy, "--image", img, "--insecure-registry").want(t, exitError) // identities need a root: the default's is unreachable
 	slsakit(t, append([]string{"verify", "--policy", policy, "--image", img, "--insecure-registry"}, viaTUF[:6]...)...).want(t, exitOK)
 	// Bound to the provenance, the same identity is refused: an email
 	// certificate certifies no builder.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"net/http"
 	"os"
@@ -18,7 +17,7 @@ import (
 func slsakitIn(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code := run(withStdin(context.Background(), strings.NewReader(stdin)), args, &out, &errOut)
+	code := run(withStdin(testContext(t), strings.NewReader(stdin)), args, &out, &errOut)
 	return result{code, out.String(), errOut.String()}
 }
 

@@ -15,7 +15,6 @@ import (
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/sign"
-	"github.com/slsakit/slsakit/trust"
 	"github.com/slsakit/slsakit/verify"
 	verifykeyless "github.com/slsakit/slsakit/verify/keyless"
 )
@@ -34,6 +33,7 @@ var (
 	keylessFlags      = []string{"certificate-oidc-issuer", "certificate-identity", "certificate-identity-regexp"}
 	registryFlagNames = []string{"insecure-registry", "layout", "attestation-repository"}
 	tufFlagNames      = []string{"tuf-mirror", "tuf-root", "tuf-cache"}
+	trustRepoFlags    = []string{"trust-repo", "trust-repo-root", "trust-repo-cache"}
 )
 
 // checkVerifyFlags refuses every combination of verify's flags in which
@@ -110,6 +110,16 @@ func checkVerifyFlags(given map[string]string, nargs int) (verifyMode, error) {
 	if f := first(registryFlagNames...); f != "" && !set["image"] && policy == "" {
 		return 0, usagef("%s: verifying a file without --policy reads no registry", f)
 	}
+	// Delegated signer rules join a policy's own.
+	if f := first(trustRepoFlags...); f != "" && policy == "" {
+		return 0, usagef("%s adds signer rules to a policy: give --policy", f)
+	}
+	if f := first(trustRepoFlags[1:]...); f != "" && !set["trust-repo"] {
+		return 0, usagef("%s needs --trust-repo", f)
+	}
+	if set["trust-repo"] && !set["trust-repo-root"] {
+		return 0, usagef("--trust-repo needs --trust-repo-root: the repository's initial root.json")
+	}
 	// Keyless trust comes from one place: a trusted_root.json file or TUF.
 	if tf := first(tufFlagNames...); tf != "" && set["trusted-root"] {
 		return 0, usagef("--trusted-root and %s cannot be combined: trust one trusted root", tf)
@@ -131,8 +141,6 @@ func checkVerifyFlags(given map[string]string, nargs int) (verifyMode, error) {
 			return 0, usagef("%s needs --certificate-oidc-issuer", keyless)
 		case set["certificate-identity"] == set["certificate-identity-regexp"]:
 			return 0, usagef("keyless verification needs exactly one of --certificate-identity and --certificate-identity-regexp")
-		case !set["trusted-root"] && first(tufFlagNames...) == "":
-			return 0, usagef("keyless verification needs --trusted-root, or TUF (--tuf-cache DIR for the public-good instance, --tuf-mirror URL --tuf-root FILE for a private one)")
 		case set["layout"] && layout != "referrers":
 			return 0, usagef("--layout %s: keyless attestations are Sigstore bundles, which only the referrers layout holds", layout)
 		case set["envelope"]:
@@ -157,7 +165,7 @@ func checkVerifyFlags(given map[string]string, nargs int) (verifyMode, error) {
 }
 
 func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("verify", "(--key PUB | --kms-key REF | --certificate-oidc-issuer ISS --certificate-identity ID --trusted-root F | --policy FILE) [flags] (--envelope F FILE | --bundle B FILE | --image REF)", stderr)
+	fs := newFlags("verify", "(--key PUB | --kms-key REF | --certificate-oidc-issuer ISS --certificate-identity ID [--trusted-root F] | --policy FILE) [flags] (--envelope F FILE | --bundle B FILE | --image REF)", stderr)
 	var (
 		envelope      = fs.String("envelope", "", "attestations of FILE: .intoto.jsonl or a DSSE envelope JSON")
 		image         = fs.String("image", "", "verify this image's attestations from its registry")
@@ -176,6 +184,9 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		tufMirror     = fs.String("tuf-mirror", "", "keyless: fetch the trusted root over TUF from this repository (needs --tuf-root; default the public-good Sigstore instance)")
 		tufRoot       = fs.String("tuf-root", "", "keyless: initial root.json of --tuf-mirror")
 		tufCache      = fs.String("tuf-cache", "", "keyless: TUF metadata cache directory (default ~/.sigstore/root); once filled, verification works offline until its timestamp expires")
+		trustRepo     = fs.String("trust-repo", "", "with --policy: also trust the signer rules this TUF repository delegates per subproject (see trust.Delegations)")
+		trustRepoRoot = fs.String("trust-repo-root", "", "initial root.json of --trust-repo")
+		trustRepoDir  = fs.String("trust-repo-cache", "", "TUF metadata cache directory of --trust-repo (default: the user cache directory)")
 		issuer        = fs.String("certificate-oidc-issuer", "", "keyless: the signer's OIDC issuer, exactly")
 		identity      = fs.String("certificate-identity", "", "keyless: the signer's identity (certificate SAN), exactly")
 		identityRe    = fs.String("certificate-identity-regexp", "", "keyless: a regular expression the whole SAN must match")
@@ -224,38 +235,37 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 
-	// The keyless trust anchor: a file, or the trusted root TUF verifies.
-	var anchor verifykeyless.Option
-	switch {
-	case *trustedRoot != "":
-		anchor = verifykeyless.WithTrustedRootFile(*trustedRoot)
-	case *tufMirror != "" || *tufRoot != "" || *tufCache != "":
-		t := trust.TUF{Mirror: *tufMirror, CacheDir: *tufCache}
-		if *tufRoot != "" {
-			if t.Root, err = trust.RootFromFile(*tufRoot); err != nil {
-				return usagef("%v", err)
-			}
-		}
-		tr, err := trust.TrustedRoot(ctx, t)
-		if errors.Is(err, trust.ErrConfig) {
-			return usagef("%v", err)
-		} else if err != nil {
-			return err
-		}
-		anchor = verifykeyless.WithTrustedMaterial(tr)
-	}
+	anchor := keylessAnchor(ctx, *trustedRoot, *tufMirror, *tufRoot, *tufCache)
 
 	// Whom to trust: a policy, or one Authenticator and the requirements.
 	if mode == byPolicy {
-		eng, err := policyEngine(ctx, *policyPath, anchor, *kmsEndpoint, regOpts)
+		rootFlag := ""
+		for _, n := range append([]string{"trusted-root"}, tufFlagNames...) {
+			if _, ok := given[n]; ok && rootFlag == "" {
+				rootFlag = "--" + n
+			}
+		}
+		var delegated []verify.SignerRule
+		if *trustRepo != "" {
+			if delegated, err = delegatedSigners(ctx, stderr, *trustRepo, *trustRepoRoot, *trustRepoDir); err != nil {
+				return err
+			}
+		}
+		eng, err := policyEngine(ctx, *policyPath, delegated, anchor, rootFlag, *kmsEndpoint, regOpts)
 		if err != nil {
 			return err
 		}
 		return tgt.evaluate(ctx, stdout, *jsonOut, eng, regOpts)
 	}
+	var root verifykeyless.Option
+	if mode == byIdentity {
+		if root, err = anchor(); err != nil {
+			return err
+		}
+	}
 	auth, err := authenticator(ctx, trustFlags{
 		keys: keys, kmsKeys: kmsKeys, kmsEndpoint: *kmsEndpoint, threshold: *threshold,
-		root: anchor, issuer: *issuer, identity: *identity, identityRe: *identityRe,
+		root: root, issuer: *issuer, identity: *identity, identityRe: *identityRe,
 	})
 	if err != nil {
 		return err
@@ -314,17 +324,40 @@ func authenticator(ctx context.Context, f trustFlags) (verify.Authenticator, err
 // policyEngine loads the policy file and builds its engine: KMS keys
 // through the endpoint, identities with the trusted root, dependencies
 // fetched from registries.
-func policyEngine(ctx context.Context, path string, root verifykeyless.Option, kmsEndpoint string, regOpts []oci.Option) (*verify.Engine, error) {
+func policyEngine(ctx context.Context, path string, delegated []verify.SignerRule, anchor func() (verifykeyless.Option, error), rootFlag, kmsEndpoint string, regOpts []oci.Option) (*verify.Engine, error) {
 	p, err := verify.LoadPolicyFile(path)
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
 	opts := []verify.EngineOption{verify.WithFetcher(verify.OCIFetcher(regOpts...)),
-		verify.WithKeyResolver(kmsResolver(kmsEndpoint))}
-	if root != nil {
+		verify.WithKeyResolver(kmsResolver(kmsEndpoint)), verify.WithSigners(delegated...)}
+	if hasIdentities(p) || hasIdentities(&verify.Policy{Signers: delegated}) {
+		root, err := anchor()
+		if err != nil {
+			return nil, err
+		}
 		opts = append(opts, verify.WithIdentities(verifykeyless.Identities(root)))
+	} else if rootFlag != "" {
+		return nil, usagef("%s has no effect: the policy trusts no keyless identity", rootFlag)
 	}
 	return verify.NewEngine(ctx, p, opts...)
+}
+
+// hasIdentities reports whether any signer rule of p or of its dependency
+// policy trusts keyless identities: only then is a trusted root needed.
+func hasIdentities(p *verify.Policy) bool {
+	for p != nil {
+		for _, r := range p.Signers {
+			if len(r.Identities) > 0 {
+				return true
+			}
+		}
+		if p.Dependencies == nil {
+			break
+		}
+		p = p.Dependencies.Policy
+	}
+	return false
 }
 
 // verifyTarget is what verify checks: an image (its attestations come from

@@ -19,6 +19,8 @@ import (
 	"github.com/slsakit/slsakit/oci/ocitest"
 	"github.com/slsakit/slsakit/sign"
 	"github.com/slsakit/slsakit/sign/keyless/keylesstest"
+	"github.com/slsakit/slsakit/trust"
+	"github.com/slsakit/slsakit/trust/tuftest"
 )
 
 // verifyInputs are the inputs of slsakit verify that the combination walk
@@ -49,6 +51,9 @@ type verifyFixture struct {
 	// Policies differ by trust mode: keys, or identities (--trusted-root).
 	idPolicy, badIDPolicy string
 	kmsAddr, registry     string
+	// ctx's default TUF repository (keyless trust without flags) serves
+	// the good trusted root on loopback, cached in a directory of its own.
+	ctx context.Context
 }
 
 func newVerifyFixture(t *testing.T) *verifyFixture {
@@ -145,6 +150,10 @@ func newVerifyFixture(t *testing.T) *verifyFixture {
 		t.Fatal(err)
 	}
 
+	// The default trust of keyless verification without --trusted-root:
+	// the same root through TUF.
+	tufRepo, tufCache := tuftest.New(t, map[string][]byte{trust.TrustedRootTarget: root}), filepath.Join(dir, "tuf-cache")
+
 	// Policies: the bad ones want another builder.
 	policy := func(name, builderID, trust string) string {
 		return write(name, []byte("version: 1\nbuilders: [{id: "+builderID+"}]\nsigners:\n"+
@@ -174,6 +183,9 @@ func newVerifyFixture(t *testing.T) *verifyFixture {
 		keylessBundle: keylessBundle, badKeylessBundle: badKeylessBundle,
 		idPolicy: policy("ids.yaml", builder, idTrust), badIDPolicy: policy("bad-ids.yaml", builder+"x", idTrust),
 		kmsAddr: kmsSrv.Addr(), registry: reg.Host(),
+		ctx: withDefaultTUF(context.Background(), func() trust.TUF {
+			return trust.TUF{Mirror: tufRepo.URL(), Root: tufRepo.InitialRoot(), CacheDir: tufCache}
+		}),
 	}
 }
 
@@ -265,7 +277,7 @@ func TestVerifyFlagCombinations(t *testing.T) {
 				names = append(names, in)
 			}
 		}
-		r := slsakit(t, f.args(on, nil)...)
+		r := slsakitCtx(t, f.ctx, f.args(on, nil)...)
 		if r.code == exitUsage {
 			continue
 		}
@@ -293,20 +305,20 @@ func TestVerifyFlagCombinations(t *testing.T) {
 			bads = append(bads, allAnchors)
 		}
 		for _, bad := range bads {
-			if r := slsakit(t, f.args(on, bad)...); r.code == exitOK {
+			if r := slsakitCtx(t, f.ctx, f.args(on, bad)...); r.code == exitOK {
 				t.Errorf("%s: passes with bad %v: an input is ignored\nargs: %q\nstdout: %s", combo, keysOf(bad), f.args(on, bad), r.stdout)
 			}
 		}
 	}
 	// Keys (--key, --kms-key or both; --threshold or not) over FILE with
 	// --envelope, FILE with --bundle, or --image: 3*3*2; keyless (exact or
-	// regexp identity) over FILE with --bundle or --image: 2*2; each with
-	// the requirements or not: (18+4)*2 = 44. Policies (--trusted-root or
-	// not) over FILE with --envelope or --bundle (--name or not): 2*2*2,
-	// and over --image: 2. 54 in all: a change here is a change of the
-	// command's interface.
-	if accepted != 54 {
-		t.Errorf("%d combinations accepted, want 54", accepted)
+	// regexp identity; --trusted-root or the default TUF repository) over
+	// FILE with --bundle or --image: 2*2*2; each with the requirements or
+	// not: (18+8)*2 = 52. Policies (--trusted-root or not) over FILE with
+	// --envelope or --bundle (--name or not): 2*2*2, and over --image: 2.
+	// 62 in all: a change here is a change of the command's interface.
+	if accepted != 62 {
+		t.Errorf("%d combinations accepted, want 62", accepted)
 	}
 	t.Logf("%d of %d combinations accepted", accepted, 1<<len(walked))
 }

@@ -23,7 +23,10 @@
 // provenance, by its own digest and name, and its blob signature; every
 // image's signature; kubectl's linux/amd64 image through its index; and
 // every platform image of every index against a policy file (builder, build type, required provenance and SPDX SBOM,
-// pinned materials, trusted signer for the registry).
+// pinned materials, trusted signer for the registry). Last, per-subproject
+// trust delegated through TUF (delegation.go): a loopback TUF repository
+// delegates the kube-* images to the kube subproject, whose rule alone
+// admits them, until the delegation is revoked.
 //
 // It writes into -out DIR (default: a temporary directory, removed at exit):
 //
@@ -88,6 +91,7 @@ type summary struct {
 	Requests       int      // registry requests of the one AttachAll
 	SignedImages   int      // indexes and platform images signed and verified as cosign sign does
 	SignedFiles    int      // release files signed and verified as cosign sign-blob does
+	Delegation     *delegation
 }
 
 func main() {
@@ -280,6 +284,10 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*summary, error) {
 		}
 		return nil, fmt.Errorf("policy: %w", err)
 	}
+	deleg, err := delegatedTrust(ctx, policyFile, pubPEM, images, regOpts)
+	if err != nil {
+		return nil, fmt.Errorf("delegated trust: %w", err)
+	}
 
 	platformImages := len(images) * len(imagePlatforms)
 	fmt.Fprintf(stdout, "release:    %s, %d files in %s, each verified against the provenance\n", version, n, dist)
@@ -291,6 +299,8 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*summary, error) {
 	fmt.Fprintf(stdout, "signed:     %d images (indexes and platform images) as cosign sign does; %d files as cosign sign-blob does, in %s\n", signedImages, len(files), sigDir)
 	fmt.Fprintf(stdout, "verified:   kubectl linux/amd64 through its index: %d attestations; SPDX SBOM of %s; %d blob signatures; %d image signatures\n", verified, kubectlPath, blobSigs, imageSigs)
 	fmt.Fprintf(stdout, "policy:     %s: PASS for %d platform images (builder, build type, provenance + SPDX, pinned materials, signer for the registry)\n", policyFile, checked)
+	fmt.Fprintf(stdout, "delegated:  TUF delegates %s to the kube subproject: %d images admitted by its rule, %d others refused; %d admitted after revoking it\n",
+		deleg.Pattern, deleg.Admitted, deleg.Refused, deleg.Revoked)
 	if note != "" {
 		fmt.Fprintf(stdout, "note:       %s\n", note)
 	}
@@ -300,7 +310,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*summary, error) {
 		fmt.Fprintf(stdout, "all verified; wrote %s\n", filepath.Join(out, "{dist/,provenance.intoto.jsonl,sbom.intoto.jsonl,image-sboms.intoto.jsonl,signer.pub,policy.yaml}"))
 	}
 	return &summary{Files: n, Subjects: len(parsed.Subjects), Image: kubectlImage.ref, Images: refs, Base: base.ref,
-		PlatformImages: platformImages, Requests: requests, SignedImages: signedImages, SignedFiles: blobSigs}, nil
+		PlatformImages: platformImages, Requests: requests, SignedImages: signedImages, SignedFiles: blobSigs, Delegation: deleg}, nil
 }
 
 func writeJSONL(path string, envs ...*sign.Envelope) error {

@@ -59,7 +59,10 @@ func TestRelease(t *testing.T) {
 func checkRelease(t *testing.T, out string, sum *summary, stdout string) {
 	ctx := context.Background()
 	dist := filepath.Join(out, "dist")
-	for _, want := range []string{"40 files in " + dist, "220 subjects", "2 attestations", "PASS for 150 platform images", sum.Image} {
+	if d := sum.Delegation; d == nil || d.Admitted != 7 || d.Refused != 23 || d.Revoked != 0 {
+		t.Errorf("delegated trust: %+v, want the 7 kube-* images admitted, 23 refused, none after revocation", d)
+	}
+	for _, want := range []string{"40 files in " + dist, "220 subjects", "2 attestations", "PASS for 150 platform images", sum.Image, "7 images admitted by its rule"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("summary lacks %q:\n%s", want, stdout)
 		}
