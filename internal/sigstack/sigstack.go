@@ -28,7 +28,10 @@ const (
 	EnvMariaDBD       = "SLSAKIT_MARIADBD"
 	EnvMariaDBInstall = "SLSAKIT_MARIADB_INSTALL_DB"
 	EnvMariaDBClient  = "SLSAKIT_MARIADB_CLIENT"
-	// EnvRequire=1 (CI) turns a missing binary from a skip into a failure.
+	// EnvRequire turns a missing binary from a skip into a failure: "1"
+	// for every service, or a comma-separated list of the services CI
+	// installs ("fulcio,tsa,rekor-v2": a stack that needs another one
+	// still skips).
 	EnvRequire = "SLSAKIT_REQUIRE_SIGSTACK"
 )
 
@@ -295,12 +298,13 @@ func (s *Stack) Logs(n int64) string {
 
 // Start starts a stack for one test (or benchmark) and closes it in
 // t.Cleanup, logging the services' output if the test failed. Without the
-// binaries the test is skipped, or fails when SLSAKIT_REQUIRE_SIGSTACK=1.
+// binaries the test is skipped, or fails when SLSAKIT_REQUIRE_SIGSTACK
+// requires its services.
 func Start(t testing.TB, opts ...Option) *Stack {
 	t.Helper()
 	st, err := New(opts...)
 	if err != nil {
-		skipOrFatal(t, err)
+		skipOrFatal(t, err, servicesOf(opts))
 	}
 	t.Logf("sigstack: %s up in %v", st.services, st.startup.Round(time.Millisecond))
 	t.Cleanup(func() {
@@ -312,12 +316,46 @@ func Start(t testing.TB, opts ...Option) *Stack {
 	return st
 }
 
-func skipOrFatal(t testing.TB, err error) {
+func skipOrFatal(t testing.TB, err error, want Service) {
 	t.Helper()
-	if errors.Is(err, ErrNotInstalled) && os.Getenv(EnvRequire) != "1" {
+	if errors.Is(err, ErrNotInstalled) && !required(os.Getenv(EnvRequire), want) {
 		t.Skipf("%v (run .ci/install-tools sigstore and source .tools/env; %s=1 makes this a failure)", err, EnvRequire)
 	}
 	t.Fatal(err)
+}
+
+// required reports whether the EnvRequire value env requires every
+// service of want to be installed.
+func required(env string, want Service) bool {
+	if env == "1" {
+		return true
+	}
+	var listed Service
+	for _, name := range strings.Split(env, ",") {
+		for _, x := range []Service{Fulcio, TSA, RekorV1, RekorV2} {
+			if strings.TrimSpace(name) == x.String() {
+				listed |= x
+			}
+		}
+	}
+	if listed == 0 {
+		// Set but naming no service (a typo): require, rather than let CI
+		// skip everything.
+		return env != ""
+	}
+	return want&^listed == 0
+}
+
+// servicesOf is the services opts choose.
+func servicesOf(opts []Option) Service {
+	cfg := config{services: AllServices}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.services == 0 {
+		return Fulcio
+	}
+	return cfg.services
 }
 
 // Shared is a stack started by the first test that asks for it and shared
@@ -349,7 +387,7 @@ func (sh *Shared) Get(t testing.TB) *Stack {
 		}
 	})
 	if sh.err != nil {
-		skipOrFatal(t, sh.err)
+		skipOrFatal(t, sh.err, servicesOf(sh.opts))
 	}
 	marks := sh.st.logMarks()
 	t.Cleanup(func() {

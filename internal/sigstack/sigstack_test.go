@@ -134,7 +134,7 @@ func roundTrip(t *testing.T, wantLog int) {
 // Fulcio configured with the GitHub issuer as "github-workflow" issues a
 // certificate for the workflow, with GitHub's extensions.
 func TestGitHubWorkflowCertificate(t *testing.T) {
-	st := sigstack.Start(t, sigstack.WithServices(sigstack.Fulcio))
+	st := sigstack.Start(t, sigstack.WithServices(sigstack.Fulcio, sigstack.TSA)) // a keyless signer needs a signing time
 	tok, err := st.GitHubIssuer.GitHubToken(keylesstest.GitHubWorkflow{
 		Repository: "acme/app", Ref: "refs/heads/main", SHA: "0123456789abcdef0123456789abcdef01234567",
 		WorkflowPath: ".github/workflows/release.yml",
@@ -184,5 +184,28 @@ func TestMissingBinary(t *testing.T) {
 				t.Fatalf("directory as binary: %v; want ErrNotInstalled", err)
 			}
 		})
+	}
+}
+
+// SLSAKIT_REQUIRE_SIGSTACK requires all services ("1"), the listed ones,
+// or (set to nothing it knows) all of them; unset, none.
+func TestRequired(t *testing.T) {
+	for _, tc := range []struct {
+		env  string
+		want sigstack.Service
+		req  bool
+	}{
+		{"", sigstack.Fulcio, false},
+		{"1", sigstack.AllServices, true},
+		{"fulcio,tsa,rekor-v2", sigstack.Fulcio | sigstack.TSA | sigstack.RekorV2, true},
+		{"fulcio,tsa,rekor-v2", sigstack.Fulcio | sigstack.TSA, true},
+		{"fulcio, tsa ,rekor-v2", sigstack.RekorV2, true},
+		{"fulcio,tsa,rekor-v2", sigstack.Fulcio | sigstack.RekorV1, false},
+		{"fulcio,tsa,rekor-v2", sigstack.AllServices, false},
+		{"fulcoi", sigstack.Fulcio, true},
+	} {
+		if got := sigstack.Required(tc.env, tc.want); got != tc.req {
+			t.Errorf("required(%q, %s) = %v, want %v", tc.env, tc.want, got, tc.req)
+		}
 	}
 }

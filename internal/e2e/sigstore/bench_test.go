@@ -24,7 +24,7 @@ type services struct {
 
 func realServices(b *testing.B) services {
 	st := stack.Get(b)
-	return services{issuer: st.Issuer, sign: st.KeylessServices(), root: st.TrustedRoot()}
+	return services{issuer: st.Issuer, sign: st.KeylessServicesV2(), root: st.TrustedRoot()}
 }
 
 func doubleServices(b *testing.B) services {

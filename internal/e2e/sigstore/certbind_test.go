@@ -1,4 +1,4 @@
-package sigstore_test
+package sigstore
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/slsakit/slsakit/internal/sigstack"
 	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/provenance"
 	"github.com/slsakit/slsakit/provenance/platform"
@@ -58,7 +57,9 @@ func certbindProvenance(t *testing.T, edit func(builder, repo, ref, sha, event *
 // and refuses each provenance that claims otherwise.
 func TestCertificateBoundToProvenance(t *testing.T) {
 	ctx := context.Background()
-	st := sigstack.Start(t, sigstack.WithServices(sigstack.Fulcio, sigstack.TSA))
+	// The package's shared stack: a second stack with a TSA would wait for
+	// the shared one's metrics-port lock, held by this same process.
+	st := stack.Get(t)
 	tok, err := st.GitHubIssuer.GitHubToken(keylesstest.GitHubWorkflow{
 		Repository: "acme/app", Ref: "refs/heads/main", SHA: certbindSHA,
 		WorkflowPath: ".github/workflows/release.yml", EventName: "push",
@@ -66,7 +67,7 @@ func TestCertificateBoundToProvenance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, err := signkeyless.NewSigner(ctx, signkeyless.WithServices(st.KeylessServices()),
+	signer, err := signkeyless.NewSigner(ctx, signkeyless.WithServices(st.KeylessServicesV2()),
 		signkeyless.WithToken(signkeyless.StaticToken(tok)))
 	if err != nil {
 		t.Fatalf("NewSigner: %v", err)

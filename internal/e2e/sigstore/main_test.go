@@ -15,8 +15,10 @@ import (
 	"github.com/slsakit/slsakit/internal/sigstack"
 )
 
-// stack is the package's shared stack: every service, started on first use.
-var stack = sigstack.NewShared()
+// stack is the package's shared stack, started on first use: Fulcio, the
+// TSA and Rekor v2 (Rekor v1 on Trillian is not in CI yet; tests that
+// need it start their own stack).
+var stack = sigstack.NewShared(sigstack.WithServices(sigstack.Fulcio, sigstack.TSA, sigstack.RekorV2))
 
 // cli is the slsakit binary, built once on first use.
 var cli struct {

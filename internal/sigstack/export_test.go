@@ -1,0 +1,4 @@
+package sigstack
+
+// Required is required, for the external tests.
+var Required = required
