@@ -324,8 +324,10 @@ func skipOrFatal(t testing.TB, err error, want Service) {
 	t.Fatal(err)
 }
 
-// required reports whether the EnvRequire value env requires every
+// Requires reports whether the EnvRequire value env requires every
 // service of want to be installed.
+func Requires(env string, want Service) bool { return required(env, want) }
+
 func required(env string, want Service) bool {
 	if env == "1" {
 		return true

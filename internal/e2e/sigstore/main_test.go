@@ -16,9 +16,31 @@ import (
 )
 
 // stack is the package's shared stack, started on first use: Fulcio, the
-// TSA and Rekor v2 (Rekor v1 on Trillian is not in CI yet; tests that
-// need it start their own stack).
-var stack = sigstack.NewShared(sigstack.WithServices(sigstack.Fulcio, sigstack.TSA, sigstack.RekorV2))
+// TSA, Rekor v2, and Rekor v1 on Trillian when it is installed
+// (install-tools rekorv1; CI does not build it yet). One stack, because a
+// second stack with a TSA would wait for this one's metrics-port lock.
+var stack = sigstack.NewShared(sigstack.WithServices(sharedServices()...))
+
+func sharedServices() []sigstack.Service {
+	s := []sigstack.Service{sigstack.Fulcio, sigstack.TSA, sigstack.RekorV2}
+	if os.Getenv(sigstack.EnvRekorV1) != "" {
+		s = append(s, sigstack.RekorV1)
+	}
+	return s
+}
+
+// rekorV1 skips t unless the shared stack runs Rekor v1 (or fails it when
+// SLSAKIT_REQUIRE_SIGSTACK requires Rekor v1).
+func rekorV1(t testing.TB, st *sigstack.Stack) {
+	t.Helper()
+	if st.RekorV1URL != "" {
+		return
+	}
+	if sigstack.Requires(os.Getenv(sigstack.EnvRequire), sigstack.RekorV1) {
+		t.Fatalf("Rekor v1 is required (%s) but %s is not set", sigstack.EnvRequire, sigstack.EnvRekorV1)
+	}
+	t.Skipf("Rekor v1 on Trillian not installed (.ci/install-tools rekorv1)")
+}
 
 // cli is the slsakit binary, built once on first use.
 var cli struct {
