@@ -17,7 +17,7 @@ import (
 
 // stack is the package's shared stack, started on first use: Fulcio, the
 // TSA, Rekor v2, and Rekor v1 on Trillian when it is installed
-// (install-tools rekorv1; CI does not build it yet). One stack, because a
+// (install-tools rekorv1; CI builds it and requires it). One stack, because a
 // second stack with a TSA would wait for this one's metrics-port lock.
 var stack = sigstack.NewShared(sigstack.WithServices(sharedServices()...))
 
