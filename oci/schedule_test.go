@@ -30,14 +30,14 @@ type tagWatch struct {
 	// image then settles for at least three times as long.
 	putDelay time.Duration
 
-	mu                    sync.Mutex
-	inflight, maxInflight int
-	mid                   map[string]bool
-	maxMid                int
-	held                  int
-	open                  chan struct{}
-	once                  sync.Once
-	gaveUp                bool
+	fl     inflight // requests in flight
+	mu     sync.Mutex
+	mid    map[string]bool
+	maxMid int
+	held   int
+	open   chan struct{}
+	once   sync.Once
+	gaveUp bool
 }
 
 func newTagWatch() *tagWatch {
@@ -45,13 +45,8 @@ func newTagWatch() *tagWatch {
 }
 
 func (w *tagWatch) wrap(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		w.mu.Lock()
-		w.inflight++
-		w.maxInflight = max(w.maxInflight, w.inflight)
-		w.mu.Unlock()
-		defer func() { w.mu.Lock(); w.inflight--; w.mu.Unlock() }()
-
+	// Counted in flight for the whole request, held or delayed.
+	return w.fl.wrap(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		_, tag, _ := strings.Cut(r.URL.Path, "/manifests/")
 		if strings.HasPrefix(tag, "sha256-") && (strings.HasSuffix(tag, ".att") || strings.HasSuffix(tag, ".sig")) {
 			switch r.Method {
@@ -82,7 +77,7 @@ func (w *tagWatch) wrap(h http.Handler) http.Handler {
 			}
 		}
 		h.ServeHTTP(rw, r)
-	})
+	}))
 }
 
 // releaseJob is one index of five platforms on reg as an AttachAll job
@@ -169,14 +164,17 @@ func TestAttachAllSettlingImagesHoldNoSlot(t *testing.T) {
 			w.putDelay = 20 * time.Millisecond
 			reg := ocitest.NewRegistry(t, ocitest.WithHandler(w.wrap))
 			job, refs := releaseJob(t, reg, signer)
-			w.mu.Lock()
-			w.maxInflight = 0
-			w.mu.Unlock()
+			w.fl.mu.Lock()
+			w.fl.max = 0
+			w.fl.mu.Unlock()
 			if _, err := oci.AttachAll(context.Background(), []oci.Job{job}, oci.WithInsecure(), oci.WithConcurrency(concurrency)); err != nil {
 				t.Fatalf("AttachAll: %v", err)
 			}
+			w.fl.mu.Lock()
+			maxInflight := w.fl.max
+			w.fl.mu.Unlock()
 			w.mu.Lock()
-			maxInflight, maxMid := w.maxInflight, w.maxMid
+			maxMid := w.maxMid
 			w.mu.Unlock()
 			if maxInflight > concurrency {
 				t.Errorf("%d requests in flight at once, concurrency %d", maxInflight, concurrency)
