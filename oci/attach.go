@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -79,25 +78,14 @@ func Attach(ctx context.Context, ref string, att *sign.Attestation, opts ...Opti
 	var tg *target
 	var children []v1.Descriptor
 	if o.recursive && o.platform == nil && o.platformErr == nil {
-		r, err := parseRef(ref, o)
-		if err != nil {
-			return nil, err
+		if o.gate == nil {
+			o.gate = newGate(o.concurrency)
 		}
-		repo, err := targetRepo(r, o)
-		if err != nil {
-			return nil, err
-		}
-		c := newClient(o)
-		// One GET both resolves the reference and reads the index.
-		idx, desc, err := c.readIndex(ctx, r)
-		if err != nil {
-			return nil, err
-		}
-		tg = &target{ref: r, repo: repo, c: c, subj: desc}
-		if idx != nil {
-			for _, m := range idx.Manifests {
-				children = append(children, v1.Descriptor{MediaType: m.Descriptor.MediaType, Digest: m.Descriptor.Digest, Size: m.Descriptor.Size})
+		if tg, children, err = readImages(ctx, ref, o); err != nil {
+			if tg != nil {
+				return &AttachResult{Requests: tg.c.requests()}, err
 			}
+			return nil, err
 		}
 	} else if tg, err = resolveTarget(ctx, ref, o, o.layout&Referrers != 0); err != nil {
 		return nil, err
@@ -118,16 +106,13 @@ func Attach(ctx context.Context, ref string, att *sign.Attestation, opts ...Opti
 		return res, err
 	}
 	// The index and its platform manifests are distinct images, each with
-	// its own lock and tags: write them concurrently (WithConcurrency), so
-	// that a registry's settle delays overlap instead of adding up.
+	// its own lock and tags: write them concurrently, bounded by the gate
+	// (WithConcurrency, shared with the rest of an AttachAll), so that a
+	// registry's settle delays overlap instead of adding up.
 	all := append([]v1.Descriptor{subj}, children...)
 	out := make([]*AttachResult, len(all))
 	errs := make([]error, len(all))
-	limit := o.concurrency
-	if o.inAttachAll {
-		limit = 1 // AttachAll's WithConcurrency bounds the whole release
-	}
-	runBounded(len(all), limit, func(i int) {
+	o.gate.each(ctx, len(all), func(i int) {
 		out[i], errs[i] = attachTo(ctx, c, r.Context(), repo, all[i], w)
 		if errs[i] != nil && i > 0 {
 			errs[i] = fmt.Errorf("oci: attaching to platform manifest %s of %s@%s: %w", all[i].Digest, r.Context().Name(), subj.Digest, errs[i])
@@ -139,20 +124,33 @@ func Attach(ctx context.Context, ref string, att *sign.Attestation, opts ...Opti
 	return res, errors.Join(errs...)
 }
 
-// runBounded runs f(0..n-1) with at most limit running at once.
-func runBounded(n, limit int, f func(i int)) {
-	sem := make(chan struct{}, max(limit, 1))
-	var wg sync.WaitGroup
-	for i := range n {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			f(i)
-		}()
+// readImages is the one GET of a recursive Attach or Sign: it resolves ref
+// and reads it as an index, and returns the target (subj: ref's own
+// manifest) and the platform manifests the index lists (none for an image
+// manifest). On a failed read the target, when not nil, has the client
+// for its request count.
+func readImages(ctx context.Context, ref string, o *options) (*target, []v1.Descriptor, error) {
+	r, err := parseRef(ref, o)
+	if err != nil {
+		return nil, nil, err
 	}
-	wg.Wait()
+	repo, err := targetRepo(r, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	tg := &target{ref: r, repo: repo, c: newClient(o)}
+	idx, desc, err := tg.c.readIndex(ctx, r)
+	if err != nil {
+		return tg, nil, err
+	}
+	tg.subj = desc
+	var children []v1.Descriptor
+	if idx != nil {
+		for _, m := range idx.Manifests {
+			children = append(children, v1.Descriptor{MediaType: m.Descriptor.MediaType, Digest: m.Descriptor.Digest, Size: m.Descriptor.Size})
+		}
+	}
+	return tg, children, nil
 }
 
 // attachTo writes w for the image subj under the per-image lock: the

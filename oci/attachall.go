@@ -9,21 +9,90 @@ import (
 	"github.com/slsakit/slsakit/sign"
 )
 
-// DefaultConcurrency is how many jobs AttachAll runs at once, and how
-// many images of an index a recursive Attach writes to at once.
+// DefaultConcurrency is how many registry requests AttachAll, or a
+// recursive Attach or Sign, has in flight at once (see WithConcurrency).
 const DefaultConcurrency = 8
 
-// WithConcurrency sets how many jobs AttachAll runs at once, and how many
-// images (the index and its platform manifests) a recursive Attach writes
-// to at once (default DefaultConcurrency). Within AttachAll a recursive
-// job writes its images one after the other, so at most n requests are
-// in flight. Each image's writes stay serialized.
+// imagesPerSlot is how many images may be in flight per request slot. An
+// image of a registry without the referrers API spends most of its write
+// waiting (settle before each read-back, backoff after a conflict), so
+// several images share each slot; the bound keeps memory proportional to
+// the concurrency asked for rather than to an index's size or the caller's
+// job list.
+const imagesPerSlot = 8
+
+// WithConcurrency bounds the work AttachAll, and a recursive Attach or
+// Sign, does against the registry: at most n HTTP requests in flight at
+// once across all its images (default DefaultConcurrency). A slot is held
+// for one request only: an image waiting (for its tag's writes to settle
+// before reading them back, in a backoff, or for its per-image lock) holds
+// none, so many images can be settling while at most n make requests. The
+// images in flight are bounded too: at most 8·n jobs of AttachAll, and 8·n
+// platform manifests of indexes, are being written at once, each holding
+// little more than its tag's descriptors. Each image's writes stay
+// serialized and read back.
 func WithConcurrency(n int) Option {
 	return func(o *options) {
 		if n > 0 {
 			o.concurrency = n
 		}
 	}
+}
+
+// gate is the bound of one AttachAll, or of one recursive Attach or Sign
+// called on its own: request slots, held by an image only while a request
+// is in flight, and image slots, held by a platform manifest of an index
+// while it is written. A job of AttachAll holds no slot while waiting for
+// its platform manifests (they take image slots, jobs do not), and no one
+// waits for anything while holding a request slot, so the two cannot
+// deadlock.
+type gate struct {
+	reqs   chan struct{}
+	images chan struct{}
+}
+
+func newGate(n int) *gate {
+	n = max(n, 1)
+	return &gate{reqs: make(chan struct{}, n), images: make(chan struct{}, imagesPerSlot*n)}
+}
+
+// request takes a request slot, honouring ctx, and returns its release. A
+// nil gate (a single-image call) does not bound anything.
+func (g *gate) request(ctx context.Context) (func(), error) {
+	if g == nil {
+		return func() {}, nil
+	}
+	select {
+	case g.reqs <- struct{}{}:
+		return func() { <-g.reqs }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// each runs f(0..n-1), the images of one index, at most cap(g.images) of
+// the gate's images at once, and returns when all have returned. Every f
+// runs, even once ctx is done (then without waiting for a slot), so that
+// each image reports its own error.
+func (g *gate) each(ctx context.Context, n int, f func(i int)) {
+	var wg sync.WaitGroup
+	for i := range n {
+		held := false
+		select {
+		case g.images <- struct{}{}:
+			held = true
+		case <-ctx.Done():
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if held {
+				defer func() { <-g.images }()
+			}
+			f(i)
+		}()
+	}
+	wg.Wait()
 }
 
 // Job is one image of a release and what to attach to it.
@@ -89,17 +158,22 @@ func (e *AttachAllError) Unwrap() []error {
 }
 
 // AttachAll attaches (and signs) a whole release: each job's attestations
-// to its image, with Attach, then the job's Signer's signature, with Sign (every check, lock and read-back of Attach applies),
-// at most WithConcurrency jobs at once. A failed job does not stop the
-// others: AttachAll runs every job and returns one result per job and,
-// if any failed, an *AttachAllError listing each failure. Within a job an
-// attestation that fails stops that job's later ones (they would target
-// the same image). Only the caller's context stops the run; jobs not
-// started then fail with its error.
+// to its image, with Attach, then the job's Signer's signature, with Sign
+// (every check, lock and read-back of Attach applies). The release shares
+// one WithConcurrency bound: at most n requests in flight across every job
+// and every platform manifest of a recursive job, each of which is written
+// concurrently with the others rather than one after the other. A failed
+// job does not stop the others: AttachAll runs every job and returns one
+// result per job and, if any failed, an *AttachAllError listing each
+// failure. Within a job an attestation that fails stops that job's later
+// ones (they would target the same images). Only the caller's context
+// stops the run; jobs not started then fail with its error.
 func AttachAll(ctx context.Context, jobs []Job, opts ...Option) ([]*JobResult, error) {
 	o := makeOptions(opts)
+	g := newGate(o.concurrency)
 	results := make([]*JobResult, len(jobs))
-	sem := make(chan struct{}, o.concurrency)
+	// Jobs take no request slot of their own, only their requests do.
+	sem := make(chan struct{}, cap(g.images))
 	var wg sync.WaitGroup
 	for i := range jobs {
 		results[i] = &JobResult{Job: i}
@@ -114,7 +188,7 @@ func AttachAll(ctx context.Context, jobs []Job, opts ...Option) ([]*JobResult, e
 			defer wg.Done()
 			defer func() { <-sem }()
 			jopts := append(opts[:len(opts):len(opts)], j.Options...)
-			jopts = append(jopts, func(o *options) { o.inAttachAll = true })
+			jopts = append(jopts, func(o *options) { o.gate = g })
 			if len(j.Attestations) == 0 && j.Signer == nil {
 				r.Err = fmt.Errorf("%w: job without attestations or signer", ErrInvalidArgument)
 			}

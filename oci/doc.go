@@ -66,8 +66,9 @@
 // to the index and every platform manifest, checking first that the
 // statement names them all. Resolver.ResolvePlatforms gives provenance
 // the index and platform digests to record. AttachAll attaches a whole
-// release, many images at once (WithConcurrency), each through Attach,
-// and reports every failed image in one *AttachAllError.
+// release, every image concurrently with at most WithConcurrency requests
+// in flight (an image settling before a read-back holds none), each
+// through Attach, and reports every failed image in one *AttachAllError.
 //
 // Plain HTTP is used only with WithInsecure. Credentials come from
 // authn.DefaultKeychain (docker config, credential helpers) unless

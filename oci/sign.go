@@ -67,8 +67,8 @@ type SignResult struct {
 //
 // With WithRecursive, a reference that names an image index signs the
 // index and every platform manifest it lists (cosign's --recursive), each
-// as above, at most WithConcurrency at once (one at a time inside
-// AttachAll, whose bound covers the whole release); the platform results
+// as above, concurrently within WithConcurrency's bound on requests (in
+// AttachAll, the bound of the whole release); the platform results
 // are in Manifests, and every platform failure is in the joined error.
 func Sign(ctx context.Context, ref string, signer sign.Signer, opts ...Option) (*SignResult, error) {
 	o := makeOptions(opts)
@@ -78,31 +78,27 @@ func Sign(ctx context.Context, ref string, signer sign.Signer, opts ...Option) (
 	if !o.recursive || o.platform != nil || o.platformErr != nil {
 		return signImage(ctx, ref, signer, o, opts)
 	}
-	r, err := parseRef(ref, o)
+	if o.gate == nil {
+		o.gate = newGate(o.concurrency)
+	}
+	tg, children, err := readImages(ctx, ref, o)
 	if err != nil {
+		if tg != nil {
+			return &SignResult{Requests: tg.c.requests()}, err
+		}
 		return nil, err
 	}
-	c := newClient(o)
-	// One GET both resolves the reference and reads the index.
-	idx, desc, err := c.readIndex(ctx, r)
-	if err != nil {
-		return &SignResult{Requests: c.requests()}, err
-	}
-	// Each image is then signed by digest, as a non-recursive Sign.
-	flat := append(opts[:len(opts):len(opts)], func(o *options) { o.recursive = false })
-	refs := []string{r.Context().Name() + "@" + desc.Digest.String()}
-	if idx != nil {
-		for _, m := range idx.Manifests {
-			refs = append(refs, m.Ref(r.Context().Name()))
-		}
+	c, repoName := tg.c, tg.ref.Context().Name()
+	// Each image is then signed by digest, as a non-recursive Sign, within
+	// this call's (or its AttachAll's) bound.
+	flat := append(opts[:len(opts):len(opts)], func(x *options) { x.recursive, x.gate = false, o.gate })
+	refs := []string{repoName + "@" + tg.subj.Digest.String()}
+	for _, d := range children {
+		refs = append(refs, repoName+"@"+d.Digest.String())
 	}
 	out := make([]*SignResult, len(refs))
 	errs := make([]error, len(refs))
-	limit := o.concurrency
-	if o.inAttachAll {
-		limit = 1 // AttachAll's WithConcurrency bounds the whole release
-	}
-	runBounded(len(refs), limit, func(i int) {
+	o.gate.each(ctx, len(refs), func(i int) {
 		out[i], errs[i] = signImage(ctx, refs[i], signer, makeOptions(flat), flat)
 		if out[i] == nil {
 			out[i] = &SignResult{Image: refs[i]}

@@ -250,6 +250,13 @@ func (c *client) once(ctx context.Context, r request) (*response, error) {
 		}
 		c.mu.Unlock()
 	}
+	// The slot is held until the body is read and closed (defers run in
+	// reverse), so the registry is never serving more than the gate allows.
+	release, err := c.o.gate.request(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return nil, err

@@ -12,9 +12,10 @@ import (
 
 // runSign signs images as `cosign sign` does, in the layout(s) cosign
 // reads (oci.Sign's default unless --layout says otherwise). Every image
-// is signed in this one process, --concurrency at a time (a release's
-// images in one run, not one process each); a failed image does not stop
-// the others, and the error lists every one that failed.
+// is signed in this one process, with at most --concurrency requests in
+// flight (a release's images in one run, not one process each); a failed
+// image does not stop the others, and the error lists every one that
+// failed.
 func runSign(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("sign", "(--key KEY | --kms REF | --keyless) [--recursive] [--layout legacy|referrers|both] IMAGE...", stderr)
 	var sf signerFlags
@@ -69,19 +70,21 @@ func runSign(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 // cliConcurrency is the CLI's default --concurrency, above the library's
-// oci.DefaultConcurrency (8): an image's write is mostly waiting (each tag
-// write settles before its read-back), so more images in flight overlap
-// the waits without adding requests. Against the distribution registry
-// process, a 30-index release took 622 ms per image at 32 and 1,078 at 8,
-// 15.7 requests per image either way (e2e BenchmarkReleaseCLI, 2026-11-30).
-// The total number of requests, which is what registries rate-limit,
-// does not depend on it.
+// oci.DefaultConcurrency (8). It bounds requests in flight, not images: an
+// image waiting for its tag write to settle before the read-back holds no
+// slot, so a whole release's images settle at once whatever the value.
+// More slots still help where requests themselves are slow: against the
+// distribution registry process a 30-index release (attest, then sign)
+// took 427 ms per image at 32 and 557 at 8, 16–16.5 requests per image
+// either way (e2e BenchmarkReleaseCLI, 2026-12-01, load average 17). The
+// total number of requests, which is what registries rate-limit, does not
+// depend on it.
 const cliConcurrency = 32
 
 // concurrencyFlag is --concurrency of the commands that write to many
-// images: how many images are written at once.
+// images: how many registry requests are in flight at once.
 func concurrencyFlag(fs *flag.FlagSet) *int {
-	return fs.Int("concurrency", cliConcurrency, "how many images to write to at once (each image's writes stay serialized)")
+	return fs.Int("concurrency", cliConcurrency, "how many registry requests to have in flight at once; images waiting for their writes to settle hold none (each image's writes stay serialized)")
 }
 
 // verifySignatures is `slsakit verify --signature --image REF`: the image

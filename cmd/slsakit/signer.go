@@ -115,9 +115,9 @@ func (f *signerFlags) sign(ctx context.Context, stmt []byte, s sign.Signer) (*si
 	return att, nil
 }
 
-// attachAll attaches att to every image, concurrency at a time, in one
-// oci.AttachAll: a failed image does not stop the others, and the error
-// lists every one that failed.
+// attachAll attaches att to every image in one oci.AttachAll, at most
+// concurrency requests in flight: a failed image does not stop the others,
+// and the error lists every one that failed.
 func attachAll(ctx context.Context, att *sign.Attestation, images []string, opts []oci.Option, concurrency int, log func(string)) error {
 	jobs := make([]oci.Job, len(images))
 	for i, ref := range images {
