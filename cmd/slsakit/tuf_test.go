@@ -135,6 +135,9 @@ func TestVerifyTrustRepo(t *testing.T) {
 
 	slsakit(t, verifyAs("registry.k8s.io/kube-apiserver")...).want(t, exitRejected) // the policy alone: the project's key
 	slsakit(t, verifyAs("registry.k8s.io/kube-apiserver", viaRepo...)...).want(t, exitOK)
+	// A second machine whose cache is filled now, before the revocation.
+	other := []string{"--trust-repo", repo.URL(), "--trust-repo-root", root, "--trust-repo-cache", filepath.Join(dir, "other-cache")}
+	slsakit(t, verifyAs("registry.k8s.io/kube-apiserver", other...)...).want(t, exitOK)
 	slsakit(t, verifyAs("registry.k8s.io/pause", viaRepo...)...).want(t, exitRejected)            // not kube's
 	slsakit(t, verifyAs("registry.k8s.io/kube-apiserver/x", viaRepo...)...).want(t, exitRejected) // "*" stays in one part
 	// Revoked: new top-level targets without the delegation.
@@ -146,7 +149,13 @@ func TestVerifyTrustRepo(t *testing.T) {
 	slsakit(t, append([]string{"verify", "--key", projectPub, "--envelope", env}, append(viaRepo, art)...)...).want(t, exitUsage)
 	slsakit(t, verifyAs("registry.k8s.io/kube-apiserver", "--trust-repo", repo.URL())...).want(t, exitUsage)
 	slsakit(t, verifyAs("registry.k8s.io/kube-apiserver", "--trust-repo-root", root)...).want(t, exitUsage)
-	// Unreachable: an error, not the policy alone.
+	// Unreachable: each cache as its last refresh verified it (the
+	// revocation stands where it was seen; the other machine sees it at
+	// its next successful refresh); without a cache an error, never the
+	// policy alone.
 	repo.Server.Close()
-	slsakit(t, verifyAs("registry.k8s.io/pause", viaRepo...)...).want(t, exitError)
+	slsakit(t, verifyAs("registry.k8s.io/kube-apiserver", viaRepo...)...).want(t, exitRejected)
+	slsakit(t, verifyAs("registry.k8s.io/kube-apiserver", other...)...).want(t, exitOK)
+	none := []string{"--trust-repo", repo.URL(), "--trust-repo-root", root, "--trust-repo-cache", filepath.Join(dir, "empty-cache")}
+	slsakit(t, verifyAs("registry.k8s.io/pause", none...)...).want(t, exitError)
 }
