@@ -32,7 +32,6 @@ const (
 var (
 	keylessFlags      = []string{"certificate-oidc-issuer", "certificate-identity", "certificate-identity-regexp"}
 	registryFlagNames = []string{"insecure-registry", "layout", "attestation-repository"}
-	tufFlagNames      = []string{"tuf-mirror", "tuf-root", "tuf-cache"}
 	trustRepoFlags    = []string{"trust-repo", "trust-repo-root", "trust-repo-cache"}
 )
 
@@ -121,8 +120,8 @@ func checkVerifyFlags(given map[string]string, nargs int) (verifyMode, error) {
 		return 0, usagef("--trust-repo needs --trust-repo-root: the repository's initial root.json")
 	}
 	// Keyless trust comes from one place: a trusted_root.json file or TUF.
-	if tf := first(tufFlagNames...); tf != "" && set["trusted-root"] {
-		return 0, usagef("--trusted-root and %s cannot be combined: trust one trusted root", tf)
+	if err := checkAnchorFlags(given); err != nil {
+		return 0, err
 	}
 	var mode verifyMode
 	var unused []string // flags that have no effect in this mode
@@ -149,7 +148,7 @@ func checkVerifyFlags(given map[string]string, nargs int) (verifyMode, error) {
 		unused = []string{"threshold", "name", "kms-endpoint"}
 	default:
 		mode = byKeys
-		unused = append([]string{"name", "trusted-root"}, tufFlagNames...)
+		unused = append([]string{"name"}, anchorFlagNames...)
 		if !set["kms-key"] {
 			unused = append(unused, "kms-endpoint")
 		}
@@ -180,10 +179,6 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		signature     = fs.Bool("signature", false, "with --image: verify its cosign image signatures (.sig tag, v3 referrers) instead of its attestations")
 		kmsEndpoint   = fs.String("kms-endpoint", "", "KMS endpoint for --kms-key and the policy's kms keys")
 		bundlePath    = fs.String("bundle", "", "Sigstore bundle of FILE: keyless (with the identity flags), or its DSSE envelope verified with --key/--kms-key (its log entries are not checked)")
-		trustedRoot   = fs.String("trusted-root", "", "trusted_root.json for keyless verification (bundles, policy identities)")
-		tufMirror     = fs.String("tuf-mirror", "", "keyless: fetch the trusted root over TUF from this repository (needs --tuf-root; default the public-good Sigstore instance)")
-		tufRoot       = fs.String("tuf-root", "", "keyless: initial root.json of --tuf-mirror")
-		tufCache      = fs.String("tuf-cache", "", "keyless: TUF metadata cache directory (default ~/.sigstore/root); once filled, verification works offline until its timestamp expires")
 		trustRepo     = fs.String("trust-repo", "", "with --policy: also trust the signer rules this TUF repository delegates per subproject (see trust.Delegations)")
 		trustRepoRoot = fs.String("trust-repo-root", "", "initial root.json of --trust-repo")
 		trustRepoDir  = fs.String("trust-repo-cache", "", "TUF metadata cache directory of --trust-repo (default: the user cache directory)")
@@ -193,7 +188,9 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		kmsKeys       list
 		keys          list
 		reg           registryFlags
+		kt            keylessTrust
 	)
+	kt.register(fs, "trusted_root.json for keyless verification (bundles, policy identities)")
 	fs.Var(&keys, "key", "trusted PEM public key file; repeatable")
 	fs.Var(&kmsKeys, "kms-key", "trusted KMS key: gcpkms://… (without a version: every enabled version), hashivault://KEY (every version Vault verifies with) or NAME://KEY (sigstore KMS plugin); repeatable")
 	reg.register(fs)
@@ -235,16 +232,11 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 
-	anchor := keylessAnchor(ctx, *trustedRoot, *tufMirror, *tufRoot, *tufCache)
+	anchor := kt.anchor(ctx)
 
 	// Whom to trust: a policy, or one Authenticator and the requirements.
 	if mode == byPolicy {
-		rootFlag := ""
-		for _, n := range append([]string{"trusted-root"}, tufFlagNames...) {
-			if _, ok := given[n]; ok && rootFlag == "" {
-				rootFlag = "--" + n
-			}
-		}
+		rootFlag := kt.flag()
 		var delegated []verify.SignerRule
 		if *trustRepo != "" {
 			if delegated, err = delegatedSigners(ctx, stderr, *trustRepo, *trustRepoRoot, *trustRepoDir); err != nil {
