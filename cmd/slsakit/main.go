@@ -16,7 +16,9 @@
 // the cache is filled, until its timestamp expires); --trusted-root F or
 // --tuf-mirror URL --tuf-root F [--tuf-cache DIR] name another. With
 // --key and none of these, a key is trusted as it is and TUF is never
-// contacted.
+// contacted. verify --bind-to-provenance builder,source,ref,trigger (with
+// a keyless identity) requires what a policy signer rule's
+// bindToProvenance requires: the certificate agrees with the provenance.
 //
 // Exit codes: 0 success; 1 verification failed; 2 usage error; 3 any other
 // error (I/O, network, bad input files).

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/oci"
@@ -129,7 +130,7 @@ func checkVerifyFlags(given map[string]string, nargs int) (verifyMode, error) {
 	case policy != "":
 		mode = byPolicy
 		// The policy states the signers and requirements itself.
-		unused = []string{"threshold", "builder-id", "build-type", "predicate-type"}
+		unused = []string{"threshold", "builder-id", "build-type", "predicate-type", "bind-to-provenance"}
 		if set["image"] {
 			unused = append(unused, "name") // an image's name is its repository
 		}
@@ -146,16 +147,21 @@ func checkVerifyFlags(given map[string]string, nargs int) (verifyMode, error) {
 			return 0, usagef("keyless verification reads a Sigstore bundle (--bundle), not a DSSE envelope (--envelope)")
 		}
 		unused = []string{"threshold", "name", "kms-endpoint"}
+		if set["bind-to-provenance"] {
+			// Binding is to a provenance, which the command then
+			// requires: another predicate type would go unchecked.
+			unused = append(unused, "predicate-type")
+		}
 	default:
 		mode = byKeys
-		unused = append([]string{"name"}, anchorFlagNames...)
+		unused = append([]string{"name", "bind-to-provenance"}, anchorFlagNames...)
 		if !set["kms-key"] {
 			unused = append(unused, "kms-endpoint")
 		}
 	}
 	if set["signature"] {
 		// A signature states the image digest only.
-		unused = append(unused, "builder-id", "build-type", "predicate-type")
+		unused = append(unused, "builder-id", "build-type", "predicate-type", "bind-to-provenance")
 	}
 	if f := first(unused...); f != "" {
 		return 0, usagef("%s has no effect with %s: refusing rather than ignoring it", f, modes[0])
@@ -185,6 +191,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		issuer        = fs.String("certificate-oidc-issuer", "", "keyless: the signer's OIDC issuer, exactly")
 		identity      = fs.String("certificate-identity", "", "keyless: the signer's identity (certificate SAN), exactly")
 		identityRe    = fs.String("certificate-identity-regexp", "", "keyless: a regular expression the whole SAN must match")
+		bind          = fs.String("bind-to-provenance", "", "keyless: require the signing certificate to agree with the provenance it signed on these facts, comma-separated: builder, source, ref, trigger (a policy signer rule's bindToProvenance); judged as that policy would be")
 		kmsKeys       list
 		keys          list
 		reg           registryFlags
@@ -251,6 +258,24 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	var root verifykeyless.Option
 	if mode == byIdentity {
+		if *bind != "" {
+			// Binding is a signer rule's: the policy the flags describe,
+			// checked before the trusted root is fetched.
+			p, err := boundPolicy(*bind, verify.Identity{Issuer: *issuer, Subject: *identity, SubjectRegexp: *identityRe}, *builderID, *buildType)
+			if err != nil {
+				return err
+			}
+			if root, err = anchor(); err != nil {
+				return err
+			}
+			eng, err := verify.NewEngine(ctx, p, verify.WithIdentities(verifykeyless.Identities(root)), verify.WithFetcher(verify.OCIFetcher(regOpts...)))
+			if errors.Is(err, verify.ErrPolicy) {
+				return usagef("%v", err)
+			} else if err != nil {
+				return err
+			}
+			return tgt.evaluate(ctx, stdout, *jsonOut, eng, regOpts)
+		}
 		if root, err = anchor(); err != nil {
 			return err
 		}
@@ -267,6 +292,34 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	want := verify.Expectations{PredicateType: *predicateType, BuilderID: *builderID, BuildType: *buildType}
 	return tgt.verify(ctx, stdout, *jsonOut, auth, want, regOpts)
+}
+
+// boundPolicy is the policy verify's flags state with --bind-to-provenance
+// (binds, comma-separated): the one signer rule a policy file would give
+// for the identity, with its bindToProvenance, and the builder and build
+// type required as the policy's own rules. A provenance is required:
+// binding is to one.
+func boundPolicy(binds string, id verify.Identity, builderID, buildType string) (*verify.Policy, error) {
+	rule := verify.SignerRule{Artifacts: "**", Identities: []verify.Identity{id}}
+	for _, b := range strings.Split(binds, ",") {
+		rule.BindToProvenance = append(rule.BindToProvenance, strings.TrimSpace(b))
+	}
+	p := &verify.Policy{Version: verify.PolicyVersion, Signers: []verify.SignerRule{rule},
+		RequiredPredicates: []string{provenance.PredicateSLSAProvenanceV1}}
+	if builderID != "" {
+		p.Builders = []verify.BuilderRule{{ID: builderID}}
+	}
+	if buildType != "" {
+		p.BuildTypes = []string{buildType}
+	}
+	if err := p.Validate(); err != nil {
+		var pe *verify.PolicyError
+		if errors.As(err, &pe) && strings.Contains(pe.Field, "bindToProvenance") {
+			return nil, usagef("--bind-to-provenance %s: %v", binds, pe.Err)
+		}
+		return nil, usagef("%v", err)
+	}
+	return p, nil
 }
 
 // trustFlags are the flags that say whom to trust without a policy: keys
