@@ -167,24 +167,9 @@ func TestVerifyTrustRepo(t *testing.T) {
 // filled and until its timestamp expires; --tuf-* for a private mirror.
 // A key alone never reaches for TUF.
 func TestVerifyBlobDefaultTUF(t *testing.T) {
-	svc := keylesstest.New(t)
-	tok, err := svc.Issuer.EmailToken("ci@example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	art, other := filepath.Join(dir, "kubectl"), filepath.Join(dir, "kubelet")
-	if err := os.WriteFile(art, []byte("kubectl binary"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	svc, repo, dir, art, bundle := keylessBlobTUF(t)
+	other := filepath.Join(dir, "kubelet")
 	if err := os.WriteFile(other, []byte("kubelet binary"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	bundle := filepath.Join(dir, "kubectl.sigstore.json")
-	slsakit(t, "sign-blob", "--keyless", "--id-token", tok, "--fulcio-url", svc.FulcioURL(), "--rekor-url", svc.RekorURL(),
-		"--tsa-url", svc.TSAURL(), "--bundle", bundle, art).want(t, exitOK)
-	root, err := svc.TrustedRootJSON()
-	if err != nil {
 		t.Fatal(err)
 	}
 	keyless := func(cmd, identity, file string, flags ...string) []string {
@@ -221,7 +206,6 @@ func TestVerifyBlobDefaultTUF(t *testing.T) {
 		}
 	}
 
-	repo := tuftest.New(t, map[string][]byte{trust.TrustedRootTarget: root})
 	cache := filepath.Join(dir, "tuf-cache")
 	ctx := withDefaultTUF(context.Background(), func() trust.TUF {
 		return trust.TUF{Mirror: repo.URL(), Root: repo.InitialRoot(), CacheDir: cache}
@@ -268,23 +252,7 @@ func TestVerifyBlobDefaultTUF(t *testing.T) {
 // An expired timestamp served by a reachable mirror fails verify-blob
 // closed with trust.ErrExpired, whatever the cache holds.
 func TestVerifyBlobTUFExpiredTimestamp(t *testing.T) {
-	svc := keylesstest.New(t)
-	tok, err := svc.Issuer.EmailToken("ci@example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	art, bundle := filepath.Join(dir, "kubectl"), filepath.Join(dir, "b.json")
-	if err := os.WriteFile(art, []byte("kubectl binary"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	slsakit(t, "sign-blob", "--keyless", "--id-token", tok, "--fulcio-url", svc.FulcioURL(), "--rekor-url", svc.RekorURL(),
-		"--tsa-url", svc.TSAURL(), "--bundle", bundle, art).want(t, exitOK)
-	root, err := svc.TrustedRootJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	repo := tuftest.New(t, map[string][]byte{trust.TrustedRootTarget: root})
+	svc, repo, dir, art, bundle := keylessBlobTUF(t)
 	rootFile := filepath.Join(dir, "tuf-root.json")
 	if err := os.WriteFile(rootFile, repo.InitialRoot(), 0o644); err != nil {
 		t.Fatal(err)
@@ -300,4 +268,28 @@ func TestVerifyBlobTUFExpiredTimestamp(t *testing.T) {
 	if err := runVerifyBlob(context.Background(), args, &out, &errOut); !errors.Is(err, trust.ErrExpired) {
 		t.Fatalf("expired timestamp: %v, want trust.ErrExpired", err)
 	}
+}
+
+// keylessBlobTUF signs a file (art) keyless as ci@example.com against
+// loopback services into bundle, and serves their trusted root from a
+// loopback TUF repository.
+func keylessBlobTUF(t *testing.T) (svc *keylesstest.Services, repo *tuftest.Repo, dir, art, bundle string) {
+	t.Helper()
+	svc = keylesstest.New(t)
+	tok, err := svc.Issuer.EmailToken("ci@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir = t.TempDir()
+	art, bundle = filepath.Join(dir, "kubectl"), filepath.Join(dir, "kubectl.sigstore.json")
+	if err := os.WriteFile(art, []byte("kubectl binary"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	slsakit(t, "sign-blob", "--keyless", "--id-token", tok, "--fulcio-url", svc.FulcioURL(), "--rekor-url", svc.RekorURL(),
+		"--tsa-url", svc.TSAURL(), "--bundle", bundle, art).want(t, exitOK)
+	root, err := svc.TrustedRootJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc, tuftest.New(t, map[string][]byte{trust.TrustedRootTarget: root}), dir, art, bundle
 }
