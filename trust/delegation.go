@@ -97,15 +97,17 @@ type Delegated struct {
 //
 // Revoking a delegation (new top-level targets metadata without it)
 // revokes its rules at the next call: only delegations reachable from the
-// current, verified metadata are read. The metadata is cached in
-// t.CacheDir (default: the user cache directory); a repository that
-// cannot be reached is an error (ErrUnavailable), not a fallback to the
-// cache.
+// current, verified metadata are read. The metadata and rule documents
+// are cached in t.CacheDir (default: the user cache directory). When the
+// repository cannot be reached, the cached metadata is used as long as it
+// verifies and has not expired, like TrustedRoot's cache: expired cached
+// metadata is an error wrapping both ErrUnavailable and ErrExpired, no
+// cache at all ErrUnavailable; neither falls back to the policy alone.
 func Delegations(ctx context.Context, t TUF) (*Delegated, error) {
 	if t.Mirror == "" || len(t.Root) == 0 {
 		return nil, fmt.Errorf("%w: delegated trust needs a repository and its initial root.json", ErrConfig)
 	}
-	up, err := delegationUpdater(t)
+	up, err := delegationUpdater(t, false)
 	if err != nil {
 		return nil, err
 	}
@@ -113,10 +115,21 @@ func Delegations(ctx context.Context, t TUF) (*Delegated, error) {
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	if err := up.Refresh(); err != nil {
-		if isTransport(err) {
-			return nil, fmt.Errorf("%w: %s: %v", ErrUnavailable, t.Mirror, err)
+		if !isTransport(err) {
+			return nil, classify(err)
 		}
-		return nil, classify(err)
+		// Offline: the metadata an earlier run verified and cached, as
+		// TrustedRoot falls back to its cache. go-tuf's local mode
+		// re-verifies it (signatures against the cached root, versions,
+		// expiry), so trust lasts at most until the cached timestamp
+		// expires; a revocation published meanwhile takes effect at the
+		// next refresh that reaches the mirror.
+		if up, err = delegationUpdater(t, true); err != nil {
+			return nil, err
+		}
+		if lerr := up.Refresh(); lerr != nil {
+			return nil, offlineError(t.Mirror, err, lerr)
+		}
 	}
 	d := &Delegated{}
 	seen := map[string]bool{}
@@ -191,7 +204,13 @@ func Delegations(ctx context.Context, t TUF) (*Delegated, error) {
 			refuse("pattern %q: rule document of %d bytes, more than %d", p, tf.Length, MaxSignerDocument)
 			continue
 		}
-		_, b, err := up.DownloadTarget(tf, "", "")
+		// A document cached by an earlier run is used when it has the
+		// length and hashes the verified metadata states; otherwise (or
+		// never fetched) it is downloaded.
+		cached, b, err := up.FindCachedTarget(tf, "")
+		if err == nil && cached == "" {
+			_, b, err = up.DownloadTarget(tf, "", "")
+		}
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) {
@@ -216,8 +235,9 @@ func Delegations(ctx context.Context, t TUF) (*Delegated, error) {
 }
 
 // delegationUpdater is a go-tuf client of t with bounds on what it reads,
-// trusting the newest root an earlier run verified, or t.Root.
-func delegationUpdater(t TUF) (*updater.Updater, error) {
+// trusting the newest root an earlier run verified, or t.Root; with
+// local, its Refresh reads the cached top-level metadata only.
+func delegationUpdater(t TUF, local bool) (*updater.Updater, error) {
 	dir := t.CacheDir
 	if dir == "" {
 		base, err := os.UserCacheDir()
@@ -240,6 +260,7 @@ func delegationUpdater(t TUF) (*updater.Updater, error) {
 	cfg.MaxDelegations = MaxDelegations
 	cfg.TargetsMaxLength = MaxTargetsMetadata
 	cfg.Fetcher = fetcher.NewDefaultFetcher()
+	cfg.UnsafeLocalMode = local
 	up, err := updater.New(cfg)
 	if err != nil {
 		return nil, classify(err)

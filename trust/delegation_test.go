@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -357,5 +359,63 @@ func TestDelegationsConfigAndOffline(t *testing.T) {
 	k.repo.Server.Close()
 	if _, err := trust.Delegations(ctx, k.cfg); !errors.Is(err, trust.ErrUnavailable) || !strings.Contains(err.Error(), k.repo.URL()) {
 		t.Fatalf("unreachable: %v, want ErrUnavailable naming the mirror", err)
+	}
+}
+
+// Offline, the delegated rules come from the cache an earlier run
+// verified, until its timestamp expires; then the call fails closed
+// (ErrExpired and ErrUnavailable), never falling back to fewer rules.
+func TestDelegationsOfflineCache(t *testing.T) {
+	ctx := context.Background()
+	k := newK8s(t)
+	project := newSigner(t)
+	if _, e := k.load(t, project); !admits(t, e, "registry.k8s.io/kube-apiserver", k.kube) {
+		t.Fatal("online: kube's rule not loaded")
+	}
+	k.repo.Server.Close()
+	d, e := k.load(t, project)
+	if got := strings.Join(artifactsOf(d), " "); got != "registry.k8s.io/kube-* sigs.k8s.io/kind/*" || len(d.Refused) != 0 {
+		t.Fatalf("offline: rules %q, refused %v", got, d.Refused)
+	}
+	if !admits(t, e, "registry.k8s.io/kube-apiserver", k.kube) || admits(t, e, "registry.k8s.io/kube-apiserver", k.kind) ||
+		!admits(t, e, "sigs.k8s.io/kind/node", k.kind) {
+		t.Fatal("offline: the cached rules do not decide as the online ones")
+	}
+
+	// The clock passes the cached timestamp's expiry.
+	_, md := k.repo.CacheDirs(k.cfg.CacheDir)
+	k.repo.AgeCache(md)
+	_, err := trust.Delegations(ctx, k.cfg)
+	if !errors.Is(err, trust.ErrExpired) || !errors.Is(err, trust.ErrUnavailable) || !strings.Contains(err.Error(), k.repo.URL()) {
+		t.Fatalf("offline, expired cache: %v, want ErrExpired and ErrUnavailable naming the mirror", err)
+	}
+}
+
+// A cache of another (attacker's) repository's metadata under the
+// mirror's name does not verify against the configured root: offline, the
+// call fails instead of trusting it.
+func TestDelegationsOfflineForeignCache(t *testing.T) {
+	ctx := context.Background()
+	k, evil := newK8s(t), newK8s(t)
+	if _, err := trust.Delegations(ctx, evil.cfg); err != nil {
+		t.Fatal(err)
+	}
+	_, mine := k.repo.CacheDirs(k.cfg.CacheDir)
+	_, theirs := evil.repo.CacheDirs(evil.cfg.CacheDir)
+	if err := os.MkdirAll(mine, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"timestamp.json", "snapshot.json", "targets.json", "kube.json", "kind.json"} {
+		b, err := os.ReadFile(filepath.Join(theirs, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(mine, f), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	k.repo.Server.Close()
+	if _, err := trust.Delegations(ctx, k.cfg); !errors.Is(err, trust.ErrUnavailable) || !errors.Is(err, trust.ErrMetadata) {
+		t.Fatalf("offline, foreign cache: %v, want ErrUnavailable and ErrMetadata", err)
 	}
 }

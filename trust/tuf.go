@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -11,7 +12,9 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/tuf"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
+	"github.com/theupdateframework/go-tuf/v2/metadata/config"
 	"github.com/theupdateframework/go-tuf/v2/metadata/fetcher"
+	"github.com/theupdateframework/go-tuf/v2/metadata/updater"
 )
 
 // Errors returned by TrustedRoot. Every failure wraps exactly one of them;
@@ -114,9 +117,9 @@ func Target(ctx context.Context, t TUF, name string) ([]byte, error) {
 		// so this only stretches trust up to the cached timestamp's expiry.
 		c, err = tuf.New(o.WithForceCache())
 		if err != nil {
-			// Name the mirror: "unavailable" alone does not say which
-			// repository an air-gapped machine must reach once.
-			return nil, fmt.Errorf("%w: %s (cache %s): %v", ErrUnavailable, o.RepositoryBaseURL, o.CachePath, err)
+			// sigstore-go reports only its last (network) error: judge the
+			// cache again to say why it is unusable (expired, say).
+			return nil, offlineError(o.RepositoryBaseURL+" (cache "+o.CachePath+")", err, localRefresh(o))
 		}
 	}
 	if err != nil {
@@ -157,4 +160,38 @@ func classify(err error) error {
 	default:
 		return fmt.Errorf("%w: %v", ErrMetadata, err)
 	}
+}
+
+// localRefresh verifies the top-level metadata sigstore-go's client of o
+// has cached (same layout and root), without the network: nil when it is
+// usable, else why not.
+func localRefresh(o *tuf.Options) error {
+	dir := filepath.Join(o.CachePath, tuf.URLToPath(o.RepositoryBaseURL))
+	if _, err := os.Stat(filepath.Join(dir, metadata.TIMESTAMP+".json")); err != nil {
+		return err // nothing cached: go-tuf would report the missing file too
+	}
+	cfg, err := config.New(o.RepositoryBaseURL, o.Root)
+	if err != nil {
+		return err
+	}
+	cfg.LocalMetadataDir, cfg.LocalTargetsDir = dir, filepath.Join(dir, "targets")
+	cfg.UnsafeLocalMode = true
+	up, err := updater.New(cfg)
+	if err != nil {
+		return err
+	}
+	return up.Refresh()
+}
+
+// offlineError is the error for a repository that could not be reached
+// (online is the transport failure) and whose cache could not be used
+// (local is go-tuf's verdict on it): ErrUnavailable naming the mirror, so
+// that an air-gapped machine knows which one to reach once, and, when
+// something was cached, also the verdict (ErrExpired for a stale cache),
+// so that a frozen or outdated cache is reported as such.
+func offlineError(mirror string, online, local error) error {
+	if local == nil || errors.Is(local, fs.ErrNotExist) {
+		return fmt.Errorf("%w: %s: %v (no usable cached metadata)", ErrUnavailable, mirror, online)
+	}
+	return fmt.Errorf("%w: %s: %v; cached metadata: %w", ErrUnavailable, mirror, online, classify(local))
 }

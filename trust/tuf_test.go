@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,6 +63,23 @@ func TestTrustedRootExpiredTimestamp(t *testing.T) {
 	// A client with an empty cache is refused the same way.
 	if _, err := TrustedRoot(context.Background(), client(r, t.TempDir())); !errors.Is(err, ErrExpired) {
 		t.Fatalf("fresh client, expired timestamp: %v, want ErrExpired", err)
+	}
+}
+
+// Offline with a cache whose timestamp has expired: refused, and the
+// error says so (ErrExpired) besides naming the unreachable mirror.
+func TestTrustedRootOfflineExpiredCache(t *testing.T) {
+	r := tuftest.New(t, map[string][]byte{TrustedRootTarget: trustedRootJSON(t)})
+	cfg := client(r, t.TempDir())
+	if _, err := TrustedRoot(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	dir, _ := r.CacheDirs(cfg.CacheDir)
+	r.AgeCache(dir)
+	r.Server.Close()
+	_, err := TrustedRoot(context.Background(), cfg)
+	if !errors.Is(err, ErrExpired) || !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), r.URL()) {
+		t.Fatalf("offline, expired cache: %v, want ErrExpired and ErrUnavailable naming the mirror", err)
 	}
 }
 

@@ -132,14 +132,16 @@ func signFile(ctx context.Context, path string, s sign.Signer) (*sign.Bundle, er
 type blobFlags struct {
 	bundle, signature, certificate         string
 	keys, kmsKeys                          list
-	kmsEndpoint, root                      string
+	kmsEndpoint                            string
 	identity, identityRe, issuer, issuerRe string
+	trust                                  keylessTrust
+	given                                  map[string]string // the flags given, by name
 }
 
 func (f *blobFlags) register(fs *flag.FlagSet, detached bool) {
 	fs.StringVar(&f.bundle, "bundle", "", "the bundle: a Sigstore bundle (v0.1 to v0.3), or cosign v2's sign-blob --bundle JSON")
 	fs.Var(&f.keys, "key", "trusted PEM public key file")
-	fs.StringVar(&f.root, "trusted-root", "", "trusted_root.json: required for identities; with --key, log entries and timestamps are verified too")
+	f.trust.register(fs, "trusted_root.json for identities (default: TUF, see --tuf-mirror); with --key, log entries and timestamps are verified too")
 	fs.StringVar(&f.identity, "certificate-identity", "", "keyless: the signer's identity (certificate SAN), exactly")
 	fs.StringVar(&f.identityRe, "certificate-identity-regexp", "", "keyless: a regular expression the whole SAN must match")
 	fs.StringVar(&f.issuer, "certificate-oidc-issuer", "", "keyless: the signer's OIDC issuer, exactly")
@@ -156,6 +158,10 @@ func (f *blobFlags) register(fs *flag.FlagSet, detached bool) {
 func (f *blobFlags) check(nargs int) error {
 	keyed := len(f.keys) > 0 || len(f.kmsKeys) > 0
 	ident := f.identity != "" || f.identityRe != "" || f.issuer != "" || f.issuerRe != ""
+	if err := checkAnchorFlags(f.given); err != nil {
+		return err
+	}
+	anchored := f.trust.flag() != ""
 	switch {
 	case nargs != 1:
 		return usagef("give one FILE or sha256:DIGEST; got %d", nargs)
@@ -169,25 +175,29 @@ func (f *blobFlags) check(nargs int) error {
 		return usagef("give exactly one of --certificate-identity and --certificate-identity-regexp")
 	case ident && (f.issuer == "") == (f.issuerRe == ""):
 		return usagef("give exactly one of --certificate-oidc-issuer and --certificate-oidc-issuer-regexp")
-	case ident && f.root == "":
-		return usagef("keyless verification needs --trusted-root")
 	case keyed && f.certificate != "":
 		return usagef("--certificate is a keyless signer's; with --key the key is trusted")
-	case keyed && f.root != "" && (len(f.keys) != 1 || len(f.kmsKeys) > 0):
-		return usagef("with --trusted-root, give one --key")
+	case keyed && anchored && (len(f.keys) != 1 || len(f.kmsKeys) > 0):
+		return usagef("with %s, give one --key", f.trust.flag())
 	}
 	return nil
 }
 
 // authenticator builds the Authenticator the flags describe: the keys
 // alone (signature only), or a Sigstore verifier of an identity or of one
-// key under a trusted root (log entries and timestamps verified).
+// key under a trusted root (log entries and timestamps verified). Keys
+// without a trust flag never reach for TUF: a key is trusted as it is.
 func (f *blobFlags) authenticator(ctx context.Context) (verify.Authenticator, *verifykeyless.Verifier, error) {
-	if f.root == "" {
+	keyed := len(f.keys) > 0 || len(f.kmsKeys) > 0
+	if keyed && f.trust.flag() == "" {
 		a, err := authenticator(ctx, trustFlags{keys: f.keys, kmsKeys: f.kmsKeys, kmsEndpoint: f.kmsEndpoint, threshold: 1})
 		return a, nil, err
 	}
-	opts := []verifykeyless.Option{verifykeyless.WithTrustedRootFile(f.root)}
+	root, err := f.trust.anchor(ctx)()
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := []verifykeyless.Option{root}
 	if len(f.keys) == 1 {
 		pemBytes, err := os.ReadFile(f.keys[0])
 		if err != nil {
@@ -222,12 +232,14 @@ func runVerifyBundle(ctx context.Context, args []string, stdout, stderr io.Write
 
 func verifyBlobCommand(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {
 	detached := name == "verify-blob"
-	fs := newFlags(name, "(--key PUB | --certificate-identity ID --certificate-oidc-issuer ISS --trusted-root F) (--bundle B | --signature S [--certificate C]) FILE|sha256:HEX", stderr)
+	fs := newFlags(name, "(--key PUB | --certificate-identity ID --certificate-oidc-issuer ISS) [--trusted-root F | --tuf-mirror URL --tuf-root F] [--tuf-cache DIR] (--bundle B | --signature S [--certificate C]) FILE|sha256:HEX", stderr)
 	var f blobFlags
 	f.register(fs, detached)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	f.given = map[string]string{}
+	fs.Visit(func(fl *flag.Flag) { f.given[fl.Name] = fl.Value.String() })
 	if err := f.check(fs.NArg()); err != nil {
 		return err
 	}

@@ -60,12 +60,11 @@ func TestCLIBlobKey(t *testing.T) {
 
 	// Usage: every flag takes part or the command refuses.
 	for _, args := range [][]string{
-		{"verify-blob", "--key", pub, art},                                                                        // no signature
-		{"verify-blob", "--key", pub, "--bundle", bundle, "--signature", sig, art},                                // both
-		{"verify-blob", "--bundle", bundle, art},                                                                  // no trust
-		{"verify-blob", "--key", pub, "--signature", sig, "--certificate", sig, art},                              // cert with a key
-		{"verify-blob", "--key", pub, "--bundle", bundle, "--certificate", sig, art},                              // cert with a bundle
-		{"verify-blob", "--certificate-identity", "a", "--certificate-oidc-issuer", "b", "--bundle", bundle, art}, // no root
+		{"verify-blob", "--key", pub, art},                                           // no signature
+		{"verify-blob", "--key", pub, "--bundle", bundle, "--signature", sig, art},   // both
+		{"verify-blob", "--bundle", bundle, art},                                     // no trust
+		{"verify-blob", "--key", pub, "--signature", sig, "--certificate", sig, art}, // cert with a key
+		{"verify-blob", "--key", pub, "--bundle", bundle, "--certificate", sig, art}, // cert with a bundle
 		{"verify-blob", "--key", pub, "--bundle", bundle, "--certificate-identity", "a", art},
 		{"verify-blob", "--key", pub, "--bundle", bundle},
 		{"verify-blob", "--key", pub, "--bundle", bundle, "sha256:abc"},

@@ -8,7 +8,17 @@
 //	slsakit keygen  [--dir DIR] [--name cosign]
 //	slsakit sbom    [--format spdx|cyclonedx] [--key KEY [--image REF --attach]] BINARY
 //	slsakit sign-blob   (--key KEY | --kms REF | --keyless) [--bundle B] [--output-signature S] [--output-certificate C] FILE
-//	slsakit verify-blob (--key PUB | --certificate-identity ID --certificate-oidc-issuer ISS --trusted-root F) (--bundle B | --signature S [--certificate C]) FILE|sha256:HEX
+//	slsakit verify-blob (--key PUB | --certificate-identity ID --certificate-oidc-issuer ISS) (--bundle B | --signature S [--certificate C]) FILE|sha256:HEX
+//
+// Keyless verification (verify, verify-blob, verify-bundle) trusts by
+// default the public-good Sigstore instance's trusted root through TUF
+// (sigstore-go's embedded root, cached in ~/.sigstore/root; offline once
+// the cache is filled, until its timestamp expires); --trusted-root F or
+// --tuf-mirror URL --tuf-root F [--tuf-cache DIR] name another. With
+// --key and none of these, a key is trusted as it is and TUF is never
+// contacted. verify --bind-to-provenance builder,source,ref,trigger (with
+// a keyless identity) requires what a policy signer rule's
+// bindToProvenance requires: the certificate agrees with the provenance.
 //
 // Exit codes: 0 success; 1 verification failed; 2 usage error; 3 any other
 // error (I/O, network, bad input files).

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/slsakit/slsakit/intoto"
 	"github.com/slsakit/slsakit/oci"
@@ -32,7 +33,6 @@ const (
 var (
 	keylessFlags      = []string{"certificate-oidc-issuer", "certificate-identity", "certificate-identity-regexp"}
 	registryFlagNames = []string{"insecure-registry", "layout", "attestation-repository"}
-	tufFlagNames      = []string{"tuf-mirror", "tuf-root", "tuf-cache"}
 	trustRepoFlags    = []string{"trust-repo", "trust-repo-root", "trust-repo-cache"}
 )
 
@@ -121,8 +121,8 @@ func checkVerifyFlags(given map[string]string, nargs int) (verifyMode, error) {
 		return 0, usagef("--trust-repo needs --trust-repo-root: the repository's initial root.json")
 	}
 	// Keyless trust comes from one place: a trusted_root.json file or TUF.
-	if tf := first(tufFlagNames...); tf != "" && set["trusted-root"] {
-		return 0, usagef("--trusted-root and %s cannot be combined: trust one trusted root", tf)
+	if err := checkAnchorFlags(given); err != nil {
+		return 0, err
 	}
 	var mode verifyMode
 	var unused []string // flags that have no effect in this mode
@@ -130,7 +130,7 @@ func checkVerifyFlags(given map[string]string, nargs int) (verifyMode, error) {
 	case policy != "":
 		mode = byPolicy
 		// The policy states the signers and requirements itself.
-		unused = []string{"threshold", "builder-id", "build-type", "predicate-type"}
+		unused = []string{"threshold", "builder-id", "build-type", "predicate-type", "bind-to-provenance"}
 		if set["image"] {
 			unused = append(unused, "name") // an image's name is its repository
 		}
@@ -147,16 +147,21 @@ func checkVerifyFlags(given map[string]string, nargs int) (verifyMode, error) {
 			return 0, usagef("keyless verification reads a Sigstore bundle (--bundle), not a DSSE envelope (--envelope)")
 		}
 		unused = []string{"threshold", "name", "kms-endpoint"}
+		if set["bind-to-provenance"] {
+			// Binding is to a provenance, which the command then
+			// requires: another predicate type would go unchecked.
+			unused = append(unused, "predicate-type")
+		}
 	default:
 		mode = byKeys
-		unused = append([]string{"name", "trusted-root"}, tufFlagNames...)
+		unused = append([]string{"name", "bind-to-provenance"}, anchorFlagNames...)
 		if !set["kms-key"] {
 			unused = append(unused, "kms-endpoint")
 		}
 	}
 	if set["signature"] {
 		// A signature states the image digest only.
-		unused = append(unused, "builder-id", "build-type", "predicate-type")
+		unused = append(unused, "builder-id", "build-type", "predicate-type", "bind-to-provenance")
 	}
 	if f := first(unused...); f != "" {
 		return 0, usagef("%s has no effect with %s: refusing rather than ignoring it", f, modes[0])
@@ -180,20 +185,19 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		signature     = fs.Bool("signature", false, "with --image: verify its cosign image signatures (.sig tag, v3 referrers) instead of its attestations")
 		kmsEndpoint   = fs.String("kms-endpoint", "", "KMS endpoint for --kms-key and the policy's kms keys")
 		bundlePath    = fs.String("bundle", "", "Sigstore bundle of FILE: keyless (with the identity flags), or its DSSE envelope verified with --key/--kms-key (its log entries are not checked)")
-		trustedRoot   = fs.String("trusted-root", "", "trusted_root.json for keyless verification (bundles, policy identities)")
-		tufMirror     = fs.String("tuf-mirror", "", "keyless: fetch the trusted root over TUF from this repository (needs --tuf-root; default the public-good Sigstore instance)")
-		tufRoot       = fs.String("tuf-root", "", "keyless: initial root.json of --tuf-mirror")
-		tufCache      = fs.String("tuf-cache", "", "keyless: TUF metadata cache directory (default ~/.sigstore/root); once filled, verification works offline until its timestamp expires")
 		trustRepo     = fs.String("trust-repo", "", "with --policy: also trust the signer rules this TUF repository delegates per subproject (see trust.Delegations)")
 		trustRepoRoot = fs.String("trust-repo-root", "", "initial root.json of --trust-repo")
 		trustRepoDir  = fs.String("trust-repo-cache", "", "TUF metadata cache directory of --trust-repo (default: the user cache directory)")
 		issuer        = fs.String("certificate-oidc-issuer", "", "keyless: the signer's OIDC issuer, exactly")
 		identity      = fs.String("certificate-identity", "", "keyless: the signer's identity (certificate SAN), exactly")
 		identityRe    = fs.String("certificate-identity-regexp", "", "keyless: a regular expression the whole SAN must match")
+		bind          = fs.String("bind-to-provenance", "", "keyless: require the signing certificate to agree with the provenance it signed on these facts, comma-separated: builder, source, ref, trigger (a policy signer rule's bindToProvenance); judged as that policy would be")
 		kmsKeys       list
 		keys          list
 		reg           registryFlags
+		kt            keylessTrust
 	)
+	kt.register(fs, "trusted_root.json for keyless verification (bundles, policy identities)")
 	fs.Var(&keys, "key", "trusted PEM public key file; repeatable")
 	fs.Var(&kmsKeys, "kms-key", "trusted KMS key: gcpkms://… (without a version: every enabled version), hashivault://KEY (every version Vault verifies with) or NAME://KEY (sigstore KMS plugin); repeatable")
 	reg.register(fs)
@@ -235,16 +239,11 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 
-	anchor := keylessAnchor(ctx, *trustedRoot, *tufMirror, *tufRoot, *tufCache)
+	anchor := kt.anchor(ctx)
 
 	// Whom to trust: a policy, or one Authenticator and the requirements.
 	if mode == byPolicy {
-		rootFlag := ""
-		for _, n := range append([]string{"trusted-root"}, tufFlagNames...) {
-			if _, ok := given[n]; ok && rootFlag == "" {
-				rootFlag = "--" + n
-			}
-		}
+		rootFlag := kt.flag()
 		var delegated []verify.SignerRule
 		if *trustRepo != "" {
 			if delegated, err = delegatedSigners(ctx, stderr, *trustRepo, *trustRepoRoot, *trustRepoDir); err != nil {
@@ -259,6 +258,24 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	var root verifykeyless.Option
 	if mode == byIdentity {
+		if *bind != "" {
+			// Binding is a signer rule's: the policy the flags describe,
+			// checked before the trusted root is fetched.
+			p, err := boundPolicy(*bind, verify.Identity{Issuer: *issuer, Subject: *identity, SubjectRegexp: *identityRe}, *builderID, *buildType)
+			if err != nil {
+				return err
+			}
+			if root, err = anchor(); err != nil {
+				return err
+			}
+			eng, err := verify.NewEngine(ctx, p, verify.WithIdentities(verifykeyless.Identities(root)), verify.WithFetcher(verify.OCIFetcher(regOpts...)))
+			if errors.Is(err, verify.ErrPolicy) {
+				return usagef("%v", err)
+			} else if err != nil {
+				return err
+			}
+			return tgt.evaluate(ctx, stdout, *jsonOut, eng, regOpts)
+		}
 		if root, err = anchor(); err != nil {
 			return err
 		}
@@ -275,6 +292,34 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	want := verify.Expectations{PredicateType: *predicateType, BuilderID: *builderID, BuildType: *buildType}
 	return tgt.verify(ctx, stdout, *jsonOut, auth, want, regOpts)
+}
+
+// boundPolicy is the policy verify's flags state with --bind-to-provenance
+// (binds, comma-separated): the one signer rule a policy file would give
+// for the identity, with its bindToProvenance, and the builder and build
+// type required as the policy's own rules. A provenance is required:
+// binding is to one.
+func boundPolicy(binds string, id verify.Identity, builderID, buildType string) (*verify.Policy, error) {
+	rule := verify.SignerRule{Artifacts: "**", Identities: []verify.Identity{id}}
+	for _, b := range strings.Split(binds, ",") {
+		rule.BindToProvenance = append(rule.BindToProvenance, strings.TrimSpace(b))
+	}
+	p := &verify.Policy{Version: verify.PolicyVersion, Signers: []verify.SignerRule{rule},
+		RequiredPredicates: []string{provenance.PredicateSLSAProvenanceV1}}
+	if builderID != "" {
+		p.Builders = []verify.BuilderRule{{ID: builderID}}
+	}
+	if buildType != "" {
+		p.BuildTypes = []string{buildType}
+	}
+	if err := p.Validate(); err != nil {
+		var pe *verify.PolicyError
+		if errors.As(err, &pe) && strings.Contains(pe.Field, "bindToProvenance") {
+			return nil, usagef("--bind-to-provenance %s: %v", binds, pe.Err)
+		}
+		return nil, usagef("%v", err)
+	}
+	return p, nil
 }
 
 // trustFlags are the flags that say whom to trust without a policy: keys

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/sigstore/sigstore-go/pkg/tuf"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 )
@@ -280,3 +281,28 @@ func (r *Repo) InitialRoot() []byte {
 
 // URL is the repository's base URL (the TUF mirror).
 func (r *Repo) URL() string { return r.Server.URL }
+
+// AgeCache makes the client cache at metadataDir (the directory holding
+// its timestamp.json) look as it would once the clock has passed the
+// timestamp's expiry: it publishes the next timestamp version, validly
+// signed but expired an hour ago, and writes it there. go-tuf reads its
+// clock directly, so a real expiry in the past is how a test gets
+// there; everything else in the cache stays as the client verified it.
+func (r *Repo) AgeCache(metadataDir string) {
+	r.t.Helper()
+	r.Timestamp.Signed.Expires = time.Now().Add(-time.Hour)
+	r.Timestamp.Signed.Version++
+	b := sign(r.t, r.Timestamp, r.Signers[metadata.TIMESTAMP])
+	r.write("timestamp.json", b)
+	if err := os.WriteFile(filepath.Join(metadataDir, metadata.TIMESTAMP+".json"), b, 0o600); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// CacheDirs are the directories a client with cache directory cache keeps
+// this repository's metadata in: sigstore-go's (trust.TrustedRoot) and
+// trust.Delegations'.
+func (r *Repo) CacheDirs(cache string) (sigstore, delegations string) {
+	d := filepath.Join(cache, tuf.URLToPath(r.URL()))
+	return d, filepath.Join(d, "metadata")
+}
