@@ -32,19 +32,12 @@ func released(t *testing.T) (out string, sum *summary, stdout string) {
 	return out, sum, buf.String()
 }
 
-func TestReleaseDefault(t *testing.T) {
-	var stdout bytes.Buffer
-	sum, err := run(context.Background(), config{}, &stdout)
-	if err != nil {
-		t.Fatalf("run with no flags: %v\n%s", err, stdout.String())
-	}
-	if sum.Files != 40 || sum.Subjects != 220 || sum.PlatformImages != 150 || len(sum.Images) != 30 {
-		t.Errorf("files %d, subjects %d, platform images %d, indexes %d; want 40, 220, 150, 30", sum.Files, sum.Subjects, sum.PlatformImages, len(sum.Images))
-	}
-	if !strings.Contains(stdout.String(), "all verified") {
-		t.Errorf("no success line:\n%s", stdout.String())
-	}
-}
+// The default configuration (no flags: a temporary -out, an in-process
+// registry) has no test of its own here: CI's examples step runs it
+// (`go run .`, which exits 1 unless every check passes), without the race
+// detector, and a second full release under -race here proved nothing
+// TestRelease does not. TestRelease checks the counts; internal/demo's
+// TestTarget the in-process registry.
 
 // TestRelease runs the release once (it is the costly part) and checks
 // it, then tampers with its files and its policy.
@@ -62,7 +55,7 @@ func checkRelease(t *testing.T, out string, sum *summary, stdout string) {
 	if d := sum.Delegation; d == nil || d.Admitted != 7 || d.Refused != 23 || d.Revoked != 0 {
 		t.Errorf("delegated trust: %+v, want the 7 kube-* images admitted, 23 refused, none after revocation", d)
 	}
-	for _, want := range []string{"40 files in " + dist, "220 subjects", "2 attestations", "PASS for 150 platform images", sum.Image, "7 images admitted by its rule"} {
+	for _, want := range []string{"all verified", "40 files in " + dist, "220 subjects", "2 attestations", "PASS for 150 platform images", sum.Image, "7 images admitted by its rule"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("summary lacks %q:\n%s", want, stdout)
 		}
@@ -94,8 +87,9 @@ func checkRelease(t *testing.T, out string, sum *summary, stdout string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if files != 40 || len(st.Subjects) != 220 || sum.Files != 40 {
-		t.Errorf("%d files, %d subjects, summary %d files; want 40, 220, 40", files, len(st.Subjects), sum.Files)
+	if files != 40 || len(st.Subjects) != 220 || sum.Files != 40 || sum.Subjects != 220 || sum.PlatformImages != 150 || len(sum.Images) != 30 {
+		t.Errorf("%d files, %d subjects, summary %d files, %d subjects, %d platform images, %d indexes; want 40, 220, 40, 220, 150, 30",
+			files, len(st.Subjects), sum.Files, sum.Subjects, sum.PlatformImages, len(sum.Images))
 	}
 	// Every index and every platform image it lists is a subject, and
 	// holds the provenance and (platform images) its SPDX SBOM.

@@ -199,3 +199,35 @@ func cosignVerifyFlags(version string, st *sigstack.Stack, email string) []strin
 	}
 	return f
 }
+
+// slsakitVerifiesSignerOnly: slsakit verifies dir's blob.sigstore.json
+// (verify-blob) and att.sigstore.json (verify-bundle) of blob for the
+// signer, and refuses both for another identity and, unless other is "",
+// for the file other. One place for the check every interop test makes,
+// so a case added to it is made for every producer.
+func slsakitVerifiesSignerOnly(t *testing.T, ctx context.Context, sk tool, st *sigstack.Stack, dir, blob, other string) {
+	t.Helper()
+	for _, c := range []struct{ cmd, bundle string }{{"verify-blob", "blob.sigstore.json"}, {"verify-bundle", "att.sigstore.json"}} {
+		sk.mustRun(t, ctx, dir, append(append([]string{c.cmd, "--bundle", c.bundle}, identityFlags(st, signerEmail)...), blob)...)
+		sk.mustFail(t, ctx, dir, append(append([]string{c.cmd, "--bundle", c.bundle}, identityFlags(st, otherEmail)...), blob)...)
+		if other != "" {
+			sk.mustFail(t, ctx, dir, append(append([]string{c.cmd, "--bundle", c.bundle}, identityFlags(st, signerEmail)...), other)...)
+		}
+	}
+}
+
+// cosignVerifiesSignerOnly: cosign (of the given version) verifies dir's
+// blob.sigstore.json (verify-blob) and att.sigstore.json (an SLSA
+// provenance v1, verify-blob-attestation) of blob for the signer, and
+// refuses both for another identity and the blob bundle for the file
+// other.
+func cosignVerifiesSignerOnly(t *testing.T, ctx context.Context, c tool, version string, st *sigstack.Stack, dir, blob, other string) {
+	t.Helper()
+	good, bad := cosignVerifyFlags(version, st, signerEmail), cosignVerifyFlags(version, st, otherEmail)
+	c.mustRun(t, ctx, dir, append(append([]string{"verify-blob", "--bundle", "blob.sigstore.json"}, good...), blob)...)
+	c.mustFail(t, ctx, dir, append(append([]string{"verify-blob", "--bundle", "blob.sigstore.json"}, bad...), blob)...)
+	c.mustFail(t, ctx, dir, append(append([]string{"verify-blob", "--bundle", "blob.sigstore.json"}, good...), other)...)
+	att := []string{"verify-blob-attestation", "--bundle", "att.sigstore.json", "--type", "slsaprovenance1"}
+	c.mustRun(t, ctx, dir, append(append(att, good...), blob)...)
+	c.mustFail(t, ctx, dir, append(append(att, bad...), blob)...)
+}
