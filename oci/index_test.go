@@ -261,64 +261,35 @@ func TestIndexPlatformAliasesAndNestedIndexesRefused(t *testing.T) {
 	reg := ocitest.NewRegistry(t)
 	good := reg.PushRandomImage(t, "k8s/b")
 	evil := reg.PushRandomImage(t, "k8s/b")
-	nested := reg.PushRandomIndex(t, "k8s/b", "linux/amd64")
-	entry := func(ref string, mt types.MediaType, platform ...string) map[string]any {
-		d := mustDigest(t, ref)
-		desc, err := remote.Head(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e := map[string]any{"mediaType": string(mt), "digest": d.DigestStr(), "size": desc.Size}
-		if len(platform) > 0 {
-			p := map[string]any{"os": platform[0], "architecture": platform[1]}
-			if len(platform) > 2 {
-				p["variant"] = platform[2]
-			}
-			e["platform"] = p
-		}
-		return e
-	}
-	img := func(ref string, platform ...string) map[string]any {
-		return entry(ref, types.DockerManifestSchema2, platform...)
-	}
-	idx := func(platform ...string) map[string]any { return entry(nested.Ref, types.OCIImageIndex, platform...) }
-	push := func(entries ...map[string]any) string {
-		raw, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": types.OCIImageIndex, "manifests": entries})
-		tag, _ := name.NewTag(reg.Host()+"/k8s/b:idx", name.Insecure)
-		if err := remote.Put(tag, rawIndex{raw}); err != nil {
-			t.Fatal(err)
-		}
-		d, err := remote.Head(tag)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tag.Context().Name() + "@" + d.Digest.String()
-	}
+	nested := reg.PushRandomIndex(t, "k8s/b", "linux/amd64").Ref
+	type e = ocitest.IndexEntry
+	img := func(ref, platform string) e { return e{Ref: ref, Platform: platform} }
+	idx := func(platform string) e { return img(nested, platform) }
 	resolve := func(ref, platform string) (*oci.ResolvedImage, error) {
 		return oci.ResolveImage(ctx, ref, oci.WithInsecure(), oci.WithPlatform(platform))
 	}
 
 	for _, tc := range []struct {
 		name     string
-		entries  []map[string]any
+		entries  []e
 		platform string
 	}{
-		{"arch alias x86_64", []map[string]any{img(evil, "linux", "x86_64"), img(good, "linux", "amd64")}, "linux/amd64"},
-		{"arch alias x86-64 after", []map[string]any{img(good, "linux", "amd64"), img(evil, "linux", "x86-64")}, "linux/amd64"},
-		{"arch alias aarch64", []map[string]any{img(evil, "linux", "aarch64"), img(good, "linux", "arm64")}, "linux/arm64"},
-		{"arm64/v8 is arm64", []map[string]any{img(evil, "linux", "arm64", "v8"), img(good, "linux", "arm64")}, "linux/arm64/v8"},
-		{"arm is arm/v7", []map[string]any{img(evil, "linux", "arm"), img(good, "linux", "arm", "v7")}, "linux/arm/v7"},
-		{"armhf is arm/v7", []map[string]any{img(evil, "linux", "armhf"), img(good, "linux", "arm", "v7")}, "linux/arm/v7"},
-		{"amd64/v1 is amd64", []map[string]any{img(evil, "linux", "amd64", "v1"), img(good, "linux", "amd64")}, "linux/amd64"},
-		{"OS case", []map[string]any{img(evil, "Linux", "amd64"), img(good, "linux", "amd64")}, "linux/amd64"},
-		{"arch case", []map[string]any{img(evil, "linux", "AMD64"), img(good, "linux", "amd64")}, "linux/amd64"},
-		{"nested index for the platform first", []map[string]any{idx("linux", "amd64"), img(good, "linux", "amd64")}, "linux/amd64"},
-		{"nested index for an alias after", []map[string]any{img(good, "linux", "amd64"), idx("linux", "x86_64")}, "linux/amd64"},
-		{"nested index, no platform, no direct entry", []map[string]any{idx(), img(good, "linux", "arm64")}, "linux/amd64"},
-		{"manifest, no platform, no direct entry", []map[string]any{img(evil), img(good, "linux", "arm64")}, "linux/amd64"},
+		{"arch alias x86_64", []e{img(evil, "linux/x86_64"), img(good, "linux/amd64")}, "linux/amd64"},
+		{"arch alias x86-64 after", []e{img(good, "linux/amd64"), img(evil, "linux/x86-64")}, "linux/amd64"},
+		{"arch alias aarch64", []e{img(evil, "linux/aarch64"), img(good, "linux/arm64")}, "linux/arm64"},
+		{"arm64/v8 is arm64", []e{img(evil, "linux/arm64/v8"), img(good, "linux/arm64")}, "linux/arm64/v8"},
+		{"arm is arm/v7", []e{img(evil, "linux/arm"), img(good, "linux/arm/v7")}, "linux/arm/v7"},
+		{"armhf is arm/v7", []e{img(evil, "linux/armhf"), img(good, "linux/arm/v7")}, "linux/arm/v7"},
+		{"amd64/v1 is amd64", []e{img(evil, "linux/amd64/v1"), img(good, "linux/amd64")}, "linux/amd64"},
+		{"OS case", []e{img(evil, "Linux/amd64"), img(good, "linux/amd64")}, "linux/amd64"},
+		{"arch case", []e{img(evil, "linux/AMD64"), img(good, "linux/amd64")}, "linux/amd64"},
+		{"nested index for the platform first", []e{idx("linux/amd64"), img(good, "linux/amd64")}, "linux/amd64"},
+		{"nested index for an alias after", []e{img(good, "linux/amd64"), idx("linux/x86_64")}, "linux/amd64"},
+		{"nested index, no platform, no direct entry", []e{idx(""), img(good, "linux/arm64")}, "linux/amd64"},
+		{"manifest, no platform, no direct entry", []e{img(evil, ""), img(good, "linux/arm64")}, "linux/amd64"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ref := push(tc.entries...)
+			ref := reg.PushRawIndex(t, "k8s/b", "idx", tc.entries...)
 			if got, err := resolve(ref, tc.platform); !errors.Is(err, oci.ErrInvalidManifest) {
 				t.Errorf("ResolveImage(%s) = %+v, %v; want ErrInvalidManifest", tc.platform, got, err)
 			}
@@ -331,7 +302,7 @@ func TestIndexPlatformAliasesAndNestedIndexesRefused(t *testing.T) {
 	// What runtimes do not pick for a platform that has its own entry
 	// is not in the way: an entry without a platform (the fallback), a
 	// nested index for another platform, buildx's unknown/unknown.
-	ref := push(idx(), img(evil), idx("linux", "arm64"), img(evil, "unknown", "unknown"), img(good, "linux", "amd64"))
+	ref := reg.PushRawIndex(t, "k8s/b", "idx", idx(""), img(evil, ""), idx("linux/arm64"), img(evil, "unknown/unknown"), img(good, "linux/amd64"))
 	for _, p := range []string{"linux/amd64", "linux/x86_64", "Linux/AMD64", "linux/amd64/v1"} {
 		if got, err := resolve(ref, p); err != nil || got.Ref() != good {
 			t.Errorf("ResolveImage(%s) = %+v, %v; want %s", p, got, err, good)

@@ -9,10 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/types"
-
 	"github.com/slsakit/slsakit/internal/regproc"
 	"github.com/slsakit/slsakit/oci"
 	"github.com/slsakit/slsakit/oci/ocitest"
@@ -220,12 +216,6 @@ func demoEngine(t *testing.T, host string, key sign.Signer) *verify.Engine {
 	return eng
 }
 
-// rawIndex is an index pushed byte for byte.
-type rawIndex struct{ raw []byte }
-
-func (r rawIndex) RawManifest() ([]byte, error)        { return r.raw, nil }
-func (r rawIndex) MediaType() (types.MediaType, error) { return types.OCIImageIndex, nil }
-
 // A pod pinned by an index that offers an amd64 node a second image, under
 // another spelling of linux/amd64 or inside a nested index listed first,
 // is denied: containerd on that node may run the second image, while the
@@ -242,52 +232,21 @@ func TestMultiArchPlatformAliasDenied(t *testing.T) {
 		t.Fatal(err)
 	}
 	evil := reg.PushRandomImage(t, "team/full") // unattested
-	evilIndex := reg.PushRandomIndex(t, "team/full", "linux/amd64")
-	entry := func(ref string, os, arch string) map[string]any {
-		d, err := name.NewDigest(ref, name.Insecure)
-		if err != nil {
-			t.Fatal(err)
-		}
-		desc, err := remote.Head(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return map[string]any{"mediaType": string(desc.MediaType), "digest": d.DigestStr(), "size": desc.Size,
-			"platform": map[string]string{"os": os, "architecture": arch}}
-	}
-	eng := demoEngine(t, reg.Host(), key)
-	for _, tc := range []struct {
-		name    string
-		entries []map[string]any
-	}{
-		{"x86_64 first", []map[string]any{entry(evil, "linux", "x86_64"), entry(full.Platforms["linux/amd64"], "linux", "amd64")}},
-		{"Linux first", []map[string]any{entry(evil, "Linux", "amd64"), entry(full.Platforms["linux/amd64"], "linux", "amd64")}},
-		{"nested index first", []map[string]any{entry(evilIndex.Ref, "linux", "amd64"), entry(full.Platforms["linux/amd64"], "linux", "amd64")}},
+	evilIndex := reg.PushRandomIndex(t, "team/full", "linux/amd64").Ref
+	good := ocitest.IndexEntry{Ref: full.Platforms["linux/amd64"], Platform: "linux/amd64"}
+	srv := httptest.NewServer(&Webhook{Engine: demoEngine(t, reg.Host(), key), Registry: []oci.Option{oci.WithInsecure()}, Platforms: []string{"linux/amd64"}})
+	defer srv.Close()
+	for name, first := range map[string]ocitest.IndexEntry{
+		"x86_64 first":       {Ref: evil, Platform: "linux/x86_64"},
+		"Linux first":        {Ref: evil, Platform: "Linux/amd64"},
+		"nested index first": {Ref: evilIndex, Platform: "linux/amd64"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			raw, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": types.OCIImageIndex, "manifests": tc.entries})
-			tag, _ := name.NewTag(reg.Host()+"/team/full:evil", name.Insecure)
-			if err := remote.Put(tag, rawIndex{raw}); err != nil {
-				t.Fatal(err)
-			}
-			d, err := remote.Head(tag)
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := httptest.NewServer(&Webhook{Engine: eng, Registry: []oci.Option{oci.WithInsecure()}, Platforms: []string{"linux/amd64"}})
-			defer srv.Close()
-			resp, err := review(ctx, srv.URL, tag.Context().Name()+"@"+d.Digest.String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if resp.Allowed {
-				t.Errorf("index offering amd64 nodes an unattested image: allowed")
-			}
-		})
+		ref := reg.PushRawIndex(t, "team/full", "evil", first, good)
+		if resp, err := review(ctx, srv.URL, ref); err != nil || resp.Allowed {
+			t.Errorf("%s: index offering amd64 nodes an unattested image: allowed=%v, %v", name, resp != nil && resp.Allowed, err)
+		}
 	}
 	// The attested index itself is still allowed.
-	srv := httptest.NewServer(&Webhook{Engine: eng, Registry: []oci.Option{oci.WithInsecure()}, Platforms: []string{"linux/amd64"}})
-	defer srv.Close()
 	if resp, err := review(ctx, srv.URL, full.Ref); err != nil || !resp.Allowed {
 		t.Errorf("attested index: %+v, %v", resp, err)
 	}
