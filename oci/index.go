@@ -76,10 +76,18 @@ type Index struct {
 	// Descriptor is the index's own descriptor (media type, digest, size).
 	Descriptor v1.Descriptor
 	// Manifests are the image manifests the index lists for a platform,
-	// in index order. Entries without a platform, for the "unknown"
-	// platform (buildx's attestation manifests) and nested indexes are
-	// left out: no runtime pulls them as an image.
+	// in index order. Entries for the "unknown" platform (buildx's
+	// attestation manifests), entries without a platform and nested
+	// indexes are left out.
 	Manifests []PlatformManifest
+
+	// opaque are the entries left out of Manifests that a runtime may
+	// still pull for some platform: a manifest without a platform
+	// (containerd reads its config to learn it) and a nested index
+	// (containerd descends into it, platform or not). Platform refuses to pick an image
+	// for a platform one of them could serve: the verifier would vouch
+	// for one image while a node runs another.
+	opaque []v1.Descriptor
 }
 
 // PlatformManifest is one platform's image manifest in an index.
@@ -124,15 +132,29 @@ func PlatformString(p v1.Platform) string {
 
 // Platform returns the manifest for p: the one entry whose OS and
 // architecture equal p's and, when p names a variant, whose variant does
-// too. No entry fails with ErrNoPlatform; several (for example
+// too, compared as container runtimes compare them (normalPlatform:
+// "x86_64" is "amd64", "aarch64" "arm64", "arm" "arm/v7", the OS in any
+// case). No entry fails with ErrNoPlatform; several (for example
 // "linux/arm" in an index with v6 and v7) fail with ErrInvalidArgument
-// rather than guess one the runtime might not pick.
+// rather than guess one the runtime might not pick. An index that also
+// holds an entry a runtime on p could pull instead (a nested index for p;
+// when no entry states p, one that states no platform) fails with
+// ErrInvalidManifest: the image verified would not be the one run.
 func (x *Index) Platform(p v1.Platform) (PlatformManifest, error) {
+	want := normalPlatform(p)
 	var found []PlatformManifest
 	for _, m := range x.Manifests {
-		if m.Platform.OS == p.OS && m.Platform.Architecture == p.Architecture &&
-			(p.Variant == "" || m.Platform.Variant == p.Variant) {
+		if platformMatches(normalPlatform(m.Platform), want, p.Variant == "") {
 			found = append(found, m)
+		}
+	}
+	// A nested index for p competes with p's manifest on equal terms
+	// (containerd takes the first in index order); an entry stating no
+	// platform is the runtime's fallback when no entry states p.
+	for _, d := range x.opaque {
+		if d.Platform != nil && platformMatches(normalPlatform(*d.Platform), want, p.Variant == "") || d.Platform == nil && len(found) == 0 {
+			return PlatformManifest{}, fmt.Errorf("%w: %s@%s lists %s (%s) that a runtime on %s could pull instead",
+				ErrInvalidManifest, x.Repository, x.Digest, d.Digest, d.MediaType, PlatformString(p))
 		}
 	}
 	switch len(found) {
@@ -203,17 +225,24 @@ func (c *client) readIndex(ctx context.Context, r name.Reference) (*Index, v1.De
 	x := &Index{Repository: r.Context().Name(), Digest: h.String(), Descriptor: desc}
 	seen := map[string]bool{}
 	for _, d := range im.Manifests {
-		if d.Platform == nil || d.Platform.OS == "" || d.Platform.OS == "unknown" || d.MediaType.IsIndex() {
+		if d.Platform != nil && strings.EqualFold(d.Platform.OS, "unknown") {
+			continue // buildx's attestation manifests: no runtime's platform
+		}
+		if d.Platform == nil || d.Platform.OS == "" || d.MediaType.IsIndex() {
+			x.opaque = append(x.opaque, d)
 			continue
 		}
 		if d.Digest.Algorithm != "sha256" || len(d.Digest.Hex) != 64 || d.Size <= 0 {
 			return nil, desc, fmt.Errorf("%w: index %s@%s: entry %s (size %d)", ErrInvalidManifest, x.Repository, h, d.Digest, d.Size)
 		}
 		// One platform, one image: with two, which one a node runs is the
-		// runtime's choice, and a verifier could vouch for the other.
-		key := PlatformString(*d.Platform) + "|" + d.Platform.OSVersion
+		// runtime's choice, and a verifier could vouch for the other. Two
+		// spellings of one platform ("linux/amd64", "Linux/x86_64") are
+		// one platform to the runtime.
+		n := normalPlatform(*d.Platform)
+		key := PlatformString(n) + "|" + d.Platform.OSVersion
 		if seen[key] {
-			return nil, desc, fmt.Errorf("%w: index %s@%s lists %s twice", ErrInvalidManifest, x.Repository, h, PlatformString(*d.Platform))
+			return nil, desc, fmt.Errorf("%w: index %s@%s lists %s twice", ErrInvalidManifest, x.Repository, h, PlatformString(n))
 		}
 		seen[key] = true
 		x.Manifests = append(x.Manifests, PlatformManifest{Platform: *d.Platform, Descriptor: d})
@@ -321,4 +350,50 @@ func (r *Resolver) ResolvePlatforms(ctx context.Context, ref string) (string, ma
 		out[k] = m.Descriptor.Digest.String()
 	}
 	return idx.Digest, out, nil
+}
+
+// normalPlatform is p as containerd's platform matcher
+// (containerd/platforms.Normalize) reads it, the form in which a runtime
+// chooses an index entry: the OS and architecture in lowercase with their
+// aliases resolved, and the variants that mean the same image merged
+// (arm64's "v8" is none, amd64's "v1" is none, arm's none is "v7").
+func normalPlatform(p v1.Platform) v1.Platform {
+	os, arch, variant := strings.ToLower(p.OS), strings.ToLower(p.Architecture), strings.ToLower(p.Variant)
+	if os == "macos" {
+		os = "darwin"
+	}
+	switch arch {
+	case "i386":
+		arch, variant = "386", ""
+	case "x86_64", "x86-64", "amd64":
+		arch = "amd64"
+		if variant == "v1" {
+			variant = ""
+		}
+	case "aarch64", "arm64":
+		arch = "arm64"
+		switch variant {
+		case "8", "v8", "v8.0":
+			variant = ""
+		}
+	case "armhf":
+		arch, variant = "arm", "v7"
+	case "armel":
+		arch, variant = "arm", "v6"
+	case "arm":
+		switch variant {
+		case "", "7":
+			variant = "v7"
+		case "5", "6", "8":
+			variant = "v" + variant
+		}
+	}
+	return v1.Platform{OS: os, Architecture: arch, Variant: variant}
+}
+
+// platformMatches reports whether the normalized entry platform e serves
+// the normalized platform asked for, w; anyVariant when the caller named
+// no variant (every variant of the architecture is then a candidate).
+func platformMatches(e, w v1.Platform, anyVariant bool) bool {
+	return e.OS == w.OS && e.Architecture == w.Architecture && (anyVariant || e.Variant == w.Variant)
 }

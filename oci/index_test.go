@@ -248,3 +248,64 @@ func TestPlatformListRequests(t *testing.T) {
 		t.Errorf("through the index: %d requests, by digest %d; want exactly one more", got, direct)
 	}
 }
+
+// A runtime chooses an index entry after normalizing platforms
+// (containerd/platforms: "x86_64" is "amd64", "aarch64" "arm64", the OS in
+// any case, "arm" "arm/v7", "arm64/v8" "arm64") and descends into nested
+// indexes. An index that offers a node on platform P a second image for P
+// under another spelling, or inside a nested index, would let a verifier
+// vouch for one image while the node runs the other: resolving P must
+// fail (ErrInvalidManifest), whichever entry comes first.
+func TestIndexPlatformAliasesAndNestedIndexesRefused(t *testing.T) {
+	ctx := context.Background()
+	reg := ocitest.NewRegistry(t)
+	good := reg.PushRandomImage(t, "k8s/b")
+	evil := reg.PushRandomImage(t, "k8s/b")
+	nested := reg.PushRandomIndex(t, "k8s/b", "linux/amd64").Ref
+	type e = ocitest.IndexEntry
+	img := func(ref, platform string) e { return e{Ref: ref, Platform: platform} }
+	idx := func(platform string) e { return img(nested, platform) }
+	resolve := func(ref, platform string) (*oci.ResolvedImage, error) {
+		return oci.ResolveImage(ctx, ref, oci.WithInsecure(), oci.WithPlatform(platform))
+	}
+
+	for _, tc := range []struct {
+		name     string
+		entries  []e
+		platform string
+	}{
+		{"arch alias x86_64", []e{img(evil, "linux/x86_64"), img(good, "linux/amd64")}, "linux/amd64"},
+		{"arch alias x86-64 after", []e{img(good, "linux/amd64"), img(evil, "linux/x86-64")}, "linux/amd64"},
+		{"arch alias aarch64", []e{img(evil, "linux/aarch64"), img(good, "linux/arm64")}, "linux/arm64"},
+		{"arm64/v8 is arm64", []e{img(evil, "linux/arm64/v8"), img(good, "linux/arm64")}, "linux/arm64/v8"},
+		{"arm is arm/v7", []e{img(evil, "linux/arm"), img(good, "linux/arm/v7")}, "linux/arm/v7"},
+		{"armhf is arm/v7", []e{img(evil, "linux/armhf"), img(good, "linux/arm/v7")}, "linux/arm/v7"},
+		{"amd64/v1 is amd64", []e{img(evil, "linux/amd64/v1"), img(good, "linux/amd64")}, "linux/amd64"},
+		{"OS case", []e{img(evil, "Linux/amd64"), img(good, "linux/amd64")}, "linux/amd64"},
+		{"arch case", []e{img(evil, "linux/AMD64"), img(good, "linux/amd64")}, "linux/amd64"},
+		{"nested index for the platform first", []e{idx("linux/amd64"), img(good, "linux/amd64")}, "linux/amd64"},
+		{"nested index for an alias after", []e{img(good, "linux/amd64"), idx("linux/x86_64")}, "linux/amd64"},
+		{"nested index, no platform, no direct entry", []e{idx(""), img(good, "linux/arm64")}, "linux/amd64"},
+		{"manifest, no platform, no direct entry", []e{img(evil, ""), img(good, "linux/arm64")}, "linux/amd64"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ref := reg.PushRawIndex(t, "k8s/b", "idx", tc.entries...)
+			if got, err := resolve(ref, tc.platform); !errors.Is(err, oci.ErrInvalidManifest) {
+				t.Errorf("ResolveImage(%s) = %+v, %v; want ErrInvalidManifest", tc.platform, got, err)
+			}
+			if _, err := oci.List(ctx, ref, oci.WithInsecure(), oci.WithPlatform(tc.platform)); !errors.Is(err, oci.ErrInvalidManifest) {
+				t.Errorf("List(%s): %v, want ErrInvalidManifest", tc.platform, err)
+			}
+		})
+	}
+
+	// What runtimes do not pick for a platform that has its own entry
+	// is not in the way: an entry without a platform (the fallback), a
+	// nested index for another platform, buildx's unknown/unknown.
+	ref := reg.PushRawIndex(t, "k8s/b", "idx", idx(""), img(evil, ""), idx("linux/arm64"), img(evil, "unknown/unknown"), img(good, "linux/amd64"))
+	for _, p := range []string{"linux/amd64", "linux/x86_64", "Linux/AMD64", "linux/amd64/v1"} {
+		if got, err := resolve(ref, p); err != nil || got.Ref() != good {
+			t.Errorf("ResolveImage(%s) = %+v, %v; want %s", p, got, err, good)
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/theupdateframework/go-tuf/v2/metadata/fetcher"
 	"github.com/theupdateframework/go-tuf/v2/metadata/updater"
 
+	"github.com/slsakit/slsakit/internal/strictjson"
 	"github.com/slsakit/slsakit/sign"
 	"github.com/slsakit/slsakit/verify"
 )
@@ -348,6 +349,12 @@ func eachDelegation(up *updater.Updater, f func(role string, ds *metadata.Delega
 // and scopes it to p.
 func parseSignerDocument(p string, b []byte) (verify.SignerRule, error) {
 	var r verify.SignerRule
+	// Held to the rules of signed JSON first: encoding/json reads "Keys"
+	// as "keys", keeps the last of two "keys" and a NUL in an identity,
+	// where an auditor's reader of the same target sees other signers.
+	if err := strictjson.Unmarshal(b, new(verify.SignerRule)); err != nil {
+		return r, fmt.Errorf("not a signer rule: %w", err)
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&r); err != nil {

@@ -170,6 +170,15 @@ func TestDelegationsRefuseBadRules(t *testing.T) {
 		"bad regexp":  []byte(`{"identities":[{"issuer":"https://accounts.google.com","subjectRegexp":"("}]}`),
 		"no signers":  []byte(`{}`),
 		"too large":   []byte(`{"keys":[{"pem":"` + strings.Repeat("A", trust.MaxSignerDocument) + `"}]}`),
+		// Documents two JSON readers read differently (internal/strictjson):
+		// an auditor's reader would see other signers than the verifier.
+		"key in another case": []byte(`{"Keys":[{"pem":` + jsonString(k.kind.pem) + `}]}`),
+		"keys twice":          []byte(`{"keys":[{"pem":` + jsonString(k.kind.pem) + `}],"keys":[{"pem":` + jsonString(k.kube.pem) + `}]}`),
+		"keys and Keys":       []byte(`{"keys":[{"pem":` + jsonString(k.kind.pem) + `}],"Keys":[{"pem":` + jsonString(k.kube.pem) + `}]}`),
+		"escaped twin key":    []byte(`{"keys":[{"pem":` + jsonString(k.kind.pem) + `}],"k\u0065ys":[{"pem":` + jsonString(k.kube.pem) + `}]}`),
+		"NUL in an identity":  []byte(`{"identities":[{"issuer":"https://accounts.google.com","subject":"krel@k8s.io\u0000.evil"}]}`),
+		"huge number":         []byte(`{"keys":[{"pem":` + jsonString(k.kind.pem) + `}],"threshold":1e400}`),
+		"deep nesting":        []byte(`{"keys":[{"pem":` + jsonString(k.kind.pem) + `}],"x":` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + `}`),
 	} {
 		kind.Files["sigs.k8s.io/kind/**"] = doc
 		k.repo.Bump()
@@ -418,4 +427,10 @@ func TestDelegationsOfflineForeignCache(t *testing.T) {
 	if _, err := trust.Delegations(ctx, k.cfg); !errors.Is(err, trust.ErrUnavailable) || !errors.Is(err, trust.ErrMetadata) {
 		t.Fatalf("offline, foreign cache: %v, want ErrUnavailable and ErrMetadata", err)
 	}
+}
+
+// jsonString is s as a JSON string literal.
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }

@@ -215,3 +215,39 @@ func demoEngine(t *testing.T, host string, key sign.Signer) *verify.Engine {
 	}
 	return eng
 }
+
+// A pod pinned by an index that offers an amd64 node a second image, under
+// another spelling of linux/amd64 or inside a nested index listed first,
+// is denied: containerd on that node may run the second image, while the
+// webhook verified the attested one. Allowed on main.
+func TestMultiArchPlatformAliasDenied(t *testing.T) {
+	ctx := context.Background()
+	reg := ocitest.NewRegistry(t)
+	key, err := sign.GenerateKey(sign.ECDSAP256SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := pushAttestedIndex(ctx, reg, "team/full", key, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evil := reg.PushRandomImage(t, "team/full") // unattested
+	evilIndex := reg.PushRandomIndex(t, "team/full", "linux/amd64").Ref
+	good := ocitest.IndexEntry{Ref: full.Platforms["linux/amd64"], Platform: "linux/amd64"}
+	srv := httptest.NewServer(&Webhook{Engine: demoEngine(t, reg.Host(), key), Registry: []oci.Option{oci.WithInsecure()}, Platforms: []string{"linux/amd64"}})
+	defer srv.Close()
+	for name, first := range map[string]ocitest.IndexEntry{
+		"x86_64 first":       {Ref: evil, Platform: "linux/x86_64"},
+		"Linux first":        {Ref: evil, Platform: "Linux/amd64"},
+		"nested index first": {Ref: evilIndex, Platform: "linux/amd64"},
+	} {
+		ref := reg.PushRawIndex(t, "team/full", "evil", first, good)
+		if resp, err := review(ctx, srv.URL, ref); err != nil || resp.Allowed {
+			t.Errorf("%s: index offering amd64 nodes an unattested image: allowed=%v, %v", name, resp != nil && resp.Allowed, err)
+		}
+	}
+	// The attested index itself is still allowed.
+	if resp, err := review(ctx, srv.URL, full.Ref); err != nil || !resp.Allowed {
+		t.Errorf("attested index: %+v, %v", resp, err)
+	}
+}

@@ -2,6 +2,9 @@ package ocitest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -76,4 +79,64 @@ func (r *Registry) PushIndex(ctx context.Context, repo string, platforms ...stri
 		x.Platforms[platforms[i]] = r.Host() + "/" + repo + "@" + m.Digest.String()
 	}
 	return x, nil
+}
+
+// IndexEntry is one entry of an index pushed by PushRawIndex: the image
+// or index ref names (by digest, in this registry), described as it is
+// stored, with the platform given as "os/arch[/variant]" written exactly
+// ("" for an entry without a platform) and mediaType, when set, in place
+// of the stored one.
+type IndexEntry struct {
+	Ref, Platform string
+	MediaType     types.MediaType
+}
+
+// PushRawIndex pushes, tagged tag in repo, an OCI index listing entries
+// byte for byte as given (aliases, odd case, nested indexes, entries
+// without a platform: what a hostile publisher writes), and returns its
+// reference by digest.
+func (r *Registry) PushRawIndex(t testing.TB, repo, tag string, entries ...IndexEntry) string {
+	t.Helper()
+	var ms []map[string]any
+	for _, e := range entries {
+		d, err := name.NewDigest(e.Ref, name.Insecure)
+		if err != nil {
+			t.Fatalf("ocitest: %v", err)
+		}
+		desc, err := remote.Head(d, remote.WithTransport(r.srv.Client().Transport))
+		if err != nil {
+			t.Fatalf("ocitest: %v", err)
+		}
+		mt := desc.MediaType
+		if e.MediaType != "" {
+			mt = e.MediaType
+		}
+		m := map[string]any{"mediaType": mt, "digest": d.DigestStr(), "size": desc.Size}
+		if e.Platform != "" {
+			parts := strings.SplitN(e.Platform, "/", 3)
+			p := map[string]string{"os": parts[0], "architecture": parts[1]}
+			if len(parts) == 3 {
+				p["variant"] = parts[2]
+			}
+			m["platform"] = p
+		}
+		ms = append(ms, m)
+	}
+	raw, err := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": types.OCIImageIndex, "manifests": ms})
+	if err != nil {
+		t.Fatalf("ocitest: %v", err)
+	}
+	tg, err := name.NewTag(r.Host()+"/"+repo+":"+tag, name.Insecure)
+	if err != nil {
+		t.Fatalf("ocitest: %v", err)
+	}
+	if err := remote.Put(tg, rawManifest{raw, types.OCIImageIndex}, remote.WithTransport(r.srv.Client().Transport)); err != nil {
+		t.Fatalf("ocitest: %v", err)
+	}
+	return tg.Context().Name() + "@" + v1.Hash{Algorithm: "sha256", Hex: sha256Hex(raw)}.String()
+}
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
 }

@@ -30,6 +30,12 @@ var (
 	// certificate signature with neither a Rekor v1 log nor a timestamp
 	// authority.
 	ErrNoSigningTime = errors.New("keyless: services give no verifiable signing time")
+	// ErrInsecureService is returned (with ErrConfig) for a service URL
+	// that is not https: the certificate authority is sent the ID token,
+	// which anyone on the path of a plain-http request could take and
+	// exchange for a certificate of the signer's identity. Plain http is
+	// accepted for loopback hosts only (tests, local services).
+	ErrInsecureService = errors.New("keyless: service URL is not https")
 	// ErrEnvelope is returned when the envelope cannot go into a bundle:
 	// no signature made by the signer's key.
 	ErrEnvelope = errors.New("keyless: envelope not signed by this signer")

@@ -3,8 +3,11 @@ package keyless
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -68,6 +71,16 @@ func (s Services) clone() Services {
 // certificate says the signature is certificate-bound (keyless), which
 // needs a signing time within the certificate's validity.
 func (s Services) check(certificate bool) error {
+	if s.FulcioURL != "" {
+		if err := checkServiceURL("certificate authority", s.FulcioURL); err != nil {
+			return err
+		}
+	}
+	for _, u := range s.TSAURLs {
+		if err := checkServiceURL("timestamp authority", u); err != nil {
+			return err
+		}
+	}
 	v1 := false
 	for _, l := range s.Rekor {
 		switch l.APIVersion {
@@ -83,11 +96,36 @@ func (s Services) check(certificate bool) error {
 		if l.URL == "" {
 			return fmt.Errorf("%w: Rekor log without a URL", ErrConfig)
 		}
+		if err := checkServiceURL("Rekor log", l.URL); err != nil {
+			return err
+		}
 	}
 	if certificate && !v1 && len(s.TSAURLs) == 0 {
 		return fmt.Errorf("%w: %w: a certificate signature needs a Rekor v1 log or a timestamp authority to prove it was made while the certificate was valid", ErrConfig, ErrNoSigningTime)
 	}
 	return nil
+}
+
+// checkServiceURL refuses a service URL that is not https with a host,
+// or http to a loopback host: whoever is on the path of a plain-http
+// request reads the ID token sent to the certificate authority, and can
+// answer for the log and the timestamp authority. The URL comes from
+// options, flags or a signing config, which may itself have been fetched.
+func checkServiceURL(kind, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.Hostname() == "" {
+		return fmt.Errorf("%w: %s URL %q: not an absolute URL with a host", ErrConfig, kind, raw)
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return nil
+	case "http":
+		h := u.Hostname()
+		if ip := net.ParseIP(h); ip != nil && ip.IsLoopback() || strings.EqualFold(h, "localhost") {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %w: %s URL %q (plain http only to a loopback host)", ErrConfig, ErrInsecureService, kind, raw)
 }
 
 // ServicesFromSigningConfig selects services from a Sigstore

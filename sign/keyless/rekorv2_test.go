@@ -269,3 +269,65 @@ func TestSigningConfigV2EndToEnd(t *testing.T) {
 		t.Errorf("v2 log %d, v1 log %d entries", svc.LogV2.Size(), svc.Log.Size())
 	}
 }
+
+// countingToken counts the times a token was asked for.
+type countingToken struct{ n *int }
+
+func (c countingToken) Token(context.Context) (string, error) { *c.n++; return "token", nil }
+
+// The ID token goes to the certificate authority: over plain http to
+// another host, anyone on the path takes it and gets a certificate of the
+// signer's identity. Every service URL, from options or a signing config,
+// must be https, or http to a loopback host; otherwise NewSigner fails
+// (ErrInsecureService, ErrConfig) before the token is even read. Fails on
+// main, which took any URL.
+func TestServiceURLsMustBeHTTPS(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now()
+	tsa := []scService{{url: "https://tsa.test/api/v1/timestamp", version: 1}}
+	log := []scService{{url: "https://rekor.test", version: 1}}
+	ok := keyless.Services{FulcioURL: "https://fulcio.test", Rekor: []keyless.RekorLog{{URL: "https://rekor.test"}}, TSAURLs: []string{"https://tsa.test/ts"}}
+	for _, tc := range []struct {
+		name string
+		edit func(*keyless.Services)
+		sc   []byte
+	}{
+		{"http CA", func(s *keyless.Services) { s.FulcioURL = "http://fulcio.test" }, signingConfig("http://fulcio.test", log, "ANY", tsa)},
+		{"HTTP CA, upper case", func(s *keyless.Services) { s.FulcioURL = "HTTP://fulcio.test" }, signingConfig("HTTP://fulcio.test", log, "ANY", tsa)},
+		{"http log", func(s *keyless.Services) { s.Rekor[0].URL = "http://rekor.test" }, signingConfig("https://fulcio.test", []scService{{url: "http://rekor.test", version: 1}}, "ANY", tsa)},
+		{"http TSA", func(s *keyless.Services) { s.TSAURLs[0] = "http://tsa.test/ts" }, signingConfig("https://fulcio.test", log, "ANY", []scService{{url: "http://tsa.test/ts", version: 1}})},
+		{"other scheme", func(s *keyless.Services) { s.FulcioURL = "ftp://fulcio.test" }, signingConfig("ftp://fulcio.test", log, "ANY", tsa)},
+		{"no host", func(s *keyless.Services) { s.FulcioURL = "https:///path" }, signingConfig("https:///path", log, "ANY", tsa)},
+		{"relative", func(s *keyless.Services) { s.FulcioURL = "fulcio.test" }, signingConfig("fulcio.test", log, "ANY", tsa)},
+		{"loopback name as a subdomain", func(s *keyless.Services) { s.FulcioURL = "http://localhost.evil.test" }, signingConfig("http://localhost.evil.test", log, "ANY", tsa)},
+		{"loopback as user info", func(s *keyless.Services) { s.FulcioURL = "http://127.0.0.1@evil.test" }, signingConfig("http://127.0.0.1@evil.test", log, "ANY", tsa)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := ok
+			srv.Rekor = append([]keyless.RekorLog(nil), ok.Rekor...)
+			srv.TSAURLs = append([]string(nil), ok.TSAURLs...)
+			tc.edit(&srv)
+			asked := 0
+			_, err := keyless.NewSigner(ctx, keyless.WithServices(srv), keyless.WithToken(countingToken{&asked}))
+			if !errors.Is(err, keyless.ErrConfig) {
+				t.Errorf("NewSigner: %v, want ErrConfig", err)
+			}
+			if asked != 0 {
+				t.Errorf("the token was read %d times", asked)
+			}
+			if _, err := keyless.ServicesFromSigningConfig(tc.sc, now); !errors.Is(err, keyless.ErrConfig) {
+				t.Errorf("ServicesFromSigningConfig: %v, want ErrConfig", err)
+			}
+		})
+	}
+	_, err := keyless.NewSigner(ctx, keyless.WithServices(keyless.Services{FulcioURL: "http://fulcio.test", Rekor: ok.Rekor}), keyless.WithToken(countingToken{new(int)}))
+	if !errors.Is(err, keyless.ErrInsecureService) {
+		t.Errorf("http CA: %v, want ErrInsecureService", err)
+	}
+	// Loopback services over plain http stay usable (tests, local stacks).
+	for _, u := range []string{"http://127.0.0.1:5555", "http://[::1]:5555", "http://localhost:5555", "https://fulcio.test"} {
+		if _, err := keyless.ServicesFromSigningConfig(signingConfig(u, log, "ANY", tsa), now); err != nil {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+}
