@@ -52,7 +52,11 @@ func resolveImage(ctx context.Context, ref string, opts []oci.Option) (*ImageRes
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	repo := r.Context().Name()
+	// The name selects the signer rule. Registry hosts are DNS names, case-
+	// insensitive (REGISTRY.k8s.io is registry.k8s.io), and a repository
+	// path is lowercase by the reference grammar: lowercase the host, or a
+	// case variant of a host would fall past its own rule to a broader one.
+	repo := strings.ToLower(r.Context().RegistryStr()) + "/" + r.Context().RepositoryStr()
 	hex, ok := strings.CutPrefix(ri.Digest, "sha256:")
 	if !ok {
 		return nil, fmt.Errorf("%w: image digest %q is not sha256", ErrMalformed, ri.Digest)

@@ -189,3 +189,46 @@ func TestVSAAttachedToImage(t *testing.T) {
 		t.Fatalf("other image: %v", err)
 	}
 }
+
+// A registry host is a DNS name: a case variant of it names the same
+// registry, so it must select the same signer rule, never fall past it to
+// a broader one (a "**" rule trusting another key).
+func TestEvaluateImageHostCaseSelectsItsRule(t *testing.T) {
+	ctx := context.Background()
+	reg := ocitest.NewRegistry(t)
+	specific, broad := genKey(t, sign.ECDSAP256SHA256), genKey(t, sign.ECDSAP256SHA256)
+	_, port, _ := strings.Cut(reg.Host(), ":")
+	host := "localhost:" + port
+	app := strings.Replace(reg.PushRandomImage(t, "app"), reg.Host(), host, 1)
+	attach(t, app, envelope(t, imageStatement(t, app), broad), oci.Referrers)
+
+	doc := "version: 1\nbuilders:\n  - id: " + builderID + "\nsigners:\n" +
+		"  - artifacts: \"" + host + "/**\"\n    keys:\n      - pem: |\n          " + indent(pubPEM(t, specific)) + "\n" +
+		"  - artifacts: \"**\"\n    keys:\n      - pem: |\n          " + indent(pubPEM(t, broad)) + "\n"
+	p, err := verify.ParsePolicy([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := verify.NewEngine(ctx, p, verify.WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{host, "LOCALHOST:" + port, "LocalHost:" + port} {
+		ref := strings.Replace(app, host, h, 1)
+		rep, err := eng.EvaluateImage(ctx, ref, oci.WithInsecure())
+		if err == nil {
+			t.Errorf("%s: signed only by the broad rule's key, yet admitted (rule %q)", h, rep.Rule)
+			continue
+		}
+		if rep == nil || rep.Rule != host+"/**" {
+			t.Errorf("%s: judged by rule %v, want %q (err %v)", h, rep, host+"/**", err)
+		}
+	}
+	// Signed by the specific key, every spelling passes under its rule.
+	attach(t, app, envelope(t, imageStatement(t, app), specific), oci.Referrers)
+	for _, h := range []string{host, "LOCALHOST:" + port} {
+		if rep, err := eng.EvaluateImage(ctx, strings.Replace(app, host, h, 1), oci.WithInsecure()); err != nil || rep.Rule != host+"/**" {
+			t.Errorf("%s: err = %v, rule %v", h, err, rep)
+		}
+	}
+}
