@@ -78,8 +78,8 @@ func Attach(ctx context.Context, ref string, att *sign.Attestation, opts ...Opti
 	var tg *target
 	var children []v1.Descriptor
 	if o.recursive && o.platform == nil && o.platformErr == nil {
-		if o.gate == nil {
-			o.gate = newGate(o.concurrency)
+		if o.batch == nil {
+			o.batch = newBatch(o.concurrency)
 		}
 		if tg, children, err = readImages(ctx, ref, o); err != nil {
 			if tg != nil {
@@ -112,7 +112,7 @@ func Attach(ctx context.Context, ref string, att *sign.Attestation, opts ...Opti
 	all := append([]v1.Descriptor{subj}, children...)
 	out := make([]*AttachResult, len(all))
 	errs := make([]error, len(all))
-	o.gate.each(ctx, len(all), func(i int) {
+	o.batch.each(ctx, len(all), func(i int) {
 		out[i], errs[i] = attachTo(ctx, c, r.Context(), repo, all[i], w)
 		if errs[i] != nil && i > 0 {
 			errs[i] = fmt.Errorf("oci: attaching to platform manifest %s of %s@%s: %w", all[i].Digest, r.Context().Name(), subj.Digest, errs[i])

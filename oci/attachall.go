@@ -39,47 +39,160 @@ func WithConcurrency(n int) Option {
 	}
 }
 
-// gate is the bound of one AttachAll, or of one recursive Attach or Sign
-// called on its own: request slots, held by an image only while a request
-// is in flight, and image slots, held by a platform manifest of an index
-// while it is written. A job of AttachAll holds no slot while waiting for
-// its platform manifests (they take image slots, jobs do not), and no one
-// waits for anything while holding a request slot, so the two cannot
-// deadlock.
-type gate struct {
+// batch is one AttachAll, or one recursive Attach or Sign called on its
+// own: what the images it writes share.
+//
+//   - Its bound: request slots, held by an image only while a request is
+//     in flight, and image slots, held by a platform manifest of an index
+//     while it is written. A job of AttachAll holds no slot while waiting
+//     for its platform manifests (they take image slots, jobs do not),
+//     and no one waits for anything while holding a request slot, so the
+//     two cannot deadlock.
+//   - Its uploads (blobs): a release puts the same bytes in many images
+//     of one repository (one provenance for an index and its platform
+//     manifests, the empty config of every referrer), and a registry
+//     spends more on a blob upload than on any other request, so each
+//     blob is uploaded to a repository once per batch.
+//   - Whether each registry has the referrers API (probes): the
+//     distribution spec forbids a registry that has it to answer 404, so
+//     once one image of a batch found none on a registry, the others go
+//     straight to the referrers tag instead of asking again.
+type batch struct {
 	reqs   chan struct{}
 	images chan struct{}
+
+	mu     sync.Mutex
+	blobs  map[blobKey]*upload
+	probes map[string]*probe // by registry origin
 }
 
-func newGate(n int) *gate {
+// blobKey names a blob in one repository of one registry.
+type blobKey struct{ origin, repo, digest string }
+
+// upload is one blob upload of a batch; done is closed when err is set.
+type upload struct {
+	done chan struct{}
+	err  error
+}
+
+// probe is the first referrers request of a batch to one registry; done
+// is closed when known and missing are set.
+type probe struct {
+	done           chan struct{}
+	known, missing bool
+}
+
+func newBatch(n int) *batch {
 	n = max(n, 1)
-	return &gate{reqs: make(chan struct{}, n), images: make(chan struct{}, imagesPerSlot*n)}
+	return &batch{
+		reqs: make(chan struct{}, n), images: make(chan struct{}, imagesPerSlot*n),
+		blobs: map[blobKey]*upload{}, probes: map[string]*probe{},
+	}
+}
+
+// once runs up, the upload of the blob k, unless the batch has uploaded
+// it already (nil) or is uploading it (it waits for that upload). A failed
+// upload is forgotten, so that every image waiting on it tries its own
+// (and reports its own error). A nil batch (a single-image call) runs up.
+func (b *batch) once(ctx context.Context, k blobKey, up func() error) error {
+	if b == nil {
+		return up()
+	}
+	for {
+		b.mu.Lock()
+		u, ok := b.blobs[k]
+		if !ok {
+			u = &upload{done: make(chan struct{})}
+			b.blobs[k] = u
+			b.mu.Unlock()
+			u.err = up()
+			if u.err != nil {
+				b.mu.Lock()
+				delete(b.blobs, k)
+				b.mu.Unlock()
+			}
+			close(u.done)
+			return u.err
+		}
+		b.mu.Unlock()
+		select {
+		case <-u.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if u.err == nil {
+			return nil
+		}
+	}
+}
+
+// awaitReferrers is called before an image of the batch asks the
+// registry at origin for a referrers list. The first to ask a registry is
+// its probe: the others wait for its answer, which it gives with report,
+// and are told missing when it found no referrers API there. A probe
+// whose request failed (known false) decides nothing: the next image
+// waiting becomes the probe. A nil batch (a single-image call) probes
+// every time.
+func (b *batch) awaitReferrers(ctx context.Context, origin string) (missing bool, report func(missing, known bool), err error) {
+	if b == nil {
+		return false, func(bool, bool) {}, nil
+	}
+	for {
+		b.mu.Lock()
+		p, ok := b.probes[origin]
+		if !ok {
+			p = &probe{done: make(chan struct{})}
+			b.probes[origin] = p
+			b.mu.Unlock()
+			var once sync.Once
+			return false, func(missing, known bool) {
+				once.Do(func() {
+					b.mu.Lock()
+					if !known {
+						delete(b.probes, origin)
+					}
+					p.missing, p.known = missing && known, known
+					b.mu.Unlock()
+					close(p.done)
+				})
+			}, nil
+		}
+		b.mu.Unlock()
+		select {
+		case <-p.done:
+		case <-ctx.Done():
+			return false, nil, ctx.Err()
+		}
+		if p.known {
+			return p.missing, func(bool, bool) {}, nil
+		}
+	}
 }
 
 // request takes a request slot, honouring ctx, and returns its release. A
-// nil gate (a single-image call) does not bound anything.
-func (g *gate) request(ctx context.Context) (func(), error) {
-	if g == nil {
+// nil batch (a single-image call) does not bound anything.
+func (b *batch) request(ctx context.Context) (func(), error) {
+	if b == nil {
 		return func() {}, nil
 	}
 	select {
-	case g.reqs <- struct{}{}:
-		return func() { <-g.reqs }, nil
+	case b.reqs <- struct{}{}:
+		return func() { <-b.reqs }, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 }
 
-// each runs f(0..n-1), the images of one index, at most cap(g.images) of
-// the gate's images at once, and returns when all have returned. Every f
+// each runs f(0..n-1), the images of one index, at most cap(b.images) of
+// the batch's images at once, and returns when all have returned. Every f
 // runs, even once ctx is done (then without waiting for a slot), so that
 // each image reports its own error.
-func (g *gate) each(ctx context.Context, n int, f func(i int)) {
+func (b *batch) each(ctx context.Context, n int, f func(i int)) {
 	var wg sync.WaitGroup
 	for i := range n {
 		held := false
 		select {
-		case g.images <- struct{}{}:
+		case b.images <- struct{}{}:
 			held = true
 		case <-ctx.Done():
 		}
@@ -87,7 +200,7 @@ func (g *gate) each(ctx context.Context, n int, f func(i int)) {
 		go func() {
 			defer wg.Done()
 			if held {
-				defer func() { <-g.images }()
+				defer func() { <-b.images }()
 			}
 			f(i)
 		}()
@@ -170,10 +283,10 @@ func (e *AttachAllError) Unwrap() []error {
 // stops the run; jobs not started then fail with its error.
 func AttachAll(ctx context.Context, jobs []Job, opts ...Option) ([]*JobResult, error) {
 	o := makeOptions(opts)
-	g := newGate(o.concurrency)
+	b := newBatch(o.concurrency)
 	results := make([]*JobResult, len(jobs))
 	// Jobs take no request slot of their own, only their requests do.
-	sem := make(chan struct{}, cap(g.images))
+	sem := make(chan struct{}, cap(b.images))
 	var wg sync.WaitGroup
 	for i := range jobs {
 		results[i] = &JobResult{Job: i}
@@ -188,7 +301,7 @@ func AttachAll(ctx context.Context, jobs []Job, opts ...Option) ([]*JobResult, e
 			defer wg.Done()
 			defer func() { <-sem }()
 			jopts := append(opts[:len(opts):len(opts)], j.Options...)
-			jopts = append(jopts, func(o *options) { o.gate = g })
+			jopts = append(jopts, func(o *options) { o.batch = b })
 			if len(j.Attestations) == 0 && j.Signer == nil {
 				r.Err = fmt.Errorf("%w: job without attestations or signer", ErrInvalidArgument)
 			}

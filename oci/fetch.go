@@ -206,6 +206,11 @@ func (c *client) getBlob(ctx context.Context, repo name.Repository, d v1.Descrip
 // all pages (ErrTooMany, ErrTooLarge), so that no registry makes
 // us read forever.
 func (c *client) referrers(ctx context.Context, repo name.Repository, digest string) (idx *v1.IndexManifest, supported bool, err error) {
+	missing, report, err := c.o.batch.awaitReferrers(ctx, c.origin(repo))
+	if err != nil || missing {
+		return nil, false, err
+	}
+	defer func() { report(err == nil && !supported, err == nil) }()
 	first := c.url(repo, "/referrers/"+digest)
 	base, err := url.Parse(first)
 	if err != nil {

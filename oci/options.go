@@ -106,7 +106,7 @@ type options struct {
 	recursive       bool
 	maxIndexEntries int
 	concurrency     int
-	gate            *gate // shared by the images of one AttachAll or recursive call
+	batch           *batch // shared by the images of one AttachAll or recursive call
 }
 
 func makeOptions(opts []Option) *options {

@@ -29,8 +29,17 @@ const maxPostBody = 256 << 10
 // uploadBlob uploads body with a single monolithic POST when the registry
 // supports it (1 request), else POST then PUT (2 requests). With mount, the
 // POST also asks to mount the blob from the same repository, which
-// registries that keep it answer with 201 and no upload.
+// registries that keep it answer with 201 and no upload. Within a batch
+// (AttachAll, a recursive call) a blob is uploaded to a repository once:
+// the images that need it again wait for that upload instead.
 func (c *client) uploadBlob(ctx context.Context, repo name.Repository, digest string, body []byte, mount bool) error {
+	k := blobKey{origin: c.origin(repo), repo: repo.RepositoryStr(), digest: digest}
+	return c.o.batch.once(ctx, k, func() error { return c.uploadBlobRetrying(ctx, repo, digest, body, mount) })
+}
+
+// uploadBlobRetrying is one upload of a blob, started over (at most three
+// times) when an upload session fails.
+func (c *client) uploadBlobRetrying(ctx context.Context, repo name.Repository, digest string, body []byte, mount bool) error {
 	var err error
 	for i := 0; i < 3; i++ {
 		var sessionErr bool

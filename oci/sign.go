@@ -78,8 +78,8 @@ func Sign(ctx context.Context, ref string, signer sign.Signer, opts ...Option) (
 	if !o.recursive || o.platform != nil || o.platformErr != nil {
 		return signImage(ctx, ref, signer, o, opts)
 	}
-	if o.gate == nil {
-		o.gate = newGate(o.concurrency)
+	if o.batch == nil {
+		o.batch = newBatch(o.concurrency)
 	}
 	tg, children, err := readImages(ctx, ref, o)
 	if err != nil {
@@ -91,14 +91,14 @@ func Sign(ctx context.Context, ref string, signer sign.Signer, opts ...Option) (
 	c, repoName := tg.c, tg.ref.Context().Name()
 	// Each image is then signed by digest, as a non-recursive Sign, within
 	// this call's (or its AttachAll's) bound.
-	flat := append(opts[:len(opts):len(opts)], func(x *options) { x.recursive, x.gate = false, o.gate })
+	flat := append(opts[:len(opts):len(opts)], func(x *options) { x.recursive, x.batch = false, o.batch })
 	refs := []string{repoName + "@" + tg.subj.Digest.String()}
 	for _, d := range children {
 		refs = append(refs, repoName+"@"+d.Digest.String())
 	}
 	out := make([]*SignResult, len(refs))
 	errs := make([]error, len(refs))
-	o.gate.each(ctx, len(refs), func(i int) {
+	o.batch.each(ctx, len(refs), func(i int) {
 		out[i], errs[i] = signImage(ctx, refs[i], signer, makeOptions(flat), flat)
 		if out[i] == nil {
 			out[i] = &SignResult{Image: refs[i]}

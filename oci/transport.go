@@ -252,7 +252,7 @@ func (c *client) once(ctx context.Context, r request) (*response, error) {
 	}
 	// The slot is held until the body is read and closed (defers run in
 	// reverse), so the registry is never serving more than the gate allows.
-	release, err := c.o.gate.request(ctx)
+	release, err := c.o.batch.request(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -44,7 +44,7 @@ func releaseIndexes(b *testing.B) int {
 
 // pushRelease pushes n indexes of 5 small platform images each and
 // returns, per index, its digest and its platform images' digests.
-func pushRelease(b *testing.B, reg *regproc.Registry, prefix string, n int) [][]name.Digest {
+func pushRelease(b testing.TB, reg *regproc.Registry, prefix string, n int) [][]name.Digest {
 	b.Helper()
 	out := make([][]name.Digest, n)
 	for i := range n {
