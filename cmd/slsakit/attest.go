@@ -10,6 +10,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -82,6 +83,7 @@ func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		attach       = fs.Bool("attach", false, "attach the envelope to every --image subject")
 		concurrency  = concurrencyFlag(fs)
 		recursive    = fs.Bool("recursive", false, "with --attach: attach to every platform image of an --image index too (cosign's --recursive)")
+		signImages   = fs.Bool("sign", false, "with --attach: also sign every --image as `slsakit sign` does (and, with --recursive, every platform image), in the same run")
 		withSHA512   = fs.Bool("sha512", false, "hash file subjects with SHA-512 too")
 		resolveTags  = fs.Bool("resolve-tags", false, "resolve --base-image tags to digests in the registry (default: a tag-only base image is an error)")
 		params       list
@@ -113,6 +115,9 @@ func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *recursive && !*attach {
 		return usagef("--recursive has no effect without --attach")
 	}
+	if *signImages && !*attach {
+		return usagef("--sign signs the images attached to: give --attach")
+	}
 	if fs.NArg() == 0 && len(images) == 0 && len(dirs) == 0 {
 		return usagef("nothing to attest: give FILEs, --dir or --image")
 	}
@@ -120,11 +125,40 @@ func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	signer, release, err := sf.load(ctx)
-	if err != nil {
-		return err
+	// Loading the key (a cosign-encrypted key costs a second of scrypt)
+	// overlaps with recording the build and resolving its images.
+	type loaded struct {
+		s       sign.Signer
+		release func()
+		err     error
 	}
-	defer release()
+	signerc := make(chan loaded, 1)
+	go func() {
+		s, release, err := sf.load(ctx)
+		signerc <- loaded{s, release, err}
+	}()
+	var signer sign.Signer
+	var release func()
+	waitSigner := func() error {
+		if signerc == nil {
+			return nil
+		}
+		l := <-signerc
+		signerc = nil
+		if l.err != nil {
+			return l.err
+		}
+		signer = l.s
+		release = l.release
+		return nil
+	}
+	// Every return waits for the load, so that no key is left behind.
+	defer func() {
+		_ = waitSigner()
+		if release != nil {
+			release()
+		}
+	}()
 
 	var opts []provenance.RecorderOption
 	if *invocationID != "" {
@@ -182,17 +216,34 @@ func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	var pinned []string // image subjects by digest, for --attach
 	// An index is recorded with every platform image it lists, so the
-	// statement also names the image a node pulls.
+	// statement also names the image a node pulls. Images are resolved
+	// concurrently (at most --concurrency at once) and recorded in the
+	// order given.
 	resolver := oci.NewResolver(regOpts...)
-	for _, ref := range images {
-		subjects, err := provenance.ImageSubjects(ctx, ref, resolver)
-		if err != nil {
-			return fmt.Errorf("image %s: %w", ref, err)
+	resolved := make([][]intoto.ResourceDescriptor, len(images))
+	errs := make([]error, len(images))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, max(*concurrency, 1))
+	for i, ref := range images {
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			resolved[i], errs[i] = provenance.ImageSubjects(ctx, ref, resolver)
+		}()
+	}
+	wg.Wait()
+	if err := waitSigner(); err != nil {
+		return err
+	}
+	for i, ref := range images {
+		if errs[i] != nil {
+			return fmt.Errorf("image %s: %w", ref, errs[i])
 		}
-		if err := rec.AddSubject(subjects...); err != nil {
+		if err := rec.AddSubject(resolved[i]...); err != nil {
 			return err
 		}
-		pinned = append(pinned, subjects[0].Name+"@sha256:"+subjects[0].Digest["sha256"])
+		pinned = append(pinned, resolved[i][0].Name+"@sha256:"+resolved[i][0].Digest["sha256"])
 	}
 	rec.Finish()
 	stmt, err := rec.MarshalStatement()
@@ -222,7 +273,11 @@ func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if *recursive {
 			regOpts = append(regOpts, oci.WithRecursive())
 		}
-		return attachAll(ctx, att, pinned, regOpts, *concurrency, func(s string) { fmt.Fprintln(stderr, s) })
+		var imageSigner sign.Signer
+		if *signImages {
+			imageSigner = signer
+		}
+		return attachAll(ctx, att, imageSigner, pinned, regOpts, *concurrency, func(s string) { fmt.Fprintln(stderr, s) })
 	}
 	return nil
 }

@@ -182,7 +182,7 @@ func runSBOM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if *attach {
-		return attachAll(ctx, att, pinned, regOpts, *concurrency, func(s string) { fmt.Fprintln(stderr, s) })
+		return attachAll(ctx, att, nil, pinned, regOpts, *concurrency, func(s string) { fmt.Fprintln(stderr, s) })
 	}
 	return nil
 }

@@ -55,15 +55,8 @@ func runSign(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if r.Signed == nil || r.Err != nil {
 			continue
 		}
-		for _, res := range append([]*oci.SignResult{r.Signed}, r.Signed.Manifests...) {
-			where := ""
-			if res.SigTag != "" {
-				where += " " + res.SigTag
-			}
-			if res.Referrer != nil {
-				where += " referrer " + res.Referrer.Digest.String()
-			}
-			fmt.Fprintf(stdout, "signed %s:%s\n", res.Image, where)
+		for _, line := range signedLines(r.Signed) {
+			fmt.Fprintln(stdout, line)
 		}
 	}
 	return err

@@ -116,12 +116,13 @@ func (f *signerFlags) sign(ctx context.Context, stmt []byte, s sign.Signer) (*si
 }
 
 // attachAll attaches att to every image in one oci.AttachAll, at most
-// concurrency requests in flight: a failed image does not stop the others,
+// concurrency requests in flight, and with a signer also signs each image
+// there as `slsakit sign` does: a failed image does not stop the others,
 // and the error lists every one that failed.
-func attachAll(ctx context.Context, att *sign.Attestation, images []string, opts []oci.Option, concurrency int, log func(string)) error {
+func attachAll(ctx context.Context, att *sign.Attestation, signer sign.Signer, images []string, opts []oci.Option, concurrency int, log func(string)) error {
 	jobs := make([]oci.Job, len(images))
 	for i, ref := range images {
-		jobs[i] = oci.Job{Image: ref, Attestations: []*sign.Attestation{att}}
+		jobs[i] = oci.Job{Image: ref, Attestations: []*sign.Attestation{att}, Signer: signer}
 	}
 	results, err := oci.AttachAll(ctx, jobs, append(opts[:len(opts):len(opts)], oci.WithConcurrency(concurrency))...)
 	for _, r := range results {
@@ -131,6 +132,28 @@ func attachAll(ctx context.Context, att *sign.Attestation, images []string, opts
 				log("attached to " + m.Image)
 			}
 		}
+		if r.Signed != nil && r.Err == nil {
+			for _, line := range signedLines(r.Signed) {
+				log(line)
+			}
+		}
 	}
 	return err
+}
+
+// signedLines says where oci.Sign put each signature of res (the image's
+// and, recursively, its platform images').
+func signedLines(res *oci.SignResult) []string {
+	var out []string
+	for _, r := range append([]*oci.SignResult{res}, res.Manifests...) {
+		where := ""
+		if r.SigTag != "" {
+			where += " " + r.SigTag
+		}
+		if r.Referrer != nil {
+			where += " referrer " + r.Referrer.Digest.String()
+		}
+		out = append(out, "signed "+r.Image+":"+where)
+	}
+	return out
 }
