@@ -241,7 +241,9 @@ func envInt(b *testing.B, env string, def int) int {
 //
 //   - slsakit: two processes for the whole release, `slsakit attest
 //     --attach --recursive --image IDX...` (one provenance naming all
-//     images) and `slsakit sign --recursive IDX...`.
+//     images) and `slsakit sign --recursive IDX...` (slsakit-cN); and the
+//     same in one process, `slsakit attest --attach --recursive --sign`
+//     (slsakit-one-cN).
 //   - cosign (v2.6.5 legacy layout, v3.1.3 referrers): the shell loop, per
 //     index `cosign attest` of the index and of each platform image
 //     (cosign attest has no --recursive) and one `cosign sign --recursive`.
@@ -315,7 +317,7 @@ func BenchmarkReleaseCLI(b *testing.B) {
 	samples := map[string][]sample{}
 	var sides, ours []string
 	for _, conc := range concs {
-		ours = append(ours, fmt.Sprintf("slsakit-c%d", conc))
+		ours = append(ours, fmt.Sprintf("slsakit-c%d", conc), fmt.Sprintf("slsakit-one-c%d", conc))
 	}
 	sides = append(sides, ours...)
 	for _, c := range cosigns {
@@ -341,6 +343,19 @@ func BenchmarkReleaseCLI(b *testing.B) {
 			runSlsakit(dir, signArgs...)
 			images := float64(n * perIndex)
 			side := fmt.Sprintf("slsakit-c%d", conc)
+			samples[side] = append(samples[side], sample{float64(time.Since(t0).Milliseconds()) / images, float64(px.requests.Load()-before) / images})
+
+			// The same in one process: attest --sign.
+			rel = pushRelease(b, reg, fmt.Sprintf("relcli/slsakit-one-c%d-%d-%d", conc, round, b.N), n)
+			one := slices.Clone(attest[:slices.Index(attest, "--concurrency")+2])
+			one = append(one, "--sign")
+			for _, refs := range rel {
+				one = append(one, "--image", viaProxy(refs[0]).String())
+			}
+			before = px.requests.Load()
+			t0 = time.Now()
+			runSlsakit(dir, one...)
+			side = fmt.Sprintf("slsakit-one-c%d", conc)
 			samples[side] = append(samples[side], sample{float64(time.Since(t0).Milliseconds()) / images, float64(px.requests.Load()-before) / images})
 		}
 
