@@ -61,112 +61,92 @@ type batch struct {
 	reqs   chan struct{}
 	images chan struct{}
 
-	mu     sync.Mutex
-	blobs  map[blobKey]*upload
-	probes map[string]*probe // by registry origin
+	blobs  flights[blobKey, struct{}]
+	probes flights[string, bool] // by registry origin: the referrers API is missing
 }
 
 // blobKey names a blob in one repository of one registry.
 type blobKey struct{ origin, repo, digest string }
 
-// upload is one blob upload of a batch; done is closed when err is set.
-type upload struct {
+func newBatch(n int) *batch {
+	n = max(n, 1)
+	return &batch{reqs: make(chan struct{}, n), images: make(chan struct{}, imagesPerSlot*n)}
+}
+
+// flights runs work once per key among the images of a batch: the first
+// to ask runs it and the others wait for its result. Work that fails is
+// forgotten, so that the next image waiting runs it again (and reports its
+// own error): a failure is never taken as an answer.
+type flights[K comparable, V any] struct {
+	mu sync.Mutex
+	m  map[K]*flight[V]
+}
+
+// flight is one run of the work for a key; done is closed when v and err
+// are set.
+type flight[V any] struct {
 	done chan struct{}
+	v    V
 	err  error
 }
 
-// probe is the first referrers request of a batch to one registry; done
-// is closed when known and missing are set.
-type probe struct {
-	done           chan struct{}
-	known, missing bool
-}
-
-func newBatch(n int) *batch {
-	n = max(n, 1)
-	return &batch{
-		reqs: make(chan struct{}, n), images: make(chan struct{}, imagesPerSlot*n),
-		blobs: map[blobKey]*upload{}, probes: map[string]*probe{},
+// do returns the result of fn for key, ran by this call (ran true) or by
+// another of the batch. A waiter gets an error only from ctx.
+func (f *flights[K, V]) do(ctx context.Context, key K, fn func() (V, error)) (v V, ran bool, err error) {
+	for {
+		f.mu.Lock()
+		fl, ok := f.m[key]
+		if !ok {
+			fl = &flight[V]{done: make(chan struct{})}
+			if f.m == nil {
+				f.m = map[K]*flight[V]{}
+			}
+			f.m[key] = fl
+			f.mu.Unlock()
+			fl.v, fl.err = fn()
+			if fl.err != nil {
+				f.mu.Lock()
+				delete(f.m, key)
+				f.mu.Unlock()
+			}
+			close(fl.done)
+			return fl.v, true, fl.err
+		}
+		f.mu.Unlock()
+		select {
+		case <-fl.done:
+		case <-ctx.Done():
+			return v, false, ctx.Err()
+		}
+		if fl.err == nil {
+			return fl.v, false, nil
+		}
 	}
 }
 
-// once runs up, the upload of the blob k, unless the batch has uploaded
-// it already (nil) or is uploading it (it waits for that upload). A failed
-// upload is forgotten, so that every image waiting on it tries its own
-// (and reports its own error). A nil batch (a single-image call) runs up.
-func (b *batch) once(ctx context.Context, k blobKey, up func() error) error {
+// upload runs up, the upload of the blob k, unless the batch has uploaded
+// it already or is uploading it (then it waits for that upload). A nil
+// batch (a single-image call) runs up.
+func (b *batch) upload(ctx context.Context, k blobKey, up func() error) error {
 	if b == nil {
 		return up()
 	}
-	for {
-		b.mu.Lock()
-		u, ok := b.blobs[k]
-		if !ok {
-			u = &upload{done: make(chan struct{})}
-			b.blobs[k] = u
-			b.mu.Unlock()
-			u.err = up()
-			if u.err != nil {
-				b.mu.Lock()
-				delete(b.blobs, k)
-				b.mu.Unlock()
-			}
-			close(u.done)
-			return u.err
-		}
-		b.mu.Unlock()
-		select {
-		case <-u.done:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		if u.err == nil {
-			return nil
-		}
-	}
+	_, _, err := b.blobs.do(ctx, k, func() (struct{}, error) { return struct{}{}, up() })
+	return err
 }
 
-// awaitReferrers is called before an image of the batch asks the
-// registry at origin for a referrers list. The first to ask a registry is
-// its probe: the others wait for its answer, which it gives with report,
-// and are told missing when it found no referrers API there. A probe
-// whose request failed (known false) decides nothing: the next image
-// waiting becomes the probe. A nil batch (a single-image call) probes
-// every time.
-func (b *batch) awaitReferrers(ctx context.Context, origin string) (missing bool, report func(missing, known bool), err error) {
+// probeReferrers runs ask, a referrers request to the registry at origin
+// that reports whether the registry lacks the API, unless another image
+// of the batch has asked that registry (then it waits for that answer).
+// It returns ran false and missing true when the registry was found
+// without the API: the caller goes to the referrers tag without asking.
+// A nil batch (a single-image call) runs ask.
+func (b *batch) probeReferrers(ctx context.Context, origin string, ask func() (missing bool, err error)) (missing, ran bool, err error) {
 	if b == nil {
-		return false, func(bool, bool) {}, nil
+		missing, err = ask()
+		return missing, true, err
 	}
-	for {
-		b.mu.Lock()
-		p, ok := b.probes[origin]
-		if !ok {
-			p = &probe{done: make(chan struct{})}
-			b.probes[origin] = p
-			b.mu.Unlock()
-			var once sync.Once
-			return false, func(missing, known bool) {
-				once.Do(func() {
-					b.mu.Lock()
-					if !known {
-						delete(b.probes, origin)
-					}
-					p.missing, p.known = missing && known, known
-					b.mu.Unlock()
-					close(p.done)
-				})
-			}, nil
-		}
-		b.mu.Unlock()
-		select {
-		case <-p.done:
-		case <-ctx.Done():
-			return false, nil, ctx.Err()
-		}
-		if p.known {
-			return p.missing, func(bool, bool) {}, nil
-		}
-	}
+	return b.probes.do(ctx, origin, ask)
 }
 
 // request takes a request slot, honouring ctx, and returns its release. A

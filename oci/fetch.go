@@ -205,12 +205,27 @@ func (c *client) getBlob(ctx context.Context, repo name.Repository, d v1.Descrip
 // WithMaxReferrers' pages and descriptors and the manifest size cap for
 // all pages (ErrTooMany, ErrTooLarge), so that no registry makes
 // us read forever.
+//
+// Within a batch the first image to ask a registry is its probe: when it
+// finds no API there (a 404, which the spec forbids from a registry that
+// has it), the batch's other images go to the referrers tag without
+// asking. A probe that fails decides nothing: the next image asks.
 func (c *client) referrers(ctx context.Context, repo name.Repository, digest string) (idx *v1.IndexManifest, supported bool, err error) {
-	missing, report, err := c.o.batch.awaitReferrers(ctx, c.origin(repo))
-	if err != nil || missing {
+	missing, ran, err := c.o.batch.probeReferrers(ctx, c.origin(repo), func() (bool, error) {
+		idx, supported, err = c.listReferrers(ctx, repo, digest)
+		return err == nil && !supported, err
+	})
+	switch {
+	case ran:
+		return idx, supported, err
+	case err != nil || missing:
 		return nil, false, err
 	}
-	defer func() { report(err == nil && !supported, err == nil) }()
+	return c.listReferrers(ctx, repo, digest)
+}
+
+// listReferrers is one referrers request, its pages followed.
+func (c *client) listReferrers(ctx context.Context, repo name.Repository, digest string) (idx *v1.IndexManifest, supported bool, err error) {
 	first := c.url(repo, "/referrers/"+digest)
 	base, err := url.Parse(first)
 	if err != nil {

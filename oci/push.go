@@ -34,7 +34,7 @@ const maxPostBody = 256 << 10
 // the images that need it again wait for that upload instead.
 func (c *client) uploadBlob(ctx context.Context, repo name.Repository, digest string, body []byte, mount bool) error {
 	k := blobKey{origin: c.origin(repo), repo: repo.RepositoryStr(), digest: digest}
-	return c.o.batch.once(ctx, k, func() error { return c.uploadBlobRetrying(ctx, repo, digest, body, mount) })
+	return c.o.batch.upload(ctx, k, func() error { return c.uploadBlobRetrying(ctx, repo, digest, body, mount) })
 }
 
 // uploadBlobRetrying is one upload of a blob, started over (at most three
